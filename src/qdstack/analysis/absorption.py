@@ -1,0 +1,659 @@
+"""First excitonic absorption peak of quantum-dot films, and the layer series.
+
+The reference study (Enomoto et al., Chem. Sci. 2024, 15, 13049, Figs. 2-4)
+follows how the first excitonic absorption peak of a CsPbBr3 quantum-dot film
+moves as layers are added.  This module
+
+1. finds that peak on each spectrum (:func:`first_excitonic_peak`): located as
+   the lowest-energy persistent minimum of the Savitzky-Golay second derivative
+   (:mod:`qdstack.analysis.peaks`), then refined by an lmfit model of a Gaussian
+   (or Voigt) peak plus a local quadratic background;
+2. analyses a series (:func:`analyse_absorption_series`): shift of every film
+   against the reference (N = 1), OD vs N line (constant packing density,
+   Fig. 3c), the tight-binding chain fit E(N) = E1 - 2 beta cos(pi/(N+1))
+   (Fig. 3d) and the saturation layer count.
+
+Which energy is reported
+------------------------
+``peak_eV`` is the *transition energy*: the centre of the fitted peak after the
+local background is separated.  On a film the first exciton is often a
+shoulder with no local maximum, so the raw "peak top" is not always defined;
+where it is, it is reported too (``peak_top_eV``, the maximum of peak +
+background).  The two differ by an offset set by the background slope, which is
+the same for every film of a series (OD grows with N for peak and background
+alike), so shifts computed either way agree to a few tenths of a meV (tested).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from qdstack.analysis._fitting import param_error, param_value, r_squared
+from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
+from qdstack.errors import FitError, InputError, QdstackWarning
+from qdstack.units import HC_EV_NM
+
+__all__ = [
+    "ExcitonicPeak",
+    "first_excitonic_peak",
+    "chain_energy_eV",
+    "ChainFit",
+    "LinearFit",
+    "FilmPeak",
+    "AbsorptionSeries",
+    "analyse_absorption_series",
+    "fit_chain",
+    "fit_od_vs_layers",
+    "saturation_layers",
+]
+
+Profile = Literal["gaussian", "voigt"]
+_GAUSS_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+
+def _local_background(x, c0=0.0, c1=0.0, c2=0.0, e_ref=0.0):
+    """Quadratic background about a fixed reference energy: c0 + c1 (x - e_ref) + c2 (x - e_ref)^2."""
+    u = x - e_ref
+    return c0 + c1 * u + c2 * u * u
+
+
+@dataclass(frozen=True)
+class ExcitonicPeak:
+    """The first excitonic absorption peak of one spectrum.
+
+    Attributes
+    ----------
+    peak_eV, peak_eV_err : float
+        Transition energy (centre of the fitted peak) and its standard error [eV].
+    peak_nm : float
+        The same as a vacuum wavelength [nm].
+    peak_top_eV : float
+        Maximum of the fitted peak + background inside the fit window, the raw
+        "peak top"; NaN when the peak is a shoulder without a maximum.
+    od, od_err : float
+        Absorbance (optical density) of the spectrum at ``peak_eV`` (peak + background).
+    height_od : float
+        Height of the excitonic peak above the local background.
+    fwhm_meV : float
+        Full width at half maximum of the fitted peak [meV]; NaN when undefined
+        (width at its bound or determined to worse than 50 %).
+    window_eV : tuple of float
+        Energy range of the refinement fit.
+    profile : str
+        ``"gaussian"`` or ``"voigt"``.
+    noise_od : float
+        Estimated white-noise level of the spectrum.
+    fit : lmfit.model.ModelResult
+        The refinement fit (``fit.fit_report()`` for the details).
+    warnings : tuple of str
+    """
+
+    peak_eV: float
+    peak_eV_err: float
+    peak_nm: float
+    peak_top_eV: float
+    od: float
+    od_err: float
+    height_od: float
+    fwhm_meV: float
+    window_eV: tuple[float, float]
+    profile: str
+    noise_od: float
+    fit: object = field(repr=False, compare=False, default=None)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "peak_eV": self.peak_eV,
+            "peak_eV_err": self.peak_eV_err,
+            "peak_nm": self.peak_nm,
+            "peak_top_eV": self.peak_top_eV,
+            "od": self.od,
+            "od_err": self.od_err,
+            "height_od": self.height_od,
+            "fwhm_meV": self.fwhm_meV,
+            "window_eV": list(self.window_eV),
+            "profile": self.profile,
+            "noise_od": self.noise_od,
+        }
+
+
+def _peak_model(profile: Profile):
+    from lmfit import Model
+    from lmfit.models import GaussianModel, VoigtModel
+
+    if profile == "gaussian":
+        peak = GaussianModel(prefix="peak_")
+    elif profile == "voigt":
+        peak = VoigtModel(prefix="peak_")
+    else:
+        raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
+    return peak + Model(_local_background, prefix="bg_")
+
+
+def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True):
+    lo = max(center - lo_factor * width, e[0])
+    hi = min(center + hi_factor * width, e[-1])
+    mask = (e >= lo) & (e <= hi)
+    x, y = e[mask], a[mask]
+    if x.size < 8:
+        return None, (lo, hi)
+    model = _peak_model(profile)
+    params = model.make_params()
+    params["bg_e_ref"].set(value=center, vary=False)
+    # initial background: the straight line through the window's ends
+    slope = (y[-1] - y[0]) / (x[-1] - x[0])
+    base = y[0] + slope * (center - x[0])
+    params["bg_c0"].set(value=base)
+    params["bg_c1"].set(value=slope)
+    params["bg_c2"].set(value=0.0, vary=quadratic)
+    height = max(float(np.interp(center, x, y) - base), 1e-6 * max(float(np.ptp(y)), 1e-12))
+    sigma0 = max(width, 2 * step)
+    params["peak_center"].set(value=center, min=lo, max=hi)
+    params["peak_sigma"].set(value=sigma0, min=0.5 * step, max=hi - lo)
+    params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = model.fit(y, params, x=x, nan_policy="raise")
+    return result, (float(x[0]), float(x[-1]))
+
+
+def _sane(result, window, step) -> bool:
+    if result is None or not result.success:
+        return False
+    c = result.params["peak_center"].value
+    s = result.params["peak_sigma"].value
+    lo, hi = window
+    edge = 0.02 * (hi - lo)
+    return (
+        lo + edge < c < hi - edge
+        and s > 0.6 * step
+        and s < 0.9 * (hi - lo)
+        and result.params["peak_amplitude"].value > 0
+    )
+
+
+def first_excitonic_peak(
+    energy_eV,
+    absorbance,
+    *,
+    profile: Profile = "gaussian",
+    emin_eV: float | None = None,
+    emax_eV: float | None = None,
+    threshold: float = 5.0,
+    source: str | None = None,
+) -> ExcitonicPeak:
+    """Find and fit the first (lowest-energy) excitonic absorption peak.
+
+    Parameters
+    ----------
+    energy_eV : array_like, shape (n,)
+        Photon energy [eV], any order.
+    absorbance : array_like, shape (n,)
+        Absorbance (OD).
+    profile : {"gaussian", "voigt"}
+        Line shape of the refinement fit.
+    emin_eV, emax_eV : float, optional
+        Restrict the search to this energy range.
+    threshold : float
+        Significance (in noise standard deviations of the smoothed second
+        derivative) a minimum needs to count as a peak.
+    source : str, optional
+        File name for messages.
+
+    Returns
+    -------
+    ExcitonicPeak
+
+    Raises
+    ------
+    FitError
+        No significant peak, or no sane fit of one.
+
+    Notes
+    -----
+    Location: lowest-energy minimum of the Savitzky-Golay second derivative that
+    is deeper than ``threshold`` noise standard deviations and persists at two
+    neighbouring smoothing scales.  Refinement: lmfit Gaussian/Voigt + quadratic
+    background (``c0 + c1 (E - E_ref) + c2 (E - E_ref)^2``) over an asymmetric
+    window (2.5 widths below, 1.5 above, the continuum being above), done twice
+    with the window re-centred on the first fit.
+    """
+    src = source or "<spectrum>"
+    e = np.asarray(energy_eV, dtype=float)
+    a = np.asarray(absorbance, dtype=float)
+    if e.shape != a.shape or e.ndim != 1:
+        raise InputError("energy and absorbance must be 1-D arrays of equal length", src)
+    order = np.argsort(e)
+    e, a = e[order], a[order]
+    keep = np.ones(e.size, dtype=bool)
+    if emin_eV is not None:
+        keep &= e >= emin_eV
+    if emax_eV is not None:
+        keep &= e <= emax_eV
+    e, a = e[keep], a[keep]
+    if e.size < 15:
+        raise FitError(
+            f"only {e.size} points in the search range; at least 15 are needed to find a peak", src
+        )
+    if not (np.all(np.isfinite(e)) and np.all(np.isfinite(a))):
+        raise InputError("energies and absorbances must be finite", src)
+
+    cand, _ = lowest_persistent_minimum(e, a, threshold=threshold)
+    eu, au, step = uniform_grid(e, a)
+    sigma_noise = noise_sigma(a)
+    if cand is None:
+        raise FitError(
+            "no excitonic peak found: the second derivative has no significant minimum "
+            f"(noise about {sigma_noise:.2g} OD); check the energy range or the file",
+            src,
+        )
+    width = max(cand.half_width, 3 * step)
+    result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
+    if _sane(result, window, step):
+        c1 = result.params["peak_center"].value
+        s1 = result.params["peak_sigma"].value
+        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step)
+        if _sane(result2, window2, step):
+            result, window = result2, window2
+    else:
+        result, window = _fit_window(
+            e, a, cand.position, width, 2.0, 1.0, profile, step, quadratic=False
+        )
+        if not _sane(result, window, step):
+            raise FitError(
+                f"an excitonic feature was found near {cand.position:.4f} eV but no peak + "
+                "background model fits it; restrict the energy range (emin/emax)",
+                src,
+            )
+
+    msgs: list[str] = []
+    center = param_value(result, "peak_center")
+    center_err = param_error(result, "peak_center")
+    if not math.isfinite(center_err):
+        msgs.append(f"{src}: the uncertainty of the peak energy could not be estimated")
+    fwhm = param_value(result, "peak_fwhm") * 1e3
+    fwhm_err = param_error(result, "peak_fwhm") * 1e3
+    s = result.params["peak_sigma"]
+    at_bound = abs(s.value - s.min) < 1e-6 * s.min or abs(s.value - s.max) < 1e-6 * s.max
+    if at_bound or not math.isfinite(fwhm_err) or fwhm_err > 0.5 * fwhm:
+        fwhm = float("nan")
+    x = result.userkws["x"]
+    comps = result.eval_components(x=np.array([center]))
+    od = float(result.eval(x=np.array([center]))[0])
+    height = float(comps["peak_"][0])
+    try:
+        od_err = float(result.eval_uncertainty(x=np.array([center]))[0])
+    except Exception:  # covariance unavailable
+        od_err = float("nan")
+    fine = np.linspace(x[0], x[-1], 2001)
+    total = result.eval(x=fine)
+    i = int(np.argmax(total))
+    peak_top = float(fine[i]) if 0 < i < fine.size - 1 else float("nan")
+    if not result.success:
+        msgs.append(f"{src}: peak fit did not converge ({result.message})")
+    return ExcitonicPeak(
+        peak_eV=center,
+        peak_eV_err=center_err,
+        peak_nm=HC_EV_NM / center,
+        peak_top_eV=peak_top,
+        od=od,
+        od_err=od_err,
+        height_od=height,
+        fwhm_meV=fwhm,
+        window_eV=(float(window[0]), float(window[1])),
+        profile=profile,
+        noise_od=sigma_noise,
+        fit=result,
+        warnings=tuple(msgs),
+    )
+
+
+# ----------------------------------------------------------------------------- series
+
+
+def chain_energy_eV(layers, e1_eV, beta_meV):
+    """Lowest state of a tight-binding chain of N identical sites.
+
+    ``E(N) = E1 - 2 beta cos(pi / (N + 1))``: the bottom of the band of an open
+    chain of N sites with on-site energy ``E1 + 0`` shifted so that E(1) = E1
+    and nearest-neighbour coupling ``beta`` (positive beta lowers the energy).
+
+    Parameters
+    ----------
+    layers : array_like of int
+        Number of layers N >= 1.
+    e1_eV : float
+        Monolayer energy [eV].
+    beta_meV : float
+        Nearest-neighbour coupling [meV].
+
+    Returns
+    -------
+    ndarray
+        Energy [eV].
+
+    References
+    ----------
+    Any tight-binding text (e.g. Ashcroft & Mermin ch. 10); used for quantum-dot
+    multilayers in Enomoto et al., Chem. Sci. 2024, 15, 13049 (Fig. 3d).
+    """
+    n = np.asarray(layers, dtype=float)
+    return e1_eV - 2e-3 * beta_meV * np.cos(np.pi / (n + 1.0))
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """y = slope * x + intercept, with standard errors and r^2."""
+
+    slope: float
+    slope_err: float
+    intercept: float
+    intercept_err: float
+    r2: float
+    fit: object = field(repr=False, compare=False, default=None)
+
+    def to_dict(self) -> dict:
+        return {
+            "slope": self.slope,
+            "slope_err": self.slope_err,
+            "intercept": self.intercept,
+            "intercept_err": self.intercept_err,
+            "r2": self.r2,
+        }
+
+
+@dataclass(frozen=True)
+class ChainFit:
+    """Fit of E(N) = E1 - 2 beta cos(pi/(N+1)) to peak energies."""
+
+    e1_eV: float
+    e1_eV_err: float
+    beta_meV: float
+    beta_meV_err: float
+    r2: float
+    fit: object = field(repr=False, compare=False, default=None)
+
+    def to_dict(self) -> dict:
+        return {
+            "e1_eV": self.e1_eV,
+            "e1_eV_err": self.e1_eV_err,
+            "beta_meV": self.beta_meV,
+            "beta_meV_err": self.beta_meV_err,
+            "r2": self.r2,
+        }
+
+    def energy_eV(self, layers):
+        return chain_energy_eV(layers, self.e1_eV, self.beta_meV)
+
+
+def _weights(errors) -> np.ndarray | None:
+    err = np.asarray(errors, dtype=float)
+    if err.size and np.all(np.isfinite(err)) and np.all(err > 0):
+        return 1.0 / err
+    return None
+
+
+def fit_chain(layers, peak_eV, peak_eV_err=None) -> ChainFit:
+    """Fit the tight-binding chain E(N) = E1 - 2 beta cos(pi/(N+1)) (an lmfit Model).
+
+    With more points than parameters, the peak errors weight the fit and the
+    covariance is scaled by the reduced chi-square (film-to-film scatter counts);
+    with exactly two layer counts the solution is exact and its errors are the
+    peak errors propagated.
+
+    Raises
+    ------
+    FitError
+        Fewer than two distinct layer counts.
+    """
+    from lmfit import Model
+
+    n = np.asarray(layers, dtype=float)
+    y = np.asarray(peak_eV, dtype=float)
+    if np.unique(n).size < 2:
+        raise FitError("the chain fit needs at least two different layer counts", "chain fit")
+    model = Model(chain_energy_eV, independent_vars=["layers"])
+    e1_guess = float(np.mean(y[n == n.min()]))
+    slope = np.polyfit(-2e-3 * np.cos(np.pi / (n + 1)), y, 1)[0] if n.size > 1 else 0.0
+    params = model.make_params(e1_eV=e1_guess, beta_meV=float(slope))
+    w = _weights(peak_eV_err) if peak_eV_err is not None else None
+    exact = n.size <= 2
+    result = model.fit(y, params, layers=n, weights=w, scale_covar=not exact or w is None)
+    r2 = r_squared(y, result.best_fit) if n.size > 2 else float("nan")
+    return ChainFit(
+        e1_eV=param_value(result, "e1_eV"),
+        e1_eV_err=param_error(result, "e1_eV"),
+        beta_meV=param_value(result, "beta_meV"),
+        beta_meV_err=param_error(result, "beta_meV"),
+        r2=r2,
+        fit=result,
+    )
+
+
+def fit_od_vs_layers(layers, od) -> LinearFit:
+    """Straight line OD = slope * N + intercept (lmfit LinearModel): constant packing density."""
+    from lmfit.models import LinearModel
+
+    n = np.asarray(layers, dtype=float)
+    y = np.asarray(od, dtype=float)
+    if np.unique(n).size < 2:
+        raise FitError("the OD line needs at least two different layer counts", "OD vs layers")
+    model = LinearModel()
+    params = model.guess(y, x=n)
+    result = model.fit(y, params, x=n, scale_covar=n.size > 2)
+    return LinearFit(
+        slope=param_value(result, "slope"),
+        slope_err=param_error(result, "slope") if n.size > 2 else float("nan"),
+        intercept=param_value(result, "intercept"),
+        intercept_err=param_error(result, "intercept") if n.size > 2 else float("nan"),
+        r2=r_squared(y, result.best_fit) if n.size > 2 else float("nan"),
+        fit=result,
+    )
+
+
+def saturation_layers(layers, shift_meV, fraction: float = 0.9) -> int | None:
+    """Smallest N whose (mean) shift magnitude reaches ``fraction`` of the largest in the series.
+
+    Returns None when the series has fewer than two layer counts.
+    """
+    n = np.asarray(layers, dtype=int)
+    s = np.abs(np.asarray(shift_meV, dtype=float))
+    uniq = np.unique(n)
+    if uniq.size < 2:
+        return None
+    mean = np.array([s[n == k].mean() for k in uniq])
+    target = fraction * mean.max()
+    return int(uniq[np.nonzero(mean >= target)[0][0]])
+
+
+@dataclass(frozen=True)
+class FilmPeak:
+    """One film of a series: its file, layer count and first excitonic peak."""
+
+    file: str
+    layers: int
+    peak: ExcitonicPeak
+    label: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {"file": self.file, "layers": self.layers}
+        d.update(
+            {
+                "peak_eV": self.peak.peak_eV,
+                "peak_eV_err": self.peak.peak_eV_err,
+                "peak_nm": self.peak.peak_nm,
+                "od": self.peak.od,
+                "fwhm_meV": self.peak.fwhm_meV,
+                "peak_top_eV": self.peak.peak_top_eV,
+                "od_err": self.peak.od_err,
+                "height_od": self.peak.height_od,
+            }
+        )
+        if self.label is not None:
+            d["label"] = self.label
+        return d
+
+
+@dataclass(frozen=True)
+class AbsorptionSeries:
+    """Result of :func:`analyse_absorption_series` (``to_dict()`` is the contract JSON)."""
+
+    films: tuple[FilmPeak, ...]
+    reference_layers: int
+    reference_eV: float
+    shift_meV: tuple[float, ...]
+    shift_meV_err: tuple[float, ...]
+    peak_top_shift_meV: tuple[float, ...]
+    od_vs_layers: LinearFit | None
+    chain_fit: ChainFit | None
+    saturation_layers: int | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def layers(self) -> np.ndarray:
+        return np.array([f.layers for f in self.films], dtype=int)
+
+    @property
+    def peak_eV(self) -> np.ndarray:
+        return np.array([f.peak.peak_eV for f in self.films])
+
+    @property
+    def od(self) -> np.ndarray:
+        return np.array([f.peak.od for f in self.films])
+
+    def to_dict(self) -> dict:
+        peaks = self.peak_eV
+        return {
+            "spectra": [f.to_dict() for f in self.films],
+            "shift_meV": list(self.shift_meV),
+            "shift_meV_err": list(self.shift_meV_err),
+            "peak_top_shift_meV": list(self.peak_top_shift_meV),
+            "reference_layers": self.reference_layers,
+            "reference_eV": self.reference_eV,
+            "od_vs_layers": None if self.od_vs_layers is None else self.od_vs_layers.to_dict(),
+            "chain_fit": None if self.chain_fit is None else self.chain_fit.to_dict(),
+            "saturation_layers": self.saturation_layers,
+            "peak_spread": {
+                "mean_eV": float(np.mean(peaks)),
+                "std_meV": float(np.std(peaks, ddof=1) * 1e3) if peaks.size > 1 else 0.0,
+                "range_meV": float(np.ptp(peaks) * 1e3),
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def analyse_absorption_series(
+    spectra: Sequence,
+    layers: Sequence[int],
+    *,
+    reference_layers: int = 1,
+    profile: Profile = "gaussian",
+    emin_eV: float | None = None,
+    emax_eV: float | None = None,
+    files: Sequence[str] | None = None,
+    progress=None,
+) -> AbsorptionSeries:
+    """Analyse a series of absorption spectra of films with N layers.
+
+    Parameters
+    ----------
+    spectra : sequence of Spectrum
+        One absorption spectrum per film (:class:`qdstack.io.Spectrum`).
+    layers : sequence of int
+        Number of quantum-dot layers of each film.
+    reference_layers : int
+        Shifts are relative to the mean peak of the films with this N (default 1).
+    profile, emin_eV, emax_eV
+        Passed to :func:`first_excitonic_peak`.
+    files : sequence of str, optional
+        Names for the films (default: each spectrum's source).
+    progress : callable, optional
+        Wraps the iteration over spectra (e.g. a progress bar).
+
+    Returns
+    -------
+    AbsorptionSeries
+
+    Raises
+    ------
+    InputError
+        Mismatched lengths, N < 1, or no film with the reference N.
+    FitError
+        A spectrum without a fittable peak (the message names its file).
+    """
+    spectra = list(spectra)
+    layers = [int(n) for n in layers]
+    if not spectra:
+        raise InputError("no spectra given", "absorption")
+    if len(layers) != len(spectra):
+        raise InputError(
+            f"{len(spectra)} spectra but {len(layers)} layer counts", "--layers"
+        )
+    if any(n < 1 for n in layers):
+        raise InputError("layer counts must be >= 1", "--layers")
+    if reference_layers not in layers:
+        raise InputError(
+            f"no spectrum with N = {reference_layers} to use as the reference; "
+            f"layer counts are {sorted(set(layers))} (set --reference-layers)",
+            "--reference-layers",
+        )
+    names = list(files) if files is not None else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
+    iterator = zip(spectra, layers, names)
+    if progress is not None:
+        iterator = progress(list(iterator))
+    films = []
+    msgs: list[str] = []
+    for spec, n, name in iterator:
+        peak = first_excitonic_peak(
+            spec.energy_eV, spec.intensity, profile=profile, emin_eV=emin_eV, emax_eV=emax_eV,
+            source=name,
+        )
+        msgs.extend(peak.warnings)
+        films.append(FilmPeak(file=name, layers=n, peak=peak, label=getattr(spec, "label", None)))
+
+    n_arr = np.array(layers)
+    peaks = np.array([f.peak.peak_eV for f in films])
+    errs = np.array([f.peak.peak_eV_err for f in films])
+    tops = np.array([f.peak.peak_top_eV for f in films])
+    ref = n_arr == reference_layers
+    ref_eV = float(peaks[ref].mean())
+    ref_err = float(np.sqrt(np.sum(errs[ref] ** 2)) / ref.sum())
+    shift = (peaks - ref_eV) * 1e3
+    shift_err = np.sqrt(errs**2 + ref_err**2) * 1e3
+    top_shift = (tops - np.nanmean(tops[ref])) * 1e3 if np.any(np.isfinite(tops[ref])) else tops * np.nan
+
+    od_fit = chain = None
+    sat = None
+    if np.unique(n_arr).size >= 2:
+        od_fit = fit_od_vs_layers(n_arr, [f.peak.od for f in films])
+        chain = fit_chain(n_arr, peaks, errs)
+        sat = saturation_layers(n_arr, shift)
+        if chain.beta_meV < 0:
+            msgs.append(
+                f"the chain fit gives a negative coupling (beta = {chain.beta_meV:.2f} meV): "
+                "the peak moves to higher energy with N, not what coupling predicts"
+            )
+    else:
+        msgs.append(
+            f"all films have N = {layers[0]}: no OD line, chain fit or saturation "
+            "(a density series: compare peak_spread with the peak errors)"
+        )
+    return AbsorptionSeries(
+        films=tuple(films),
+        reference_layers=reference_layers,
+        reference_eV=ref_eV,
+        shift_meV=tuple(float(v) for v in shift),
+        shift_meV_err=tuple(float(v) for v in shift_err),
+        peak_top_shift_meV=tuple(float(v) for v in top_shift),
+        od_vs_layers=od_fit,
+        chain_fit=chain,
+        saturation_layers=sat,
+        warnings=tuple(msgs),
+    )

@@ -1,0 +1,208 @@
+"""What every subcommand shares: option parsing, output, figures, progress.
+
+Subcommand modules parse their options into plain values, call the library and
+hand the result to :func:`emit`.  Heavy imports (lmfit, matplotlib, RDKit) stay
+inside the command functions so that ``qdstack --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from qdstack.errors import OptionError
+
+__all__ = [
+    "JSON_OPTION",
+    "OUT_OPTION",
+    "stdout_console",
+    "stderr_console",
+    "parse_int_list",
+    "parse_float_list",
+    "parse_layer_range",
+    "emit",
+    "progress",
+    "captured_warnings",
+]
+
+T = TypeVar("T")
+
+JSON_OPTION = typer.Option(
+    False, "--json", help="Print exactly one JSON object on stdout (logs and progress go to stderr)."
+)
+OUT_OPTION = typer.Option(
+    None,
+    "--out",
+    help="Folder for results.json (the same object as --json) and the figures (PNG).",
+    file_okay=False,
+    dir_okay=True,
+)
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def parse_float_list(text: str | None, option: str) -> list[float] | None:
+    """``"10,20,30"`` -> ``[10.0, 20.0, 30.0]``; None stays None."""
+    if text is None:
+        return None
+    items = [t for t in re.split(r"[,\s]+", text.strip()) if t]
+    if not items:
+        raise OptionError("expected a comma-separated list of numbers", option)
+    out = []
+    for item in items:
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise OptionError(f"{item!r} is not a number", option) from None
+    return out
+
+
+def parse_int_list(text: str | None, option: str) -> list[int] | None:
+    """``"1,2,3"`` or ``"1-3"`` -> ``[1, 2, 3]``; None stays None."""
+    if text is None:
+        return None
+    out: list[int] = []
+    for item in [t for t in re.split(r"[,\s]+", text.strip()) if t]:
+        m = re.fullmatch(r"(\d+)\s*(?:-|\.\.|:)\s*(\d+)", item)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if b < a:
+                raise OptionError(f"range {item!r} runs backwards", option)
+            out.extend(range(a, b + 1))
+            continue
+        if not re.fullmatch(r"[+-]?\d+", item):
+            raise OptionError(f"{item!r} is not a whole number", option)
+        out.append(int(item))
+    if not out:
+        raise OptionError("expected a comma-separated list of whole numbers", option)
+    return out
+
+
+def parse_layer_range(text: str, option: str = "--layers") -> list[int]:
+    """``"1-8"`` or ``"1,2,4"`` -> sorted unique layer counts, each >= 1."""
+    values = parse_int_list(text, option) or []
+    if any(v < 1 for v in values):
+        raise OptionError("layer counts must be >= 1", option)
+    return sorted(set(values))
+
+
+@contextmanager
+def captured_warnings():
+    """Collect warnings raised inside the block; yields the list of messages.
+
+    The messages are also printed to stderr as ``warning: ...`` lines when the
+    block ends, so a user sees them whether or not they read the JSON.
+    """
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield messages
+        finally:
+            seen = set()
+            for w in caught:
+                text = str(w.message)
+                if text not in seen:
+                    seen.add(text)
+                    messages.append(text)
+    console = stderr_console()
+    for text in messages:
+        console.print(f"warning: {text}", markup=False)
+
+
+def progress(
+    items: Iterable[T],
+    description: str,
+    total: int | None = None,
+) -> Iterable[T]:
+    """Iterate with a rich progress bar on stderr (nothing is drawn when stderr is not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    if total is None and isinstance(items, Sequence):
+        total = len(items)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def emit(
+    result: Mapping[str, Any],
+    *,
+    json_output: bool,
+    out_dir: Path | None = None,
+    figures: Mapping[str, Callable[[], Any]] | None = None,
+    summary: Callable[[Console], None] | None = None,
+    extra_files: Mapping[str, Callable[[Path], Any]] | None = None,
+) -> None:
+    """Print and/or write a command's result.
+
+    Parameters
+    ----------
+    result : mapping
+        The contract's JSON object (already ``to_dict()``-ed).
+    json_output : bool
+        Print exactly ``result`` as JSON on stdout.
+    out_dir : Path, optional
+        Write ``results.json`` and the figures there.
+    figures : mapping of file stem -> callable returning a matplotlib Figure
+        Built only when ``out_dir`` is given.
+    summary : callable(Console), optional
+        Human-readable rendering for the terminal when ``--json`` is not given.
+    extra_files : mapping of name -> callable(Path), optional
+        Other writers (CSV tables, spectra) run with the output folder.
+    """
+    from qdstack.io.writers import dumps_json, save_figure, write_json
+
+    text = dumps_json(result)  # validates before anything is written
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OptionError("exists and is not a folder", str(out_dir))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir / "results.json", result)
+        for stem, build in (figures or {}).items():
+            fig = build()
+            if fig is not None:
+                save_figure(fig, out_dir / f"{stem}.png")
+        for _name, writer in (extra_files or {}).items():
+            writer(out_dir)
+    if json_output:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    else:
+        if summary is not None:
+            summary(stdout_console())
+        if out_dir is not None:
+            stderr_console().print(f"wrote {out_dir}/results.json and figures", markup=False)
+

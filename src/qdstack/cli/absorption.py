@@ -1,0 +1,177 @@
+"""``qdstack absorption``: first excitonic peak of each film and the layer series."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_int_list, progress
+from qdstack.errors import OptionError
+
+_LAYER_PATTERNS = (
+    re.compile(r"(?:^|[^a-z0-9])n[-_ ]?(\d+)(?![0-9])", re.I),  # N3, n_3
+    re.compile(r"(?:^|[^a-z0-9.])(\d+)[-_ ]?l(?:ayers?)?(?![a-z])", re.I),  # 3L, 3layer(s), 3_layers
+    re.compile(r"layers?[-_ ]?(\d+)(?![0-9])", re.I),  # layer3, layers_3
+)
+
+
+def layers_from_name(path: str) -> int | None:
+    """Number of layers written in a file name (``N3``, ``3L``, ``layer3``, ``3layers``), else None.
+
+    Raises
+    ------
+    OptionError
+        If the name holds two different layer counts.
+    """
+    stem = Path(path).stem
+    found = set()
+    for pattern in _LAYER_PATTERNS:
+        for m in pattern.finditer(stem):
+            found.add(int(m.group(1)))
+    if len(found) > 1:
+        raise OptionError(
+            f"the file name holds several layer counts {sorted(found)}; give them with --layers",
+            path,
+        )
+    return found.pop() if found else None
+
+
+def command(
+    files: list[Path] = typer.Argument(
+        ..., help="Absorption spectra (text: wavelength in nm or energy in eV, and absorbance).",
+        show_default=False,
+    ),
+    layers: str = typer.Option(
+        None, "--layers",
+        help="Number of layers N of each spectrum, in order (e.g. 1,2,3,4). Default: read from "
+        "each file name (N3, 3L, layer3, 3layers).",
+    ),
+    reference_layers: int = typer.Option(
+        1, "--reference-layers", help="Shifts are relative to the mean peak of the films with this N."
+    ),
+    column: str = typer.Option(
+        None, "--column",
+        help="Intensity column of multi-column files (0-based index or header name); default the "
+        "second column.",
+    ),
+    all_columns: bool = typer.Option(
+        False, "--all-columns",
+        help="Treat every intensity column of each file as its own spectrum (then give --layers).",
+    ),
+    profile: str = typer.Option("gaussian", "--profile", help="Peak shape of the refinement fit: gaussian or voigt."),
+    emin: float = typer.Option(None, "--emin-eV", help="Search for the first peak above this energy [eV]."),
+    emax: float = typer.Option(None, "--emax-eV", help="Search for the first peak below this energy [eV]."),
+    json_output: bool = JSON_OPTION,
+    out: Path = OUT_OPTION,
+) -> None:
+    """First excitonic absorption peak of each film, and how it moves with the number of layers.
+
+    For each spectrum the first (lowest-energy) excitonic peak is located as the
+    lowest persistent minimum of the Savitzky-Golay second derivative (it works on
+    shoulders without a maximum, on a rising continuum and a scattering tail) and
+    refined by an lmfit Gaussian (or Voigt) + local quadratic background fit.
+    peak_eV is the fitted transition energy with its standard error; od is the
+    absorbance there; peak_top_eV the raw maximum when there is one.
+
+    The series gives: shift_meV = peak(N) - peak(reference) for every film; the OD
+    vs N line (constant packing density); the tight-binding chain fit
+    E(N) = E1 - 2 beta cos(pi/(N+1)); and saturation_layers, the smallest N whose
+    shift reaches 90 % of the largest. A density series (all --layers 1) reports
+    peak_spread instead of the fits.
+
+    Example: qdstack absorption N1.csv N2.csv N3.csv N4.csv --out results/
+    """
+    from qdstack.analysis.absorption import analyse_absorption_series
+    from qdstack.io.spectrum import read_spectra, read_spectrum
+
+    if profile not in ("gaussian", "voigt"):
+        raise OptionError(f"unknown profile {profile!r}; use gaussian or voigt", "--profile")
+    if column is not None and all_columns:
+        raise OptionError("give either --column or --all-columns, not both", "--column")
+    with captured_warnings() as warned:
+        spectra = []
+        names = []
+        for path in files:
+            if all_columns:
+                for spec in read_spectra(path, kind="absorption"):
+                    spectra.append(spec)
+                    names.append(f"{path}:{spec.label}")
+            else:
+                spec = read_spectrum(path, kind="absorption", column=column)
+                spectra.append(spec)
+                names.append(str(path))
+        n_list = parse_int_list(layers, "--layers")
+        if n_list is None:
+            if all_columns:
+                raise OptionError("with --all-columns give the layer counts with --layers", "--layers")
+            n_list = []
+            for path in files:
+                n = layers_from_name(str(path))
+                if n is None:
+                    raise OptionError(
+                        "no layer count in the file name (expected N3, 3L, layer3 or 3layers); "
+                        "give them with --layers",
+                        str(path),
+                    )
+                n_list.append(n)
+        if len(n_list) != len(spectra):
+            raise OptionError(f"{len(spectra)} spectra but {len(n_list)} layer counts", "--layers")
+        series = analyse_absorption_series(
+            spectra, n_list, reference_layers=reference_layers, profile=profile,
+            emin_eV=emin, emax_eV=emax, files=names,
+            progress=(lambda items: progress(items, "fitting peaks")) if len(spectra) > 3 else None,
+        )
+    result = series.to_dict()
+    result["warnings"] = sorted(set(result["warnings"]) | set(warned), key=str)
+
+    def figures():
+        from qdstack.plotting.absorption import (
+            plot_absorption_spectra,
+            plot_od_vs_layers,
+            plot_shift_vs_layers,
+        )
+
+        figs = {"absorption_spectra": lambda: plot_absorption_spectra(series, spectra).figure}
+        if series.chain_fit is not None:
+            figs["shift_vs_layers"] = lambda: plot_shift_vs_layers(series).figure
+            figs["od_vs_layers"] = lambda: plot_od_vs_layers(series).figure
+        return figs
+
+    def summary(console):
+        from rich.table import Table
+
+        t = Table(title="First excitonic absorption peak", title_justify="left")
+        for col in ("file", "N", "peak (eV)", "± (meV)", "peak (nm)", "OD", "FWHM (meV)", "shift (meV)"):
+            t.add_column(col, justify="right" if col != "file" else "left")
+        for f, s in zip(series.films, series.shift_meV):
+            p = f.peak
+            t.add_row(f.file, str(f.layers), f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}",
+                      f"{p.peak_nm:.1f}", f"{p.od:.4f}", _fmt(p.fwhm_meV, ".0f"), f"{s:+.1f}")
+        console.print(t)
+        if series.chain_fit is not None:
+            c = series.chain_fit
+            o = series.od_vs_layers
+            console.print(
+                f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
+                f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {_fmt(c.r2, '.3f')}"
+            )
+            console.print(
+                f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, r2 = {_fmt(o.r2, '.3f')}"
+            )
+            console.print(f"saturation (90 % of the largest shift) at N = {series.saturation_layers}")
+        else:
+            ps = result["peak_spread"]
+            console.print(
+                f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
+                f"{len(series.films)} films; OD {min(series.od):.4g}..{max(series.od):.4g}"
+            )
+
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+
+
+def _fmt(value, spec):
+    import math
+
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)

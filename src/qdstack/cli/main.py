@@ -1,0 +1,131 @@
+"""The ``qdstack`` command: wires the subcommands and turns errors into one line.
+
+Exit codes (``CONTRACT.md``): 0 success; 2 bad input (unreadable or malformed
+file, impossible option, a fit that cannot be made) with a single
+``error: <file or option>: <cause>`` line on stderr; 1 only for a bug.
+``--traceback`` (anywhere on the command line, or ``QDSTACK_TRACEBACK=1``)
+shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback as _traceback
+import warnings
+
+import click
+import typer
+
+from qdstack import __version__
+from qdstack.errors import QdstackError
+
+app = typer.Typer(
+    name="qdstack",
+    help=(
+        "Analyse and model films of coupled quantum dots.\n\n"
+        "Analyses of measurements (absorption series, temperature-dependent PL, "
+        "PL decays, X-ray scattering, angle-dependent PL) and the physics behind them "
+        "(effective-mass dots, linkers, exciton on an N-layer stack).\n\n"
+        "Units everywhere: photon and band energies in eV, couplings/shifts/widths in meV, "
+        "lengths in nm, wave numbers in nm^-1, times in ns, temperatures in K.\n\n"
+        "Every command takes --json (one JSON object on stdout) and most take --out DIR "
+        "(results.json + PNG figures). Add --traceback to see the full traceback of an error."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"qdstack {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+    traceback: bool = typer.Option(
+        False, "--traceback", help="Show the full traceback when a command fails (also QDSTACK_TRACEBACK=1)."
+    ),
+) -> None:
+    """qdstack: analyse and model films of coupled quantum dots."""
+
+
+def _register() -> None:
+    """Attach each subcommand module's ``command`` (one small module per subcommand)."""
+    from qdstack.cli import absorption, coupling
+
+    app.command("absorption", no_args_is_help=True)(absorption.command)
+    app.command("coupling", no_args_is_help=True)(coupling.command)
+
+
+_register()
+
+
+def _error_line(message: str) -> None:
+    text = " ".join(str(message).split())  # exactly one line
+    sys.stderr.write(f"error: {text}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, 1 or 2)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in ("", "0")
+    args = [a for a in args if a != "--traceback"]
+
+    def _show_warning(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(f"warning: {message}\n")
+
+    old_show = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        rv = app(args=args, prog_name="qdstack", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        _error_line("aborted")
+        return 130
+    except click.exceptions.UsageError as exc:
+        if show_traceback:
+            _traceback.print_exc()
+        ctx = exc.ctx
+        where = ctx.command_path if ctx is not None else "qdstack"
+        _error_line(f"{where}: {exc.format_message()} (see '{where} --help')")
+        return 2
+    except click.exceptions.ClickException as exc:
+        if show_traceback:
+            _traceback.print_exc()
+        _error_line(exc.format_message())
+        return 2
+    except QdstackError as exc:
+        if show_traceback:
+            _traceback.print_exc()
+        _error_line(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so, and how to report it
+        if show_traceback:
+            _traceback.print_exc()
+        _error_line(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in qdstack, "
+            "rerun with --traceback and report it"
+        )
+        return 1
+    finally:
+        warnings.showwarning = old_show
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

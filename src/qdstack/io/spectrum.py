@@ -1,0 +1,279 @@
+"""Optical spectra (absorption or photoluminescence) from text exports.
+
+The x column is a wavelength in nm or a photon energy in eV (also meV and
+cm^-1 when the header says so).  The unit is taken from the column name or the
+header (``nm``, ``wavelength`` / ``eV``, ``energy``), else from the values (all
+above 100: nm).  Spectra are returned on an ascending photon-energy axis.
+
+Converting an emission spectrum measured per unit wavelength to per unit
+energy applies the Jacobian ``I_E = I_lambda * lambda**2 / (h c)``
+(Mooney & Kambhampati, J. Phys. Chem. Lett. 2013, 4, 3316); absorbance is a
+property of each wavelength and is not rescaled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+from qdstack.errors import FileFormatError, QdstackWarning
+from qdstack.io.table import NumericTable, read_numeric_table
+from qdstack.units import HC_EV_NM
+
+__all__ = ["Spectrum", "read_spectrum", "read_spectra", "spectrum_from_table", "detect_x_unit"]
+
+SpectrumKind = Literal["absorption", "emission"]
+XUnit = Literal["nm", "eV", "meV", "cm-1"]
+
+#: cm^-1 to eV
+_CM1_TO_EV = 1e-7 * HC_EV_NM
+
+# unit tokens, strongest first; each is searched case-insensitively in the x column's name
+_UNIT_PATTERNS: tuple[tuple[XUnit, re.Pattern], ...] = (
+    ("cm-1", re.compile(r"cm\s*(?:\^?-1|-¹|⁻¹)|1\s*/\s*cm|wave\s*number|wavenumber", re.I)),
+    ("meV", re.compile(r"(?<![a-z])mev(?![a-z])", re.I)),
+    ("eV", re.compile(r"(?<![a-z])ev(?![a-z])|energy", re.I)),
+    ("nm", re.compile(r"(?<![a-z])nm(?![a-z])|wave\s*length|wavelength|lambda|λ", re.I)),
+)
+
+#: plausible optical photon energies [eV]
+_E_MIN_EV, _E_MAX_EV = 0.05, 25.0
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """An optical spectrum on an ascending photon-energy axis.
+
+    Attributes
+    ----------
+    energy_eV : ndarray, shape (n,)
+        Photon energy [eV], strictly ascending.
+    intensity : ndarray, shape (n,)
+        Absorbance (OD) for ``kind="absorption"``; emission per unit energy for
+        ``kind="emission"`` (Jacobian already applied when read from nm).
+    kind : {"absorption", "emission"}
+    x_unit : {"nm", "eV", "meV", "cm-1"}
+        The unit of the x column in the file it came from.
+    source : str or None
+        File path (or a label) for messages and reports.
+    label : str or None
+        The y column's name, when the file had one.
+    """
+
+    energy_eV: np.ndarray
+    intensity: np.ndarray
+    kind: SpectrumKind = "absorption"
+    x_unit: XUnit = "eV"
+    source: str | None = None
+    label: str | None = None
+
+    def __post_init__(self):
+        e = np.array(self.energy_eV, dtype=float)
+        y = np.array(self.intensity, dtype=float)
+        e.setflags(write=False)
+        y.setflags(write=False)
+        object.__setattr__(self, "energy_eV", e)
+        object.__setattr__(self, "intensity", y)
+
+    @property
+    def wavelength_nm(self) -> np.ndarray:
+        """Vacuum wavelength [nm] of each point (descending, like the energy axis ascends)."""
+        return HC_EV_NM / self.energy_eV
+
+    def __len__(self) -> int:
+        return int(self.energy_eV.size)
+
+    def with_intensity(self, intensity) -> "Spectrum":
+        """A copy with other intensities on the same axis."""
+        return replace(self, intensity=np.asarray(intensity, dtype=float))
+
+    def crop(self, emin_eV: float | None = None, emax_eV: float | None = None) -> "Spectrum":
+        """A copy restricted to ``emin_eV <= E <= emax_eV``."""
+        keep = np.ones(self.energy_eV.size, dtype=bool)
+        if emin_eV is not None:
+            keep &= self.energy_eV >= emin_eV
+        if emax_eV is not None:
+            keep &= self.energy_eV <= emax_eV
+        return replace(self, energy_eV=self.energy_eV[keep], intensity=self.intensity[keep])
+
+    @classmethod
+    def from_xy(
+        cls,
+        x,
+        y,
+        x_unit: XUnit = "nm",
+        kind: SpectrumKind = "absorption",
+        source: str | None = None,
+        label: str | None = None,
+    ) -> "Spectrum":
+        """Build a spectrum from x (in ``x_unit``) and y, in any order of x.
+
+        Emission given per unit wavelength is converted to per unit energy with the
+        Jacobian ``lambda**2 / hc``; absorbance is not rescaled.
+
+        Raises
+        ------
+        FileFormatError
+            x not strictly monotonic, non-positive, or outside optical photon energies.
+        """
+        src = source or "<spectrum>"
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if x.ndim != 1 or x.shape != y.shape:
+            raise FileFormatError("x and y must be 1-D arrays of the same length", src)
+        if x.size < 2:
+            raise FileFormatError(f"only {x.size} data point(s); a spectrum needs more", src)
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise FileFormatError("x and y must be finite numbers", src)
+        dx = np.diff(x)
+        if not (np.all(dx > 0) or np.all(dx < 0)):
+            i = int(np.nonzero((dx == 0) | (np.sign(dx) != np.sign(dx[0])))[0][0])
+            raise FileFormatError(
+                f"x values are not strictly ascending or descending (point {i + 2}: "
+                f"{x[i]:g} then {x[i + 1]:g})",
+                src,
+            )
+        if np.any(x <= 0):
+            raise FileFormatError(f"x values must be positive {x_unit}, found {x.min():g}", src)
+        if x_unit == "nm":
+            energy = HC_EV_NM / x
+        elif x_unit == "eV":
+            energy = x.copy()
+        elif x_unit == "meV":
+            energy = x * 1e-3
+        elif x_unit == "cm-1":
+            energy = x * _CM1_TO_EV
+        else:  # pragma: no cover - guarded by the Literal
+            raise FileFormatError(f"unknown x unit {x_unit!r}", src)
+        if energy.min() < _E_MIN_EV or energy.max() > _E_MAX_EV:
+            raise FileFormatError(
+                f"x values {x.min():g}..{x.max():g} {x_unit} are photon energies of "
+                f"{energy.min():.3g}..{energy.max():.3g} eV, outside the optical range "
+                f"{_E_MIN_EV}..{_E_MAX_EV} eV; check the x column and its unit",
+                src,
+            )
+        if kind == "emission" and x_unit == "nm":
+            y = y * x**2 / HC_EV_NM
+        elif kind == "emission" and x_unit == "cm-1":
+            y = y / _CM1_TO_EV
+        order = np.argsort(energy)
+        return cls(energy[order], y[order], kind=kind, x_unit=x_unit, source=source, label=label)
+
+
+def detect_x_unit(table: NumericTable, x_column: int = 0) -> XUnit:
+    """The unit of a table's x column: from its name, the header, else the values.
+
+    The name of the x column decides when the file has column names; otherwise
+    the whole header is searched and used only if it names exactly one unit.
+    With no usable header, values all above 100 are nm and anything else is eV.
+    """
+
+    def units_in(text: str) -> list[XUnit]:
+        found: list[XUnit] = []
+        for unit, pattern in _UNIT_PATTERNS:
+            if pattern.search(text):
+                found.append(unit)
+                if unit in ("meV", "cm-1"):
+                    break  # 'meV' also matches nothing else; 'cm-1' wins over 'wavenumber' energy
+        return found
+
+    if table.names is not None:
+        found = units_in(table.names[x_column])
+        if found:
+            return found[0]
+    found = units_in(table.header_text())
+    if len(set(found)) == 1:
+        return found[0]
+    x = table.data[:, x_column]
+    return "nm" if np.all(x > 100) else "eV"
+
+
+def spectrum_from_table(
+    table: NumericTable,
+    kind: SpectrumKind = "absorption",
+    column: int | str | None = None,
+    x_unit: XUnit | None = None,
+) -> Spectrum:
+    """Turn a parsed table into a :class:`Spectrum` (x = first column)."""
+    if table.n_columns < 2:
+        raise FileFormatError("a spectrum needs two columns (x and intensity)", table.source)
+    if column is None:
+        index = 1
+        if table.n_columns > 2:
+            name = table.names[1] if table.names else "2"
+            warnings.warn(
+                f"{table.source}: {table.n_columns} columns; using column 2 ({name!r}) as the "
+                "intensity (choose another with column=...)",
+                QdstackWarning,
+                stacklevel=3,
+            )
+    else:
+        index = table.column_index(column)
+        if index == 0:
+            raise FileFormatError("column 0 is the x axis, not an intensity", table.source)
+    unit = x_unit or detect_x_unit(table)
+    label = table.names[index] if table.names else None
+    return Spectrum.from_xy(
+        table.data[:, 0], table.data[:, index], x_unit=unit, kind=kind, source=table.source,
+        label=label,
+    )
+
+
+def read_spectrum(
+    path: str | os.PathLike,
+    kind: SpectrumKind = "absorption",
+    column: int | str | None = None,
+    x_unit: XUnit | None = None,
+) -> Spectrum:
+    """Read one spectrum from a text export.
+
+    Parameters
+    ----------
+    path : path-like
+        Text file with an x column (nm or eV) and an intensity column.
+    kind : {"absorption", "emission"}
+        Emission spectra read from wavelength get the Jacobian lambda^2/hc.
+    column : int or str, optional
+        Which intensity column to use in a multi-column file (0-based index or
+        header name); default the second column, with a warning if there are more.
+    x_unit : {"nm", "eV", "meV", "cm-1"}, optional
+        Override the detected unit of the x column.
+
+    Returns
+    -------
+    Spectrum
+
+    Raises
+    ------
+    FileFormatError
+        Unreadable or malformed file; the message names the file and the cause.
+    """
+    table = read_numeric_table(path)
+    return spectrum_from_table(table, kind=kind, column=column, x_unit=x_unit)
+
+
+def read_spectra(
+    path: str | os.PathLike,
+    kind: SpectrumKind = "absorption",
+    x_unit: XUnit | None = None,
+) -> list[Spectrum]:
+    """Read every intensity column of a multi-column export as its own spectrum."""
+    table = read_numeric_table(path)
+    if table.n_columns < 2:
+        raise FileFormatError("a spectrum needs two columns (x and intensity)", table.source)
+    unit = x_unit or detect_x_unit(table)
+    out = []
+    for j in range(1, table.n_columns):
+        label = table.names[j] if table.names else f"column {j + 1}"
+        out.append(
+            Spectrum.from_xy(
+                table.data[:, 0], table.data[:, j], x_unit=unit, kind=kind,
+                source=table.source, label=label,
+            )
+        )
+    return out

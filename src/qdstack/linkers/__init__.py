@@ -1,0 +1,1 @@
+"""Linker molecules: library of dithiols and their sulfur-sulfur distances."""

@@ -1,0 +1,1 @@
+"""Physics models: single dots, coupled dots, excitons on stacks, film simulation."""

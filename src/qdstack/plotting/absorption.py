@@ -1,0 +1,123 @@
+"""Figures of the absorption series and of the tunnelling fit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qdstack.plotting._base import new_axes
+
+__all__ = [
+    "plot_absorption_spectra",
+    "plot_shift_vs_layers",
+    "plot_od_vs_layers",
+    "plot_coupling",
+]
+
+
+def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False):
+    """Spectra of a series on an energy axis, with the first excitonic peak marked.
+
+    Parameters
+    ----------
+    series : AbsorptionSeries
+    spectra : sequence of Spectrum
+        The spectra the series was computed from, in the same order.
+    normalise : bool
+        Divide each spectrum by its OD at the peak.
+    """
+    ax = new_axes(ax)
+    cmap = _cmap(len(spectra))
+    lo = min(f.peak.window_eV[0] for f in series.films) - 0.15
+    hi = max(f.peak.window_eV[1] for f in series.films) + 0.25
+    for i, (film, spec) in enumerate(zip(series.films, spectra)):
+        scale = 1.0 / film.peak.od if normalise and film.peak.od > 0 else 1.0
+        keep = (spec.energy_eV >= lo) & (spec.energy_eV <= hi)
+        label = f"N = {film.layers}" + (f" ({film.label})" if film.label else "")
+        ax.plot(spec.energy_eV[keep], spec.intensity[keep] * scale, color=cmap[i], lw=1.2, label=label)
+        ax.plot([film.peak.peak_eV], [film.peak.od * scale], "v", color=cmap[i], ms=7, mec="k", mew=0.5)
+    ax.set_xlabel("Photon energy (eV)")
+    ax.set_ylabel("Absorbance (normalised)" if normalise else "Absorbance (OD)")
+    ax.set_title("First excitonic peak (markers: fitted transition energy)")
+    if len(spectra) <= 12:
+        ax.legend(fontsize=8, frameon=False)
+    _top_wavelength_axis(ax)
+    return ax
+
+
+def plot_shift_vs_layers(series, ax=None):
+    """Peak shift vs number of layers with the tight-binding chain fit."""
+    ax = new_axes(ax)
+    n = series.layers
+    shift = np.array(series.shift_meV)
+    err = np.array(series.shift_meV_err)
+    ax.errorbar(n, shift, yerr=np.where(np.isfinite(err), err, 0), fmt="o", color="C0", capsize=3,
+                label="measured")
+    if series.chain_fit is not None:
+        c = series.chain_fit
+        nn = np.linspace(1, max(n.max(), 2), 200)
+        model = (c.energy_eV(nn) - series.reference_eV) * 1e3
+        ax.plot(nn, model, "-", color="C3",
+                label=f"chain: beta = {c.beta_meV:.1f} ± {c.beta_meV_err:.1f} meV")
+    if series.saturation_layers is not None:
+        ax.axvline(series.saturation_layers, color="0.6", ls=":",
+                   label=f"90 % of max shift at N = {series.saturation_layers}")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel(f"Shift from N = {series.reference_layers} (meV)")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_od_vs_layers(series, ax=None):
+    """OD at the first excitonic peak vs number of layers, with the straight line."""
+    ax = new_axes(ax)
+    n = series.layers
+    od = series.od
+    ax.plot(n, od, "o", color="C2", label="OD at first peak")
+    if series.od_vs_layers is not None:
+        f = series.od_vs_layers
+        nn = np.linspace(0, n.max(), 50)
+        ax.plot(nn, f.slope * nn + f.intercept, "-", color="k", lw=1,
+                label=f"OD = {f.slope:.4f} N + {f.intercept:.4f} (r² = {f.r2:.3f})")
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel("Optical density")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_coupling(fit, ax=None):
+    """|shift| vs linker distance on a log axis, with the exponential fit."""
+    ax = new_axes(ax)
+    d = np.array(fit.distance_nm)
+    s = np.abs(np.array(fit.shift_meV))
+    yerr = None if fit.shift_meV_err is None else np.array(fit.shift_meV_err)
+    ax.errorbar(d, s, yerr=yerr, fmt="o", color="C0", capsize=3, label="|shift|")
+    if fit.linkers:
+        for x, y, name in zip(d, s, fit.linkers):
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    dd = np.linspace(0, d.max() * 1.1, 200)
+    ax.plot(dd, fit.predict_meV(dd), "-", color="C3",
+            label=(f"A exp(-k d): k = {fit.decay_per_nm:.2f} ± {fit.decay_per_nm_err:.2f} nm⁻¹\n"
+                   f"V = {fit.barrier_eV:.3g} eV ({fit.law}, m* = {fit.mass:g})"))
+    ax.set_yscale("log")
+    ax.set_xlabel("Linker S–S distance (nm)")
+    ax.set_ylabel("|Shift| monolayer → bilayer (meV)")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def _cmap(n):
+    from matplotlib import colormaps
+
+    cm = colormaps["viridis"]
+    return [cm(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
+
+
+def _top_wavelength_axis(ax):
+    from qdstack.units import HC_EV_NM
+
+    sec = ax.secondary_xaxis("top", functions=(lambda e: HC_EV_NM / np.clip(e, 1e-3, None),
+                                               lambda w: HC_EV_NM / np.clip(w, 1e-3, None)))
+    sec.set_xlabel("Wavelength (nm)")

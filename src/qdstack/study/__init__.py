@@ -1,0 +1,1 @@
+"""Studies: manifests, the runner, caching and the HTML report."""
