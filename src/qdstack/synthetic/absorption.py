@@ -1,11 +1,4 @@
-"""Forward models of measurements: what an instrument would record, with noise.
-
-These turn model quantities (a peak energy, a lifetime, a period) into the
-raw data a user would measure, so that simulated measurements can be run
-through the same analyses as real files (tests, benchmarks, the example study,
-``qdstack reproduce``).  Randomness is explicit: every function takes a
-``numpy.random.Generator`` (or a seed).
-"""
+"""Synthetic absorption spectra of quantum-dot films (continuum, scattering tail, noise)."""
 
 from __future__ import annotations
 
@@ -13,14 +6,9 @@ import numpy as np
 
 from qdstack.units import HC_EV_NM
 
-__all__ = ["rng_from", "film_absorbance", "absorption_film_spectrum"]
+from qdstack.synthetic._rng import rng_from
 
-
-def rng_from(seed) -> np.random.Generator:
-    """A Generator from a seed, a SeedSequence or a Generator (returned as is)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+__all__ = ["film_absorbance", "absorption_film_spectrum"]
 
 
 def film_absorbance(
