@@ -558,6 +558,7 @@ def analyse_absorption_series(
     emin_eV: float | None = None,
     emax_eV: float | None = None,
     files: Sequence[str] | None = None,
+    labels: Sequence[str | None] | None = None,
     progress=None,
 ) -> AbsorptionSeries:
     """Analyse a series of absorption spectra of films with N layers.
@@ -574,6 +575,8 @@ def analyse_absorption_series(
         Passed to :func:`first_excitonic_peak`.
     files : sequence of str, optional
         Names for the films (default: each spectrum's source).
+    labels : sequence of str, optional
+        Column labels (for spectra taken from multi-column files).
     progress : callable, optional
         Wraps the iteration over spectra (e.g. a progress bar).
 
@@ -605,18 +608,19 @@ def analyse_absorption_series(
             "--reference-layers",
         )
     names = list(files) if files is not None else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
-    iterator = zip(spectra, layers, names)
+    labels = list(labels) if labels is not None else [None] * len(spectra)
+    iterator = zip(spectra, layers, names, labels)
     if progress is not None:
         iterator = progress(list(iterator))
     films = []
     msgs: list[str] = []
-    for spec, n, name in iterator:
+    for spec, n, name, label in iterator:
         peak = first_excitonic_peak(
             spec.energy_eV, spec.intensity, profile=profile, emin_eV=emin_eV, emax_eV=emax_eV,
             source=name,
         )
         msgs.extend(peak.warnings)
-        films.append(FilmPeak(file=name, layers=n, peak=peak, label=getattr(spec, "label", None)))
+        films.append(FilmPeak(file=name, layers=n, peak=peak, label=label))
 
     n_arr = np.array(layers)
     peaks = np.array([f.peak.peak_eV for f in films])
@@ -626,7 +630,9 @@ def analyse_absorption_series(
     ref_eV = float(peaks[ref].mean())
     ref_err = float(np.sqrt(np.sum(errs[ref] ** 2)) / ref.sum())
     shift = (peaks - ref_eV) * 1e3
-    shift_err = np.sqrt(errs**2 + ref_err**2) * 1e3
+    # var(p_i - mean_ref) = var(p_i) + var(mean_ref) - 2 cov; cov = var(p_i)/n_ref for reference films
+    cov = np.where(ref, errs**2 / ref.sum(), 0.0)
+    shift_err = np.sqrt(np.clip(errs**2 + ref_err**2 - 2 * cov, 0.0, None)) * 1e3
     top_shift = (tops - np.nanmean(tops[ref])) * 1e3 if np.any(np.isfinite(tops[ref])) else tops * np.nan
 
     od_fit = chain = None

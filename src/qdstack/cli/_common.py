@@ -48,7 +48,9 @@ OUT_OPTION = typer.Option(
 
 
 def stdout_console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    """Console for results; 120 columns when stdout is not a terminal (pipes, files, tests)."""
+    width = None if sys.stdout.isatty() else 120
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
 
 
 def stderr_console() -> Console:
@@ -100,12 +102,17 @@ def parse_layer_range(text: str, option: str = "--layers") -> list[int]:
     return sorted(set(values))
 
 
+#: warnings captured during this command, printed once by :func:`emit`
+_PENDING_WARNINGS: list[str] = []
+
+
 @contextmanager
 def captured_warnings():
     """Collect warnings raised inside the block; yields the list of messages.
 
-    The messages are also printed to stderr as ``warning: ...`` lines when the
-    block ends, so a user sees them whether or not they read the JSON.
+    Merge the list into the result's ``"warnings"``; :func:`emit` prints every
+    warning of the result (and any captured here) on stderr as ``warning: ...``
+    lines, once, so a user sees them whether or not they read the JSON.
     """
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -113,15 +120,11 @@ def captured_warnings():
         try:
             yield messages
         finally:
-            seen = set()
             for w in caught:
                 text = str(w.message)
-                if text not in seen:
-                    seen.add(text)
+                if text not in messages:
                     messages.append(text)
-    console = stderr_console()
-    for text in messages:
-        console.print(f"warning: {text}", markup=False)
+            _PENDING_WARNINGS.extend(messages)
 
 
 def progress(
@@ -185,6 +188,13 @@ def emit(
     from qdstack.io.writers import dumps_json, save_figure, write_json
 
     text = dumps_json(result)  # validates before anything is written
+    shown = set()
+    err_console = stderr_console()
+    for message in list(result.get("warnings") or []) + _PENDING_WARNINGS:
+        if message not in shown:
+            shown.add(message)
+            err_console.print(f"warning: {message}", markup=False)
+    _PENDING_WARNINGS.clear()
     if out_dir is not None:
         out_dir = Path(out_dir)
         if out_dir.exists() and not out_dir.is_dir():

@@ -91,17 +91,18 @@ def command(
     if column is not None and all_columns:
         raise OptionError("give either --column or --all-columns, not both", "--column")
     with captured_warnings() as warned:
-        spectra = []
-        names = []
+        spectra, names, labels = [], [], []
         for path in files:
             if all_columns:
                 for spec in read_spectra(path, kind="absorption"):
                     spectra.append(spec)
-                    names.append(f"{path}:{spec.label}")
+                    names.append(str(path))
+                    labels.append(spec.label)
             else:
                 spec = read_spectrum(path, kind="absorption", column=column)
                 spectra.append(spec)
                 names.append(str(path))
+                labels.append(spec.label if column is not None else None)
         n_list = parse_int_list(layers, "--layers")
         if n_list is None:
             if all_columns:
@@ -120,7 +121,7 @@ def command(
             raise OptionError(f"{len(spectra)} spectra but {len(n_list)} layer counts", "--layers")
         series = analyse_absorption_series(
             spectra, n_list, reference_layers=reference_layers, profile=profile,
-            emin_eV=emin, emax_eV=emax, files=names,
+            emin_eV=emin, emax_eV=emax, files=names, labels=labels,
             progress=(lambda items: progress(items, "fitting peaks")) if len(spectra) > 3 else None,
         )
     result = series.to_dict()
@@ -143,11 +144,11 @@ def command(
         from rich.table import Table
 
         t = Table(title="First excitonic absorption peak", title_justify="left")
-        for col in ("file", "N", "peak (eV)", "± (meV)", "peak (nm)", "OD", "FWHM (meV)", "shift (meV)"):
+        for col in ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"):
             t.add_column(col, justify="right" if col != "file" else "left")
         for f, s in zip(series.films, series.shift_meV):
             p = f.peak
-            t.add_row(f.file, str(f.layers), f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}",
+            t.add_row(Path(f.file).name + (f" [{f.label}]" if f.label else ""), str(f.layers), f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}",
                       f"{p.peak_nm:.1f}", f"{p.od:.4f}", _fmt(p.fwhm_meV, ".0f"), f"{s:+.1f}")
         console.print(t)
         if series.chain_fit is not None:

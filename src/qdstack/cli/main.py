@@ -14,7 +14,6 @@ import sys
 import traceback as _traceback
 import warnings
 
-import click
 import typer
 
 from qdstack import __version__
@@ -35,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain text: units like [eV] must not be read as markup
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -68,6 +68,25 @@ def _register() -> None:
 _register()
 
 
+def _click_exception_classes():
+    """Exit/Abort/UsageError/ClickException classes of click and of typer's vendored copy.
+
+    typer >= 0.20 ships its own copy of click (``typer._click``); earlier releases use
+    click itself.  Both are caught so that the error format never depends on the version.
+    """
+    modules = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            modules.append(__import__(name, fromlist=["UsageError"]))
+        except ImportError:
+            continue
+    exit_ = (typer.Exit,) + tuple(m.Exit for m in modules if hasattr(m, "Exit"))
+    abort = (typer.Abort,) + tuple(m.Abort for m in modules if hasattr(m, "Abort"))
+    usage = tuple(m.UsageError for m in modules)
+    click_exc = tuple(m.ClickException for m in modules)
+    return exit_, abort, usage, click_exc
+
+
 def _error_line(message: str) -> None:
     text = " ".join(str(message).split())  # exactly one line
     sys.stderr.write(f"error: {text}\n")
@@ -83,24 +102,27 @@ def main(argv: list[str] | None = None) -> int:
     def _show_warning(message, category, filename, lineno, file=None, line=None):
         sys.stderr.write(f"warning: {message}\n")
 
+    exit_exc, abort_exc, usage_exc, click_exc = _click_exception_classes()
     old_show = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
         rv = app(args=args, prog_name="qdstack", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except exit_exc as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except abort_exc:
         _error_line("aborted")
         return 130
-    except click.exceptions.UsageError as exc:
+    except usage_exc as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # help was printed: not an error
+            return 0 if not args else 2
         if show_traceback:
             _traceback.print_exc()
-        ctx = exc.ctx
+        ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "qdstack"
         _error_line(f"{where}: {exc.format_message()} (see '{where} --help')")
         return 2
-    except click.exceptions.ClickException as exc:
+    except click_exc as exc:
         if show_traceback:
             _traceback.print_exc()
         _error_line(exc.format_message())

@@ -187,6 +187,14 @@ def _runs(ncols: list[int]) -> list[tuple[int, int, int]]:
     return runs
 
 
+_ANY_NUMBER = re.compile(r"(?:^|[\s,;\t\"'])[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?(?=$|[\s,;\t\"'])")
+
+
+def _has_number(line: str) -> bool:
+    """True when some field of the line is a number (a broken data row, not a text line)."""
+    return bool(_ANY_NUMBER.search(line))
+
+
 def _describe(line: str) -> str:
     text = line.strip()
     if not text:
@@ -249,9 +257,14 @@ def parse_numeric_table(text: str, source: str = "<text>", min_columns: int = 2)
                 f"({_describe(lines[bad])}); only trailing lines may be non-numeric",
                 source,
             )
-    # an earlier block of the same width means the data were broken before the main block
+    # an earlier block of the same width means the data were broken before the main block,
+    # unless it is short and separated from the data by a text line (numeric-looking metadata)
     for r_start, r_stop, r_n in runs:
-        if r_stop <= start and r_n == n and r_stop - r_start >= _MIN_BLOCK:
+        if r_stop > start or r_n != n:
+            continue
+        gap = lines[r_stop:start]
+        text_between = any(line.strip() and not _has_number(line) for line in gap)
+        if r_stop - r_start >= _MIN_BLOCK or not text_between:
             raise FileFormatError(
                 f"line {r_stop + 1}: blank or non-numeric value in the data block "
                 f"({_describe(lines[r_stop])}); only trailing lines may be non-numeric",

@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same folder + rename)."""
     path = Path(path)
@@ -41,6 +47,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -142,7 +149,7 @@ def write_spectrum(path: str | os.PathLike, spectrum, *, comment: str | None = N
             buf.write(f"# {line}\n")
     buf.write(f"energy_eV,{y_name}\n")
     for e, y in zip(spectrum.energy_eV, spectrum.intensity):
-        buf.write(f"{e!r},{float(y)!r}\n")
+        buf.write(f"{float(e)!r},{float(y)!r}\n")
     return atomic_write_text(path, buf.getvalue())
 
 
