@@ -63,6 +63,9 @@ def _register() -> None:
 
     app.command("absorption", no_args_is_help=True)(absorption.command)
     app.command("coupling", no_args_is_help=True)(coupling.command)
+    from qdstack.cli import study
+
+    app.add_typer(study.app, name="study")
 
 
 _register()

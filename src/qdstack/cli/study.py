@@ -1,0 +1,94 @@
+"""``qdstack study``: run every analysis of a study manifest, write results and a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from qdstack.cli._common import JSON_OPTION, stderr_console
+
+app = typer.Typer(
+    help="Studies: a manifest (TOML) lists samples and their files; 'run' analyses them all.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+SCHEDULER_OPTION = typer.Option(
+    None, "--scheduler",
+    help="Address of a dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); default: a local "
+    "cluster in this process. Workers must see the study's files at the same paths.",
+)
+
+
+@app.command("run", no_args_is_help=True)
+def run(
+    manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
+    out: Path = typer.Option(
+        None, "--out", help="Output folder; default 'qdstack-results' beside the manifest."
+    ),
+    scheduler: str = SCHEDULER_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Run every analysis the manifest implies; write results.json, tables, figures and report.html.
+
+    The manifest lists samples (linker, layer count, dot size, ...) and the files
+    measured on each: absorption spectra (-> first excitonic peak, one series per
+    linker, and the bilayer shift vs linker length), PL spectra vs temperature,
+    decays, scattering profiles, angle series, measured thickness. See the README
+    ('Study manifests') for the schema and examples/ for a complete study.
+
+    Each analysis is cached by the hash of its inputs and options under
+    OUT/.cache: rerunning after an interruption (even a kill) redoes only what had
+    not finished, and no file is ever half-written.
+
+    Example: qdstack study run examples/study_c3dt_c10dt/study.toml --out results/
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qdstack.errors import QdstackError
+    from qdstack.io.writers import dumps_json
+    from qdstack.study.runner import run_study
+
+    out_dir = out if out is not None else manifest.parent / "qdstack-results"
+    console = stderr_console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("analyses", total=None)
+
+        def on_progress(done, total, name):
+            bar.update(task, completed=done, total=total, description=f"analyses ({name})")
+
+        result = run_study(manifest, out_dir, scheduler=scheduler, on_progress=on_progress)
+    for name, warns in result.results["warnings"].items():
+        for w in warns:
+            console.print(f"warning: {name}: {w}", markup=False)
+    if json_output:
+        import sys
+
+        sys.stdout.write(dumps_json(result.results) + "\n")
+    else:
+        console.print(
+            f"{len(result.outputs)} analyses ({len(result.cached)} from cache) -> {out_dir}/results.json, "
+            f"{out_dir}/report.html", markup=False,
+        )
+    if result.errors:
+        name, message = next(iter(result.errors.items()))
+        more = f" (and {len(result.errors) - 1} more; see report.html)" if len(result.errors) > 1 else ""
+        raise QdstackError(f"{message}{more}", f"analysis {name}")
+
+
+@app.command("check", no_args_is_help=True)
+def check(
+    manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
+) -> None:
+    """Validate a manifest and list the analyses it implies, without running them."""
+    from qdstack.study.manifest import load_manifest
+    from qdstack.study.runner import plan_study
+
+    study = load_manifest(manifest)
+    tasks = plan_study(study)
+    typer.echo(f"{manifest}: {len(study.sample)} samples, {len(tasks)} analyses")
+    for t in tasks:
+        typer.echo(f"  {t.name}: {t.title}")

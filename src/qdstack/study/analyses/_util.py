@@ -1,0 +1,31 @@
+"""Helpers shared by the study analyses."""
+
+from __future__ import annotations
+
+from qdstack.study.tasks import figure_png
+
+__all__ = ["group_label", "png", "fmt"]
+
+
+def group_label(linker: str | None, gap_nm: float | None) -> str:
+    """Series label of a sample: its linker, else its gap, else 'no linker'."""
+    if linker:
+        return linker
+    if gap_nm is not None:
+        return f"gap {gap_nm:g} nm"
+    return "no linker"
+
+
+def png(ax_or_fig) -> bytes:
+    """PNG bytes of the Figure an Axes (or a Figure) belongs to."""
+    fig = getattr(ax_or_fig, "figure", ax_or_fig)
+    return figure_png(fig)
+
+
+def fmt(value, spec: str = ".4g", unit: str = "") -> str:
+    """Format a number for the report summary ('n/a' for None/NaN)."""
+    import math
+
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{format(value, spec)}{(' ' + unit) if unit else ''}"

@@ -1,0 +1,308 @@
+"""Study manifests: one TOML file that lists the samples of a study and their measurements.
+
+A manifest is validated with pydantic; every error names the file, the line,
+the key and what was expected.  Relative paths resolve against the manifest's
+folder.  The schema (see the README for a complete example)::
+
+    [study]
+    name = "C3DT vs C10DT multilayers"      # required
+    material = "CsPbBr3"                    # default for samples
+    edge_nm = 6.8                           # default dot edge [nm]
+    edge_sd_nm = 0.5                        # default size spread [nm]
+    description = "..."
+
+    [model]                                 # optional: the film model
+    calibrate = true                        # calibrate on this study's own shifts
+
+    [[sample]]
+    name = "C3DT, 2 layers"                 # required, unique
+    linker = "C3DT"                         # or gap_nm = 0.55
+    layers = 2
+    absorption = "abs/C3DT_N2.csv"          # first excitonic peak -> series per linker
+    thickness_nm = 130.0                    # measured (SEM) thickness, with
+    thickness_err_nm = 10.0                 # its error -> film thickness z-score
+    tpl = [ {file = "pl/PL_010K.csv", temperature_K = 10}, ... ]   # or tpl_table = "tpl.csv"
+    decays = [ {file = "trpl/T010.csv", temperature_K = 10}, ... ]
+    irf = "trpl/irf.csv"                    # or irf_fwhm_ns = 0.1
+    xrd = [ {file = "xrd/oop.xy", direction = "out-of-plane"}, ... ]
+    angle = [ {file = "apl/000.csv", angle_deg = 0}, ... ]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qdstack.errors import InputError
+
+__all__ = [
+    "Study",
+    "StudyInfo",
+    "Sample",
+    "ModelOptions",
+    "FileAt",
+    "DecayFile",
+    "XrdFile",
+    "AngleFile",
+    "load_manifest",
+    "parse_manifest",
+    "ManifestError",
+]
+
+
+class ManifestError(InputError):
+    """A manifest that cannot be read or does not follow the schema."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class FileAt(_Strict):
+    """A spectrum measured at one temperature."""
+
+    file: Path
+    temperature_K: Annotated[float, Field(gt=0, le=2000)]
+
+
+class DecayFile(_Strict):
+    """A PL decay measured at one temperature (optionally its own IRF and channel)."""
+
+    file: Path
+    temperature_K: Annotated[float, Field(gt=0, le=2000)] | None = None
+    irf: Path | None = None
+    channel: Annotated[int, Field(ge=0)] | None = None
+
+
+class XrdFile(_Strict):
+    """A scattering profile and the direction it probes."""
+
+    file: Path
+    direction: Literal["in-plane", "out-of-plane"]
+    wavelength_nm: PositiveFloat | None = None
+
+
+class AngleFile(_Strict):
+    """A PL spectrum at one detection angle."""
+
+    file: Path
+    angle_deg: Annotated[float, Field(ge=0, lt=90)]
+
+
+class StudyInfo(_Strict):
+    """The ``[study]`` table."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    material: str = "CsPbBr3"
+    edge_nm: PositiveFloat = 6.8
+    edge_sd_nm: Annotated[float, Field(ge=0)] = 0.5
+    description: str = ""
+
+
+class ModelOptions(_Strict):
+    """The ``[model]`` table: whether to calibrate the film model on the study's shifts."""
+
+    calibrate: bool = False
+    parameter_set: str = "enomoto2024"
+
+
+class Sample(_Strict):
+    """One ``[[sample]]``: a film (or solution) and the files measured on it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    material: str | None = None
+    linker: str | None = None
+    gap_nm: Annotated[float, Field(ge=0, lt=20)] | None = None
+    layers: Annotated[int, Field(ge=0, le=1000)] = 1
+    edge_nm: PositiveFloat | None = None
+    edge_sd_nm: Annotated[float, Field(ge=0)] | None = None
+    temperature_K: Annotated[float, Field(gt=0, le=2000)] | None = None
+    absorption: Path | None = None
+    absorption_column: str | int | None = None
+    thickness_nm: PositiveFloat | None = None
+    thickness_err_nm: PositiveFloat | None = None
+    tpl: tuple[FileAt, ...] = ()
+    tpl_table: Path | None = None
+    decays: tuple[DecayFile, ...] = ()
+    irf: Path | None = None
+    irf_fwhm_ns: PositiveFloat | None = None
+    xrd: tuple[XrdFile, ...] = ()
+    angle: tuple[AngleFile, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.irf is not None and self.irf_fwhm_ns is not None:
+            raise ValueError("give either irf or irf_fwhm_ns, not both")
+        if self.thickness_err_nm is not None and self.thickness_nm is None:
+            raise ValueError("thickness_err_nm needs thickness_nm")
+        if self.tpl and self.tpl_table is not None:
+            raise ValueError("give either tpl (spectra) or tpl_table, not both")
+        temps = [t.temperature_K for t in self.tpl]
+        if len(set(temps)) != len(temps):
+            raise ValueError("tpl lists the same temperature twice")
+        return self
+
+
+class Study(_Strict):
+    """A whole study: ``[study]``, optional ``[model]``, and ``[[sample]]`` entries."""
+
+    study: StudyInfo
+    model: ModelOptions = ModelOptions()
+    sample: tuple[Sample, ...] = Field(min_length=1)
+    #: folder relative paths resolve against (set by the loader, not in the TOML)
+    root: Path = Path(".")
+
+    @field_validator("sample")
+    @classmethod
+    def _unique_names(cls, samples):
+        seen = set()
+        for s in samples:
+            if s.name in seen:
+                raise ValueError(f"two samples are named {s.name!r}; names must be unique")
+            seen.add(s.name)
+        return samples
+
+    # ------------------------------------------------------------------ helpers
+    def path(self, p: Path) -> Path:
+        """A manifest path resolved against the manifest's folder."""
+        p = Path(p).expanduser()
+        return p if p.is_absolute() else (self.root / p)
+
+    def sample_material(self, s: Sample) -> str:
+        return s.material or self.study.material
+
+    def sample_edge_nm(self, s: Sample) -> float:
+        return s.edge_nm if s.edge_nm is not None else self.study.edge_nm
+
+    def sample_edge_sd_nm(self, s: Sample) -> float:
+        return s.edge_sd_nm if s.edge_sd_nm is not None else self.study.edge_sd_nm
+
+    def input_files(self) -> list[Path]:
+        """Every file the manifest names (resolved), in manifest order."""
+        out: list[Path] = []
+        for s in self.sample:
+            for p in (s.absorption, s.tpl_table, s.irf):
+                if p is not None:
+                    out.append(self.path(p))
+            for group in (s.tpl, s.decays, s.xrd, s.angle):
+                for item in group:
+                    out.append(self.path(item.file))
+                    irf = getattr(item, "irf", None)
+                    if irf is not None:
+                        out.append(self.path(irf))
+        return list(dict.fromkeys(out))
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """Best-effort line number of a pydantic error location in the TOML text."""
+    lines = text.splitlines()
+    start, stop = 0, len(lines)
+    parts = list(loc)
+    if parts and parts[0] == "sample" and len(parts) > 1 and isinstance(parts[1], int):
+        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sample\s*\]\]", line)]
+        if parts[1] < len(headers):
+            start = headers[parts[1]]
+            later = [i for i, line in enumerate(lines) if i > start and re.match(r"\s*\[", line)]
+            stop = later[0] if later else len(lines)
+        parts = parts[2:]
+    elif parts and parts[0] in ("study", "model"):
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[\s*{parts[0]}\s*\]", line):
+                start = i
+                later = [j for j, ln in enumerate(lines) if j > i and re.match(r"\s*\[", ln)]
+                stop = later[0] if later else len(lines)
+                break
+        parts = parts[1:]
+    key = next((p for p in parts if isinstance(p, str)), None)
+    if key is not None:
+        for i in range(start, stop):
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+                return i + 1
+    return start + 1 if start or loc else None
+
+
+def _loc_text(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "manifest"
+
+
+def parse_manifest(text: str, source: str = "<manifest>", root: Path | None = None) -> Study:
+    """Parse and validate manifest text.
+
+    Raises
+    ------
+    ManifestError
+        TOML syntax error or schema violation; the message has the line, the key and
+        what was expected.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"not valid TOML: {exc}", source) from None
+    if "root" in data:
+        raise ManifestError("'root' is not a manifest key (paths resolve against the manifest's folder)", source)
+    data["root"] = root if root is not None else Path(".")
+    try:
+        return Study.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(text, loc)
+        where = _loc_text(loc)
+        msg = err["msg"]
+        got = err.get("input")
+        got_text = ""
+        if err["type"] not in ("missing",) and not isinstance(got, dict) and got is not None:
+            got_text = f" (got {got!r})"
+        more = len(exc.errors()) - 1
+        tail = f"; and {more} more error(s)" if more else ""
+        line_text = f"line {line}: " if line else ""
+        raise ManifestError(f"{line_text}{where}: {msg}{got_text}{tail}", source) from None
+
+
+def load_manifest(path: str | Path) -> Study:
+    """Read and validate a manifest file; relative paths resolve against its folder.
+
+    Raises
+    ------
+    ManifestError
+        Unreadable file, TOML error, schema error, or a named file that does not exist.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError("no such file", str(path)) from None
+    except IsADirectoryError:
+        raise ManifestError("is a directory; give the manifest file (study.toml)", str(path)) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read the manifest ({exc.strerror or exc})", str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError("the manifest is not UTF-8 text", str(path)) from None
+    study = parse_manifest(text, str(path), root=path.resolve().parent)
+    missing = [p for p in study.input_files() if not p.is_file()]
+    if missing:
+        first = missing[0]
+        try:
+            shown = first.relative_to(study.root)
+        except ValueError:
+            shown = first
+        line = next((i + 1 for i, ln in enumerate(text.splitlines()) if str(shown) in ln), None)
+        where = f"line {line}: " if line else ""
+        more = f" (and {len(missing) - 1} more missing)" if len(missing) > 1 else ""
+        raise ManifestError(f"{where}file {str(shown)!r} does not exist{more}", str(path))
+    return study
