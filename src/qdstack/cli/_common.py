@@ -144,14 +144,16 @@ def progress(
 
     if total is None and isinstance(items, Sequence):
         total = len(items)
+    console = stderr_console()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=stderr_console(),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(description, total=total)
         for item in items:

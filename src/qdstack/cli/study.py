@@ -49,18 +49,21 @@ def run(
 
     from qdstack.errors import QdstackError
     from qdstack.io.writers import dumps_json
-    from qdstack.study.runner import run_study
+    from qdstack.study.manifest import load_manifest
+    from qdstack.study.runner import run_loaded_study
 
+    study = load_manifest(manifest)  # validate before anything is drawn or written
+    text = manifest.read_text(encoding="utf-8-sig")
     out_dir = out if out is not None else manifest.parent / "qdstack-results"
     console = stderr_console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("analyses", total=None)
 
         def on_progress(done, total, name):
             bar.update(task, completed=done, total=total, description=f"analyses ({name})")
 
-        result = run_study(manifest, out_dir, scheduler=scheduler, on_progress=on_progress)
+        result = run_loaded_study(study, text, out_dir, scheduler=scheduler, on_progress=on_progress)
     for name, warns in result.results["warnings"].items():
         for w in warns:
             console.print(f"warning: {name}: {w}", markup=False)

@@ -72,6 +72,11 @@ def _execute(task: Task, deps: dict) -> TaskOutput | dict:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    delay = float(os.environ.get("QDSTACK_STUDY_TASK_DELAY_S", "0") or 0)
+    if delay > 0:  # testing aid: makes a run slow enough to be interrupted midway
+        import time
+
+        time.sleep(delay)
     dep_results = {k: (v.result if isinstance(v, TaskOutput) else v) for k, v in deps.items()}
     failed = [k for k, v in deps.items() if isinstance(v, dict) and "error" in v and len(v) == 1]
     if failed:
@@ -191,6 +196,9 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
         raise OptionError("exists and is not a folder", str(out_dir))
     cache = out_dir / CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
+    for folder in (out_dir, cache, out_dir / "figures", out_dir / "tables"):
+        for stale in folder.glob(".*.tmp"):  # left by a run killed while writing
+            stale.unlink(missing_ok=True)
     tasks = plan_study(study)
     file_hashes = {str(p): file_sha256(p) for p in study.input_files()}
     keys: dict[str, str] = {}

@@ -104,6 +104,6 @@ def run(task: Task, deps: dict) -> TaskOutput:
     else:
         ps = result["peak_spread"]
         out.summary = [("peak", f"{fmt(ps['mean_eV'], '.4f')} eV, spread {fmt(ps['std_meV'], '.2f')} meV over {len(films)} films")]
-    for film in series.films:
-        out.fit_reports[f"peak fit: {film.file}"] = film.peak.fit.fit_report()
+    for film, f in zip(series.films, films):
+        out.fit_reports[f"peak fit: {f['sample']}"] = film.peak.fit.fit_report()
     return out
