@@ -66,6 +66,10 @@ def _register() -> None:
     from qdstack.cli import study
 
     app.add_typer(study.app, name="study")
+    from qdstack.cli import decay, tpl
+
+    app.command("tpl", no_args_is_help=True)(tpl.command)
+    app.command("decay", no_args_is_help=True)(decay.command)
 
 
 _register()

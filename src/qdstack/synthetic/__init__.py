@@ -12,5 +12,19 @@ decay, X-ray and angle-PL generators beside it.
 
 from qdstack.synthetic._rng import rng_from
 from qdstack.synthetic.absorption import absorption_film_spectrum, film_absorbance
+from qdstack.synthetic.decay import (
+    IRFShape,
+    SyntheticDecay,
+    decay_expected_counts,
+    gaussian_irf_shape,
+    irf_histogram,
+    measured_like_irf_shape,
+    simulate_decay,
+    simulate_irf_counts,
+)
+from qdstack.synthetic.tpl import TPLTable, pl_spectrum_nm, tpl_table
 
-__all__ = ["rng_from", "film_absorbance", "absorption_film_spectrum"]
+__all__ = ["rng_from", "film_absorbance", "absorption_film_spectrum",
+    "IRFShape", "SyntheticDecay", "decay_expected_counts", "gaussian_irf_shape", "irf_histogram",
+    "measured_like_irf_shape", "simulate_decay", "simulate_irf_counts",
+    "TPLTable", "pl_spectrum_nm", "tpl_table"]

@@ -1,0 +1,161 @@
+"""Benchmark: 3-exponential reconvolution fits of 2,000 TCSPC decays of 256 bins.
+
+    python benchmarks/bench_decay.py [--n 2000] [--baseline-n 100] [--workers 2]
+
+Both fitters get the same simulated decays (qdstack.synthetic.decay: a measured-like
+IRF of 0.25 ns FWHM recorded with 1e5 photons, lifetimes 0.4 / 1.6 / 5 ns with
+amplitudes 0.3 / 0.4 / 0.3, 1e5 signal photons, 2 background counts per bin, 64 ps
+bins, so 16.4 ns per decay) and are timed in this run, on one core (BLAS threads are pinned to 1 before
+numpy loads, as dask workers do):
+
+* baseline: a plain lmfit ``Model`` of the IRF (Fourier-shifted) convolved by FFT
+  with three exponentials plus a background, 8 parameters, Neyman weights
+  1/sqrt(max(y, 1)), sensible starting values, one ``Model.fit`` per decay;
+* qdstack: ``ReconvolutionFitter.fit_many`` - Poisson maximum likelihood, amplitudes
+  by variable projection (non-negative), closed-form convolution of the exponentials
+  with the IRF prepared once, exact Jacobians, decays evaluated in vectorised batches
+  of 8 inside one lmfit minimisation each.
+
+Printed: decays per second of each, their ratio, CPU milliseconds per decay (per
+core), and the accuracy of both on the amplitude- and intensity-weighted lifetimes.
+With ``--workers K`` the batch is also run through a local dask cluster of K
+processes (wall-clock throughput).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+AMPS = (0.3, 0.4, 0.3)
+TAUS = (0.4, 1.6, 5.0)
+BIN_NS = 0.064
+
+
+def simulate(n: int, seed: int = 2024):
+    from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
+
+    irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2, tail_ns=0.1, echo_delay_ns=1.2)
+    seeds = np.random.SeedSequence(seed).spawn(n)
+    first = simulate_decay(AMPS, TAUS, signal_counts=1e5, background=2.0, n_bins=256, bin_width_ns=BIN_NS, irf=irf,
+                           seed=seeds[0], irf_counts=1e5)
+    Y = np.empty((n, 256))
+    Y[0] = first.counts
+    for i in range(1, n):
+        Y[i] = simulate_decay(AMPS, TAUS, signal_counts=1e5, background=2.0, n_bins=256, bin_width_ns=BIN_NS, irf=irf,
+                              seed=seeds[i], irf_counts=None).counts
+    return first.time_ns, Y, first.irf_counts, first
+
+
+def baseline_fit(t, Y, irf_counts):
+    """The straightforward approach: lmfit Model + FFT reconvolution, one fit per decay."""
+    from lmfit import Model
+
+    g = np.clip(irf_counts - np.median(irf_counts), 0, None)
+    g = g / g.sum()
+    n = t.size
+    nfft = 2 * n
+    G = np.fft.rfft(g, nfft)
+    f = np.fft.rfftfreq(nfft, d=t[1] - t[0])
+    tt = t - t[0]
+
+    def model(t, a1, tau1, a2, tau2, a3, tau3, shift, bg):
+        decay = a1 * np.exp(-t / tau1) + a2 * np.exp(-t / tau2) + a3 * np.exp(-t / tau3)
+        spec = np.fft.rfft(decay, nfft) * G * np.exp(-2j * np.pi * f * shift)
+        return np.fft.irfft(spec, nfft)[:n] + bg
+
+    m = Model(model)
+    out = []
+    for y in Y:
+        peak = float(y.max())
+        p = m.make_params(
+            a1=dict(value=peak / 3, min=0), a2=dict(value=peak / 3, min=0), a3=dict(value=peak / 3, min=0),
+            tau1=dict(value=0.3, min=0.005), tau2=dict(value=1.5, min=0.005), tau3=dict(value=6.0, min=0.005),
+            shift=dict(value=0.0, min=-1.0, max=1.0), bg=dict(value=1.0, min=0),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = m.fit(y, p, t=tt, weights=1 / np.sqrt(np.maximum(y, 1)))
+        a = np.array([r.params[f"a{k}"].value for k in (1, 2, 3)])
+        tau = np.array([r.params[f"tau{k}"].value for k in (1, 2, 3)])
+        out.append((float(np.sum(a * tau) / np.sum(a)), float(np.sum(a * tau**2) / np.sum(a * tau))))
+    return np.array(out)
+
+
+def summary(name, est, truth):
+    err = np.abs(est / truth - 1)
+    return (f"{name:9s} median |error|: amplitude-weighted {np.median(err[:, 0]) * 100:.2f} %, "
+            f"intensity-weighted {np.median(err[:, 1]) * 100:.2f} %")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=2000, help="decays to fit with qdstack")
+    ap.add_argument("--baseline-n", type=int, default=100, help="decays to fit with the baseline (it is slow)")
+    ap.add_argument("--batch", type=int, default=8, help="decays per joint minimisation")
+    ap.add_argument("--workers", type=int, default=0, help="also run through a local dask cluster of K processes")
+    args = ap.parse_args()
+
+    from qdstack.analysis.decay import ReconvolutionFitter
+
+    t, Y, irf_counts, sd = simulate(args.n)
+    truth = np.array([sd.tau_amplitude_weighted_ns, sd.tau_intensity_weighted_ns])
+    print(f"{args.n} decays x {t.size} bins, 3 components, 1e5 photons each, measured IRF; one core")
+
+    fitter = ReconvolutionFitter(t, irf=irf_counts, components=3)
+    fitter.fit_many(Y[:16], batch_size=args.batch)  # warm-up (imports, caches)
+    c0, w0 = time.process_time(), time.perf_counter()
+    fits = fitter.fit_many(Y, batch_size=args.batch)
+    cpu_ours, wall_ours = time.process_time() - c0, time.perf_counter() - w0
+    ours = np.array([(f.tau_amplitude_weighted_ns, f.tau_intensity_weighted_ns) for f in fits])
+    conv = sum(f.converged for f in fits)
+
+    nb = min(args.baseline_n, args.n)
+    c0, w0 = time.process_time(), time.perf_counter()
+    base = baseline_fit(t, Y[:nb], irf_counts)
+    cpu_base, wall_base = time.process_time() - c0, time.perf_counter() - w0
+
+    rate_ours = args.n / cpu_ours
+    rate_base = nb / cpu_base
+    print(f"baseline  lmfit Model + FFT, Neyman:   {rate_base:8.1f} decays/s  "
+          f"({cpu_base / nb * 1e3:7.2f} ms CPU per decay, {nb} decays, wall {wall_base:.1f} s)")
+    print(f"qdstack   fit_many, Poisson ML:        {rate_ours:8.1f} decays/s  "
+          f"({cpu_ours / args.n * 1e3:7.2f} ms CPU per decay, {args.n} decays, wall {wall_ours:.1f} s, "
+          f"{conv} converged)")
+    print(f"ratio (decays per CPU second, qdstack / baseline): {rate_ours / rate_base:.1f}x  "
+          f"[target >= 20x; < 2 ms per decay per core: "
+          f"{'met' if cpu_ours / args.n < 2e-3 else 'not met'}]")
+    print(summary("qdstack", ours, truth))
+    print(summary("baseline", base, truth))
+
+    if args.workers > 0:
+        # the same chunks fit_decay_stack sends to dask workers; worker CPU time is read on each worker
+        from qdstack.analysis.decay_batch import _fit_chunk, dask_client
+
+        chunk = max(64, args.n // (4 * args.workers))
+        kwargs = dict(irf=irf_counts, components=3)
+        with dask_client(None, args.workers, args.workers) as client:
+            client.run(lambda: __import__("qdstack.analysis.decay"))  # imports before the clock
+            cpu0 = client.run(time.process_time)
+            w0 = time.perf_counter()
+            futs = [client.submit(_fit_chunk, t, Y[c:c + chunk], kwargs, [f"d{i}" for i in range(c, min(args.n, c + chunk))],
+                                  None, args.batch, pure=False) for c in range(0, args.n, chunk)]
+            res = [f for part in client.gather(futs) for f in part]
+            wall = time.perf_counter() - w0
+            cpu1 = client.run(time.process_time)
+        cpu = sum(cpu1[k] - cpu0[k] for k in cpu1)
+        print(f"dask      {args.workers} local workers:            {args.n / wall:8.1f} decays/s wall "
+              f"({cpu / args.n * 1e3:.2f} ms worker CPU per decay; {len(res)} fits; wall time depends on "
+              "what else runs on the machine)")
+
+
+if __name__ == "__main__":
+    main()
