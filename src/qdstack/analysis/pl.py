@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.signal import savgol_filter
+from scipy.signal import savgol_coeffs, savgol_filter
 
 from qdstack.analysis._fitting import (
     bound_warnings,
@@ -100,6 +100,13 @@ class PLPeak:
             "background": self.background,
             "profile": self.profile,
         }
+
+
+def _local_noise(y, i: int, fallback: float, half: int = 10) -> float:
+    """White-noise level of ``y`` in the 2*half+1 points around index ``i`` (``fallback`` if undefined)."""
+    lo, hi = max(0, i - half), min(len(y), i + half + 1)
+    s = noise_sigma(y[lo:hi]) if hi - lo >= 7 else float("nan")
+    return s if math.isfinite(s) and s > 0 else fallback
 
 
 def half_max_width(x, y, level: float | None = None) -> tuple[float, float, float]:
@@ -251,7 +258,12 @@ def pl_peak(
         s_left = abs(float(np.interp(left, e, slope)))
         s_right = abs(float(np.interp(right, e, slope)))
         if s_left > 0 and s_right > 0:
-            fwhm_direct_err = 1e3 * sigma * math.hypot(1 / s_left, 1 / s_right)
+            # noise where each crossing lies (shot noise at half maximum, not the tails'),
+            # reduced by the smoothing filter the crossings are read from
+            gain = math.sqrt(float(np.sum(savgol_coeffs(window, 2) ** 2))) if window >= 5 else 1.0
+            s_l = _local_noise(y, int(np.searchsorted(e, left)), sigma) * gain
+            s_r = _local_noise(y, int(np.searchsorted(e, right)), sigma) * gain
+            fwhm_direct_err = 1e3 * math.hypot(s_l / s_left, s_r / s_right)
     if math.isfinite(fwhm_direct):
         fwhm, fwhm_err = fwhm_direct, fwhm_direct_err
     else:
@@ -263,7 +275,11 @@ def pl_peak(
     w[:-1] += de / 2
     w[1:] += de / 2
     area = float(np.sum((y - background) * w))
-    area_err = float(sigma * np.sqrt(np.sum(w**2)))
+    # local noise of every point (shot noise follows the band) and the background's uncertainty
+    local = np.array([_local_noise(y, i, sigma) for i in range(0, e.size, 21)])
+    local = np.repeat(local, 21)[: e.size]
+    bg_err = 1.2533 * float(np.median(local[np.r_[:n_edge, e.size - n_edge : e.size]])) / math.sqrt(2 * n_edge)
+    area_err = float(math.hypot(np.sqrt(np.sum((w * local) ** 2)), bg_err * float(np.sum(w))))
     return PLPeak(
         peak_eV=center,
         peak_eV_err=param_error(result, "pl_center"),

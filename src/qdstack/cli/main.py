@@ -63,6 +63,16 @@ def _register() -> None:
 
     app.command("absorption", no_args_is_help=True)(absorption.command)
     app.command("coupling", no_args_is_help=True)(coupling.command)
+    from qdstack.cli import dots
+
+    app.command("dots", no_args_is_help=True)(dots.command)
+    from qdstack.cli import xrd
+
+    app.command("xrd", no_args_is_help=True)(xrd.command)
+    from qdstack.cli import angle, film
+
+    app.command("film", no_args_is_help=True)(film.command)
+    app.command("angle", no_args_is_help=True)(angle.command)
     from qdstack.cli import study
 
     app.add_typer(study.app, name="study")
