@@ -1,0 +1,193 @@
+"""``qdstack dots``: single-carrier states and tunnelling coupling of a column of cubes (3D)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+
+from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, stderr_console
+from qdstack.errors import OptionError
+
+
+def _positive(value: float, option: str, allow_zero: bool = False) -> float:
+    if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise OptionError(f"must be a positive number, got {value}", option)
+    return float(value)
+
+
+def command(
+    count: int = typer.Option(2, "--count", help="Number of cubes N, stacked along z."),
+    edge_nm: float = typer.Option(6.8, "--edge-nm", help="Cube edge length L [nm]."),
+    gap_nm: float = typer.Option(
+        0.55,
+        "--gap-nm",
+        help="Face-to-face gap D between neighbouring cubes [nm] (the linker length).",
+    ),
+    barrier_eV: float = typer.Option(
+        ...,
+        "--barrier-eV",
+        help="Barrier height V above the dot band edge [eV].",
+        show_default=False,
+    ),
+    mass: float = typer.Option(
+        ...,
+        "--mass",
+        help="Effective mass M inside the dots [electron masses].",
+        show_default=False,
+    ),
+    barrier_mass: float = typer.Option(
+        None,
+        "--barrier-mass",
+        help="Effective mass MB in the barrier [electron masses]; default M.",
+        show_default=False,
+    ),
+    states: int = typer.Option(
+        None,
+        "--states",
+        help="How many of the lowest energies to report (default N; at least N are "
+        "always computed for the coupling).",
+        show_default=False,
+    ),
+    grid_nm: float = typer.Option(
+        0.3,
+        "--grid-nm",
+        help="Finest cell size inside the dots [nm]; the two coarser grids of the "
+        "Richardson family are 1.33x and 2x larger. Smaller is slower and more accurate.",
+    ),
+    padding_nm: float = typer.Option(
+        None,
+        "--padding-nm",
+        help="Barrier between the outermost dots and the box wall [nm]; default "
+        "9/kappa of the highest state (the envelope is down by exp(-9) at the wall).",
+        show_default=False,
+    ),
+    backend: str = typer.Option(
+        "cpu",
+        "--backend",
+        help="Where the fine-grid eigen-solves run: cpu, cupy (GPU; needs the [gpu] "
+        "extra) or auto.",
+    ),
+    json_output: bool = JSON_OPTION,
+    out: Path = OUT_OPTION,
+) -> None:
+    """Lowest single-particle energies of N cubes in a column, and their tunnelling coupling.
+
+    Solves, for one carrier (electron or hole), the effective-mass equation with
+    BenDaniel-Duke boundary conditions
+
+        -div( hbar^2/(2 m(r)) grad psi ) + V(r) psi = E psi,
+
+    m = M and V = 0 inside the cubes, m = MB and V = barrier outside; psi and
+    (1/m) dpsi/dn are continuous at every face. N cubes of edge L are stacked along z
+    with gaps D. Energies are above the dot band edge, in meV.
+
+    coupling_meV: N = 2, half the bonding-antibonding splitting (E2 - E1)/2; N > 2,
+    the chain's beta = (E_N - E_1)/(4 cos(pi/(N+1))) from the tight-binding band
+    E_k = e - 2 beta cos(k pi/(N+1)).
+
+    How: finite volumes on a grid aligned with every face (second order), mirror
+    symmetry (each parity sector on an eighth of the box), AMG-preconditioned LOBPCG,
+    three geometrically similar grids and Richardson extrapolation to the continuum
+    limit. converged_meV estimates the remaining error of the lowest energy: about
+    0.05 meV at the default --grid-nm for the example below, whose actual error is
+    ~0.002 meV (the estimate is deliberately conservative). The JSON also gives every
+    grid's raw energies, the per-state error, the observed convergence order and the
+    1D separable (transfer-matrix) estimate for comparison.
+
+    Example (the reference study's C3DT bilayer, electron, 1 eV barrier):
+
+        qdstack dots --count 2 --edge-nm 6.8 --gap-nm 0.55 --barrier-eV 1 --mass 0.15 --json
+    """
+    from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
+
+    if count is None or count < 1:
+        raise OptionError(f"must be a whole number >= 1, got {count}", "--count")
+    _positive(edge_nm, "--edge-nm")
+    if count > 1:
+        _positive(gap_nm, "--gap-nm")
+    _positive(barrier_eV, "--barrier-eV")
+    _positive(mass, "--mass")
+    if barrier_mass is not None:
+        _positive(barrier_mass, "--barrier-mass")
+    _positive(grid_nm, "--grid-nm")
+    if padding_nm is not None:
+        _positive(padding_nm, "--padding-nm", allow_zero=True)
+    if grid_nm > edge_nm / 2:
+        raise OptionError(
+            f"{grid_nm} nm is too coarse for {edge_nm} nm cubes (use <= L/2)", "--grid-nm"
+        )
+    k = count if states is None else states
+    if k is None or k < 1:
+        raise OptionError(f"must be a whole number >= 1, got {states}", "--states")
+
+    system = DotSystem.column(
+        count, edge_nm, gap_nm if count > 1 else 1.0, barrier_eV, mass, barrier_mass
+    )
+    settings = SolverSettings(grid_nm=grid_nm, padding_nm=padding_nm, backend=backend)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with captured_warnings() as warned:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("solving", total=None)
+
+            def report(done, total, description):
+                bar.update(task, completed=done, total=total, description=description)
+
+            result = solve_dots(system, states=k, settings=settings, progress=report)
+    payload = result.to_dict()
+    payload["warnings"] = sorted(set(payload["warnings"]) | set(warned))
+
+    def summary(console):
+        mb = system.effective_barrier_mass
+        console.print(
+            f"{count} cube(s) of {edge_nm:g} nm, gap {gap_nm:g} nm, barrier {barrier_eV:g} eV, "
+            f"m = {mass:g} m_e inside, {mb:g} m_e outside",
+            markup=False,
+        )
+        console.print("state  parity  energy [meV]   +/- [meV]   1D separable [meV]", markup=False)
+        sep = result.separable_meV or ()
+        for i, (e, err, par) in enumerate(
+            zip(result.energies_meV, result.energies_converged_meV, result.parities)
+        ):
+            s = f"{sep[i]:.4f}" if i < len(sep) else "-"
+            console.print(f"{i + 1:5d}  {par:>6}  {e:12.4f}   {err:9.4f}   {s:>18}", markup=False)
+        if result.coupling_meV is not None:
+            console.print(
+                f"coupling beta = {result.coupling_meV:.4f} "
+                f"+/- {result.coupling_converged_meV:.2g} meV "
+                f"(1D separable estimate {result.separable_coupling_meV:.4f} meV)",
+                markup=False,
+            )
+        order = "n/a" if result.observed_order is None else f"{result.observed_order:.2f}"
+        console.print(
+            f"finest grid {result.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
+            f"{result.converged_meV:.2g} meV "
+            f"(observed order {order}), {result.wall_time_s:.1f} s on {result.backend}",
+            markup=False,
+        )
+
+    figures = None
+    if out is not None:
+
+        def levels_fig():
+            from qdstack.plotting.dots import plot_dot_levels
+
+            return plot_dot_levels(result).figure
+
+        def wave_fig():
+            from qdstack.plotting.dots import plot_dot_wavefunctions
+
+            return plot_dot_wavefunctions(result)
+
+        figures = {"dots_levels": levels_fig, "dots_wavefunctions": wave_fig}
+    emit(payload, json_output=json_output, out_dir=out, figures=figures, summary=summary)

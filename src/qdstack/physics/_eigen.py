@@ -1,0 +1,232 @@
+"""Sparse symmetric eigen-solvers for the lowest states of the finite-volume Hamiltonian.
+
+Private helpers of :mod:`qdstack.physics.coupled_dots`.
+
+* :func:`lowest_shift_invert` -- ARPACK ``eigsh`` in shift-invert mode around 0
+  (H is positive definite, so the eigenvalues nearest 0 are the lowest ones);
+  exact and robust on the small coarsest grid, where the sparse LU is cheap.
+* :func:`lowest_lobpcg` -- LOBPCG (Knyazev, SIAM J. Sci. Comput. 23, 517 (2001))
+  preconditioned by one V-cycle of smoothed-aggregation algebraic multigrid
+  (pyamg; Vanek, Mandel & Brezina, Computing 56, 179 (1996)); the iteration
+  count is then nearly independent of the grid size, and a good start (the
+  previous level's eigenvectors interpolated onto the finer grid) leaves only a
+  few iterations.  The residuals are checked here, not trusted.
+* :func:`lowest_lobpcg_cupy` -- the same iteration on a GPU through CuPy with a
+  Jacobi preconditioner (pyamg has no GPU path); optional.
+* :func:`prolongate` -- tensor-product linear interpolation of grid functions
+  between rectilinear grids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as sla
+
+__all__ = [
+    "lowest_shift_invert",
+    "lowest_lobpcg",
+    "lowest_lobpcg_cupy",
+    "prolongate",
+    "blas_single_thread",
+    "cupy_available",
+]
+
+
+def _openblas_handles():
+    """(get, set) function pairs of every OpenBLAS loaded in this process (Linux; else none)."""
+    import ctypes
+    import os
+
+    pairs = []
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return pairs
+    for path in sorted(paths):
+        if not os.path.isfile(path):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for stem, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", ""),
+            ("openblas", "64_"),
+        ):
+            get = getattr(lib, f"{stem}_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"{stem}_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                get.restype = ctypes.c_int
+                set_.argtypes = [ctypes.c_int]
+                pairs.append((get, set_))
+                break
+    return pairs
+
+
+@contextlib.contextmanager
+def blas_single_thread():
+    """Limit BLAS to one thread while inside.
+
+    The dense work of LOBPCG is on tall, skinny blocks, where a second BLAS thread
+    gains nothing and, on a shared machine, costs a lot (spin-waiting threads make
+    a 30k-element dot product take milliseconds).  Uses threadpoolctl when it is
+    installed, else OpenBLAS's own ``*_set_num_threads`` through ctypes; does
+    nothing when neither is available.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is not None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+        return
+    try:
+        pairs = _openblas_handles()
+        saved = [(get(), set_) for get, set_ in pairs]
+        for _, set_ in saved:
+            set_(1)
+    except Exception:  # a foreign BLAS build: leave it alone
+        saved = []
+    try:
+        yield
+    finally:
+        for n, set_ in saved:
+            set_(n)
+
+
+def residual_norms(H, vals, vecs) -> np.ndarray:
+    """||H x - lambda x|| for unit columns x (eV)."""
+    R = H @ vecs - vecs * vals[None, :]
+    return np.linalg.norm(R, axis=0) / np.linalg.norm(vecs, axis=0)
+
+
+def lowest_shift_invert(H, k: int):
+    """The ``k`` lowest eigenpairs of a positive-definite sparse H (shift-invert ARPACK)."""
+    n = H.shape[0]
+    k = min(k, n)
+    if n <= max(400, 3 * k + 10):
+        vals, vecs = np.linalg.eigh(H.toarray())
+        return vals[:k], vecs[:, :k]
+    v0 = np.ones(n)  # deterministic start
+    vals, vecs = sla.eigsh(H.tocsc(), k=k, sigma=0.0, which="LM", v0=v0, tol=1e-12)
+    order = np.argsort(vals)
+    return vals[order], vecs[:, order]
+
+
+def lowest_lobpcg(H, X0, *, n_wanted: int, tol_eV: float = 1e-6, maxiter: int = 400):
+    """Lowest eigenpairs by AMG-preconditioned LOBPCG from the start block ``X0``.
+
+    Parameters
+    ----------
+    H : sparse matrix (N, N), symmetric positive definite [eV]
+    X0 : ndarray (N, m)
+        Start block, ``m >= n_wanted`` (extra columns are guard vectors that speed up
+        convergence of the wanted ones).
+    n_wanted : int
+        How many of the lowest pairs must meet the tolerance.
+    tol_eV : float
+        Residual-norm tolerance [eV]; the eigenvalue error is about residual^2 / gap.
+
+    Returns
+    -------
+    vals : ndarray (n_wanted,), vecs : ndarray (N, n_wanted)
+    resid : ndarray (n_wanted,), iterations : int
+    """
+    import pyamg
+
+    H = sp.csr_matrix(H)
+    # 'local' weighting of the prolongation smoother avoids pyamg's Arnoldi estimate of
+    # the spectral radius (a large, BLAS-bound share of the setup otherwise)
+    ml = pyamg.smoothed_aggregation_solver(
+        H,
+        symmetry="symmetric",
+        max_coarse=500,
+        smooth=("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}),
+    )
+    M = ml.aspreconditioner(cycle="V")
+    X = np.array(X0, dtype=float, copy=True)
+    total = 0
+    vals = vecs = None
+    for _attempt in range(3):
+        with warnings.catch_warnings():
+            # scipy warns when it stops at maxiter; we check the residuals ourselves below
+            warnings.simplefilter("ignore")
+            vals, vecs, hist = sla.lobpcg(
+                H, X, M=M, tol=tol_eV, maxiter=maxiter, largest=False, retLambdaHistory=True
+            )
+        total += len(hist)
+        order = np.argsort(vals)
+        vals, vecs = vals[order], vecs[:, order]
+        res = residual_norms(H, vals[:n_wanted], vecs[:, :n_wanted])
+        if np.all(res <= tol_eV):
+            break
+        X = vecs  # restart from the current block
+    return vals[:n_wanted], vecs[:, :n_wanted], res, total
+
+
+def cupy_available() -> bool:
+    """Whether CuPy imports and sees a GPU."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, CUDA driver errors: no GPU path
+        return False
+
+
+def lowest_lobpcg_cupy(H, X0, *, n_wanted: int, tol_eV: float = 1e-6, maxiter: int = 2000):
+    """As :func:`lowest_lobpcg`, on the GPU (CuPy) with a Jacobi preconditioner."""
+    import cupy as cp
+    import cupyx.scipy.sparse as csp
+    import cupyx.scipy.sparse.linalg as csla
+
+    Hg = csp.csr_matrix(sp.csr_matrix(H))
+    dinv = 1.0 / cp.asarray(H.diagonal())
+    M = csp.diags(dinv)
+    X = cp.asarray(np.asarray(X0, dtype=float))
+    vals, vecs = csla.lobpcg(Hg, X, M=M, tol=tol_eV, maxiter=maxiter, largest=False)
+    vals = cp.asnumpy(vals)
+    vecs = cp.asnumpy(vecs)
+    order = np.argsort(vals)
+    vals, vecs = vals[order][:n_wanted], vecs[:, order][:, :n_wanted]
+    res = residual_norms(H, vals, vecs)
+    return vals, vecs, res, maxiter
+
+
+def _interp_matrix(x_old: np.ndarray, x_new: np.ndarray) -> sp.csr_matrix:
+    """Linear interpolation (linear extrapolation beyond the ends) as a sparse matrix."""
+    n_old = len(x_old)
+    if n_old == 1:
+        return sp.csr_matrix(np.ones((len(x_new), 1)))
+    idx = np.clip(np.searchsorted(x_old, x_new) - 1, 0, n_old - 2)
+    t = (x_new - x_old[idx]) / (x_old[idx + 1] - x_old[idx])
+    rows = np.repeat(np.arange(len(x_new)), 2)
+    cols = np.stack([idx, idx + 1], axis=1).ravel()
+    data = np.stack([1 - t, t], axis=1).ravel()
+    return sp.csr_matrix((data, (rows, cols)), shape=(len(x_new), n_old))
+
+
+def prolongate(
+    values: np.ndarray, centres_old: list[np.ndarray], centres_new: list[np.ndarray]
+) -> np.ndarray:
+    """Interpolate grid functions (columns of ``values``, C order) onto new cell centres."""
+    shape_old = [len(c) for c in centres_old]
+    mats = [_interp_matrix(o, n) for o, n in zip(centres_old, centres_new)]
+    out = []
+    for col in np.atleast_2d(values.T):
+        a = col.reshape(shape_old)
+        for axis, Mx in enumerate(mats):
+            a = np.moveaxis(a, axis, 0)
+            sh = a.shape
+            a = (Mx @ a.reshape(sh[0], -1)).reshape((Mx.shape[0],) + sh[1:])
+            a = np.moveaxis(a, 0, axis)
+        out.append(a.ravel())
+    return np.array(out).T
