@@ -124,7 +124,9 @@ def test_report_renders_in_chromium(report, browser, tmp_path):
     assert page["images"], "the report has figures"
     broken = [alt for complete, w, h, alt in page["images"] if not (complete and w > 100 and h > 100)]
     assert not broken, f"images that did not decode: {broken}"
-    for section in ("summary", "absorption_C3DT", "absorption_C10DT", "absorption_solution", "coupling", "provenance"):
+    for section in ("summary", "absorption_C3DT", "absorption_C10DT", "absorption_solution", "coupling",
+                    "tpl_C3DT_6L", "decays_C3DT_6L", "xrd_C3DT_6L", "xrd_C10DT_4L", "thickness",
+                    "angle_C3DT_6L", "provenance"):
         assert section in page["sections"]
     assert page["external"] == [], "a self-contained report loads nothing from the network"
     errors = [

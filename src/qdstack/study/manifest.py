@@ -82,11 +82,15 @@ class DecayFile(_Strict):
 
 
 class XrdFile(_Strict):
-    """A scattering profile and the direction it probes."""
+    """A scattering profile, the direction it probes, and where to look for peaks."""
 
     file: Path
     direction: Literal["in-plane", "out-of-plane"]
     wavelength_nm: PositiveFloat | None = None
+    qmin_per_nm: PositiveFloat | None = None
+    qmax_per_nm: PositiveFloat | None = None
+    peaks: Annotated[int, Field(ge=1, le=6)] = 1
+    scan: Annotated[int, Field(ge=1)] | None = None
 
 
 class AngleFile(_Strict):
@@ -130,7 +134,9 @@ class Sample(_Strict):
     thickness_err_nm: PositiveFloat | None = None
     tpl: tuple[FileAt, ...] = ()
     tpl_table: Path | None = None
+    tpl_fix_elo_meV: tuple[PositiveFloat, ...] = ()
     decays: tuple[DecayFile, ...] = ()
+    decay_components: Annotated[int, Field(ge=1, le=4)] = 2
     irf: Path | None = None
     irf_fwhm_ns: PositiveFloat | None = None
     xrd: tuple[XrdFile, ...] = ()
@@ -144,6 +150,10 @@ class Sample(_Strict):
             raise ValueError("thickness_err_nm needs thickness_nm")
         if self.tpl and self.tpl_table is not None:
             raise ValueError("give either tpl (spectra) or tpl_table, not both")
+        if self.decays and self.irf is None and self.irf_fwhm_ns is None and any(d.irf is None for d in self.decays):
+            raise ValueError("decays need an IRF: give irf (a file), irf_fwhm_ns, or irf for each decay")
+        if len(self.xrd) != len({x.direction for x in self.xrd}):
+            raise ValueError("xrd lists the same direction twice")
         temps = [t.temperature_K for t in self.tpl]
         if len(set(temps)) != len(temps):
             raise ValueError("tpl lists the same temperature twice")

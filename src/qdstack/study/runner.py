@@ -25,7 +25,7 @@ from pathlib import Path
 
 from qdstack import __version__
 from qdstack.errors import OptionError, QdstackError
-from qdstack.io.writers import atomic_write_bytes, atomic_write_text, write_csv, write_json
+from qdstack.io.writers import atomic_write_bytes, atomic_write_text, to_jsonable, write_csv, write_json
 from qdstack.study import analyses
 from qdstack.study.manifest import Study, load_manifest
 from qdstack.study.tasks import Task, TaskOutput, task_key
@@ -95,6 +95,10 @@ def _execute(task: Task, deps: dict) -> TaskOutput | dict:
         text = str(w.message)
         if text not in out.warnings:
             out.warnings.append(text)
+    # plain JSON types (NaN -> None) so that the cache, results.json and a remote client agree
+    out.result = to_jsonable(out.result)
+    out.tables = to_jsonable(out.tables)
+    out.warnings = list(dict.fromkeys(str(w) for w in out.warnings))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qdstack.study.tasks import figure_png
 
-__all__ = ["group_label", "png", "fmt"]
+__all__ = ["group_label", "png", "fmt", "safe_name"]
 
 
 def group_label(linker: str | None, gap_nm: float | None) -> str:
@@ -29,3 +29,11 @@ def fmt(value, spec: str = ".4g", unit: str = "") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{format(value, spec)}{(' ' + unit) if unit else ''}"
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe stem of a user string (letters, digits and underscores)."""
+    out = "".join(c if c.isalnum() else "_" for c in text)
+    while "__" in out:
+        out = out.replace("__", "_")
+    return out.strip("_") or "x"

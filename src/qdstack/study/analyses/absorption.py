@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from qdstack.study.analyses._util import fmt, group_label, png
+from qdstack.study.analyses._util import fmt, group_label, png, safe_name
 from qdstack.study.tasks import Task, TaskOutput
 
 
@@ -33,8 +33,7 @@ def plan(study) -> list[Task]:
                           {"group": "solution", "films": solution}))
     for label, films in groups.items():
         films = sorted(films, key=lambda f: f["layers"])
-        safe = "".join(c if c.isalnum() else "_" for c in label)
-        tasks.append(Task("absorption", f"absorption_{safe}", f"Absorption series: {label}",
+        tasks.append(Task("absorption", f"absorption_{safe_name(label)}", f"Absorption series: {label}",
                           {"group": label, "films": films}))
     return tasks
 
