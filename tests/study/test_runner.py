@@ -124,3 +124,23 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert len(resumed.cached) == n_cached
     assert (out / "results.json").read_bytes() == (clean / "results.json").read_bytes()
     assert not [p for p in out.rglob(".*.tmp")]
+
+
+def test_remote_scheduler_gives_the_same_results(tmp_path):
+    """Through a real dask.distributed cluster (worker processes on loopback) the study gives
+    exactly the results of the default in-process run."""
+    from dask.distributed import LocalCluster
+
+    m = _small_study(tmp_path)
+    local = run_study(m, tmp_path / "local")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_study(m, tmp_path / "remote", scheduler=cluster.scheduler_address)
+    assert not remote.cached
+    assert (tmp_path / "remote" / "results.json").read_bytes() == (tmp_path / "local" / "results.json").read_bytes()
+    assert local.results == remote.results
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, run_cli):
+    m = _small_study(tmp_path, n_series=1)
+    code, _, err = run_cli("study", "run", m, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2 and "--scheduler" in err and err.count("\n") == 1

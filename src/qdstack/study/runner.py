@@ -133,7 +133,7 @@ def _client(scheduler: str | None):
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="10s"), None
+            return Client(scheduler, timeout="5s"), None
         except (OSError, TimeoutError) as exc:
             raise OptionError(f"cannot reach the dask scheduler ({exc})", "--scheduler") from None
     cluster = LocalCluster(
