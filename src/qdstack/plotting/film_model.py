@@ -1,0 +1,153 @@
+"""Figures of the multilayer film model: shift vs N, simulated spectra, emission, calibration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from qdstack.plotting._base import new_axes
+
+__all__ = [
+    "plot_model_shift_vs_layers",
+    "plot_simulated_spectra",
+    "plot_radiative_lifetime",
+    "plot_channel_shifts",
+    "plot_calibration",
+]
+
+_PAPER_N8 = {"C3DT": -44.0, "C10DT": -14.2}
+
+
+def plot_model_shift_vs_layers(series_list, ax=None, paper: dict | None = None, chain: bool = True):
+    """Simulated first-peak shift vs N for one or more series (FilmSeries), with the ideal chain.
+
+    Parameters
+    ----------
+    series_list : FilmSeries or sequence of FilmSeries
+    paper : dict, optional
+        ``{linker: shift at N = 8 [meV]}`` to mark (default the two numbers of the reference study).
+    chain : bool
+        Draw the chain fit E1 - 2 beta cos(pi/(N+1)) of each series (dashed).
+    """
+    ax = new_axes(ax)
+    if not isinstance(series_list, (list, tuple)):
+        series_list = [series_list]
+    paper = _PAPER_N8 if paper is None else paper
+    for k, s in enumerate(series_list):
+        color = f"C{k}"
+        n = np.array(s.layers)
+        shift = np.array(s.shift_meV)
+        err = np.nan_to_num(np.array(s.shift_meV_err))
+        label = f"{s.linker or 'gap'} ({s.gap_nm:.2f} nm)"
+        ax.errorbar(n, shift, yerr=err, fmt="o-", color=color, capsize=2, ms=5, label=f"model: {label}")
+        c = s.chain_fit() if chain else None
+        if c is not None:
+            nn = np.linspace(1, n.max(), 100)
+            ref = s.films[0].peak_eV
+            ax.plot(nn, (c.energy_eV(nn) - ref) * 1e3 + 0 * nn, "--", color=color, lw=0.9, alpha=0.8,
+                    label=f"chain fit: beta = {c.beta_meV:.1f} meV")
+        sat = s.saturation_layers
+        if sat is not None:
+            ax.plot([sat], [shift[list(n).index(sat)]], marker="s", mfc="none", mec=color, ms=11, mew=1.2)
+        if s.linker in paper:
+            ax.plot([8], [paper[s.linker]], marker="*", color=color, ms=15, mec="k", mew=0.6,
+                    label=f"paper, {s.linker} N = 8: {paper[s.linker]:+.1f} meV (calibration input)")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel("First-peak shift from N = 1 (meV)")
+    ax.set_title("Simulated first-peak shift (squares: first N reaching 90 % of the largest shift)",
+                 fontsize=9.5)
+    ax.legend(fontsize=7.5, frameon=False, loc="center right")
+    return ax
+
+
+def plot_simulated_spectra(series, ax=None, normalise: bool = True):
+    """Simulated absorption spectra of a series with the first peak marked (as read by the analysis)."""
+    ax = new_axes(ax)
+    from matplotlib import colormaps
+
+    cm = colormaps["viridis"]
+    films = series.films
+    top = np.max([f.absorption_per_eV for f in films], axis=0)
+    keep = np.nonzero(top > 2e-3 * top.max())[0]
+    lo, hi = films[0].energy_eV[keep[0]], films[0].energy_eV[keep[-1]]
+    for k, f in enumerate(films):
+        color = cm(0.05 + 0.85 * k / max(len(films) - 1, 1))
+        y = f.absorption_per_eV if normalise else f.absorbance
+        ax.plot(f.energy_eV, y, color=color, lw=1.2, label=f"N = {f.layers}")
+        yp = np.interp(f.peak_eV, f.energy_eV, y)
+        ax.plot([f.peak_eV], [yp], "v", color=color, mec="k", mew=0.5, ms=6)
+    if series.solution is not None:
+        s = series.solution
+        ax.plot(s.energy_eV, s.absorption_per_eV if normalise else s.absorbance, ":", color="0.4",
+                lw=1.0, label="solution")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("Photon energy (eV)")
+    ax.set_ylabel("Absorption per dot (1/eV)" if normalise else "Absorbance (OD, display scale)")
+    ax.set_title(f"{series.linker or 'film'}: simulated band-edge exciton band (markers: first peak)\n"
+                 "the model has no higher transitions and no continuum", fontsize=9)
+    ax.legend(fontsize=7.5, frameon=False, ncol=2)
+    return ax
+
+
+def plot_radiative_lifetime(series, ax=None):
+    """Radiative lifetime relative to an isolated dot vs temperature (the quantity behind Fig. 6d)."""
+    ax = new_axes(ax)
+    for f in series.films:
+        e = f.emission
+        if e is None:
+            continue
+        t = np.array(e.temperatures_K)
+        rate = np.array(e.radiative_rate)
+        err = np.array(e.radiative_rate_err)
+        ax.errorbar(t, 1.0 / rate, yerr=err / rate**2, fmt="o-", ms=4, capsize=2, label=f"N = {f.layers}")
+    ax.axhline(1.0, color="0.8", lw=0.8)
+    ax.set_xlabel("Temperature (K)")
+    ax.set_ylabel("Radiative lifetime / isolated dot")
+    ax.set_title(f"{series.linker or 'film'}: thermalised exciton, radiative lifetime", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_channel_shifts(series, ax=None):
+    """Shift vs N with every channel alone (tunnelling, dielectric, dipolar) and all together."""
+    ax = new_axes(ax)
+    n = np.array(series.layers)
+    ax.plot(n, series.shift_meV, "o-", color="k", label="all channels")
+    for k, (name, shifts) in enumerate(series.channel_shifts_meV.items()):
+        ax.plot(n, shifts, "s--", color=f"C{k + 1}", ms=4, label=f"{name} only")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel("First-peak shift from N = 1 (meV)")
+    ax.set_title(f"{series.linker or 'film'}: which channel makes the shift", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_calibration(result, ax=None):
+    """Measured shifts and the calibrated model's, per measurement, with the model's reach."""
+    ax = new_axes(ax)
+    labels = [f"{m.linker}\nN = {m.layers}" for m in result.data]
+    x = np.arange(len(labels))
+    y = np.array([m.shift_meV for m in result.data])
+    err = np.array([m.shift_meV_err for m in result.data])
+    ax.errorbar(x - 0.08, y, yerr=err, fmt="o", color="C0", capsize=3, label="measured")
+    ax.plot(x + 0.08, result.model_shift_meV, "s", color="C3", label="calibrated model")
+    if result.reach_meV:
+        ax.plot(x + 0.08, list(result.reach_meV.values()), "_", color="0.3", ms=18, mew=2,
+                label="model at zero barrier (most tunnelling can give)")
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.set_ylabel("Shift from N = 1 (meV)")
+    vals = ", ".join(f"{k} = {v:.3g}" + (f" ± {result.errors[k]:.2g}" if math.isfinite(result.errors[k]) else "")
+                     for k, v in result.values.items())
+    notes = []
+    if not all(result.plausible.values()):
+        notes.append("barrier outside the plausible 0.5-5 eV of an organic linker")
+    if any("out of reach" in w for w in result.warnings):
+        notes.append("a measured shift is out of reach of tunnelling")
+    title = f"calibration ({result.parameters.coupling} coupling): {vals}"
+    ax.set_title(title + ("\n" + "; ".join(notes) if notes else ""), fontsize=8.5)
+    ax.legend(fontsize=8, frameon=False)
+    return ax

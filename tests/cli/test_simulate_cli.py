@@ -1,0 +1,81 @@
+"""`qdstack simulate` end to end: the contract JSON, the files it writes, its errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+FAST = ("--realisations", "300", "--no-emission")
+
+
+def test_contract_json(run_json):
+    d = run_json("simulate", "--linker", "C3DT", "--layers", "1-4", *FAST)
+    for key, kind in (("layers", list), ("peak_eV", list), ("shift_meV", list), ("beta_e_meV", float),
+                      ("beta_h_meV", float), ("gap_nm", float), ("saturation_layers", int)):
+        assert isinstance(d[key], kind), key
+    assert d["layers"] == [1, 2, 3, 4]
+    assert d["shift_meV"][0] == 0.0 and all(s < 0 for s in d["shift_meV"][1:])
+    assert d["gap_nm"] == pytest.approx(0.55, abs=0.01)  # linker library, all-anti C3DT
+    assert d["beta_e_meV"] > 0 and d["beta_h_meV"] > 0
+    assert 2.40 < d["peak_eV"][0] < 2.55
+    assert len(d["centroid_shift_meV"]) == 4 and d["chain_fit"]["beta_meV"] > 0
+    assert d["parameters"] == "enomoto2024"
+
+
+def test_out_folder_spectra_are_read_back_by_absorption(run_cli, run_json, tmp_path):
+    out = tmp_path / "sim"
+    code, stdout, err = run_cli("simulate", "--linker", "C10DT", "--layers", "1,2,3", "--realisations", "300",
+                                "--out", out)
+    assert code == 0, err
+    d = json.loads((out / "results.json").read_text())
+    for fig in ("simulated_shift_vs_layers", "simulated_spectra", "radiative_lifetime"):
+        assert (out / f"{fig}.png").stat().st_size > 10_000
+    files = sorted((out / "spectra").glob("C10DT_N*.csv"))
+    assert len(files) == 3 and len(list((out / "pl").glob("*.csv"))) == 3
+    back = run_json("absorption", *files)
+    assert [s["layers"] for s in back["spectra"]] == [1, 2, 3]
+    assert back["shift_meV"] == pytest.approx(d["shift_meV"], abs=1e-6)
+    assert "shift meV" in stdout and "C10DT" in stdout
+    assert d["emission"][0]["radiative_rate"][0] == pytest.approx(1.0)
+
+
+def test_overrides_and_channel_breakdown(run_json):
+    d = run_json("simulate", "--linker", "C3DT", "--layers", "1,2", "--coupling", "engine", "--barrier-eV", "0.5",
+                 "--breakdown", *FAST)
+    assert d["coupling"] == "engine"
+    assert d["parameter_values"]["barrier_e_eV"] == 0.5
+    assert set(d["channel_shifts_meV"]) == {"tunnelling", "dielectric", "dipolar"}
+    assert d["channel_shifts_meV"]["dipolar"][1] > -1.0  # H-type dipoles: no red shift to speak of
+    off = run_json("simulate", "--gap-nm", "0.6", "--layers", "1,2", "--channels", "none",
+                   "--realisations", "3000", "--no-emission")
+    # no channel: the bilayer is two independent dots; only the sampling of the sizes differs
+    # (3000 more dots of a 15 meV-wide distribution: ~0.3 meV)
+    assert off["shift_meV"][1] == pytest.approx(0.0, abs=1.0)
+
+
+@pytest.mark.parametrize("args, where", [
+    (("--linker", "NOPE-DT"), "NOPE-DT"),
+    (("--linker", "C3DT", "--layers", "0-3"), "--layers"),
+    (("--linker", "C3DT", "--edge-sd-nm", "3"), "--edge-sd-nm"),
+    (("--linker", "C3DT", "--in-plane", "2"), "--in-plane"),
+    (("--linker", "C3DT", "--in-plane", "5", "--layers", "1-8"), "--in-plane"),
+    (("--layers", "1-3"), "--linker"),
+    (("--linker", "C3DT", "--parameters", "no-such-set"), "--parameters"),
+    (("--linker", "C3DT", "--channels", "tunnelling,magic"), "channels"),
+    (("--linker", "C3DT", "--coupling", "psychic"), "--coupling"),
+    (("--linker", "C3DT", "--realisations", "1"), "--realisations"),
+])
+def test_bad_input_exits_2_with_one_line(run_cli, args, where):
+    code, out, err = run_cli("simulate", *args, "--no-emission")
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and where in lines[0], err
+    assert out == ""
+
+
+def test_help_teaches(run_cli):
+    code, out, _ = run_cli("simulate", "--help")
+    assert code == 0
+    for word in ("Chebyshev", "first excitonic peak", "enomoto2024", "--scheduler", "qdstack absorption"):
+        assert word in " ".join(out.split()), word

@@ -1,0 +1,257 @@
+"""The film model: per-dot physics, environment, ensembles, one film's spectra, sweeps on dask."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qdstack.errors import InputError
+from qdstack.physics.film import (
+    Channels,
+    FilmParameters,
+    FilmSpec,
+    build_column_ensemble,
+    dipolar_coupling_meV,
+    dot_tables,
+    face_eps,
+    linker_coupling_meV,
+    load_parameter_set,
+    maxwell_garnett_eps,
+    polarization_energy_meV,
+    sample_edges,
+    transition_dipole_enm,
+)
+from qdstack.physics.film_spectra import simulate_film
+from qdstack.units import COULOMB_EV_NM
+
+PARAMS = load_parameter_set("enomoto2024")
+
+
+# ----------------------------------------------------------------------------- per-dot physics
+
+
+@pytest.mark.parametrize("v", [0.5, 1.0, 3.0])
+def test_linker_coupling_reproduces_the_engine_for_a_uniform_barrier(v):
+    from qdstack.physics.coupled_dots import coupling_meV
+
+    got = linker_coupling_meV(6.8, 0.55, v, 0.252, barrier_mass=1.0, outer_barrier_eV=v, outer_barrier_mass=1.0)
+    assert got == pytest.approx(coupling_meV(6.8, 0.55, v, 0.252, 1.0), rel=1e-9)
+
+
+def test_linker_coupling_decays_with_gap_and_barrier():
+    gaps = np.array([0.45, 0.55, 0.8, 1.1, 1.45])
+    b = linker_coupling_meV(6.8, gaps, 0.5, 0.252)
+    assert np.all(np.diff(b) < 0)
+    # deep in the barrier the decay constant approaches sqrt(2 m_B (V_z - E_z))/hbar
+    k = -np.diff(np.log(b)) / np.diff(gaps)
+    assert k[-1] == pytest.approx(math.sqrt(1.0 * 0.5 / 0.0380998), rel=0.15)
+    assert linker_coupling_meV(6.8, 0.55, 2.0, 0.252) < linker_coupling_meV(6.8, 0.55, 1.0, 0.252)
+
+
+def test_sphere_moments_are_exact():
+    from qdstack.physics.film import _MOMENTS
+
+    # <x^2> over 2 sin^2(pi x) on [0, 1] = 1/3 - 1/(2 pi^2)
+    assert _MOMENTS[0] == pytest.approx(1 / 3 - 1 / (2 * math.pi**2), rel=1e-6)
+
+
+def test_polarization_energy():
+    # no mismatch: no polarisation energy; less polarisable surroundings: positive
+    assert polarization_energy_meV(6.8, 7.2, 7.2) == pytest.approx(0.0, abs=1e-4)  # table interpolation
+    eps = np.array([1.0, 2.0, 3.0, 5.0, 7.2, 12.0])
+    e = polarization_energy_meV(np.full(eps.size, 6.8), 7.2, eps)
+    assert np.all(np.diff(e) < 0) and e[-1] < 0 < e[0]
+    # scales as 1/R
+    assert polarization_energy_meV(13.6, 7.2, 2.0) == pytest.approx(polarization_energy_meV(6.8, 7.2, 2.0) / 2)
+    # leading term alone: alpha_1 <x^2> e^2/(eps R), a lower bound of the (positive) series
+    r = 6.8 * (3 / (4 * math.pi)) ** (1 / 3)
+    first = 1e3 * COULOMB_EV_NM / (7.2 * r) * 2 * (7.2 - 2.0) / (7.2 + 4.0) * (1 / 3 - 1 / (2 * math.pi**2))
+    assert first < polarization_energy_meV(6.8, 7.2, 2.0) < 2.5 * first
+
+
+def test_face_eps_and_effective_medium_limits():
+    assert face_eps(2.1, 7.2, 0.0, 6.8) == pytest.approx(7.2)
+    assert face_eps(2.1, 7.2, 1e3, 6.8) == pytest.approx(2.1)
+    assert face_eps(2.1, 7.2, 0.55, 6.8) > face_eps(2.1, 7.2, 1.44, 6.8) > 2.1
+    assert maxwell_garnett_eps(7.2, 2.1, 0.0) == pytest.approx(2.1)
+    assert maxwell_garnett_eps(7.2, 2.1, 1.0) == pytest.approx(7.2)
+
+
+def test_dipolar_coupling_orientation_and_size():
+    mu = transition_dipole_enm(27.9, 2.477)
+    assert mu / 0.020819 == pytest.approx(20.1, abs=0.3)  # Debye: 1 D = 0.020819 e nm
+    r = np.array([[0.0, 0.0, 7.35]])
+    j_in = dipolar_coupling_meV(mu, r, 3.0, "in-plane")
+    j_out = dipolar_coupling_meV(mu, r, 3.0, "out-of-plane")
+    assert j_in[0] == pytest.approx(1e3 * COULOMB_EV_NM * mu**2 / (3.0 * 7.35**3), rel=1e-12)
+    assert j_out[0] == pytest.approx(-2 * j_in[0], rel=1e-12)  # H-type (side by side) vs J-type (head to tail)
+    assert 0 < j_in[0] < 1.0  # a fraction of a meV: dipolar transfer cannot make tens of meV
+
+
+# ----------------------------------------------------------------------------- ensembles
+
+
+def test_sample_edges_common_random_numbers_and_truncation():
+    a = sample_edges(5000, 3, 6.8, 0.5, np.random.SeedSequence(1))
+    b = sample_edges(5000, 8, 6.8, 0.5, np.random.SeedSequence(1))
+    np.testing.assert_array_equal(a, b[:, :3])  # the bottom layers are the same dots
+    assert np.all(np.abs(b - 6.8) <= 2.0)
+    assert b.mean() == pytest.approx(6.8, abs=4 * 0.5 / math.sqrt(b.size))
+    assert b.std() == pytest.approx(0.5 * 0.9995, rel=0.03)  # truncation at 4 sd removes 6e-5
+
+
+def test_column_ensemble_energies():
+    spec = FilmSpec.from_linker("C3DT", 4)
+    tables = dot_tables(spec, PARAMS)
+    ens = build_column_ensemble(spec, PARAMS, 50, seed=3, tables=tables)
+    st = ens.stack
+    i = np.arange(4)
+    onsite = st.reference_eV + 1e-3 * (st.electron_meV + st.hole_meV - st.coulomb_meV[:, i, i])
+    expected = tables.interpolate("exciton_eV", ens.edges_nm) + 1e-3 * (PARAMS.energy_offset_meV
+                                                                         + ens.environment_meV)
+    np.testing.assert_allclose(onsite, expected, atol=1e-12)
+    # the inner dots see two neighbouring layers: a lower exciton energy than the end dots
+    assert np.all(ens.environment_meV[:, 1:3].mean(axis=0) < ens.environment_meV[:, [0, 3]].mean(axis=0))
+    # the charge-transfer attraction between nearest neighbours, screened by the film
+    r = np.abs(np.diff(np.cumsum(np.c_[np.zeros(50), ens.edges_nm[:, :-1] / 2 + ens.edges_nm[:, 1:] / 2
+                                       + spec.gap_nm], axis=1), axis=1))
+    np.testing.assert_allclose(st.coulomb_meV[:, 0, 1], 1e3 * COULOMB_EV_NM / (ens.eps_film * r[:, 0]))
+    # couplings: geometric mean of the identical-pair couplings (exponential law: the same for all)
+    np.testing.assert_allclose(st.beta_e_meV, PARAMS.coupling_amplitude_meV
+                               * math.exp(-PARAMS.decay_per_nm("e") * spec.gap_nm))
+
+
+def test_solution_environment_has_no_shift():
+    spec = FilmSpec(1, 0.55, environment="solution")
+    ens = build_column_ensemble(spec, PARAMS, 20, seed=1)
+    np.testing.assert_allclose(ens.environment_meV, 0.0, atol=1e-9)
+    with pytest.raises(InputError):
+        FilmSpec(2, 0.55, environment="solution")
+
+
+# ----------------------------------------------------------------------------- one film
+
+
+def test_simulated_peak_is_read_by_the_absorption_analysis():
+    from qdstack.analysis.absorption import first_excitonic_peak
+
+    res = simulate_film(FilmSpec.from_linker("C3DT", 3), PARAMS, realisations=600, seed=2, emission=False)
+    again = first_excitonic_peak(res.energy_eV, res.absorbance)
+    assert res.peak_eV == again.peak_eV
+    assert res.truncation_bound < 1e-6
+    assert np.trapezoid(res.absorption_per_eV, res.energy_eV) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_beta_zero_film_equals_the_monolayer():
+    # no tunnelling, no dipolar transfer, no added-layer screening: every dot absorbs alone
+    p = PARAMS.with_(channels=Channels(tunnelling=False, dielectric=False, dipolar=False))
+    mono = simulate_film(FilmSpec(1, 0.55), p, realisations=4000, seed=4, emission=False, blocks=1)
+    film = simulate_film(FilmSpec(6, 0.55), p, realisations=4000, seed=4, emission=False, blocks=1)
+    # same dots in layer 1; the other layers are further dots of the same distribution
+    assert film.peak_eV == pytest.approx(mono.peak_eV, abs=3e-4)
+    assert film.centroid_eV == pytest.approx(mono.centroid_eV, abs=3e-4)
+
+
+def test_tunnelling_moves_the_peak_but_not_the_bright_centroid():
+    p = PARAMS.with_(channels=Channels(tunnelling=True, dielectric=False, dipolar=False))
+    mono = simulate_film(FilmSpec(1, 0.55), p, realisations=1500, seed=5, emission=False, blocks=1)
+    film = simulate_film(FilmSpec(4, 0.55), p, realisations=1500, seed=5, emission=False, blocks=1)
+    assert (film.peak_eV - mono.peak_eV) * 1e3 < -20.0
+    # exact sum rule: the mean on-site energy of the same kind of dots (statistical only)
+    assert (film.centroid_eV - mono.centroid_eV) * 1e3 == pytest.approx(0.0, abs=1.0)
+
+
+def test_spectra_files_are_read_back_by_the_absorption_reader(tmp_path):
+    from qdstack.analysis.absorption import analyse_absorption_series
+    from qdstack.io.spectrum import read_spectrum
+    from qdstack.io.writers import write_spectrum
+
+    films = [simulate_film(FilmSpec.from_linker("C10DT", n), PARAMS, realisations=500, seed=1, emission=False)
+             for n in (1, 2)]
+    paths = [write_spectrum(tmp_path / f"C10DT_N{f.layers}.csv", f.spectrum()) for f in films]
+    spectra = [read_spectrum(p) for p in paths]
+    series = analyse_absorption_series(spectra, [1, 2])
+    for f, film in zip(series.films, films):
+        assert f.peak.peak_eV == pytest.approx(film.peak_eV, abs=1e-9)
+
+
+def test_in_plane_neighbours_do_not_move_the_monolayer():
+    # 3 x 3 periodic block of a monolayer with in-plane tunnelling through 3 nm of oleyl
+    # ligands, against the same dots with tunnelling off: nothing happens.  With the linker's
+    # (calibrated, leaky) barrier in the plane instead, the monolayer would shift.
+    spec = FilmSpec(1, 0.55, in_plane=3)
+    kw = dict(realisations=300, seed=6, emission=False, blocks=1)
+    off = simulate_film(spec, PARAMS.with_(channels=Channels(tunnelling=False)), **kw)
+    blk = simulate_film(spec, PARAMS, **kw)
+    assert blk.beta_e_in_meV < 1e-6
+    assert abs(blk.peak_eV - off.peak_eV) * 1e3 < 0.01
+    leaky = simulate_film(spec, PARAMS.with_(in_plane_barrier_eV=PARAMS.barrier_e_eV), **kw)
+    assert leaky.beta_e_in_meV > 1.0
+    assert (leaky.peak_eV - off.peak_eV) * 1e3 < -1.0
+
+
+def test_monolayer_peak_hardly_moves_with_packing_density():
+    # same dots, in-plane gap from close packed (3 nm) to sparse (6 nm): only the dielectric
+    # environment changes (Fig. 2b of the paper: constant within +-2 meV)
+    kw = dict(realisations=2000, seed=6, emission=False, blocks=1)
+    peaks = [simulate_film(FilmSpec(1, 0.55, in_plane_gap_nm=g), PARAMS, **kw).peak_eV for g in (3.0, 6.0)]
+    assert abs(peaks[1] - peaks[0]) * 1e3 < 2.0
+
+
+def test_monolayer_emission():
+    res = simulate_film(FilmSpec(1, 0.55), PARAMS, realisations=400, seed=7, emission_realisations=400)
+    e = res.emission
+    np.testing.assert_allclose(e.radiative_rate, 1.0)  # flat lifetime of isolated dots (Fig. 6d, N = 1)
+    np.testing.assert_allclose(e.participation_exciton, 1.0)
+    assert e.stokes_shift_meV == pytest.approx(PARAMS.intrinsic_stokes_meV, abs=2.0)
+
+
+def test_reproducible_and_seeded():
+    a = simulate_film(FilmSpec(2, 0.55), PARAMS, realisations=300, seed=11, emission=False)
+    b = simulate_film(FilmSpec(2, 0.55), PARAMS, realisations=300, seed=11, emission=False)
+    c = simulate_film(FilmSpec(2, 0.55), PARAMS, realisations=300, seed=12, emission=False)
+    np.testing.assert_array_equal(a.absorption_per_eV, b.absorption_per_eV)
+    assert not np.array_equal(a.absorption_per_eV, c.absorption_per_eV)
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError):
+        FilmSpec(0, 0.55)
+    with pytest.raises(InputError):
+        FilmSpec(2, -0.1)
+    with pytest.raises(InputError):
+        FilmSpec(2, 0.55, edge_sd_nm=3.0)
+    with pytest.raises(InputError):
+        FilmSpec(2, 0.55, in_plane=2)
+    with pytest.raises(InputError):
+        load_parameter_set("nonexistent")
+    with pytest.raises(InputError):
+        FilmParameters(homogeneous_fwhm_meV=-1.0)
+    with pytest.raises(InputError):
+        FilmParameters(coupling="magic")
+    with pytest.raises(InputError):
+        FilmSpec.from_linker("not-a-linker", 2)
+    with pytest.raises(InputError):
+        simulate_film(FilmSpec(2, 0.55), PARAMS, realisations=0)
+
+
+# ----------------------------------------------------------------------------- dask
+
+
+def test_sweep_on_a_local_cluster_equals_in_process():
+    from distributed import LocalCluster
+
+    from qdstack.physics.film_series import SeriesRequest, sweep
+
+    reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT", edge_nm=7.0, seed_index=1)]
+    kw = dict(realisations=300, seed=5, emission=False, solution_reference=False)
+    local = sweep(reqs, [1, 2], PARAMS, **kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        remote = sweep(reqs, [1, 2], PARAMS, scheduler=cluster.scheduler_address, **kw)
+    for a, b in zip(local, remote):
+        assert a.to_dict()["peak_eV"] == b.to_dict()["peak_eV"]
+        assert a.to_dict()["shift_meV"] == b.to_dict()["shift_meV"]
+    assert local[0].to_dict()["peak_eV"] != local[1].to_dict()["peak_eV"]
