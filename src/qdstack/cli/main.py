@@ -66,6 +66,9 @@ def _register() -> None:
     from qdstack.cli import dots
 
     app.command("dots", no_args_is_help=True)(dots.command)
+    from qdstack.cli import linker
+
+    app.command("linker", no_args_is_help=True)(linker.command)
     from qdstack.cli import xrd
 
     app.command("xrd", no_args_is_help=True)(xrd.command)
@@ -76,10 +79,17 @@ def _register() -> None:
     from qdstack.cli import study
 
     app.add_typer(study.app, name="study")
+    from qdstack.cli import reproduce
+
+    app.command("reproduce", no_args_is_help=True)(reproduce.command)
     from qdstack.cli import decay, tpl
 
     app.command("tpl", no_args_is_help=True)(tpl.command)
     app.command("decay", no_args_is_help=True)(decay.command)
+    from qdstack.cli import calibrate, simulate
+
+    app.command("simulate", no_args_is_help=True)(simulate.command)
+    app.command("calibrate", no_args_is_help=True)(calibrate.command)
 
 
 _register()

@@ -21,6 +21,7 @@ folder.  The schema (see the README for a complete example)::
     absorption = "abs/C3DT_N2.csv"          # first excitonic peak -> series per linker
     thickness_nm = 130.0                    # measured (SEM) thickness, with
     thickness_err_nm = 10.0                 # its error -> film thickness z-score
+    pl = "pl/room_temperature.csv"          # one PL spectrum -> peak, FWHM, intensity
     tpl = [ {file = "pl/PL_010K.csv", temperature_K = 10}, ... ]   # or tpl_table = "tpl.csv"
     decays = [ {file = "trpl/T010.csv", temperature_K = 10}, ... ]
     irf = "trpl/irf.csv"                    # or irf_fwhm_ns = 0.1
@@ -132,6 +133,7 @@ class Sample(_Strict):
     absorption_column: str | int | None = None
     thickness_nm: PositiveFloat | None = None
     thickness_err_nm: PositiveFloat | None = None
+    pl: Path | None = None
     tpl: tuple[FileAt, ...] = ()
     tpl_table: Path | None = None
     tpl_fix_elo_meV: tuple[PositiveFloat, ...] = ()
@@ -198,7 +200,7 @@ class Study(_Strict):
         """Every file the manifest names (resolved), in manifest order."""
         out: list[Path] = []
         for s in self.sample:
-            for p in (s.absorption, s.tpl_table, s.irf):
+            for p in (s.absorption, s.pl, s.tpl_table, s.irf):
                 if p is not None:
                     out.append(self.path(p))
             for group in (s.tpl, s.decays, s.xrd, s.angle):

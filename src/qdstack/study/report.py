@@ -47,6 +47,8 @@ def _measurements(s) -> str:
     parts = []
     if s.absorption is not None:
         parts.append("absorption")
+    if s.pl is not None:
+        parts.append("PL")
     if s.tpl or s.tpl_table is not None:
         parts.append(f"PL vs T ({len(s.tpl)} spectra)" if s.tpl else "PL vs T (table)")
     if s.decays:
@@ -78,6 +80,7 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
                 "name": o.name,
                 "title": o.title,
                 "summary": o.summary,
+                "summary_len": len(o.summary),
                 "figures": [(k, base64.b64encode(v).decode("ascii")) for k, v in o.figures.items()],
                 "tables": [(k, _table(v)) for k, v in o.tables.items()],
                 "warnings": o.warnings,

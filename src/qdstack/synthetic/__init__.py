@@ -11,7 +11,7 @@ decay, X-ray and angle-PL generators beside it.
 """
 
 from qdstack.synthetic._rng import rng_from
-from qdstack.synthetic.absorption import absorption_film_spectrum, film_absorbance
+from qdstack.synthetic.absorption import absorption_film_spectrum, film_absorbance, film_background
 from qdstack.synthetic.decay import (
     IRFShape,
     SyntheticDecay,
@@ -26,7 +26,7 @@ from qdstack.synthetic.tpl import TPLTable, pl_spectrum_nm, tpl_table
 from qdstack.synthetic.xrd import SyntheticProfile, XRDPeakSpec, xrd_expected_counts, xrd_profile
 from qdstack.synthetic.angle import SyntheticAngleSeries, angle_pl_series, dipole_pattern_numeric
 
-__all__ = ["rng_from", "film_absorbance", "absorption_film_spectrum",
+__all__ = ["rng_from", "film_absorbance", "film_background", "absorption_film_spectrum",
     "IRFShape", "SyntheticDecay", "decay_expected_counts", "gaussian_irf_shape", "irf_histogram",
     "measured_like_irf_shape", "simulate_decay", "simulate_irf_counts",
     "TPLTable", "pl_spectrum_nm", "tpl_table",

@@ -8,7 +8,7 @@ from qdstack.units import HC_EV_NM
 
 from qdstack.synthetic._rng import rng_from
 
-__all__ = ["film_absorbance", "absorption_film_spectrum"]
+__all__ = ["film_absorbance", "film_background", "absorption_film_spectrum"]
 
 
 def film_absorbance(
@@ -64,6 +64,19 @@ def film_absorbance(
     cont = continuum_od * step * (1.0 + continuum_slope_per_eV * np.clip(e - ec, 0, None))
     scat = scattering_od * (e / scattering_ref_eV) ** scattering_power
     return height_od * (g1 + g2 + cont + scat) + offset_od
+
+
+def film_background(energy_eV, peak_eV: float, height_od: float, fwhm_meV: float = 90.0, **shape):
+    """Everything of :func:`film_absorbance` except the first excitonic Gaussian.
+
+    Used to put a model's first excitonic band (e.g. the film model's ensemble
+    spectrum) on the higher transitions, continuum and scattering tail a real
+    spectrometer records.
+    """
+    e = np.asarray(energy_eV, dtype=float)
+    sig = fwhm_meV * 1e-3 / (2 * np.sqrt(2 * np.log(2)))
+    first = height_od * np.exp(-0.5 * ((e - peak_eV) / sig) ** 2)
+    return film_absorbance(e, peak_eV, height_od, fwhm_meV, **shape) - first
 
 
 def absorption_film_spectrum(

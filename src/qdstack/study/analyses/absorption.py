@@ -94,12 +94,16 @@ def run(task: Task, deps: dict) -> TaskOutput:
         out.figures["od_vs_layers"] = png(plot_od_vs_layers(series))
         out.fit_reports["chain fit E(N) = E1 - 2 beta cos(pi/(N+1))"] = series.chain_fit.fit.fit_report()
         c = series.chain_fit
-        out.summary = [
-            ("chain coupling beta", f"{fmt(c.beta_meV, '.2f')} ± {fmt(c.beta_meV_err, '.2f')} meV"),
-            ("largest shift", f"{fmt(min(series.shift_meV), '.1f')} meV"),
-            ("saturation (90 %)", f"N = {series.saturation_layers}"),
-            ("OD per layer", f"{fmt(series.od_vs_layers.slope, '.4g')} (r² {fmt(series.od_vs_layers.r2, '.4f')})"),
-        ]
+        if len(set(layers)) >= 3:
+            out.summary = [
+                ("chain coupling beta", f"{fmt(c.beta_meV, '.2f')} ± {fmt(c.beta_meV_err, '.2f')} meV"),
+                ("largest shift", f"{fmt(min(series.shift_meV), '.1f')} meV"),
+                ("saturation (90 %)", f"N = {series.saturation_layers}"),
+                ("OD per layer", f"{fmt(series.od_vs_layers.slope, '.4g')} (r² {fmt(series.od_vs_layers.r2, '.4f')})"),
+            ]
+        else:
+            shift = series.shift_meV[-1]
+            out.summary = [(f"shift N = {layers[-1]}", f"{fmt(shift, '.1f')} ± {fmt(series.shift_meV_err[-1], '.1f')} meV")]
     else:
         ps = result["peak_spread"]
         out.summary = [("peak", f"{fmt(ps['mean_eV'], '.4f')} eV, spread {fmt(ps['std_meV'], '.2f')} meV over {len(films)} films")]

@@ -83,7 +83,11 @@ def run(task: Task, deps: dict) -> TaskOutput:
         item, fit = fits[i]
         title = item["file"].rsplit("/", 1)[-1] + (f" ({item['temperature_K']:g} K)" if item["temperature_K"] else "")
         out.figures[f"fit_{safe_name(title)}"] = png(plot_decay(fit, title=title))
+    shown = rows
+    if len(rows) > 2 and all(r["temperature_K"] is not None for r in rows):
+        ordered = sorted(rows, key=lambda r: r["temperature_K"])
+        shown = [ordered[0], ordered[-1]]  # the trend: lowest and highest temperature
     out.summary = [(f"tau_avg at {r['temperature_K']:g} K" if r["temperature_K"] else r["file"].rsplit("/", 1)[-1],
                     f"{fmt(r['tau_amplitude_weighted_ns'], '.3g')} ns (amplitude-weighted), "
-                    f"{fmt(r['tau_intensity_weighted_ns'], '.3g')} ns (intensity-weighted)") for r in rows[:6]]
+                    f"{fmt(r['tau_intensity_weighted_ns'], '.3g')} ns (intensity-weighted)") for r in shown[:6]]
     return out

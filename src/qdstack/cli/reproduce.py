@@ -1,0 +1,90 @@
+"""``qdstack reproduce enomoto2024``: the reference study simulated, measured again, compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from qdstack.cli._common import JSON_OPTION, stderr_console
+from qdstack.errors import OptionError
+
+
+def command(
+    study: str = typer.Argument(..., help="The study to reproduce: enomoto2024.", show_default=False),
+    out: Path = typer.Option(Path("results"), "--out", help="Output folder."),
+    realisations: int = typer.Option(3000, "--realisations", help="Disorder realisations per simulated film."),
+    seed: int = typer.Option(1, "--seed", help="Root seed of the model's disorder and the measurement noise."),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="dask.distributed scheduler address for the analyses (default: local)."
+    ),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Reproduce Enomoto et al., Chem. Sci. 2024 (CsPbBr3 QD multilayers) from physics, then compare.
+
+    The paper's raw data are not public, so: (1) the film model is calibrated on the two
+    N = 8 shifts (its energy scale, line width and Stokes shift on the solution spectra);
+    (2) its films become simulated instrument files with realistic noise (absorption
+    series of C3DT and C10DT films and of six other linkers' bilayers, monolayers of
+    different density, solution PL, X-ray profiles, TCSPC decays); (3) those files run
+    through 'qdstack study run', the analyses a user runs on real files; (4) every
+    number of the paper the model or the analyses predict is put beside the paper's,
+    with a tolerance and 'agrees'. Rows that disagree stay and the report discusses them.
+
+    Writes OUT/results.json (with "comparison"), OUT/report.html, tables, figures, and
+    OUT/simulated/ (the simulated files and their study.toml). Takes a few minutes on 2 cores.
+
+    Example: qdstack reproduce enomoto2024 --out results/
+    """
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qdstack.io.writers import dumps_json
+    from qdstack.study.reproduce import STUDIES, reproduce_enomoto2024
+
+    if study not in STUDIES:
+        raise OptionError(f"unknown study {study!r}; known: {', '.join(STUDIES)}", "STUDY")
+    if realisations < 200:
+        raise OptionError("must be at least 200", "--realisations")
+    console = stderr_console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def on_stage(text):
+            bar.update(task, description=text, completed=0, total=None)
+            if not console.is_terminal:
+                console.print(f"{text} ...", markup=False)
+
+        def on_progress(done, total, name):
+            bar.update(task, completed=done, total=total)
+
+        run = reproduce_enomoto2024(out, realisations=realisations, seed=seed, scheduler=scheduler,
+                                    on_stage=on_stage, on_progress=on_progress)
+    rows = run.results["comparison"]
+    if json_output:
+        sys.stdout.write(dumps_json(run.results) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title="Enomoto et al. 2024 vs qdstack", title_justify="left")
+    for col in ("quantity", "paper", "qdstack", "unit", "agrees"):
+        t.add_column(col, justify="left" if col in ("quantity", "unit") else "right")
+    for r in rows:
+        t.add_row(r["quantity"], _num(r["paper"]), _num(r["qdstack"]), r["unit"], "yes" if r["agrees"] else "NO")
+    from qdstack.cli._common import stdout_console
+
+    out_console = stdout_console()
+    out_console.print(t)
+    n_ok = sum(r["agrees"] for r in rows)
+    out_console.print(f"{n_ok} of {len(rows)} agree within tolerance; see {out}/report.html for the discussion.",
+                      markup=False)
+
+
+def _num(v):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
