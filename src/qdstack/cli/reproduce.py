@@ -72,7 +72,9 @@ def command(
     for col in ("quantity", "paper", "qdstack", "unit", "agrees"):
         t.add_column(col, justify="left" if col in ("quantity", "unit") else "right")
     for r in rows:
-        t.add_row(r["quantity"], _num(r["paper"]), _num(r["qdstack"]), r["unit"], "yes" if r["agrees"] else "NO")
+        rel = r.get("relation", "=")
+        paper = {"=": _num(r["paper"]), ">": f"> {_num(r['paper'])}", ">0": "> 0"}.get(rel, _num(r["paper"]))
+        t.add_row(r["quantity"], paper, _num(r["qdstack"]), r["unit"], "yes" if r["agrees"] else "NO")
     from qdstack.cli._common import stdout_console
 
     out_console = stdout_console()

@@ -363,11 +363,12 @@ def _discussion(rows: list[dict], cal: dict) -> list[str]:
         elif q.startswith("saturation layer count, C10DT") or q.startswith("C3DT saturates later"):
             if not any(s.startswith("Saturation") for s in out):
                 out.append(
-                    "Saturation: in the model both linkers saturate near the ideal-chain value (N ~ 5), because the "
-                    "homogeneous width (68 meV, from the solution PL width) is much larger than the size disorder "
-                    "(~15 meV for 6.8 +- 0.5 nm): the disorder the paper invokes cannot localise the exciton enough to "
-                    "stop the C10DT shift at N = 3. A linker-dependent saturation needs disorder in the coupling itself "
-                    "(e.g. incomplete or tilted linkers) that the model does not have."
+                    "Saturation: in the model both linkers saturate where an ideal chain does (N = 5 by the 90 % "
+                    "rule), and neither a larger size disorder nor a narrower line makes that linker-dependent "
+                    "(try qdstack simulate --linker C10DT --edge-sd-nm 1.5): disorder of the dots' site energies "
+                    "does not stop the C10DT shift at N = 3 as the paper's explanation needs. A linker-dependent "
+                    "saturation needs something the model lacks, e.g. disorder in the coupling itself "
+                    "(incomplete or tilted linkers)."
                 )
         elif q.startswith("PL lifetime 10 K / 295 K, C3DT"):
             if not any(s.startswith("Lifetimes") for s in out):
@@ -383,7 +384,8 @@ def _discussion(rows: list[dict], cal: dict) -> list[str]:
     warnings = cal.get("warnings") or []
     if warnings:
         out.append(
-            "Mechanism: the calibration itself is flagged. " + " ".join(warnings) + ". Effective-mass tunnelling "
+            "Mechanism: the calibration itself is flagged: " + "; ".join(w.rstrip(".") for w in warnings)
+            + ". Effective-mass tunnelling "
             "through any plausible organic barrier gives a coupling of a few meV; the paper's shifts need ~20 meV "
             "(see the simulate section of the README for the channel-by-channel numbers)."
         )
