@@ -9,8 +9,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-#: Real instrument files (see their README for sources and licenses); CI has them beside the clone.
-REAL_DATA = Path(os.environ.get("QDSTACK_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+def _find_real_data() -> Path:
+    """Real instrument files (see their README for sources and licenses): $QDSTACK_REAL_DATA, else
+    ``shared/data/real`` beside the clone (or beside any folder above it)."""
+    if os.environ.get("QDSTACK_REAL_DATA"):
+        return Path(os.environ["QDSTACK_REAL_DATA"])
+    for folder in REPO.parents:
+        candidate = folder / "shared" / "data" / "real"
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "data" / "real"
+
+
+REAL_DATA = _find_real_data()
 EXAMPLES = REPO / "examples"
 
 

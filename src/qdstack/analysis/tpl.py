@@ -335,6 +335,34 @@ def _model_fit(model, params, T, y, e, context: str):
     return result
 
 
+def _scan_start(y, w, fixed: dict, grid, columns) -> tuple[float, dict]:
+    """Starting values of a model linear in all parameters but one (an energy ``x``).
+
+    For each ``x`` of ``grid``, ``columns(x)`` gives the design columns of the linear
+    parameters; the fixed ones are moved to the right-hand side and the rest solved by
+    weighted least squares.  Returns the ``x`` with the smallest residual and the
+    linear parameters found there.
+    """
+    best = None
+    for x in grid:
+        rhs = y.copy()
+        lin = []
+        for name, col in columns(x).items():
+            if name in fixed:
+                rhs = rhs - fixed[name] * col
+            else:
+                lin.append((name, col))
+        if lin:
+            A = np.column_stack([c for _, c in lin]) * w[:, None]
+            coef, *_ = np.linalg.lstsq(A, rhs * w, rcond=None)
+            ssr = float(np.sum((A @ coef - rhs * w) ** 2))
+        else:
+            coef, ssr = np.array([]), float(np.sum((rhs * w) ** 2))
+        if best is None or ssr < best[0]:
+            best = (ssr, x, {n: float(c) for (n, _), c in zip(lin, coef)})
+    return best[1], best[2]
+
+
 def fit_energy(
     T_K,
     peak_eV,
@@ -383,26 +411,11 @@ def fit_energy(
     # start: scan hbar_omega; the rest is linear (in eV: E0, 1e-3 A_TE, 1e-3 A_EP)
     w = np.ones_like(y) if e is None else 1.0 / e
     grid = [fx["hbar_omega_meV"]] if "hbar_omega_meV" in fx else list(np.geomspace(2.0, 150.0, 40))
-    best = None
-    for hw in grid:
-        cols = {"E0_eV": np.ones_like(T), "A_TE_meV_per_K": 1e-3 * T,
-                "A_EP_meV": 1e-3 * (2.0 * bose_einstein(T, hw) + 1.0)}
-        rhs = y.copy()
-        lin = []
-        for name, col in cols.items():
-            if name in fx:
-                rhs = rhs - fx[name] * col
-            else:
-                lin.append((name, col))
-        if lin:
-            A = np.column_stack([c for _, c in lin]) * w[:, None]
-            coef, *_ = np.linalg.lstsq(A, rhs * w, rcond=None)
-            ssr = float(np.sum((A @ coef - rhs * w) ** 2))
-        else:
-            coef, ssr = np.array([]), float(np.sum((rhs * w) ** 2))
-        if best is None or ssr < best[0]:
-            best = (ssr, hw, {n: float(c) for (n, _), c in zip(lin, coef)})
-    _, hw0, lin0 = best
+    hw0, lin0 = _scan_start(
+        y, w, fx, grid,
+        lambda hw: {"E0_eV": np.ones_like(T), "A_TE_meV_per_K": 1e-3 * T,
+                    "A_EP_meV": 1e-3 * (2.0 * bose_einstein(T, hw) + 1.0)},
+    )
     model = Model(peak_energy_eV, independent_vars=["T_K"])
     params = model.make_params()
     start = {"E0_eV": lin0.get("E0_eV", float(np.mean(y))), "A_TE_meV_per_K": lin0.get("A_TE_meV_per_K", 0.0),
@@ -485,25 +498,9 @@ def fit_width(
         )
     w = np.ones_like(y) if e is None else 1.0 / e
     grid = [fx["E_LO_meV"]] if elo_fixed else list(np.geomspace(1.0, 200.0, 50))
-    best = None
-    for elo in grid:
-        cols = {"Gamma0_meV": np.ones_like(T), "gamma_LO_meV": bose_einstein(T, elo)}
-        rhs = y.copy()
-        lin = []
-        for name, col in cols.items():
-            if name in fx:
-                rhs = rhs - fx[name] * col
-            else:
-                lin.append((name, col))
-        if lin:
-            A = np.column_stack([c for _, c in lin]) * w[:, None]
-            coef, *_ = np.linalg.lstsq(A, rhs * w, rcond=None)
-            ssr = float(np.sum((A @ coef - rhs * w) ** 2))
-        else:
-            coef, ssr = np.array([]), float(np.sum((rhs * w) ** 2))
-        if best is None or ssr < best[0]:
-            best = (ssr, elo, {n: float(c) for (n, _), c in zip(lin, coef)})
-    _, elo0, lin0 = best
+    elo0, lin0 = _scan_start(
+        y, w, fx, grid, lambda elo: {"Gamma0_meV": np.ones_like(T), "gamma_LO_meV": bose_einstein(T, elo)}
+    )
     model = Model(linewidth_meV, independent_vars=["T_K"])
     params = model.make_params()
     start = {"Gamma0_meV": lin0.get("Gamma0_meV", float(np.min(y))),
