@@ -36,7 +36,7 @@ import numpy as np
 
 from qdstack.analysis._fitting import param_error, param_value, r_squared
 from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
-from qdstack.errors import FitError, InputError, QdstackWarning
+from qdstack.errors import FitError, InputError
 from qdstack.units import HC_EV_NM
 
 __all__ = [

@@ -913,7 +913,6 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
 
     # per-dot single-dot quantities
     ex = tables.interpolate("exciton_eV", edges)
-    ce = tables.interpolate("electron_meV", edges)
     chh = tables.interpolate("hole_meV", edges)
     u0 = tables.interpolate("binding_meV", edges)
 

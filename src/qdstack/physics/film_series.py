@@ -232,7 +232,6 @@ def run_tasks(
     progress : callable, optional
         Wraps an iterable that yields once per finished task (a progress bar).
     """
-    import dask
     from dask import delayed
 
     tasks = [delayed(f, pure=False)(*args) for f, args in calls]
