@@ -28,6 +28,7 @@ __all__ = [
     "parse_int_list",
     "parse_float_list",
     "parse_layer_range",
+    "value_from_name",
     "emit",
     "progress",
     "captured_warnings",
@@ -92,6 +93,36 @@ def parse_int_list(text: str | None, option: str) -> list[int] | None:
     if not out:
         raise OptionError("expected a comma-separated list of whole numbers", option)
     return out
+
+
+def value_from_name(path: str, patterns, what: str, option: str, convert=float, name: str | None = None):
+    """The one number a file name states through any of ``patterns`` (group 1), else None.
+
+    Parameters
+    ----------
+    path : str
+        File path (named in errors); its stem is searched unless ``name`` is given.
+    patterns : iterable of compiled regex
+        Each with the number in group 1.
+    what : str
+        Plural noun for the message ("temperatures", "angles", "layer counts").
+    option : str
+        The option that gives the values explicitly (named in the message).
+    convert : callable
+        Turns the matched text into the value (float, int, ...).
+    name : str, optional
+        The text to search instead of the stem (when the suffix needs other handling).
+
+    Raises
+    ------
+    OptionError
+        If the name holds two different values.
+    """
+    stem = Path(path).stem if name is None else name
+    found = {convert(m.group(1)) for pattern in patterns for m in pattern.finditer(stem)}
+    if len(found) > 1:
+        raise OptionError(f"the file name holds several {what} {sorted(found)}; give them with {option}", path)
+    return found.pop() if found else None
 
 
 def parse_layer_range(text: str, option: str = "--layers") -> list[int]:

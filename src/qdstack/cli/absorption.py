@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_int_list, progress
+from qdstack.cli._common import (
+    JSON_OPTION,
+    OUT_OPTION,
+    captured_warnings,
+    emit,
+    parse_int_list,
+    progress,
+    value_from_name,
+)
 from qdstack.errors import OptionError
 
 _LAYER_PATTERNS = (
@@ -25,17 +33,7 @@ def layers_from_name(path: str) -> int | None:
     OptionError
         If the name holds two different layer counts.
     """
-    stem = Path(path).stem
-    found = set()
-    for pattern in _LAYER_PATTERNS:
-        for m in pattern.finditer(stem):
-            found.add(int(m.group(1)))
-    if len(found) > 1:
-        raise OptionError(
-            f"the file name holds several layer counts {sorted(found)}; give them with --layers",
-            path,
-        )
-    return found.pop() if found else None
+    return value_from_name(path, _LAYER_PATTERNS, "layer counts", "--layers", convert=int)
 
 
 def command(

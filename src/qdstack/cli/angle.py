@@ -8,7 +8,14 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_float_list
+from qdstack.cli._common import (
+    JSON_OPTION,
+    OUT_OPTION,
+    captured_warnings,
+    emit,
+    parse_float_list,
+    value_from_name,
+)
 from qdstack.errors import OptionError
 
 _ANGLE_PATTERNS = (
@@ -27,13 +34,7 @@ def angle_from_name(path: str) -> float | None:
     """
     stem = Path(path).name
     stem = stem[: -len(Path(path).suffix)] if Path(path).suffix.lower() in (".csv", ".txt", ".dat", ".asc", ".tsv") else stem
-    found = set()
-    for pattern in _ANGLE_PATTERNS:
-        for m in pattern.finditer(stem):
-            found.add(float(m.group(1)))
-    if len(found) > 1:
-        raise OptionError(f"the file name holds several angles {sorted(found)}; give them with --angles", path)
-    return found.pop() if found else None
+    return value_from_name(path, _ANGLE_PATTERNS, "angles", "--angles", name=stem)
 
 
 def command(

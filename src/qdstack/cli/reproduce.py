@@ -20,7 +20,7 @@ def command(
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Reproduce Enomoto et al., Chem. Sci. 2024 (CsPbBr3 QD multilayers) from physics, then compare.
+    """Reproduce the reference study (Enomoto et al. 2024) from physics and compare with its numbers.
 
     The paper's raw data are not public, so: (1) the film model is calibrated on the two
     N = 8 shifts (its energy scale, line width and Stokes shift on the solution spectra);

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_float_list, progress
+from qdstack.cli._common import (
+    JSON_OPTION,
+    OUT_OPTION,
+    captured_warnings,
+    emit,
+    parse_float_list,
+    progress,
+    value_from_name,
+)
 from qdstack.errors import FileFormatError, OptionError, QdstackWarning
 
 _T_PATTERN = re.compile(r"(?<![a-z0-9.])(\d+(?:[.p]\d+)?)\s*K(?![a-z])", re.I)
@@ -25,12 +33,8 @@ def temperature_from_name(path: str) -> float | None:
     OptionError
         If the name holds two different temperatures.
     """
-    found = {float(m.group(1).replace("p", ".")) for m in _T_PATTERN.finditer(Path(path).stem)}
-    if len(found) > 1:
-        raise OptionError(
-            f"the file name holds several temperatures {sorted(found)}; give them with --temperatures", path
-        )
-    return found.pop() if found else None
+    return value_from_name(path, (_T_PATTERN,), "temperatures", "--temperatures",
+                           convert=lambda text: float(text.replace("p", ".")))
 
 
 def _is_table(path: Path) -> bool:
