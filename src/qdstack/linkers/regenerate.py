@@ -36,9 +36,10 @@ DEFAULT_OUTPUT: Path = Path(__file__).with_name("data") / "builtin_linkers.json"
 _NOT_COMPUTED = {
     "gfn2": "not computed for this table; run python -m qdstack.linkers.regenerate --methods gfn2 "
     "(needs the xtb extra: pip install 'qdstack[xtb]')",
-    "b3lyp": "not computed: B3LYP/6-31G(d) optimisation takes minutes (C3DT) to hours "
-    "(C10DT, BPDT) "
-    "on 2 cores; run python -m qdstack.linkers.regenerate --methods b3lyp --linkers NAME",
+    "b3lyp": "not computed for this table: one B3LYP/6-31G(d) optimisation takes minutes for "
+    "C2DT-C6DT and BDT, half an hour for BPDT and longer for C10DT on 2 cores; run python -m "
+    "qdstack.linkers.regenerate --methods b3lyp --linkers NAME (needs the dft extra: "
+    "pip install 'qdstack[dft]')",
     "mmff": "not computed",
 }
 
@@ -85,6 +86,7 @@ def build_table(
         old = prev.get(d.name, {})
         levels = dict(old.get("levels", {}))
         missing = dict(old.get("missing", {}))
+        failed: set[str] = set()
         for m in METHODS:
             if names is not None and d.name not in names or m not in methods:
                 continue
@@ -102,6 +104,7 @@ def build_table(
                     log(f"{d.name:6s} {m:6s} failed: {exc}")
                 if levels.get(m) is None:
                     missing[m] = f"not computed: {exc.message}"
+                    failed.add(m)
                 continue
             levels[m] = rec.to_dict()
             missing.pop(m, None)
@@ -114,7 +117,8 @@ def build_table(
         for m in METHODS:
             if levels.get(m) is None:
                 levels[m] = None
-                missing.setdefault(m, _NOT_COMPUTED[m])
+                if m not in failed:  # not attempted in this run: the standard reason
+                    missing[m] = _NOT_COMPUTED[m]
         rows.append(
             {
                 "name": d.name,
