@@ -31,7 +31,17 @@ whose support is bins ``js..je`` (S bins) the convolution is
 So the columns and their exact derivatives in tau cost a few vectorised
 exponentials and matrix products per evaluation, whatever the batch size.
 A fractional IRF shift ``s = k + phi`` (bins) linearly interpolates the IRF,
-i.e. mixes C at ``i - k`` and ``i - k - 1``.
+i.e. mixes C at ``i - k`` and ``i - k - 1``.  Window bins whose two mixed positions
+both lie after the support are a pure exponential in the bin index, so
+:func:`columns` evaluates them (and their derivatives) with one exponential per
+bin and gathers only the first bins of the window from the support values;
+:func:`columns_reference` evaluates every bin through the general formula.
+
+Batches
+-------
+Every operation acts on each decay alone (elementwise arithmetic, stacked matrix
+products, LAPACK per matrix, decisions per decay), so the numbers of a decay do
+not depend on the other decays evaluated with it, to the last bit.
 """
 
 from __future__ import annotations
@@ -43,7 +53,8 @@ from scipy.linalg import LinAlgError, cho_factor, solve_triangular
 from scipy.linalg.lapack import dposv
 from scipy.optimize import nnls
 
-__all__ = ["Geometry", "kernel_coefficients", "columns", "poisson_amplitudes", "neyman_amplitudes", "varpro_jacobian"]
+__all__ = ["Geometry", "kernel_coefficients", "columns", "columns_reference", "poisson_amplitudes", "neyman_amplitudes",
+           "varpro_jacobian_t", "poisson_loss_derivatives", "compress"]
 
 _M_FLOOR = 1e-9
 
@@ -62,7 +73,7 @@ def _dk0(x: np.ndarray) -> np.ndarray:
     return np.where(small, x * x / 6 - x**3 / 12 + x**4 / 40, 1.0 + np.exp(-xs) + 2.0 * np.expm1(-xs) / xs)
 
 
-_GL_W, _GL_X = None, None
+_GL_W, _GL_X, _GL_C = None, None, None
 
 
 def _slope_kernel(x: np.ndarray):
@@ -125,6 +136,47 @@ def kernel_coefficients(tau: np.ndarray, dt: float, jac: bool = False):
     return x, q, K0, K1, dK0, dK1
 
 
+def _coefficients(tau: np.ndarray, dt: float, jac: bool):
+    """All kernel coefficients at once, with as few array operations as possible.
+
+    Returns ``x, q, em, K0, K1, L0, L1`` and, with ``jac``, ``dK0, dK1, dL0, dL1``
+    (else None), the same numbers as :func:`kernel_coefficients` and
+    :func:`slope_coefficients` (``em = 1 - q``).  The series and quadrature branches
+    that guard against cancellation are evaluated only when some ``x`` needs them.
+    """
+    global _GL_W, _GL_X, _GL_C
+    if _GL_W is None or _GL_C is None:
+        xs, ws = np.polynomial.legendre.leggauss(16)
+        _GL_X, _GL_W = 0.5 * (xs + 1.0), 0.5 * ws
+        _GL_C = np.stack([(1.0 - 2.0 * _GL_X) * _GL_W, -_GL_X * (1.0 - 2.0 * _GL_X) * _GL_W], axis=1)
+    x = dt / tau
+    em = -np.expm1(-x)
+    q = np.exp(-x)
+    em_x = em / x
+    h = 1.0 - em_x if x.min() >= 1e-3 else _h(x)
+    K0 = tau * h
+    K1 = dt * em_x * em_x
+    # F(x) and F'(x) of the linear-in-bin IRF density: quadrature below x = 2, closed form above
+    if x.max() < 2.0:
+        FF = np.exp(-x[..., None] * _GL_X) @ _GL_C
+        F, dF = FF[..., 0], FF[..., 1]
+    else:
+        F, dF = _slope_kernel(x)
+    L0 = -tau * F
+    L1 = tau * em * F
+    if not jac:
+        return x, q, em, K0, K1, L0, L1, None, None, None, None
+    if x.min() >= 1e-2:
+        dK0 = 1.0 + q - 2.0 * em_x
+    else:
+        dK0 = _dk0(x)
+    dK1 = K1 * (2.0 / tau) * (1.0 - q * x / em)
+    xdF = x * dF
+    dL0 = xdF - F
+    dL1 = (em - q * x) * F - em * xdF
+    return x, q, em, K0, K1, L0, L1, dK0, dK1, dL0, dL1
+
+
 class Geometry:
     """What the columns need from the IRF and the time axis (built once per IRF).
 
@@ -164,6 +216,7 @@ class Geometry:
         self.Sm = np.where(j >= 0, self.s_sup[np.clip(j, 0, S - 1)], 0.0)
         self.GSm = np.concatenate([self.Gm, self.Sm], axis=1)  # one matrix product for both
         self.GS_rev = np.stack([self.g_rev, self.s_rev], axis=1)
+        self.GSall = np.concatenate([self.GSm, self.GS_rev], axis=1)  # (S, 2S + 2)
         self.powers = np.arange(S, dtype=float)
         self.period_ns = period_ns
         if period_ns is not None:
@@ -171,8 +224,178 @@ class Geometry:
             self.lag_prev = period_ns - (np.arange(self.js, self.je + 1) + 1.0) * dt
 
 
+def _head_gather(c0: np.ndarray, Hw: int, S: int, B_: int, K: int, uniform: bool):
+    """A function ``(Csup, E) -> C(c0 + j)`` for window bins ``j = 0..Hw`` (0 before the support).
+
+    ``C(u)`` is ``Csup[u]`` on the support ``0 <= u < S``, ``E`` at ``u = S`` and 0 for
+    ``u < 0``; positions beyond ``S`` are never used (those bins are exponential).
+    """
+    padl = max(0, -int(c0.min()))
+    L = max(padl + S + 1, padl + int(c0.max()) + Hw + 1)
+    if uniform:
+        st = int(c0[0]) + padl
+
+        def take(Csup, E):
+            buf = np.zeros((B_, K, L))
+            buf[..., padl : padl + S] = Csup
+            buf[..., padl + S] = E
+            return buf[..., st : st + Hw + 1]
+        return take
+    flat = ((np.arange(B_ * K) * L).reshape(B_, K) + (c0 + padl)[:, None])[..., None] + np.arange(Hw + 1)
+
+    def take_many(Csup, E):
+        buf = np.zeros((B_, K, L))
+        buf[..., padl : padl + S] = Csup
+        buf[..., padl + S] = E
+        return buf.ravel().take(flat)
+    return take_many
+
+
 def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool):
     """Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
+
+    Parameters
+    ----------
+    tau : ndarray, shape (B, K)
+        Lifetimes [ns].
+    s_bins : ndarray, shape (B,)
+        IRF shift in bins.
+    jac : bool
+        Also return the derivatives.
+
+    Returns
+    -------
+    Bm : ndarray, shape (B, K + 1, nw)
+        K exponential columns and the background column (ones).
+    dBt : ndarray, shape (B, K, nw) or None
+        d(column k)/d(tau_k) [per ns].
+    dBs : ndarray, shape (B, K, nw) or None
+        d(column k)/d(shift) [per ns of shift].
+
+    Notes
+    -----
+    Window bin ``j`` of decay ``b`` mixes the convolution ``C`` at IRF-support
+    positions ``u = c0 + j`` and ``u + 1`` (``c0 = i0 - 1 - k - js``, ``k`` the whole
+    bins of the shift).  Once both lie after the support, ``C(u) = E q^(u - S)``,
+    so the column is a pure exponential there,
+    ``B_j = E ((1 - phi) q + phi) q^(c0 + j - S)``, and so are its derivatives:
+    one exponential per bin and a few products.  Only the first bins of the
+    window (those that still see the support) are gathered from the support
+    values.  :func:`columns_reference` evaluates every bin through the general
+    formula; the two agree to rounding.
+    """
+    dt = geo.dt
+    tau = np.asarray(tau, dtype=float)
+    s_bins = np.asarray(s_bins, dtype=float)
+    B_, K = tau.shape
+    S = geo.S
+    k_int = np.floor(s_bins).astype(np.int64)
+    phi = s_bins - k_int
+    ph = phi[:, None]
+    c0 = (i0 - 1 - geo.js) - k_int  # support position u of the left edge of window bin 0
+    jt = S - c0  # first window bin whose two mixed positions both lie after the support
+    x, q, em, K0, K1, L0, L1, dK0, dK1, dL0, dL1 = _coefficients(tau, dt, jac)
+    Qp = np.exp(-x[..., None] * geo.powers)  # (B, K, S)
+    # one matrix product for [Qp @ Gm, Qp @ Sm, Qp @ g_rev, Qp @ s_rev]
+    QGS = Qp @ geo.GSall  # stacked: each decay's product is computed alone, whatever the batch
+    QG, QS = QGS[..., :S], QGS[..., S : 2 * S]
+    EGS = QGS[..., 2 * S :]  # (B, K, 2)
+    E = K1 * EGS[..., 0] + L1 * EGS[..., 1]  # C at the first bin after the support
+    mixq = (1.0 - ph) * q + ph
+    F = E * mixq
+    # exponential part: exponents clipped at 0 where a bin still sees the support (replaced below)
+    mt = np.arange(nw, dtype=float)[None, :] + (c0 - S).astype(float)[:, None]
+    np.maximum(mt, 0.0, out=mt)
+    XM = np.multiply((-x)[..., None], mt[:, None, :])  # -x m
+    Qm = np.exp(XM)  # (B, K, nw)
+    Bm = np.empty((B_, K + 1, nw))
+    np.multiply(F[..., None], Qm, out=Bm[:, :K])
+    Bm[:, K] = 1.0
+    jt_max = int(jt.max())
+    Hw = min(nw, max(0, jt_max))
+    uniform = int(jt.min()) == jt_max
+    if Hw > 0:
+        Csup = K0[..., None] * geo.g_sup + L0[..., None] * geo.s_sup + K1[..., None] * QG + L1[..., None] * QS
+        take = _head_gather(c0, Hw, S, B_, K, uniform)
+        hc = take(Csup, E)  # C at u = c0 + j for j = 0..Hw
+        ph3 = ph[..., None]
+        hB = (1.0 - ph3) * hc[..., 1:] + ph3 * hc[..., :-1]
+        if uniform:
+            Bm[:, :K, :Hw] = hB
+        else:
+            inhead = (np.arange(Hw)[None, :] < jt[:, None])[:, None, :]
+            Bm[:, :K, :Hw] = np.where(inhead, hB, Bm[:, :K, :Hw])
+    dBt = dBs = None
+    if jac:
+        xt = x / tau
+        dq = q * xt
+        dQp = Qp * geo.powers * xt[..., None]
+        dQGS = dQp @ (geo.GSall if Hw > 0 else geo.GS_rev)
+        dEGS = dQGS[..., -2:]
+        dE = dK1 * EGS[..., 0] + K1 * dEGS[..., 0] + dL1 * EGS[..., 1] + L1 * dEGS[..., 1]
+        dF = dE * mixq + E * (1.0 - ph) * dq
+        D = np.empty((B_, 2 * K, nw))
+        dBt, dBs = D[:, :K], D[:, K:]
+        # d/dtau [F q^m] = q^m (dF + F m x / tau)
+        np.multiply((F / tau)[..., None], XM, out=dBt)
+        np.subtract(dF[..., None], dBt, out=dBt)
+        dBt *= Qm
+        np.multiply((E * (1.0 - q) / dt)[..., None], Qm, out=dBs)
+        if Hw > 0:
+            dQG, dQS = dQGS[..., :S], dQGS[..., S : 2 * S]
+            dCsup = (dK0[..., None] * geo.g_sup + dL0[..., None] * geo.s_sup + dK1[..., None] * QG
+                     + K1[..., None] * dQG + dL1[..., None] * QS + L1[..., None] * dQS)
+            hd = take(dCsup, dE)
+            hdB = (1.0 - ph3) * hd[..., 1:] + ph3 * hd[..., :-1]
+            hdS = (hc[..., :-1] - hc[..., 1:]) / dt
+            if uniform:
+                dBt[..., :Hw] = hdB
+                dBs[..., :Hw] = hdS
+            else:
+                dBt[..., :Hw] = np.where(inhead, hdB, dBt[..., :Hw])
+                dBs[..., :Hw] = np.where(inhead, hdS, dBs[..., :Hw])
+    if geo.period_ns is not None:
+        _add_periodic(geo, tau, x, K1, L1, dK1, dL1, k_int, phi, i0, nw, Bm, dBt, dBs, jac)
+    return Bm, dBt, dBs
+
+
+def _add_periodic(geo, tau, x, K1, L1, dK1, dL1, k_int, phi, i0, nw, Bm, dBt, dBs, jac):
+    """Add the tails of all earlier pulses (closed-form geometric sum) to the columns, in place."""
+    dt = geo.dt
+    K = tau.shape[1]
+    T = geo.period_ns
+    ph = phi[:, None, None]
+    # every earlier pulse is at least one bin away: its IRF bin j contributes
+    # (K1 g_j + L1 s_j) q^(lag - 1), and the sum over pulses is geometric in exp(-T/tau)
+    expo = -geo.lag_prev / tau[..., None]  # (B, K, S)
+    mx = expo.max(axis=2, keepdims=True)
+    ee = np.exp(expo - mx)
+    wgt = K1[..., None] * geo.g_sup + L1[..., None] * geo.s_sup  # >= 0 (|s| <= g, L1 <= K1)
+    e = wgt * ee
+    Ssum = e.sum(axis=2)
+    logS = mx[..., 0] + np.log(Ssum)
+    xT = T / tau
+    logA = logS - np.log(-np.expm1(-xT))
+    # shifted like the current pulse: the IRF is linearly interpolated between whole-bin shifts
+    m0 = ((i0 + np.arange(nw))[None, :] - k_int[:, None]).astype(float)  # (B, nw): i - k
+    t0 = np.exp(logA[..., None] - m0[:, None, :] * x[..., None])
+    t1 = np.exp(logA[..., None] - (m0 - 1.0)[:, None, :] * x[..., None])
+    Bm[:, :K] += (1.0 - ph) * t0 + ph * t1
+    if jac:
+        xt = x / tau
+        dwgt = dK1[..., None] * geo.g_sup + dL1[..., None] * geo.s_sup
+        dlogS = ((dwgt * ee).sum(axis=2) + (e * geo.lag_prev).sum(axis=2) / tau**2) / Ssum
+        qT = np.exp(-xT)
+        dlogA = ((qT * xT / tau) / (1.0 - qT) + dlogS)[..., None]
+        xtn = xt[..., None]
+        dBt += (1.0 - ph) * t0 * (dlogA + m0[:, None, :] * xtn) + ph * t1 * (dlogA + (m0 - 1.0)[:, None, :] * xtn)
+        dBs += (t1 - t0) / dt
+
+
+def columns_reference(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool):
+    """Reference implementation of :func:`columns` (every bin through the general formula; for tests).
+
+    Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
 
     Parameters
     ----------
@@ -278,14 +501,20 @@ def _nnls_gram(G: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def _solve_spd(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Solve ``H x = g`` for a batch of small symmetric positive definite matrices."""
+    """Solve ``H x = g`` for a batch of small symmetric positive definite matrices.
+
+    Each matrix is solved on its own (LAPACK per matrix), so a decay's result does not
+    depend on the other decays of its batch, even when one of them is singular.
+    """
     try:
         return np.linalg.solve(H, g[..., None])[..., 0]
     except np.linalg.LinAlgError:
         out = np.empty_like(g)
         for b in range(H.shape[0]):
-            _, xb, info = dposv(H[b], g[b])
-            out[b] = xb if info == 0 else np.linalg.lstsq(H[b], g[b], rcond=None)[0]
+            try:
+                out[b] = np.linalg.solve(H[b : b + 1], g[b : b + 1, :, None])[0, :, 0]
+            except np.linalg.LinAlgError:
+                out[b] = np.linalg.lstsq(H[b], g[b], rcond=None)[0]
         return out
 
 
@@ -318,7 +547,7 @@ def neyman_amplitudes(Bm: np.ndarray, Y: np.ndarray, W: np.ndarray) -> np.ndarra
 
 
 def poisson_amplitudes(Bm: np.ndarray, Y: np.ndarray, pos: np.ndarray, a0: np.ndarray | None,
-                       tol: float = 1e-9, max_iter: int = 60) -> tuple[np.ndarray, int]:
+                       tol: float = 1e-9, max_iter: int = 60, state: bool = False):
     """Poisson maximum-likelihood non-negative amplitudes for each decay of a batch.
 
     Minimises ``sum_n (m - y ln m)``, ``m = a Bm``, over ``a >= 0`` by projected Newton
@@ -333,129 +562,261 @@ def poisson_amplitudes(Bm: np.ndarray, Y: np.ndarray, pos: np.ndarray, a0: np.nd
     Bm : ndarray, shape (B, P, n)
         Non-negative columns (zero outside each decay's window).
     Y : ndarray, shape (B, n)
+        Counts, zero outside the window.
     pos : ndarray of bool, shape (B, n)
         Bins with counts inside the window.
     a0 : ndarray, shape (B, P) or None
         Starting amplitudes (warm start).
+    state : bool
+        Also return the quantities of the last point that the Jacobian needs.
 
     Returns
     -------
     a : ndarray, shape (B, P)
     iterations : int
+    state : tuple, only with ``state=True``
+        ``(m, ms, ratio, BW, H)`` at ``a``: the model, the model with 1 where there
+        are no counts, ``y/ms``, ``Bm diag(y/ms^2)`` and ``H = BW Bm^T``.
     """
     B_, P, n = Bm.shape
     sB = Bm.sum(axis=2)
     Yp = np.where(pos, Y, 0.0)
-    if a0 is None or not np.all(np.isfinite(a0)):
+    if a0 is None:
         a = neyman_amplitudes(Bm, Y, 1.0 / np.maximum(Y, 1.0))
     else:
         a = np.maximum(a0, 0.0)
+        cold = ~np.all(np.isfinite(a), axis=1)
+        if cold.any():
+            a[cold] = neyman_amplitudes(Bm[cold], Y[cold], 1.0 / np.maximum(Y[cold], 1.0))
     m = (a[:, None, :] @ Bm)[:, 0, :]
     bad = np.any(pos & ~(m > 0), axis=1)
     if bad.any():
         lift = 0.5 * Yp[bad].sum(axis=1) / np.maximum(pos[bad].sum(axis=1), 1) + 1e-9
         a[bad, -1] = np.maximum(a[bad, -1], lift)
         m = (a[:, None, :] @ Bm)[:, 0, :]
-    active = np.ones(B_, dtype=bool)
     sqrt_tol = math.sqrt(tol)
+    # the decays still iterating are worked on as a compacted subset (rows W of the batch)
+    W = None
+    Bw, Yw, posw, sBw, aw, mw = Bm, Yp, pos, sB, a, m
+    act = np.ones(B_, dtype=bool)
     it = 0
     for it in range(1, max_iter + 1):
-        ms = np.where(pos, m, 1.0)
-        ratio = Yp / ms
-        grad = sB - (Bm @ ratio[..., None])[..., 0]
-        curv = ratio / ms
-        H = (Bm * curv[:, None, :]) @ Bm.transpose(0, 2, 1)
-        free = (a > 0) | (grad < 0)
-        for _ in range(P):
-            d = _solve_spd(_regularise(H, free), -np.where(free, grad, 0.0))
-            d = np.where(free, d, 0.0)
-            stuck = free & (a <= 0) & (d < 0)
-            if not stuck.any():
-                break
-            free &= ~stuck
+        ms = np.where(posw, mw, 1.0)
+        ratio = Yw / ms
+        grad = sBw - (Bw @ ratio[..., None])[..., 0]
+        H = (Bw * (ratio / ms)[:, None, :]) @ Bw.transpose(0, 2, 1)
+        free = (aw > 0) | (grad < 0)
+        if (aw > 0).all():  # nothing can be stuck at zero
+            d = _solve_spd(_regularise(H, free), -grad)
+        else:
+            for _ in range(P):
+                d = _solve_spd(_regularise(H, free), -np.where(free, grad, 0.0))
+                d = np.where(free, d, 0.0)
+                stuck = free & (aw <= 0) & (d < 0)
+                if not stuck.any():
+                    break
+                free &= ~stuck
         dec = -np.sum(np.where(free, grad, 0.0) * d, axis=1)
-        active &= dec > tol
-        if not active.any():
+        act &= dec > tol
+        if not act.any():
             break
-        alpha = np.where(active, 1.0, 0.0)
-        pending = active.copy()
-        a_new = a.copy()
-        m_new = m.copy()
-        for _ in range(60):
-            cand = np.maximum(a + alpha[:, None] * d, 0.0)
-            da = cand - a
-            dm = (da[:, None, :] @ Bm)[:, 0, :]
-            rel = np.where(pos, dm / ms, 0.0)
-            feasible = np.all(rel > -1.0, axis=1)
-            change = np.sum(sB * da, axis=1) - np.sum(Yp * np.log1p(np.where(rel > -1.0, rel, 0.0)), axis=1)
-            ok = pending & feasible & (change <= -1e-4 * alpha * dec)
-            a_new[ok] = cand[ok]
-            m_new[ok] = m[ok] + dm[ok]
-            pending &= ~ok
-            if not pending.any():
-                break
-            alpha = np.where(pending, alpha * 0.5, alpha)
-        # decays whose line search failed have reached the floating-point floor: stop them
-        active &= ~pending
-        a, m = a_new, m_new
-        active &= ~((alpha == 1.0) & (dec < sqrt_tol))
-        if not active.any():
+        d *= act[:, None]
+        # a full Newton step from a decrement below 0.1 that keeps a >= 0 stays feasible and
+        # decreases the (self-concordant) objective: those decays need no line search
+        cand = aw + d
+        sure = act & (dec < 0.1) & np.all(cand >= 0.0, axis=1)
+        alpha = np.where(act, 1.0, 0.0)
+        if sure.all() or not (act & ~sure).any():
+            mw = mw + (d[:, None, :] @ Bw)[:, 0, :]
+            aw = cand
+        else:
+            pending = act & ~sure
+            a_new = np.where(sure[:, None], cand, aw)
+            m_new = mw + ((d * sure[:, None])[:, None, :] @ Bw)[:, 0, :]
+            for _ in range(60):
+                cand = np.maximum(aw + alpha[:, None] * d, 0.0)
+                da = cand - aw
+                dm = (da[:, None, :] @ Bw)[:, 0, :]
+                rel = np.where(posw, dm / ms, 0.0)
+                feasible = np.all(rel > -1.0, axis=1)
+                change = np.sum(sBw * da, axis=1) - np.sum(Yw * np.log1p(np.where(rel > -1.0, rel, 0.0)), axis=1)
+                ok = pending & feasible & (change <= -1e-4 * alpha * dec)
+                a_new[ok] = cand[ok]
+                m_new[ok] = mw[ok] + dm[ok]
+                pending &= ~ok
+                if not pending.any():
+                    break
+                alpha = np.where(pending, alpha * 0.5, alpha)
+            # decays whose line search failed have reached the floating-point floor: stop them
+            act &= ~pending
+            aw, mw = a_new, m_new
+        act &= ~((alpha == 1.0) & (dec < sqrt_tol))
+        if not act.any():
             break
-    return a, it
+        if act.sum() <= 0.6 * act.size:
+            # write the finished rows back and continue with the others only
+            if W is None:
+                a, m = aw, mw
+                W = np.nonzero(act)[0]
+            else:
+                a[W], m[W] = aw, mw
+                W = W[act]
+            Bw, Yw, posw, sBw = Bm[W], Yp[W], pos[W], sB[W]
+            aw, mw = a[W], m[W]
+            act = np.ones(W.size, dtype=bool)
+    if W is None:
+        a, m = aw, mw
+    else:
+        a[W], m[W] = aw, mw
+    if not state:
+        return a, it
+    ms = np.where(pos, m, 1.0)
+    ratio = Yp / ms
+    BW = Bm * (ratio / ms)[:, None, :]
+    H = BW @ Bm.transpose(0, 2, 1)
+    return a, it, (m, ms, ratio, BW, H)
 
 
-def varpro_jacobian(Bm, dBt, dBs, a, m, Y, pos, r, statistic: str, W=None, fix_shift: bool = False):
+def poisson_loss_derivatives(m, ratio, r, window):
+    """``l'(m) = 1 - y/m`` and ``dr/dm`` of the signed deviance residual ``r`` (both 0 outside the window).
+
+    ``r dr/dm = l'(m)``, so ``dr/dm = l'/r``; where ``|r|`` is tiny (``y`` close to ``m``)
+    its limit ``-1/sqrt(m)`` is used.
+    """
+    lp = np.where(window, 1.0 - ratio, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        big = np.abs(r) > 1e-6 * np.sqrt(m)
+        drdm = np.where(big, lp / np.where(big, r, 1.0), -1.0 / np.sqrt(np.maximum(m, _M_FLOOR)))
+    return lp, np.where(window, drdm, 0.0)
+
+
+def varpro_jacobian_t(Bm, dBt, dBs, a, BW, H, lp, drdm, fix_shift: bool = False):
     """Jacobian of the projected residuals with respect to (tau_1..tau_K, shift) for each decay.
 
     ``dm/dtheta = (dB/dtheta) a + B da/dtheta`` with ``da/dtheta`` from the
     implicit-function theorem on the optimality of the amplitudes (active ones
     only): ``H da = -[(dB/dtheta) l' + B l'' (dB/dtheta) a]``, ``H = B l'' B^T``,
     where ``l'`` and ``l''`` are the first and second derivatives of the per-bin
-    loss in m (Poisson ``m - y ln m``; Neyman ``W (y - m)^2 / 2``).  Then
-    ``J = (dr/dm) dm/dtheta``.
+    loss in m (Poisson ``m - y ln m``; Neyman ``W (y - m)^2 / 2``), all at the
+    amplitude optimum.  Then ``J = (dr/dm) dm/dtheta``.
+
+    Parameters
+    ----------
+    Bm, dBt, dBs : ndarray
+        Columns and their derivatives, shapes (B, P, n), (B, K, n), (B, K, n).
+    a : ndarray, shape (B, P)
+    BW : ndarray, shape (B, P, n)
+        ``Bm diag(l'')``.
+    H : ndarray, shape (B, P, P)
+        ``BW Bm^T``.
+    lp, drdm : ndarray, shape (B, n)
+        ``l'(m)`` and ``dr/dm``.
 
     Returns
     -------
-    J : ndarray, shape (B, n, K + 1) (or K with ``fix_shift``)
+    Jt : ndarray, shape (B, nth, n)
+        The transposed Jacobian (``nth = K + 1``, or K with ``fix_shift``).
+    dA : ndarray, shape (B, P, nth)
+        ``da/dtheta``.
     """
     B_, P, n = Bm.shape
     K = P - 1
-    if statistic == "poisson":
-        ms = np.where(pos, m, 1.0)
-        ratio = np.where(pos, Y / ms, 0.0)
-        w = ratio / ms
-        lp = np.where(Bm[:, -1, :] > 0, 1.0 - ratio, 0.0)  # the window mask lives in the background row
-        with np.errstate(divide="ignore", invalid="ignore"):
-            big = np.abs(r) > 1e-6 * np.sqrt(m)
-            drdm = np.where(big, lp / np.where(big, r, 1.0), -1.0 / np.sqrt(np.maximum(m, _M_FLOOR)))
-        drdm = np.where(Bm[:, -1, :] > 0, drdm, 0.0)
-    else:
-        w = W
-        lp = (m - Y) * W
-        drdm = -np.sqrt(W)
     nth = K + 1
     DM = np.empty((B_, nth, n))
-    DM[:, :K] = a[:, :K, None] * dBt
+    np.multiply(a[:, :K, None], dBt, out=DM[:, :K])
     DM[:, K] = (a[:, None, :K] @ dBs)[:, 0, :]
     free = a > 0
-    BW = Bm * w[:, None, :]
-    H = BW @ Bm.transpose(0, 2, 1)  # (B, P, P)
-    gt = np.einsum("bkn,bn->bk", dBt, lp)  # (B, K)
-    gs = np.einsum("bkn,bn->bk", dBs, lp)  # (B, K)
-    R1 = np.zeros((B_, nth, P))
+    # (dB/dtau_k) . l' and (dB_k/ds) . l' in one product
+    if dBs.base is not None and dBt.base is dBs.base and dBt.base.shape == (B_, 2 * K, n):
+        gts = (dBt.base @ lp[..., None])[..., 0]
+    else:
+        gts = np.concatenate([(dBt @ lp[..., None])[..., 0], (dBs @ lp[..., None])[..., 0]], axis=1)
+    rhs = DM @ BW.transpose(0, 2, 1)  # (B, nth, P)
     kk = np.arange(K)
-    R1[:, kk, kk] = gt
-    R1[:, K, :K] = gs
-    rhs = R1 + DM @ BW.transpose(0, 2, 1)  # (B, nth, P)
-    rhs = np.where(free[:, None, :], rhs, 0.0)
+    rhs[:, kk, kk] += gts[:, :K]
+    rhs[:, K, :K] += gts[:, K:]
+    if not free.all():
+        rhs = np.where(free[:, None, :], rhs, 0.0)
     Hf = _regularise(H, free)
+    rhsT = rhs.transpose(0, 2, 1)
     try:
-        dA = -np.linalg.solve(Hf, rhs.transpose(0, 2, 1))  # (B, P, nth)
+        dA = -np.linalg.solve(Hf, rhsT)  # (B, P, nth)
     except np.linalg.LinAlgError:
-        dA = np.stack([-np.linalg.lstsq(Hf[b], rhs[b].T, rcond=None)[0] for b in range(B_)])
-    dA = np.where(free[:, :, None], dA, 0.0)
-    DMt = DM + dA.transpose(0, 2, 1) @ Bm
-    J = (drdm[:, None, :] * DMt).transpose(0, 2, 1)
+        dA = np.empty((B_, P, rhs.shape[1]))
+        for b in range(B_):  # one by one, so the others keep their LAPACK solution
+            try:
+                dA[b] = -np.linalg.solve(Hf[b : b + 1], rhsT[b : b + 1])[0]
+            except np.linalg.LinAlgError:
+                dA[b] = -np.linalg.lstsq(Hf[b], rhsT[b], rcond=None)[0]
+    if not free.all():
+        dA = np.where(free[:, :, None], dA, 0.0)
+    DM += dA.transpose(0, 2, 1) @ Bm
+    DM *= drdm[:, None, :]
     if fix_shift:
-        J = J[:, :, :K]
-    return J, dA
+        return DM[:, :K], dA[:, :, :K]
+    return DM, dA
+
+
+def compress(Jt: np.ndarray, r: np.ndarray, scale: np.ndarray):
+    """Compressed residuals: ``(c, rest)`` and ``R`` with ``J = Q R``, ``c = Q^T r``, ``rest = |r - Q c|``.
+
+    Least squares sees the same sum of squares (``|c|^2 + rest^2 = |r|^2``), the same
+    gradient (``R^T c = J^T r``) and the same Gauss-Newton matrix (``R^T R = J^T J``) as
+    with the full residuals, so every Levenberg-Marquardt step is unchanged.  All three
+    come from one Cholesky factorisation of the Gram matrix of ``[J, r]``:
+    ``chol([[J^T J, J^T r], [r^T J, r^T r]]) = [[R^T, 0], [c^T, rest]]``.  Decays whose
+    Jacobian is rank deficient (a component with zero amplitude) use a QR factorisation.
+
+    Parameters
+    ----------
+    Jt : ndarray, shape (B, nth, n)
+        Transposed Jacobians.
+    r : ndarray, shape (B, n)
+    scale : ndarray, shape (B, nth)
+        Column scaling of the returned ``R`` (``d/d ln tau = tau d/d tau``); ``c`` and
+        ``rest`` do not depend on it.
+
+    Returns
+    -------
+    c : ndarray, shape (B, nth)
+    rest : ndarray, shape (B,)
+    R : ndarray, shape (B, nth, nth)
+        Upper triangular.
+    """
+    B_, nth, n = Jt.shape
+    Ja = np.empty((B_, nth + 1, n))
+    Ja[:, :nth] = Jt
+    Ja[:, nth] = r
+    G = Ja @ Ja.transpose(0, 2, 1)
+    rr = G[:, nth, nth].copy()
+    # a hair of extra length on r keeps the factorisation positive definite when r lies in span(J)
+    G[:, nth, nth] = rr * (1.0 + 1e-13) + 1e-300
+    c = np.empty((B_, nth))
+    rest = np.empty(B_)
+    R = np.empty((B_, nth, nth))
+    try:
+        L = np.linalg.cholesky(G)
+        good = np.ones(B_, dtype=bool)
+    except np.linalg.LinAlgError:
+        good = np.zeros(B_, dtype=bool)
+        L = np.zeros_like(G)
+        for b in range(B_):
+            try:
+                L[b] = np.linalg.cholesky(G[b])
+                good[b] = True
+            except np.linalg.LinAlgError:
+                pass
+    # a factor whose pivots collapsed by many orders of magnitude is no better than QR
+    diag = np.einsum("bii->bi", L[:, :nth, :nth])
+    gdiag = np.sqrt(np.maximum(np.einsum("bii->bi", G[:, :nth, :nth]), 1e-300))
+    good &= np.all(diag > 1e-7 * gdiag, axis=1)
+    R[good] = L[good, :nth, :nth].transpose(0, 2, 1)
+    c[good] = L[good, nth, :nth]
+    rest[good] = L[good, nth, nth]
+    for b in np.nonzero(~good)[0]:
+        Q, Rb = np.linalg.qr(Jt[b].T)
+        cb = Q.T @ r[b]
+        R[b] = Rb
+        c[b] = cb
+        rest[b] = math.sqrt(max(float(rr[b] - cb @ cb), 0.0))
+    return c, rest, R * scale[:, None, :]

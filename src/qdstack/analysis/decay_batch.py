@@ -276,9 +276,9 @@ def fit_decay_series(
 def _fit_chunk(time_ns, counts, fitter_kwargs, sources, tau_guess_ns, batch_size):
     fitter = ReconvolutionFitter(time_ns, **fitter_kwargs)
     fits = fitter.fit_many(counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size)
-    # the joint lmfit result of each batch is left behind: sending it back from a worker costs
-    # more than the fits (its Parameters carry an expression interpreter each)
-    return [replace(f, fit=None) for f in fits]
+    # fit_many keeps no lmfit result (sending one back from a worker would cost more than the
+    # fits: its Parameters carry an expression interpreter each)
+    return [f if f.fit is None else replace(f, fit=None) for f in fits]
 
 
 def fit_decay_stack(
@@ -286,7 +286,7 @@ def fit_decay_stack(
     counts,
     *,
     chunk: int = 250,
-    batch_size: int = 8,
+    batch_size: int = 16,
     tau_guess_ns=None,
     sources: Sequence[str] | None = None,
     scheduler: str | None = None,
