@@ -20,21 +20,12 @@ def plan(study) -> list[Task]:
                  {"series": [t.name for t in usable]}, depends=tuple(t.name for t in usable))]
 
 
-def _distance_nm(linker, gap_nm):
-    if gap_nm is not None:
-        return float(gap_nm), "gap_nm from the manifest"
-    try:
-        from qdstack.linkers import linker_gap_nm
-    except ImportError:  # pragma: no cover - the linker library is part of qdstack
-        return None, "no linker library"
-    return float(linker_gap_nm(linker)), "S-S distance from the linker library (mmff, all-anti)"
-
-
 def run(task: Task, deps: dict) -> TaskOutput:
     import numpy as np
 
     from qdstack.analysis.coupling import fit_tunnelling_decay
     from qdstack.plotting.absorption import plot_coupling
+    from qdstack.study.analyses._gap import sample_gap_nm
 
     out = TaskOutput(task.name, task.kind, task.title, result={})
     names, dist, shift, err, how = [], [], [], [], []
@@ -44,7 +35,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
         s = np.array(r["shift_meV"], dtype=float)
         e = np.array([np.nan if v is None else v for v in r["shift_meV_err"]], dtype=float)
         two = layers == 2
-        d, source = _distance_nm(r["linker"], r["gap_nm"])
+        d, source = sample_gap_nm(r["linker"], r["gap_nm"])
         if d is None:
             out.warnings.append(f"{r['group']}: no distance for this linker; left out")
             continue
