@@ -50,6 +50,10 @@ def test_outputs_and_cache(tmp_path):
     assert (out / "report.html").stat().st_size > 50_000
     assert (out / "tables" / "absorption_gap_0_5_nm_films.csv").is_file()
     assert len(list((out / "figures").glob("*.png"))) >= 5
+    # input files named relative to the manifest's folder: results.json does not tie the study to this machine
+    text = (out / "results.json").read_text()
+    assert str(m.parent.resolve()) not in text
+    assert '"abs/N2.csv"' in text
     before = (out / "results.json").read_bytes()
     (out / "figures" / "coupling_coupling.png").unlink()  # a user deleted a figure
     second = run_study(m, out)

@@ -102,6 +102,23 @@ def _execute(task: Task, deps: dict) -> TaskOutput | dict:
     return out
 
 
+def relative_paths(obj, root: Path):
+    """``obj`` with every string that is an absolute path inside ``root`` made relative to it.
+
+    Applied to the results before they are written: the analyses name their input
+    files by absolute path, which would tie results.json to one machine's folders.
+    Paths outside ``root`` stay absolute (they are not part of the study folder).
+    """
+    prefix = str(Path(root).resolve()) + os.sep
+    if isinstance(obj, str):
+        return Path(obj[len(prefix):]).as_posix() if obj.startswith(prefix) else obj
+    if isinstance(obj, dict):
+        return {relative_paths(k, root): relative_paths(v, root) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [relative_paths(v, root) for v in obj]
+    return obj
+
+
 def provenance(study: Study, file_hashes: dict[str, str]) -> dict:
     """Versions of qdstack and its dependencies, and the input files' hashes (deterministic)."""
     from importlib import metadata
@@ -258,6 +275,8 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
     }
     if extra_results:
         results.update(extra_results)
+    # input paths relative to the manifest's folder, so results.json stays valid when the study moves
+    results = relative_paths(results, study.root)
     write_json(out_dir / "results.json", results)
     run = StudyRun(study, manifest_text, ordered, {k: errors[k] for k in results["errors"]}, results, out_dir, cached)
     if report:
