@@ -48,8 +48,9 @@ def test_comparison_rows(reproduced):
         assert any(q.startswith(needle) for q in quantities), needle
     for row in rows:
         assert set(row) >= {"quantity", "paper", "qdstack", "unit", "tolerance", "agrees"}
-        assert isinstance(row["paper"], (int, float)) and isinstance(row["qdstack"], (int, float))
-        assert isinstance(row["tolerance"], (int, float)) and isinstance(row["agrees"], bool)
+        # floats, as the contract types them (JSON 6 would come back as a Python int)
+        assert isinstance(row["paper"], float) and isinstance(row["qdstack"], float)
+        assert isinstance(row["tolerance"], float) and isinstance(row["agrees"], bool)
         assert row["kind"] in ("prediction", "calibration input")
         if row["relation"] == "=":  # agrees is exactly |qdstack - paper| <= tolerance
             assert row["agrees"] == (abs(row["qdstack"] - row["paper"]) <= row["tolerance"])

@@ -234,6 +234,8 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
 
 
 def _row(quantity, paper, value, unit, tolerance, kind, how, agrees=None, relation="="):
+    # the contract types paper, qdstack and tolerance as floats (a layer count of 6 is 6.0 here)
+    paper, value, tolerance = (None if v is None else float(v) for v in (paper, value, tolerance))
     if agrees is None:
         agrees = (value is not None and paper is not None and math.isfinite(value)
                   and abs(value - paper) <= tolerance)
