@@ -305,6 +305,14 @@ def pl_peak(
     background = float(np.median(np.concatenate([y[:n_edge], y[-n_edge:]])))
     sigma = noise_sigma(y)
     window = min(max(5, (e.size // 40) * 2 + 1), e.size - (1 - e.size % 2))
+    if window >= 5 and e.size >= 5:
+        # a window sized for the whole spectrum would broaden a band narrower than it
+        # (a low-temperature exciton on a fine grid): at most a quarter of the lightly
+        # smoothed band's width
+        w_light = half_max_width(e, savgol_filter(y, 5, 2) - background)[2]
+        if math.isfinite(w_light):
+            step0 = float(np.median(np.diff(e)))
+            window = min(window, max(5, int(w_light / 4 / step0) // 2 * 2 + 1))
     smooth = savgol_filter(y, window, 2) if window >= 5 else y
     signal = smooth - background
     i_max = int(np.argmax(signal))
@@ -338,7 +346,10 @@ def pl_peak(
     model = _model(profile)
     params = model.make_params()
     sig0 = max(width / 2.3548, float(np.median(np.diff(e))))
-    params["pl_center"].set(value=float(e[i_max]), min=float(x[0]), max=float(x[-1]))
+    # no bounds on the centre: lmfit's bound transform leaves a parameter that starts exactly
+    # mid-way between its bounds (a symmetric fit region) stuck there without an error; a centre
+    # outside the fit region is refused below instead
+    params["pl_center"].set(value=float(e[i_max]))
     params["pl_sigma"].set(value=sig0, min=sig0 / 20, max=sig0 * 20)
     params["pl_amplitude"].set(value=height0 * sig0 * math.sqrt(2 * math.pi), min=0)
     params["bg_c"].set(value=background, vary=False)
@@ -357,11 +368,22 @@ def pl_peak(
     step = float(np.median(np.diff(e)))
     fwhm, fwhm_err = float("nan"), float("nan")
     if math.isfinite(right - left):
-        if width / step >= _MIN_POINTS_PER_FWHM:
-            fwhm, fwhm_err = direct_fwhm(e, y, background, bg_err, sigma, width)
-        else:
-            msgs.append(f"{src}: only {width / step:.1f} points across the FWHM; reporting the fitted "
+        # re-measure with the window the last width allows until it settles
+        w_eV = width
+        for _ in range(4):
+            if w_eV / step < _MIN_POINTS_PER_FWHM:
+                break
+            fwhm, fwhm_err = direct_fwhm(e, y, background, bg_err, sigma, w_eV)
+            if not math.isfinite(fwhm) or abs(fwhm * 1e-3 - w_eV) <= 0.2 * w_eV:
+                break
+            w_eV = fwhm * 1e-3
+        if w_eV / step < _MIN_POINTS_PER_FWHM:
+            fwhm = float("nan")
+            msgs.append(f"{src}: only {w_eV / step:.1f} points across the FWHM; reporting the fitted "
                         f"{profile} FWHM (half-maximum crossings need >= {_MIN_POINTS_PER_FWHM})")
+        elif not math.isfinite(fwhm):
+            msgs.append(f"{src}: the half-maximum crossings could not be located; reporting the fitted "
+                        f"{profile} FWHM")
     if not math.isfinite(fwhm):
         fwhm, fwhm_err = fwhm_fit, fwhm_fit_err
     height = float(result.eval_components(x=np.array([center]))["pl_"][0])

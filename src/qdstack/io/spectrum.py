@@ -1,4 +1,4 @@
-"""Optical spectra (absorption or photoluminescence) from text exports.
+"""Optical spectra (absorption or photoluminescence) from text exports and ``.spe`` CCD files.
 
 The x column is a wavelength in nm or a photon energy in eV (also meV and
 cm^-1 when the header says so).  The unit is taken from the column name or the
@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from qdstack.errors import FileFormatError, QdstackWarning
+from qdstack.io.spe import is_spe, read_spe
 from qdstack.io.table import NumericTable, read_numeric_table
 from qdstack.units import HC_EV_NM
 
@@ -230,12 +231,14 @@ def read_spectrum(
     column: int | str | None = None,
     x_unit: XUnit | None = None,
 ) -> Spectrum:
-    """Read one spectrum from a text export.
+    """Read one spectrum from a text export or a Princeton Instruments ``.spe`` file.
 
     Parameters
     ----------
     path : path-like
-        Text file with an x column (nm or eV) and an intensity column.
+        Text file with an x column (nm or eV) and an intensity column, or an ``.spe``
+        file (WinSpec 2.x or LightField 3.0) with a calibrated x axis; the frames of a
+        multi-frame ``.spe`` are averaged, with a warning.
     kind : {"absorption", "emission"}
         Emission spectra read from wavelength get the Jacobian lambda^2/hc.
     column : int or str, optional
@@ -253,8 +256,37 @@ def read_spectrum(
     FileFormatError
         Unreadable or malformed file; the message names the file and the cause.
     """
+    if is_spe(path):
+        frames = _spe_spectra(path, kind, x_unit)
+        if column not in (None, 1):
+            raise FileFormatError("an SPE file holds one intensity per pixel; column= does not apply", str(path))
+        if len(frames) == 1:
+            return frames[0]
+        warnings.warn(
+            f"{path}: {len(frames)} frames; using their mean (read_spectra gives each frame)",
+            QdstackWarning, stacklevel=2,
+        )
+        return frames[0].with_intensity(np.mean([f.intensity for f in frames], axis=0))
     table = read_numeric_table(path)
     return spectrum_from_table(table, kind=kind, column=column, x_unit=x_unit)
+
+
+def _spe_spectra(path, kind: SpectrumKind, x_unit: XUnit | None) -> list[Spectrum]:
+    """One spectrum per frame of a Princeton Instruments ``.spe`` file (:mod:`qdstack.io.spe`)."""
+    spe = read_spe(path)
+    n_frames, ydim, _ = spe.frames.shape
+    if ydim > 1:
+        raise FileFormatError(
+            f"a CCD image of {ydim} rows, not a spectrum; bin the rows (full vertical binning) when "
+            "acquiring, or export the binned spectrum as text", spe.source)
+    if x_unit is None:
+        found = [u for u, pattern in _UNIT_PATTERNS if pattern.search(spe.x_label)]
+        x_unit = found[0] if found else ("nm" if np.all(spe.x > 100) else "eV")
+    return [
+        Spectrum.from_xy(spe.x, spe.frames[k, 0], x_unit=x_unit, kind=kind, source=spe.source,
+                         label=f"frame {k + 1}" if n_frames > 1 else None)
+        for k in range(n_frames)
+    ]
 
 
 def read_spectra(
@@ -262,7 +294,9 @@ def read_spectra(
     kind: SpectrumKind = "absorption",
     x_unit: XUnit | None = None,
 ) -> list[Spectrum]:
-    """Read every intensity column of a multi-column export as its own spectrum."""
+    """Read every intensity column of a multi-column export (every frame of an ``.spe``) as its own spectrum."""
+    if is_spe(path):
+        return _spe_spectra(path, kind, x_unit)
     table = read_numeric_table(path)
     if table.n_columns < 2:
         raise FileFormatError("a spectrum needs two columns (x and intensity)", table.source)

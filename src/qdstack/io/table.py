@@ -132,6 +132,13 @@ def decode_text(raw: bytes, source: str = "<bytes>") -> str:
             return raw.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise FileFormatError(f"invalid UTF-16 text ({exc.reason})", source) from None
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise FileFormatError(
+            "an OLE2 compound document (a vendor's native format such as Shimadzu UVProbe .spc, "
+            "or an old Excel .xls), not a text table; export the spectrum as text (UVProbe's "
+            "ASCII export) or save the sheet as CSV",
+            source,
+        )
     if b"\x00" in raw:
         raise FileFormatError(
             "this is a binary file (it contains NUL bytes), not a text table; "
