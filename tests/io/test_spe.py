@@ -162,6 +162,7 @@ def test_emission_gets_the_jacobian(tmp_path):
         ({"code": 5}, (1, 1, 50), "unknown SPE data type 5"),
         ({"pairs": (np.array([1.0, 50.0]), np.array([500.0, 900.0]))}, (1, 1, 50), "own calibration points"),
         ({}, (1, 4, 50), "CCD image of 4 rows"),
+        ({"label": b"Relative Wavenumber [cm-1]"}, (1, 1, 50), "shift from the laser line"),
     ],
 )
 def test_bad_files_are_refused_by_name(tmp_path, kwargs, counts_shape, message):

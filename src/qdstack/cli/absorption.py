@@ -38,7 +38,8 @@ def layers_from_name(path: str) -> int | None:
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., help="Absorption spectra (text: wavelength in nm or energy in eV, and absorbance).",
+        ..., help="Absorption spectra (text: wavelength in nm or energy in eV, and absorbance; or a "
+        "calibrated Princeton Instruments .spe).",
         show_default=False,
     ),
     layers: str = typer.Option(

@@ -39,7 +39,8 @@ def angle_from_name(path: str) -> float | None:
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., help="PL spectra, one per detection angle (text: wavelength in nm or energy in eV, intensity).",
+        ..., help="PL spectra, one per detection angle (text: wavelength in nm or energy in eV, intensity; "
+        "or Princeton Instruments .spe).",
         show_default=False,
     ),
     angles: str = typer.Option(

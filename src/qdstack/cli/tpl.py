@@ -80,7 +80,7 @@ def command(
         ..., show_default=False,
         help="Either one CSV table with columns temperature_K, peak_eV, fwhm_meV (optional "
         "peak_eV_err, fwhm_meV_err), or several PL spectra (text: wavelength in nm or energy in eV, "
-        "and intensity), one per temperature.",
+        "and intensity; or Princeton Instruments .spe), one per temperature.",
     ),
     temperatures: str = typer.Option(
         None, "--temperatures",

@@ -279,6 +279,10 @@ def _spe_spectra(path, kind: SpectrumKind, x_unit: XUnit | None) -> list[Spectru
         raise FileFormatError(
             f"a CCD image of {ydim} rows, not a spectrum; bin the rows (full vertical binning) when "
             "acquiring, or export the binned spectrum as text", spe.source)
+    if re.search(r"relativ|raman|shift", spe.x_label, re.I):
+        raise FileFormatError(
+            f"the SPE axis is {spe.x_label!r}, a shift from the laser line, not a photon energy; "
+            "recalibrate it in nm", spe.source)
     if x_unit is None:
         found = [u for u, pattern in _UNIT_PATTERNS if pattern.search(spe.x_label)]
         x_unit = found[0] if found else ("nm" if np.all(spe.x > 100) else "eV")
