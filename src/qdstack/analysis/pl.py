@@ -144,6 +144,7 @@ def half_max_width(x, y, level: float | None = None) -> tuple[float, float, floa
         right = float(np.interp(half, [y[j], y[j - 1]], [x[j], x[j - 1]]))
     return left, right, right - left
 
+
 _MIN_POINTS_PER_FWHM = 5
 
 
