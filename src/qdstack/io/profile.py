@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 
 from qdstack.errors import FileFormatError, OptionError, QdstackWarning
-from qdstack.io.table import NumericTable, read_numeric_table
+from qdstack.io.table import NumericTable, checked_xy, read_numeric_table
 from qdstack.io.xrd_formats import (
     RawScan,
     read_brml_scans,
@@ -225,14 +225,7 @@ def profile_from_xy(
         (0, 180) deg, q not positive, or errors that are not positive.
     """
     src = source or "<profile>"
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.ndim != 1 or x.shape != y.shape:
-        raise FileFormatError("x and intensity must be 1-D arrays of the same length", src)
-    if x.size < 5:
-        raise FileFormatError(f"only {x.size} data point(s); a profile needs at least 5", src)
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise FileFormatError("x and intensity must be finite numbers", src)
+    x, y = checked_xy(x, y, src, y_name="intensity", min_points=5, what="profile")
     err = None
     if intensity_err is not None:
         err = np.asarray(intensity_err, dtype=float)
@@ -240,14 +233,6 @@ def profile_from_xy(
             raise FileFormatError(
                 "the error column must hold one positive, finite standard error per point", src
             )
-    dx = np.diff(x)
-    if not (np.all(dx > 0) or np.all(dx < 0)):
-        i = int(np.nonzero((dx == 0) | (np.sign(dx) != np.sign(dx[0])))[0][0])
-        raise FileFormatError(
-            f"x values are not strictly ascending or descending (point {i + 2}: {x[i]:g} then "
-            f"{x[i + 1]:g})",
-            src,
-        )
     two_theta = None
     if x_unit == "2theta":
         if x.min() <= 0 or x.max() >= 180:

@@ -23,7 +23,7 @@ import numpy as np
 
 from qdstack.errors import FileFormatError, QdstackWarning
 from qdstack.io.spe import is_spe, read_spe
-from qdstack.io.table import NumericTable, read_numeric_table
+from qdstack.io.table import NumericTable, checked_xy, read_numeric_table
 from qdstack.units import HC_EV_NM
 
 __all__ = ["Spectrum", "read_spectrum", "read_spectra", "spectrum_from_table", "detect_x_unit"]
@@ -123,22 +123,7 @@ class Spectrum:
             x not strictly monotonic, non-positive, or outside optical photon energies.
         """
         src = source or "<spectrum>"
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
-        if x.ndim != 1 or x.shape != y.shape:
-            raise FileFormatError("x and y must be 1-D arrays of the same length", src)
-        if x.size < 2:
-            raise FileFormatError(f"only {x.size} data point(s); a spectrum needs more", src)
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-            raise FileFormatError("x and y must be finite numbers", src)
-        dx = np.diff(x)
-        if not (np.all(dx > 0) or np.all(dx < 0)):
-            i = int(np.nonzero((dx == 0) | (np.sign(dx) != np.sign(dx[0])))[0][0])
-            raise FileFormatError(
-                f"x values are not strictly ascending or descending (point {i + 2}: "
-                f"{x[i]:g} then {x[i + 1]:g})",
-                src,
-            )
+        x, y = checked_xy(x, y, src, y_name="y", min_points=2, what="spectrum")
         if np.any(x <= 0):
             raise FileFormatError(f"x values must be positive {x_unit}, found {x.min():g}", src)
         if x_unit == "nm":

@@ -27,7 +27,7 @@ import numpy as np
 
 from qdstack.errors import FileFormatError
 
-__all__ = ["NumericTable", "read_numeric_table", "parse_numeric_table", "decode_text"]
+__all__ = ["NumericTable", "read_numeric_table", "parse_numeric_table", "decode_text", "checked_xy"]
 
 _NUM_DOT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _NUM_COMMA = re.compile(r"^[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?$")
@@ -113,6 +113,34 @@ class NumericTable:
 
     def header_text(self) -> str:
         return "\n".join(self.header)
+
+
+def checked_xy(x, y, source: str, *, y_name: str, min_points: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float arrays after the checks every x-y curve needs.
+
+    1-D and of equal length, at least ``min_points`` points, all finite, and ``x``
+    strictly ascending or descending (the first offending point is named).
+
+    Raises
+    ------
+    FileFormatError
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise FileFormatError(f"x and {y_name} must be 1-D arrays of the same length", source)
+    if x.size < min_points:
+        raise FileFormatError(f"only {x.size} data point(s); a {what} needs at least {min_points}", source)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise FileFormatError(f"x and {y_name} must be finite numbers", source)
+    dx = np.diff(x)
+    if not (np.all(dx > 0) or np.all(dx < 0)):
+        i = int(np.nonzero((dx == 0) | (np.sign(dx) != np.sign(dx[0])))[0][0])
+        raise FileFormatError(
+            f"x values are not strictly ascending or descending (point {i + 2}: {x[i]:g} then {x[i + 1]:g})",
+            source,
+        )
+    return x, y
 
 
 def decode_text(raw: bytes, source: str = "<bytes>") -> str:
