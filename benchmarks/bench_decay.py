@@ -149,7 +149,7 @@ def main() -> None:
 
     if args.workers > 0:
         # the same chunks fit_decay_stack sends to dask workers; worker CPU time is read on each worker
-        from qdstack.analysis.decay_batch import _fit_chunk, dask_client
+        from qdstack.analysis.decay.series import _fit_chunk, dask_client
 
         chunk = max(64, args.n // (4 * args.workers))
         kwargs = dict(irf=irf_counts, components=3)

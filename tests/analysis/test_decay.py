@@ -23,15 +23,15 @@ import math
 import numpy as np
 import pytest
 
-from qdstack.analysis._decay_engine import Geometry, columns
 from qdstack.analysis.decay import (
     ReconvolutionFitter,
-    _Problem,
     average_lifetimes,
     exponential_kernel,
     fit_decay,
     poisson_deviance_residuals,
 )
+from qdstack.analysis.decay.convolution import Geometry, columns
+from qdstack.analysis.decay.fitter import _Problem
 from qdstack.errors import FitError, InputError
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 
@@ -63,7 +63,7 @@ def test_columns_match_brute_force_convolution(slopes):
     """
     from scipy.signal import fftconvolve
 
-    from qdstack.analysis._decay_engine import irf_slopes
+    from qdstack.analysis.decay.convolution import irf_slopes
 
     rng = np.random.default_rng(1)
     n, dt, ov = 120, 0.1, 200

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from qdstack.analysis.decay import _FIRST_ROUND_NFEV, ReconvolutionFitter
-from qdstack.analysis.decay_batch import fit_decay_series, fit_decay_stack
+from qdstack.analysis.decay import ReconvolutionFitter, fit_decay_series, fit_decay_stack
+from qdstack.analysis.decay._stack import _FIRST_ROUND_NFEV
 from qdstack.errors import InputError, OptionError
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 

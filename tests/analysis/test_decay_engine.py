@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from qdstack.analysis._decay_engine import Geometry, columns, columns_reference, compress, poisson_amplitudes
-from qdstack.analysis.decay import ReconvolutionFitter, _Stack
+from qdstack.analysis.decay import ReconvolutionFitter
+from qdstack.analysis.decay._stack import _Stack
+from qdstack.analysis.decay.convolution import Geometry, columns, columns_reference
+from qdstack.analysis.decay.projection import compress, poisson_amplitudes
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 
 

@@ -174,7 +174,7 @@ def command(
                 result["irf_reader"] = irf_hist.to_dict()
             notes = list(d.notes) + (list(irf_hist.notes) if irf_hist is not None else [])
         else:
-            from qdstack.analysis.decay_batch import fit_decay_series
+            from qdstack.analysis.decay import fit_decay_series
             from qdstack.cli.tpl import temperature_from_name
 
             T = parse_float_list(temperatures, "--temperatures")

@@ -59,7 +59,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
     out.result = {"sample": p["sample"], "decays": rows}
     temps = [r["temperature_K"] for r in rows]
     if all(t is not None for t in temps) and len(set(temps)) > 1:
-        from qdstack.analysis.decay_batch import LifetimeSeries
+        from qdstack.analysis.decay import LifetimeSeries
 
         idx = sorted(range(len(fits)), key=lambda i: temps[i])
         series = LifetimeSeries(

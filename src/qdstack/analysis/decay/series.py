@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qdstack.analysis.decay import DecayFit, ReconvolutionFitter
+from qdstack.analysis.decay.fitter import ReconvolutionFitter
+from qdstack.analysis.decay.results import DecayFit
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
 
 __all__ = ["LifetimeSeries", "fit_decay_series", "fit_decay_stack", "dask_client"]

@@ -1,0 +1,691 @@
+"""The reconvolution fitter: one IRF and time axis, lmfit Levenberg-Marquardt for a single decay."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.optimize import nnls
+
+from qdstack.analysis.decay._report import _results
+from qdstack.analysis.decay._stack import _Eval, _Stack
+from qdstack.analysis.decay.convolution import Geometry, columns
+from qdstack.analysis.decay.kernels import Statistic, _fwhm_bins, gaussian_irf, prepare_irf
+from qdstack.analysis.decay.results import DecayFit
+from qdstack.analysis.decay.window import _auto_windows, _rise_time, auto_window
+from qdstack.errors import FitError, InputError
+
+__all__ = ["ReconvolutionFitter", "fit_decay"]
+
+
+# ----------------------------------------------------------------------------- fitter
+
+
+class ReconvolutionFitter:
+    """Fits decays on one time axis with one IRF; reuse it for many decays.
+
+    Everything that does not depend on the counts (the IRF and its support, the
+    matrices of the closed-form convolution, the periodic-tail geometry, the
+    bounds) is prepared once, so fitting many decays measured with the same IRF
+    (a temperature series, a FLIM image, a benchmark) costs only the
+    Levenberg-Marquardt iterations.  :meth:`fit` fits one decay (its own
+    lmfit minimisation); :meth:`fit_many` fits a stack of decays, several at a
+    time in one lmfit minimisation with a block-diagonal, vectorised model.
+
+    Parameters
+    ----------
+    time_ns : array_like, shape (n,)
+        Bin start times [ns], uniformly spaced.
+    irf : array_like, shape (n,), optional
+        Measured IRF counts on the same bins (background is subtracted, see
+        :func:`prepare_irf`).  Give this or ``irf_fwhm_ns``.
+    irf_fwhm_ns : float, optional
+        FWHM of a Gaussian IRF [ns]; its position is found from the rise of the
+        decay and refined by the shift.
+    components : int
+        Number of exponentials, 1 to 4.
+    statistic : {"poisson", "neyman"}
+        Poisson maximum likelihood (default) or Neyman chi2.
+    period_ns : float, optional
+        Laser repetition period [ns]; tails of earlier pulses are modelled.
+    window_ns : (float, float), optional
+        Fit only bins starting in ``[start, end)`` [ns]; default :func:`auto_window`.
+    shift_bounds_ns : float, optional
+        The IRF shift is fitted within +-this [ns]; default max(8 bins, 3 IRF FWHM).
+    fix_shift_ns : float, optional
+        Hold the shift at this value instead of fitting it.
+    tau_bounds_ns : (float, float), optional
+        Bounds of every lifetime; default (0.1 bin, 5 x the window or the period).
+    source : str, optional
+        Name of the IRF (file) for messages.
+    """
+
+    def __init__(
+        self,
+        time_ns,
+        *,
+        irf=None,
+        irf_fwhm_ns: float | None = None,
+        components: int = 1,
+        statistic: Statistic = "poisson",
+        period_ns: float | None = None,
+        window_ns: tuple[float, float] | None = None,
+        shift_bounds_ns: float | None = None,
+        fix_shift_ns: float | None = None,
+        tau_bounds_ns: tuple[float, float] | None = None,
+        source: str | None = None,
+    ):
+        t = np.asarray(time_ns, dtype=float)
+        src = source or "IRF"
+        if t.ndim != 1 or t.size < 8:
+            raise InputError("a decay needs at least 8 time bins", "time_ns")
+        dt = float(t[1] - t[0])
+        if not (dt > 0 and np.max(np.abs(np.diff(t) - dt)) <= 1e-3 * dt):
+            raise InputError("time bins must be ascending and uniformly spaced", "time_ns")
+        if not (isinstance(components, (int, np.integer)) and 1 <= components <= 4):
+            raise InputError(f"components must be 1, 2, 3 or 4 (got {components!r})", "components")
+        if statistic not in ("poisson", "neyman"):
+            raise InputError(f"unknown statistic {statistic!r}; use poisson or neyman", "statistic")
+        if (irf is None) == (irf_fwhm_ns is None):
+            raise InputError("give either a measured IRF or irf_fwhm_ns (a Gaussian IRF)", "irf")
+        self.time_ns = t
+        self.n = t.size
+        self.dt = dt
+        self.K = int(components)
+        self.statistic = statistic
+        self.source = src
+        if window_ns is not None:
+            w0, w1 = (float(v) for v in window_ns)
+            if not w1 > w0:
+                raise InputError(f"the fit window {w0:g}..{w1:g} ns is empty", "window_ns")
+        self.window_ns = window_ns
+        self.fix_shift_ns = None if fix_shift_ns is None else float(fix_shift_ns)
+        self.period_ns = None if period_ns is None else float(period_ns)
+        if self.period_ns is not None and not (self.period_ns > 0 and math.isfinite(self.period_ns)):
+            raise InputError("the repetition period must be a positive number of ns", "period_ns")
+        self.periodic = self.period_ns is not None and self.n * dt <= self.period_ns * (1 + 1e-6)
+        self._notes: list[str] = []
+        if self.period_ns is not None and not self.periodic:
+            self._notes.append(
+                f"the histogram ({self.n * dt:.4g} ns) is longer than the repetition period "
+                f"({self.period_ns:.4g} ns); tails of earlier pulses are not modelled"
+            )
+        if irf is not None:
+            g = np.asarray(irf, dtype=float)
+            if g.shape != t.shape:
+                raise InputError(
+                    f"the IRF has {g.size} bins but the decay has {t.size}; both must share one time axis",
+                    src,
+                )
+            self.irf0, self.irf_background = prepare_irf(g, source=src)
+            self.irf_fwhm_ns = _fwhm_bins(self.irf0) * dt
+            self.gaussian_fwhm_ns = None
+            self.irf_description = "measured"
+            self._geo = self._geometry(self.irf0)
+        else:
+            if not (irf_fwhm_ns is not None and irf_fwhm_ns > 0 and math.isfinite(irf_fwhm_ns)):
+                raise InputError(f"the IRF FWHM must be a positive number of ns (got {irf_fwhm_ns})", "irf_fwhm_ns")
+            self.irf0 = None
+            self.irf_background = 0.0
+            self.irf_fwhm_ns = float(irf_fwhm_ns)
+            self.gaussian_fwhm_ns = float(irf_fwhm_ns)
+            self.irf_description = f"gaussian FWHM {irf_fwhm_ns:g} ns"
+            self._geo = None
+        fwhm_bins = max(self.irf_fwhm_ns / dt, 1.0)
+        if self.irf0 is not None and fwhm_bins < 2.0:
+            self._notes.append(
+                f"the IRF spans only {fwhm_bins:.1f} bin(s) at half maximum: lifetimes shorter than about "
+                "the IRF width are poorly determined; finer bins would help"
+            )
+        if shift_bounds_ns is None:
+            shift_bins = max(8.0, 3.0 * fwhm_bins)
+        else:
+            if not (shift_bounds_ns > 0 and math.isfinite(shift_bounds_ns)):
+                raise InputError("the shift bound must be a positive number of ns", "shift_bounds_ns")
+            shift_bins = shift_bounds_ns / dt
+        if self.fix_shift_ns is not None:
+            shift_bins = max(shift_bins, abs(self.fix_shift_ns) / dt * 1.01)
+        self.shift_bins = float(min(shift_bins, max(self.n / 2, 8.0)))
+        if tau_bounds_ns is not None:
+            lo, hi = (float(v) for v in tau_bounds_ns)
+            if not 0 < lo < hi:
+                raise InputError("lifetime bounds must satisfy 0 < min < max", "tau_bounds_ns")
+        self.tau_bounds_ns = tau_bounds_ns
+
+    # -- geometry ---------------------------------------------------------------
+
+    def _geometry(self, g: np.ndarray) -> Geometry:
+        return Geometry(g, self.dt, self.period_ns if self.periodic else None)
+
+    def _gaussian_geometry(self, y_all: np.ndarray) -> tuple[np.ndarray, Geometry]:
+        """Gaussian IRF placed at the rise of the decay (bins below 1e-9 of its peak dropped)."""
+        t = self.time_ns
+        centre = _rise_time(y_all, t, 0.5) + 0.25 * self.gaussian_fwhm_ns
+        g = gaussian_irf(t, self.gaussian_fwhm_ns, centre)
+        g = np.where(g > 1e-9 * g.max(), g, 0.0)
+        g /= g.sum()
+        return g, self._geometry(g)
+
+    # -- one decay: checks, window, starting values ---------------------------------
+
+    def _check_counts(self, counts, src: str) -> np.ndarray:
+        y = np.asarray(counts, dtype=float)
+        if y.shape != self.time_ns.shape:
+            raise InputError(f"{y.size} counts for {self.n} time bins", src)
+        if not np.all(np.isfinite(y)):
+            raise InputError("the counts contain non-finite values", src)
+        if np.any(y < 0):
+            i = int(np.argmin(y))
+            raise InputError(f"negative counts ({y[i]:g} in bin {i}); a TCSPC histogram counts photons", src)
+        if self.statistic == "poisson":
+            frac = np.abs(y - np.round(y))
+            if frac.max() > 1e-6:
+                i = int(np.argmax(frac > 1e-6))
+                raise InputError(
+                    f"non-integer counts ({y[i]:g} in bin {i}); Poisson statistics need raw photon "
+                    "counts (use statistic='neyman' for processed data)",
+                    src,
+                )
+        return y
+
+    def _window(self, y_all: np.ndarray, g: np.ndarray, src: str) -> tuple[int, int]:
+        t, dt, K = self.time_ns, self.dt, self.K
+        if self.window_ns is not None:
+            w0, w1 = self.window_ns
+            i0 = int(np.searchsorted(t, w0 - 1e-9 * dt, side="left"))
+            i1 = int(np.searchsorted(t, w1 - 1e-9 * dt, side="left"))
+        else:
+            i0, i1 = auto_window(y_all, g, fwhm_bins=max(self.irf_fwhm_ns / dt, 1.0), min_bins=2 * K + 8)
+        nw = i1 - i0
+        need = 2 * K + 6
+        if nw < need:
+            raise InputError(
+                f"the fit window holds {nw} bins; {need} or more are needed for {K} component(s)",
+                "window_ns" if self.window_ns is not None else src,
+            )
+        if not y_all[i0:i1].sum() > 0:
+            raise FitError("no photons in the fit window", src)
+        return i0, i1
+
+    def _check_stack(self, Y: np.ndarray, srcs) -> np.ndarray:
+        """:meth:`_check_counts` for every row of ``Y`` (N, n) at once (the first bad row raises)."""
+        if not np.all(np.isfinite(Y)):
+            b = int(np.argmax(~np.all(np.isfinite(Y), axis=1)))
+            return self._check_counts(Y[b], srcs[b])
+        if np.any(Y < 0):
+            b = int(np.argmax(np.any(Y < 0, axis=1)))
+            return self._check_counts(Y[b], srcs[b])
+        if self.statistic == "poisson" and np.any(np.abs(Y - np.round(Y)) > 1e-6):
+            b = int(np.argmax(np.any(np.abs(Y - np.round(Y)) > 1e-6, axis=1)))
+            return self._check_counts(Y[b], srcs[b])
+        return Y
+
+    def _windows(self, Y: np.ndarray, g: np.ndarray, srcs) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_window` for every row of ``Y`` (N, n) at once (the first bad row raises)."""
+        N = Y.shape[0]
+        if self.window_ns is not None:
+            i0, i1 = self._window(Y[0], g, srcs[0])
+            i0s, i1s = np.full(N, i0), np.full(N, i1)
+        else:
+            i0s, i1s = _auto_windows(Y, g, fwhm_bins=max(self.irf_fwhm_ns / self.dt, 1.0), min_bins=2 * self.K + 8)
+        cols = np.arange(self.n)[None, :]
+        inside = np.sum(np.where((cols >= i0s[:, None]) & (cols < i1s[:, None]), Y, 0.0), axis=1)
+        bad = (i1s - i0s < 2 * self.K + 6) | ~(inside > 0)
+        if bad.any():
+            b = int(np.argmax(bad))
+            self._window(Y[b], g, srcs[b])
+        return i0s, i1s
+
+    def _tau_bounds_many(self, nw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_tau_bounds` for each decay's window length."""
+        nw = np.asarray(nw)
+        if self.tau_bounds_ns is not None:
+            lo, hi = self._tau_bounds(0)
+            return np.full(nw.shape, lo), np.full(nw.shape, hi)
+        return np.full(nw.shape, 0.1 * self.dt), 5.0 * np.maximum(nw * self.dt, self.period_ns or 0.0)
+
+    def _tau_bounds(self, nw: int) -> tuple[float, float]:
+        if self.tau_bounds_ns is not None:
+            return tuple(float(v) for v in self.tau_bounds_ns)
+        return 0.1 * self.dt, 5.0 * max(nw * self.dt, self.period_ns or 0.0)
+
+    def _shift_start(self, y_all: np.ndarray, geo: Geometry, tau_ns: float) -> float:
+        """Starting shift: align the half-maximum rise of the data with that of a one-exponential model."""
+        if self.fix_shift_ns is not None:
+            return self.fix_shift_ns
+        t = self.time_ns
+        Bm, _, _ = columns(geo, np.array([[tau_ns]]), np.zeros(1), 0, self.n, False)
+        s0 = _rise_time(y_all, t, 0.5) - _rise_time(Bm[0, 0], t, 0.5)
+        lim = 0.8 * self.shift_bins * self.dt
+        return float(np.clip(s0, -lim, lim))
+
+    def _tau_mean(self, y_all, g, i0, i1, shift0, tmax) -> float:
+        """Mean delay of the photons after the IRF: the intensity-weighted lifetime of the data."""
+        t, dt = self.time_ns, self.dt
+        y = y_all[i0:i1]
+        nw = i1 - i0
+        bg0 = float(np.median(y_all[:i0])) if i0 >= 10 else float(np.median(y[-max(3, nw // 10) :]))
+        excess = y - bg0
+        tot = float(excess.sum())
+        tau = float(np.dot(t[i0:i1], excess) / tot) - (float(np.dot(t, g)) + shift0) if tot > 0 else math.nan
+        if not (math.isfinite(tau) and tau > dt):
+            tau = max(dt, 0.1 * nw * dt)
+        return min(tau, 0.5 * tmax)
+
+    def _starts(self, y_all, geo, i0, i1, tmin, tmax, tau_guess_ns) -> tuple[list[np.ndarray], float]:
+        """Starting lifetimes (one or two sets) and the starting shift."""
+        K = self.K
+        tau_mean = self._tau_mean(y_all, geo.g, i0, i1, 0.0, tmax)
+        shift0 = self._shift_start(y_all, geo, tau_mean)
+        if tau_guess_ns is not None:
+            guess = np.sort(np.asarray(tau_guess_ns, dtype=float).ravel())
+            if guess.shape != (K,) or not np.all(guess > 0):
+                raise InputError(f"tau_guess_ns needs {K} positive values", "tau_guess_ns")
+            return [guess], shift0
+        tau_mean = self._tau_mean(y_all, geo.g, i0, i1, shift0, tmax)
+        spreads = {1: (1.0,), 2: (0.3, 1.3), 3: (0.1, 0.45, 1.6), 4: (0.05, 0.2, 0.6, 1.8)}
+        starts = [tau_mean * np.array(spreads[K])]
+        if K >= 2:
+            esm = self._spectrum_start(geo, y_all[i0:i1], i0, i1, shift0, tmin, tmax)
+            if esm is not None:
+                starts.insert(0, esm)
+        return starts, shift0
+
+    def _spectrum_start(self, geo, y, i0, i1, shift0, tmin, tmax):
+        """Starting lifetimes from a non-negative lifetime spectrum (exponential series method).
+
+        The window is fitted (weighted NNLS) with 24 log-spaced lifetimes plus the
+        background; the non-zero part of the spectrum is split into K groups at its
+        K - 1 widest gaps in log(tau) and each group gives its photon-weighted
+        geometric-mean lifetime.  None when the spectrum has fewer than K lines.
+        """
+        K, dt = self.K, self.dt
+        lo = max(tmin, 0.3 * dt)
+        hi = min(tmax, 3.0 * (i1 - i0) * dt)
+        if not hi > lo * 1.5:
+            return None
+        grid = np.geomspace(lo, hi, 24)
+        Bm, _, _ = columns(geo, grid[None, :], np.array([shift0 / dt]), i0, i1 - i0, False)
+        sw = np.sqrt(1.0 / np.maximum(y, 1.0))
+        A = (Bm[0] * sw).T
+        scale = np.maximum(np.sqrt((A * A).sum(axis=0)), 1e-300)
+        try:
+            amp, _ = nnls(A / scale, y * sw, maxiter=50 * A.shape[1])
+        except RuntimeError:
+            return None
+        amp = amp[:-1] / scale[:-1]
+        nz = np.nonzero(amp > 1e-9 * max(float(amp.max()), 1e-300))[0]
+        if nz.size < K:
+            return None
+        # lines at the ends of the grid stand in for the IRF shape or the background: drop them
+        inner = nz[(nz > 0) & (nz < grid.size - 1)]
+        if inner.size >= K:
+            nz = inner
+        logt = np.log(grid[nz])
+        weights = amp[nz] * grid[nz]  # photons of each line: a * tau
+        if nz.size == K:
+            return np.exp(logt)
+        cuts = np.sort(np.argsort(np.diff(logt))[-(K - 1):]) + 1
+        groups = np.split(np.arange(nz.size), cuts)
+        return np.array([float(np.exp(np.average(logt[g], weights=weights[g]))) for g in groups])
+
+    # -- public ------------------------------------------------------------------------
+
+    def fit(self, counts, *, source: str | None = None, tau_guess_ns=None, max_nfev: int | None = None) -> DecayFit:
+        """Fit one decay histogram (its own lmfit minimisation).
+
+        Parameters
+        ----------
+        counts : array_like, shape (n,)
+            Photon counts per bin (non-negative integers for Poisson statistics).
+        source : str, optional
+            File name for messages.
+        tau_guess_ns : sequence of float, optional
+            Starting lifetimes; default from a lifetime spectrum of the decay
+            (K >= 2) or its mean photon delay (K = 1), with a second start when
+            the first drops a component.
+        max_nfev : int, optional
+            Limit on model evaluations (default 200 per parameter).
+
+        Returns
+        -------
+        DecayFit
+
+        Raises
+        ------
+        InputError
+            Counts of the wrong shape, negative, non-integer (Poisson) or non-finite;
+            an empty or too small fit window.
+        FitError
+            No photons in the window, or no decay above the background.
+        """
+        src = source or "<decay>"
+        y_all = self._check_counts(counts, src)
+        if self.gaussian_fwhm_ns is not None:
+            _, geo = self._gaussian_geometry(y_all)
+        else:
+            geo = self._geo
+        i0, i1 = self._window(y_all, geo.g, src)
+        tmin, tmax = self._tau_bounds(i1 - i0)
+        starts, shift0 = self._starts(y_all, geo, i0, i1, tmin, tmax, tau_guess_ns)
+        best = None
+        for start in starts:
+            prob = _Problem(self, geo, y_all[None, i0:i1], np.ones((1, i1 - i0), bool), i0)
+            res = prob.minimise(start[None, :], np.array([shift0]), tmin, tmax, max_nfev, compress=False)
+            st = prob.final(res)
+            dev = float(np.sum(st.r**2))
+            if best is None or dev < best[0] - 1e-9 * abs(best[0]):
+                best = (dev, res, st, prob)
+            if res.success and np.all(st.a[0, : self.K] > 0):
+                break
+        _, res, st, prob = best
+        return _results(self, geo, st, prob.stack.mask, prob.stack.Y, prob.stack.W, prob.i0, y_all[None, :],
+                             [(i0, i1)], [src], np.array([tmin]), np.array([tmax]), [bool(res.success)],
+                             [str(res.message)], [int(res.nfev)], [res])[0]
+
+    def fit_many(
+        self,
+        counts,
+        *,
+        sources=None,
+        tau_guess_ns=None,
+        batch_size: int = 16,
+        max_nfev: int | None = None,
+        progress=None,
+    ) -> list[DecayFit]:
+        """Fit a stack of decays measured with this IRF, ``batch_size`` at a time.
+
+        Each group of ``batch_size`` decays is one lmfit minimisation (MINPACK's
+        Levenberg-Marquardt) whose parameters are the lifetimes and shifts of all its
+        decays; the model, the amplitudes and the Jacobian are evaluated for the whole
+        group at once, and every decay's residuals are compressed to the ``K + 2``
+        numbers that Levenberg-Marquardt needs (``Q^T r`` and the norm of the rest,
+        with ``J = Q R``, see :func:`~qdstack.analysis.decay.projection.compress`), which
+        makes the joint problem block-diagonal and small.
+
+        Convergence is judged per decay, not by the group's joint stopping rule (the
+        group's sum of squares has stopped changing), which can hold while one decay
+        is still moving -- the others dominate the sum, or one of them shrinks the
+        common trust region.  A group's minimisation is given at most
+        ``_FIRST_ROUND_NFEV`` (4) evaluations after its start; then every decay's
+        Gauss-Newton decrement (the deviance a full Gauss-Newton step would still
+        remove, ``|Q^T r|^2``; for a shift on a whole bin, where the model has a kink,
+        that of the lifetimes) is computed at the point reached.  Decays at or below
+        ``_DECREMENT_TOL`` (2e-3 of deviance: within ~0.05 standard errors of the
+        optimum of their local quadratic model) are done and counted as converged;
+        the others (about a fifth of the benchmark's decays) are minimised again, in
+        new groups, from where they stopped, and checked the same way; in the third
+        (``_ROUNDS``) minimisation a decay takes part in, MINPACK's own stopping rule
+        decides, and its verdict is the decay's ``converged``.  The starting
+        lifetimes of every decay are those of the fit of the summed decay (a good
+        start for decays of one sample), unless given.
+
+        Parameters
+        ----------
+        counts : array_like, shape (N, n)
+            N decays on this fitter's time axis.
+        sources : sequence of str, optional
+            Names for messages, one per decay.
+        tau_guess_ns : sequence of float, optional
+            Starting lifetimes for every decay.
+        batch_size : int
+            Decays per joint minimisation (16: numpy works on arrays large enough and
+            MINPACK's dense linear algebra on 80 x 64 matrices stays cheap).
+        max_nfev : int, optional
+            Limit on model evaluations of each minimisation.
+        progress : callable(int), optional
+            Called with the number of decays of each group after its first minimisation.
+
+        Returns
+        -------
+        list of DecayFit
+            In the order of ``counts``.  Their ``fit`` is None: a group's joint lmfit
+            minimisation is not the result of one decay (and its Parameters are reused
+            for the next group).  ``nfev`` counts the evaluations of every minimisation
+            the decay took part in.
+        """
+        from qdstack.analysis.decay.batch import fit_many
+
+        return fit_many(self, counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size,
+                        max_nfev=max_nfev, progress=progress)
+
+    def model_curve(self, taus, amplitudes, background: float, shift_ns: float, irf=None) -> np.ndarray:
+        """Model counts on the whole histogram (amplitudes in counts/ns)."""
+        geo = self._geo if irf is None else self._geometry(np.asarray(irf, dtype=float) / np.sum(irf))
+        taus = np.atleast_1d(np.asarray(taus, dtype=float))
+        Bm, _, _ = columns(geo, taus[None, :], np.array([shift_ns / self.dt]), 0, self.n, False)
+        return np.asarray(amplitudes, dtype=float) @ Bm[0, : taus.size] + background
+
+
+class _Problem:
+    """One lmfit minimisation over the lifetimes and shifts of a batch of decays (B >= 1).
+
+    Holds the data of the common window (a :class:`_Stack`), evaluates the vectorised
+    model, the projected (variable-projection) residuals and their Jacobian, and
+    caches the last evaluation: lmfit asks for the Jacobian at the point it just
+    evaluated.  With ``compress`` each decay's residuals are replaced by ``c = Q^T r``
+    and the norm of the rest (``J = Q R``, see :func:`compress`), which leaves every
+    Levenberg-Marquardt step and the sum of squares unchanged and keeps the joint
+    problem small.
+    """
+
+    def __init__(self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int):
+        self.f = fitter
+        self.geo = geo
+        self.stack = _Stack(fitter, geo, Y, mask, i0)
+        self.Y, self.mask, self.i0 = self.stack.Y, mask, i0
+        self.W = self.stack.W
+        self.B, self.nw = Y.shape
+        self.state = None
+
+    def names(self, b: int) -> list[str]:
+        """lmfit names of decay b's nonlinear parameters: ln(tau_k / 1 ns) and the shift."""
+        return _param_names(self.f.K, None if self.B == 1 else b)
+
+    def evaluate(self, theta: np.ndarray, need_jac: bool = True, compress_: bool = False) -> _Eval:
+        st = self.state
+        key = theta.tobytes()
+        if st is not None and st.key == key and (st.c is not None or not compress_):
+            return st
+        st = self.stack.evaluate(None, theta, compress_)
+        st.key = key
+        self.state = st
+        return st
+
+    def _theta(self, params) -> np.ndarray:
+        """(B, K + 1) array of lifetimes [ns] and shifts [ns] from the lmfit parameters."""
+        if not hasattr(self, "_flat_names"):
+            self._flat_names = [nm for b in range(self.B) for nm in self.names(b)]
+        return _theta_from(params, self._flat_names, self.B, self.f.K)
+
+    def minimise(self, taus0, shifts0, tmin, tmax, max_nfev, compress: bool):
+        f, K = self.f, self.f.K
+        plist = _make_params(f, taus0, shifts0, tmin, tmax, None if self.B == 1 else range(self.B))
+        if self.B == 1:
+            from lmfit import Parameter
+
+            for k in range(K):  # readable lifetimes in fit_report()
+                plist.append(Parameter(f"tau{k + 1}_ns", expr=f"exp(ln_tau{k + 1})"))
+        nth = self.stack.nth
+
+        if compress:
+            def residual(p):
+                st = self.evaluate(self._theta(p), True, True)
+                return np.concatenate([st.c, st.rest[:, None]], axis=1).ravel()
+
+            def jacobian(p):
+                st = self.evaluate(self._theta(p), True, True)
+                return _block_jacobian(st.R)
+        else:
+            def residual(p):
+                return self.evaluate(self._theta(p), False).r.ravel()
+
+            def jacobian(p):
+                st = self.evaluate(self._theta(p), True)
+                # a fresh array: lmfit rescales the returned Jacobian in place for bounded parameters
+                J = st.Jt.transpose(0, 2, 1) * np.concatenate(
+                    [st.theta[:, :K], np.ones((self.B, nth - K))], axis=1)[:, None, :]
+                return J.reshape(self.B * self.nw, nth)
+
+        from lmfit import Minimizer
+
+        mini = Minimizer(residual, plist, scale_covar=False, nan_policy="raise")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return mini.leastsq(Dfun=jacobian, col_deriv=False, max_nfev=max_nfev or _default_max_nfev(K, self.B),
+                                ftol=_ftol(self.nw), xtol=_XTOL)
+
+    def final(self, res) -> _Eval:
+        return self.evaluate(self._theta(res.params), True)
+
+
+#: MINPACK's relative parameter tolerance
+_XTOL = 1e-6
+
+
+def _ftol(nw: int) -> float:
+    """MINPACK's relative tolerance on the sum of squares: a change of about 1e-3 deviance per decay.
+
+    The deviance of a decay is about the number of bins ``nw``; a change of 1 is one
+    standard error of a parameter.
+    """
+    return 1e-3 / nw
+
+
+def _default_max_nfev(K: int, B: int) -> int:
+    return 200 * (K + 1) * max(1, B // 2)
+
+
+def _param_names(K: int, b: int | None) -> list[str]:
+    sfx = "" if b is None else f"_d{b}"
+    return [f"ln_tau{k + 1}{sfx}" for k in range(K)] + [f"shift_ns{sfx}"]
+
+
+def _make_params(f: ReconvolutionFitter, taus0, shifts0, tmin, tmax, decays, reuse: list | None = None) -> list:
+    """lmfit Parameters (ln tau_k bounded by ln tmin..ln tmax, the shift by the shift bound) of a batch.
+
+    ``decays`` None: one decay with plain names; else the indices used in the names.
+    ``tmin``, ``tmax`` are scalars or one value per decay.  ``reuse``: Parameters made
+    by an earlier call for a batch at least as large whose minimisation is finished and
+    whose result is no longer needed; they are reset (bounds, value, vary) and returned
+    instead of new ones (creating a Parameter costs more than a model evaluation).
+    """
+    from lmfit import Parameter
+
+    K = f.K
+    smax = f.shift_bins * f.dt
+    nb = len(taus0)
+    tmin = np.broadcast_to(np.asarray(tmin, dtype=float), (nb,))
+    tmax = np.broadcast_to(np.asarray(tmax, dtype=float), (nb,))
+    # lifetimes enter as ln(tau): scale-free steps and bounds far from the transform's edges
+    lt = np.log(np.clip(np.asarray(taus0, dtype=float), (tmin * 1.01)[:, None], (tmax * 0.99)[:, None])).tolist()
+    lo, hi = np.log(tmin).tolist(), np.log(tmax).tolist()
+    sh = np.clip(np.asarray(shifts0, dtype=float), -0.99 * smax, 0.99 * smax).tolist()
+    fixed = f.fix_shift_ns
+    if reuse is not None and len(reuse) >= nb * (K + 1):
+        plist = reuse[: nb * (K + 1)]
+        for j in range(nb):
+            base = j * (K + 1)
+            for k in range(K):
+                p = plist[base + k]
+                p.min, p.max = lo[j], hi[j]
+                p.value = p.init_value = lt[j][k]
+                p.stderr = p.correl = None
+            p = plist[base + K]
+            if fixed is None:
+                p.min, p.max = -smax, smax
+                p.value = p.init_value = sh[j]
+                p.stderr = p.correl = None
+        return plist
+    plist = []
+    for j in range(nb):
+        nm = _param_names(K, None if decays is None else j)
+        for k in range(K):
+            plist.append(Parameter(nm[k], value=lt[j][k], min=lo[j], max=hi[j]))
+        if fixed is not None:
+            plist.append(Parameter(nm[K], value=fixed, vary=False))
+        else:
+            plist.append(Parameter(nm[K], value=sh[j], min=-smax, max=smax))
+    return plist
+
+
+def _theta_from(params, flat_names, B: int, K: int) -> np.ndarray:
+    th = np.fromiter((params[nm].value for nm in flat_names), float, len(flat_names))
+    th = th.reshape(B, K + 1)
+    th[:, :K] = np.exp(th[:, :K])
+    return th
+
+
+def _block_jacobian(R: np.ndarray) -> np.ndarray:
+    """Block-diagonal Jacobian of compressed residuals: ``R_b`` over decay b's nth + 1 rows."""
+    B_, nth, _ = R.shape
+    Jc = np.zeros((B_, nth + 1, B_, nth))
+    ar = np.arange(B_)
+    Jc[ar, :nth, ar, :] = R
+    return Jc.reshape(B_ * (nth + 1), B_ * nth)
+
+
+def fit_decay(
+    time_ns,
+    counts,
+    *,
+    irf=None,
+    irf_fwhm_ns: float | None = None,
+    components: int = 1,
+    statistic: Statistic = "poisson",
+    period_ns: float | None = None,
+    window_ns: tuple[float, float] | None = None,
+    shift_bounds_ns: float | None = None,
+    fix_shift_ns: float | None = None,
+    tau_bounds_ns: tuple[float, float] | None = None,
+    tau_guess_ns=None,
+    source: str | None = None,
+    irf_source: str | None = None,
+) -> DecayFit:
+    """Fit a TCSPC decay by IRF reconvolution with 1-4 exponentials and a background.
+
+    A convenience wrapper around :class:`ReconvolutionFitter` (use the class to
+    fit many decays with one IRF).  See the module docstring for the model, the
+    statistics and the references.
+
+    Parameters
+    ----------
+    time_ns : array_like, shape (n,)
+        Bin start times [ns], uniform.
+    counts : array_like, shape (n,)
+        Photon counts.
+    irf : array_like, shape (n,), optional
+        Measured IRF counts on the same bins.
+    irf_fwhm_ns : float, optional
+        FWHM of a Gaussian IRF [ns] (instead of ``irf``).
+    components : int
+        1 to 4 exponentials.
+    statistic : {"poisson", "neyman"}
+    period_ns : float, optional
+        Laser repetition period [ns].
+    window_ns : (float, float), optional
+        Fit window [ns]; default automatic.
+    shift_bounds_ns, fix_shift_ns, tau_bounds_ns, tau_guess_ns
+        See :class:`ReconvolutionFitter` and :meth:`ReconvolutionFitter.fit`.
+    source, irf_source : str, optional
+        File names for messages.
+
+    Returns
+    -------
+    DecayFit
+    """
+    fitter = ReconvolutionFitter(
+        time_ns,
+        irf=irf,
+        irf_fwhm_ns=irf_fwhm_ns,
+        components=components,
+        statistic=statistic,
+        period_ns=period_ns,
+        window_ns=window_ns,
+        shift_bounds_ns=shift_bounds_ns,
+        fix_shift_ns=fix_shift_ns,
+        tau_bounds_ns=tau_bounds_ns,
+        source=irf_source,
+    )
+    return fitter.fit(counts, source=source, tau_guess_ns=tau_guess_ns)
