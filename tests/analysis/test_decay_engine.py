@@ -3,7 +3,7 @@
 * :func:`columns` (exponential tails in closed form, only the bins that still see the
   IRF gathered) against :func:`columns_reference` (every bin through the general
   formula), which the brute-force convolution tests in ``test_decay.py`` validate.
-* :func:`compress` against the least-squares quantities of the full residuals.
+* The batch solver's objective, gradient and Gauss-Newton matrix against finite differences.
 * The Poisson amplitudes against a general bounded optimiser (scipy L-BFGS-B).
 * Each decay's numbers do not depend on the other decays evaluated with it, bit for bit.
 """
@@ -17,7 +17,8 @@ from scipy.optimize import minimize
 from qdstack.analysis.decay import ReconvolutionFitter
 from qdstack.analysis.decay._stack import _Stack
 from qdstack.analysis.decay.convolution import Geometry, columns, columns_reference
-from qdstack.analysis.decay.projection import compress, poisson_amplitudes
+from qdstack.analysis.decay.batch import _Chunk
+from qdstack.analysis.decay.projection import poisson_amplitudes
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 
 
@@ -53,23 +54,6 @@ def test_fast_columns_equal_the_reference_formula():
     assert worst < 1e-10
 
 
-def test_compress_keeps_the_least_squares_geometry():
-    """|c|^2 + rest^2 = |r|^2, R^T R = J^T J, R^T c = J^T r (so every Levenberg-Marquardt step is
-    that of the full residuals), also for a rank-deficient Jacobian (a zero-amplitude component)."""
-    rng = np.random.default_rng(3)
-    Jt = rng.normal(size=(5, 4, 60)) * np.array([1.0, 30.0, 1e-3, 5.0])[None, :, None]
-    Jt[2, 1] = 0.0  # rank deficient: handled by QR
-    r = rng.normal(size=(5, 60))
-    scale = rng.uniform(0.1, 10.0, size=(5, 4))
-    c, rest, R = compress(Jt, r, scale)
-    J = Jt.transpose(0, 2, 1) * scale[:, None, :]
-    assert np.allclose(np.sum(c**2, axis=1) + rest**2, np.sum(r**2, axis=1), rtol=1e-10)
-    for b in range(5):
-        assert np.allclose(R[b].T @ R[b], J[b].T @ J[b], rtol=1e-9, atol=1e-9 * np.abs(J[b].T @ J[b]).max())
-        assert np.allclose(R[b].T @ c[b], J[b].T @ r[b], rtol=1e-9, atol=1e-9 * np.abs(J[b].T @ r[b]).max())
-        assert np.allclose(np.tril(R[b], -1), 0.0)
-
-
 def test_poisson_amplitudes_match_a_general_optimiser():
     """Projected Newton (warm and cold starts) == L-BFGS-B on sum(m - y ln m), a >= 0,
     including decays where a component is pushed to its bound."""
@@ -101,10 +85,11 @@ def test_poisson_amplitudes_match_a_general_optimiser():
 
 
 def test_a_decay_evaluates_the_same_whatever_its_batch():
-    """Bit for bit: the numbers of one decay (amplitudes, residuals, Jacobian, compressed
-    form) evaluated with eleven others equal those of the decay alone, also on the second
-    (warm-started) evaluation.  So a fit does not depend on how decays are grouped for the
-    vectorised arithmetic, only on the groups of its joint minimisation."""
+    """Bit for bit: the numbers of one decay (amplitudes, residuals, Jacobian) evaluated with
+    eleven others equal those of the decay alone, also on the second (warm-started)
+    evaluation; the same for the batch solver's objective, gradient and Gauss-Newton
+    matrix.  So a fit does not depend on how decays are grouped for the vectorised
+    arithmetic."""
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2, tail_ns=0.1, echo_delay_ns=1.2)
     sds = [simulate_decay((0.3, 0.4, 0.3), (0.4, 1.6, 5.0), signal_counts=1e5, background=2.0, n_bins=256,
                           bin_width_ns=0.064, irf=irf, seed=30 + i, irf_counts=1e5 if i == 0 else None)
@@ -116,13 +101,24 @@ def test_a_decay_evaluates_the_same_whatever_its_batch():
                           rng.uniform(-0.3, 0.3, 12)])
     th[3, 3] = 0.0  # a whole-bin shift among fractional ones
     together = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 6)
-    evs = [together.evaluate(None, th, True), together.evaluate(None, th * 1.01, True)]
+    evs = [together.evaluate(None, th), together.evaluate(None, th * 1.01)]
     for i in range(12):
         alone = _Stack(f, f._geo, Y[i : i + 1], np.ones((1, Y.shape[1]), bool), 6)
         for ev, point in zip(evs, (th, th * 1.01)):
-            ev1 = alone.evaluate(None, point[i : i + 1], True)
-            for name in ("a", "m", "r", "Jt", "dA", "c", "rest", "R"):
+            ev1 = alone.evaluate(None, point[i : i + 1])
+            for name in ("a", "m", "r", "Jt", "dA"):
                 assert np.array_equal(getattr(ev, name)[i : i + 1], getattr(ev1, name)), (i, name)
+    # the batch solver: parameters (ln tau, shift, amplitudes, background)
+    x = np.column_stack([np.log(th[:, :3]), th[:, 3], np.full((12, 3), 1e4), np.full(12, 2.0)])
+    mask = np.ones(Y.shape, bool)
+    tb = (np.full(12, 0.0064), np.full(12, 80.0))
+    ch = _Chunk(f, f._geo, Y, mask, 1.0 / np.maximum(Y, 1.0), 6, *tb)
+    together = ch.evaluate(x, np.arange(12))
+    for i in range(12):
+        alone = _Chunk(f, f._geo, Y[i : i + 1], mask[:1], 1.0 / np.maximum(Y[i : i + 1], 1.0), 6,
+                       tb[0][:1], tb[1][:1]).evaluate(x[i : i + 1], np.arange(1))
+        for k in (1, 2, 3):
+            assert np.array_equal(together[k][i : i + 1], alone[k]), (i, k)
 
 
 @pytest.mark.parametrize("statistic, period, fixed", [("poisson", 30.0, None), ("neyman", None, None),
@@ -139,7 +135,7 @@ def test_subset_evaluation_matches_the_jacobian_by_finite_differences(statistic,
     Y = np.array([s.counts for s in sds])[:, 20:256]
     th = np.array([[0.45, 2.2, 9.0, 0.037 if fixed is None else fixed]] * 3)
     nth = 3 if fixed is not None else 4
-    J = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20).evaluate(np.array([1, 2]), th[1:], True).J
+    J = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20).evaluate(np.array([1, 2]), th[1:]).J
     for j in range(nth):
         e = np.zeros_like(th)
         e[:, j] = 1e-6 * (th[:, j] if j < 3 else 1.0)
@@ -148,3 +144,43 @@ def test_subset_evaluation_matches_the_jacobian_by_finite_differences(statistic,
         num = (rp - rm) / (2 * e[1:, j : j + 1])
         tol = 1e-4 if statistic == "poisson" else 1e-6
         assert np.max(np.abs(J[:, :, j] - num)) <= tol * np.max(np.abs(num))
+
+
+@pytest.mark.parametrize("statistic, period, fixed", [("poisson", 30.0, None), ("neyman", None, None),
+                                                      ("poisson", None, 0.02)])
+def test_batch_solver_gradient_and_gauss_newton_matrix(statistic, period, fixed):
+    """The batch solver's gradient of its objective (half the Poisson deviance up to a constant,
+    or half the Neyman chi2) equals central finite differences of that objective, and its
+    Gauss-Newton matrix equals J^T diag(1/m) J (Neyman: J^T W J) with J = dm/dx by finite
+    differences of the model; on windows of different lengths (a mask), periodic and fixed shift
+    included."""
+    irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=2.0, tail_ns=0.1)
+    sds = [simulate_decay((0.3, 0.4, 0.3), (0.5, 2.5, 10.0), signal_counts=1e5, background=1.0, n_bins=256,
+                          bin_width_ns=0.05, irf=irf, seed=50 + i, period_ns=period,
+                          irf_counts=1e5 if i == 0 else None) for i in range(3)]
+    f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=3, statistic=statistic,
+                            period_ns=period, fix_shift_ns=fixed)
+    Y = np.array([s.counts for s in sds])[:, 20:256]
+    mask = np.ones(Y.shape, bool)
+    mask[1, 200:] = False
+    Y = np.where(mask, Y, 0.0)
+    W = np.where(mask, 1.0 / np.maximum(Y, 1.0), 0.0)
+    ch = _Chunk(f, f._geo, Y, mask, W, 20, np.full(3, 0.005), np.full(3, 100.0))
+    nth = 3 if fixed is not None else 4
+    x0 = [np.log(0.45), np.log(2.2), np.log(9.0)] + ([0.037] if fixed is None else [])
+    x = np.array([x0 + [3e4, 1e4, 3e3, 1.2]] * 3)
+    rows = np.arange(3)
+    ev, A, g, fv = ch.evaluate(x, rows)
+    steps = np.array([1e-6] * nth + [1e-3, 1e-3, 1e-3, 1e-5])
+    Jn = np.empty((3, x.shape[1], Y.shape[1]))
+    for j in range(x.shape[1]):
+        e = np.zeros_like(x)
+        e[:, j] = steps[j]
+        evp, _, _, fp = ch.evaluate(x + e, rows)
+        evm, _, _, fm = ch.evaluate(x - e, rows)
+        num = (fp - fm) / (2 * steps[j])
+        assert np.allclose(g[:, j], num, rtol=1e-5, atol=1e-6 * np.abs(g).max()), j
+        Jn[:, j] = (evp.m - evm.m) / (2 * steps[j])
+    w = np.where(mask, 1.0 / np.where(mask, ev.m, 1.0), 0.0) if statistic == "poisson" else W
+    An = (Jn * w[:, None, :]) @ Jn.transpose(0, 2, 1)
+    assert np.allclose(A, An, rtol=1e-5, atol=1e-7 * np.abs(An).max())

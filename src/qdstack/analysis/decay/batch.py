@@ -1,25 +1,61 @@
-"""Many decays with one IRF: joint lmfit minimisations of groups of decays (see ``fit_many``)."""
+"""Many decays with one IRF, solved together as arrays (the batch path of ``fit_many``).
+
+The lifetimes and shifts of all decays of a chunk are fitted by one vectorised
+Levenberg-Marquardt iteration: every decay has its own damping, its own step, its own
+accept/reject decision and its own convergence test, but the model, the Poisson
+amplitudes (variable projection) and the Jacobian of the whole chunk are evaluated in
+one call of :meth:`~qdstack.analysis.decay._stack._Stack.evaluate` (one Jacobian tensor
+of shape (decays, K + 1, bins)).  The objective is the same as the single fit's
+(:meth:`~qdstack.analysis.decay.fitter.ReconvolutionFitter.fit`, lmfit's
+Levenberg-Marquardt on the same projected residuals): the Poisson deviance (or Neyman
+chi2) over ``ln tau_k`` and the shift, so both reach the same optimum; the tests check
+that they agree to 1e-6 relative when both are converged tightly.
+
+Why not lmfit here: a decay's fit is ~5 evaluations of a few tens of microseconds when
+hundreds of decays are evaluated together, while lmfit's bookkeeping for the same
+decay (Parameters made and read, bounds transformed on every call, MINPACK's dense
+algebra on a joint problem) cost several times that (profiled in
+``docs/guide/decay.md``).  The single fit and the reports stay with lmfit.
+
+Algorithm (per decay, all decays at once)
+------------------------------------------
+``u = (ln tau_1..ln tau_K, shift)``, residuals ``r(u)`` (signed deviance residuals at
+the optimal non-negative amplitudes), ``A = J^T J``, ``g = J^T r`` from one Gram
+matrix of ``[J, r]``.
+
+1. Gauss-Newton decrement ``delta = g^T A^-1 g`` (the deviance a full Gauss-Newton step
+   would remove).  ``delta <= tol`` (default 2e-3 of deviance, ~0.05 standard errors):
+   converged.  Near a whole-bin shift, where the linear IRF interpolation makes the
+   deviance kink, the decrement of the lifetimes alone is used (as in
+   :meth:`~qdstack.analysis.decay._stack._Eval.decrement`).
+2. Step ``(A + lambda diag(A)) s = -g`` on the free variables (a variable at its bound
+   whose gradient points outwards is held), ``u + s`` clipped into the bounds.
+3. Evaluate; accept when the deviance decreased (``lambda /= 10``), else reject
+   (``lambda *= 10``).  A decay whose rejected step is below ``1e-10`` relative stops
+   (MINPACK's xtol test) and counts as converged when its decrement is below
+   ``100 tol``; after ``max_nfev`` evaluations it stops unconverged.
+"""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 from qdstack.analysis.decay._report import _results
-from qdstack.analysis.decay._stack import _DECREMENT_TOL, _FIRST_ROUND_NFEV, _ROUNDS, _Eval, _Stack
-from qdstack.analysis.decay.fitter import (
-    _XTOL,
-    _block_jacobian,
-    _default_max_nfev,
-    _ftol,
-    _make_params,
-    _param_names,
-    _Problem,
-    _theta_from,
-)
+from qdstack.analysis.decay._stack import _KINK_BINS, _Eval, _half_deviance
+from qdstack.analysis.decay.convolution import columns
+from qdstack.analysis.decay.fitter import _Problem
+from qdstack.analysis.decay.projection import neyman_amplitudes
 from qdstack.analysis.decay.results import DecayFit
 from qdstack.errors import InputError
+
+__all__ = ["fit_many", "DECREMENT_TOL"]
+
+#: default convergence tolerance: the Gauss-Newton decrement (deviance a full step would remove)
+DECREMENT_TOL = 2e-3
+#: evaluations per decay before it is reported as not converged
+MAX_NFEV = 60
+#: relative step below which a rejected step ends a decay's iterations (MINPACK's xtol)
+_XTOL = 1e-10
 
 
 def fit_many(
@@ -28,9 +64,10 @@ def fit_many(
     *,
     sources=None,
     tau_guess_ns=None,
-    batch_size: int = 16,
+    batch_size: int = 256,
     max_nfev: int | None = None,
     progress=None,
+    tol: float = DECREMENT_TOL,
 ) -> list[DecayFit]:
     """:meth:`ReconvolutionFitter.fit_many` (see its docstring) for ``fitter``."""
     Y_all = np.asarray(counts, dtype=float)
@@ -57,7 +94,7 @@ def fit_many(
         tmin_s, tmax_s = fitter._tau_bounds(tw[1] - tw[0])
         starts, s0 = fitter._starts(total, geo, tw[0], tw[1], tmin_s, tmax_s, None)
         prob = _Problem(fitter, geo, total[None, tw[0]:tw[1]], np.ones((1, tw[1] - tw[0]), bool), tw[0])
-        res = prob.minimise(starts[0][None, :], np.array([s0]), tmin_s, tmax_s, None, compress=False)
+        res = prob.minimise(starts[0][None, :], np.array([s0]), tmin_s, tmax_s, None)
         fitted = np.array([res.params[f"tau{k + 1}_ns"].value for k in range(fitter.K)])
         order = np.argsort(fitted, kind="stable")
         tau_start = fitted[order]
@@ -75,135 +112,272 @@ def fit_many(
     I0, I1 = int(i0s.min()), int(i1s.max())
     cols = np.arange(I0, I1)[None, :]
     mask = (cols >= i0s[:, None]) & (cols < i1s[:, None])
-    stack = _Stack(fitter, geo, Y_all[:, I0:I1], mask, I0)
+    Yw = np.where(mask, Y_all[:, I0:I1], 0.0)
+    W = np.where(mask, 1.0 / np.maximum(Yw, 1.0), 0.0)
     tmin, tmax = fitter._tau_bounds_many(i1s - i0s)
     K = fitter.K
     theta = np.empty((N, K + 1))
     theta[:, :K] = np.clip(np.broadcast_to(tau_start, (N, K)), (tmin * 1.01)[:, None], (tmax * 0.99)[:, None])
-    theta[:, K] = shift_start
+    theta[:, K] = shift_start if fitter.fix_shift_ns is None else fitter.fix_shift_ns
     if a_start is not None:
-        # the first amplitude solve of each decay starts from the summed decay's amplitudes,
-        # scaled by the decay's share of the photons
-        share = np.sum(stack.Y, axis=1)
-        stack.a_last[:] = a_start[None, :] * share[:, None]
-        stack.th_last[:] = theta[:, : stack.nth]
+        # the summed decay's amplitudes, scaled by each decay's share of the photons
+        a0 = a_start[None, :] * np.sum(Yw, axis=1)[:, None]
+    else:
+        Bm, _, _ = columns(geo, theta[:, :K], theta[:, K] / fitter.dt, I0, I1 - I0, False)
+        a0 = neyman_amplitudes(Bm * mask[:, None, :], Yw, W)
+    # a strictly positive start: an amplitude at exactly 0 would hold its lifetime from the start
+    a0 = np.maximum(a0, 1e-3 * np.maximum(a0.max(axis=1, keepdims=True), 1.0))
     bs = max(1, int(batch_size))
-    nfev = np.zeros(N, dtype=int)
-    out: list[DecayFit | None] = [None] * N
-    BatchMinimizer = _batch_minimizer_class()
-    cache: dict = {}  # Parameters reused from one group to the next
-
-    ready: list = []  # finished decays, turned into results a few hundred at a time
-
-    def finish(idx, ev, converged, message, flush=False):
-        if idx is not None:
-            ready.append((idx, ev, [converged] * idx.size, [message] * idx.size))
-        if not ready or (not flush and sum(r[0].size for r in ready) < 256):
-            return
-        idx = np.concatenate([r[0] for r in ready])
-        ev = _Eval.concatenate([r[1] for r in ready])
-        conv = [c for r in ready for c in r[2]]
-        msgs = [m for r in ready for m in r[3]]
-        ready.clear()
-        fits = _results(fitter, 
-            geo, ev, stack.mask[idx], stack.Y[idx], stack.W[idx], I0, Y_all[idx],
-            list(zip(i0s[idx].tolist(), i1s[idx].tolist())), [srcs[i] for i in idx], tmin[idx], tmax[idx],
-            conv, msgs, nfev[idx].tolist(), None)
-        for i, fit in zip(idx.tolist(), fits):
-            out[i] = fit
-
-    capped = _FIRST_ROUND_NFEV if not max_nfev else min(max_nfev, _FIRST_ROUND_NFEV)
-    todo = np.arange(N)
-    # lmfit's Levenberg-Marquardt may warn on its own covariance of a joint fit, which is not used
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for round_ in range(_ROUNDS):
-            last = round_ == _ROUNDS - 1
-            again = []
-            for b0 in range(0, todo.size, bs):
-                idx = todo[b0 : b0 + bs]
-                res, ev = _minimise_group(fitter, stack, idx, theta, tmin, tmax, max_nfev if last else capped,
-                                               BatchMinimizer, cache)
-                nfev[idx] += int(res.nfev)
-                if last:
-                    finish(idx, ev, bool(res.success), "" if res.success else str(res.message))
-                else:
-                    done = ev.decrement(fitter.dt) <= _DECREMENT_TOL
-                    if done.any():
-                        finish(idx[done], ev if done.all() else ev.rows(done), True, "")
-                    if not done.all():
-                        again.append(idx[~done])
-                if progress is not None and round_ == 0:
-                    progress(int(idx.size))
-            if not again:
-                break
-            todo = np.concatenate(again)
-    finish(None, None, None, None, flush=True)
+    limit = int(max_nfev) if max_nfev else MAX_NFEV
+    out: list[DecayFit] = []
+    for b0 in range(0, N, bs):
+        sl = slice(b0, min(N, b0 + bs))
+        prob = _Chunk(fitter, geo, Yw[sl], mask[sl], W[sl], I0, tmin[sl], tmax[sl])
+        ev, converged, nfev = prob.solve(theta[sl], a0[sl], float(tol), limit)
+        messages = ["" if c else f"no convergence within {limit} evaluations" for c in converged.tolist()]
+        out += _results(fitter, geo, ev, mask[sl], Yw[sl], W[sl], I0, Y_all[sl],
+                        list(zip(i0s[sl].tolist(), i1s[sl].tolist())), srcs[sl], tmin[sl],
+                        tmax[sl], converged.tolist(), messages, nfev.tolist(), None)
+        if progress is not None:
+            progress(int(sl.stop - sl.start))
     return out
 
-def _minimise_group(fitter, stack, idx, theta, tmin, tmax, max_nfev, BatchMinimizer, cache):
-    """One lmfit minimisation (Levenberg-Marquardt, compressed residuals) of the decays ``idx``.
 
-    Starts from ``theta[idx]`` (lifetimes [ns] and shift [ns]) and writes the final point
-    back there.  Returns the lmfit result and the evaluation at the final point (lmfit's
-    last request is always there: it re-evaluates its best point after MINPACK, or stops
-    at the evaluation that exceeded ``max_nfev``).
+class _Chunk:
+    """The decays of one chunk on a common window, solved together (see the module docstring).
+
+    Parameters per decay, in this order: ``ln tau_1..ln tau_K``, the shift [ns] (unless
+    fixed), the amplitudes ``a_1..a_K`` [counts/ns] and the background ``b`` [counts/bin].
     """
-    K = fitter.K
-    B = idx.size
-    sel = slice(int(idx[0]), int(idx[-1]) + 1) if idx[-1] - idx[0] == B - 1 else idx
-    names = [nm for j in range(B) for nm in _param_names(K, j)]
-    # the previous group's Parameters: its result has been read and is not kept
-    plist = _make_params(fitter, theta[idx, :K], theta[idx, K], tmin[idx], tmax[idx], range(B), cache.get("p"))
-    if len(plist) > len(cache.get("p", ())):
-        cache["p"] = plist
-    last: list = [None, None]
 
-    def point(p):
-        th = _theta_from(p, names, B, K)
-        key = th.tobytes()
-        if last[0] != key:
-            last[0], last[1] = key, stack.evaluate(sel, th, True)
-        return last[1]
+    def __init__(self, fitter, geo, Y, mask, W, i0, tmin, tmax):
+        self.f, self.geo = fitter, geo
+        self.K, self.dt = fitter.K, fitter.dt
+        self.i0 = int(i0)
+        self.Y, self.mask, self.W = Y, mask, W
+        self.full = bool(mask.all())
+        self.b, self.nw = Y.shape
+        self.poisson = fitter.statistic == "poisson"
+        self.pos = Y > 0
+        self.shift_free = fitter.fix_shift_ns is None
+        K = self.K
+        self.nth = K + 1 if self.shift_free else K
+        self.npar = self.nth + K + 1
+        self.lo = np.zeros((self.b, self.npar))
+        self.hi = np.full((self.b, self.npar), np.inf)
+        self.lo[:, :K] = np.log(tmin)[:, None]
+        self.hi[:, :K] = np.log(tmax)[:, None]
+        smax = fitter.shift_bins * fitter.dt
+        if self.shift_free:
+            self.lo[:, K], self.hi[:, K] = -smax, smax
+        self.smax = smax
 
-    def residual(p):
-        ev = point(p)
-        return np.concatenate([ev.c, ev.rest[:, None]], axis=1).ravel()
+    def theta(self, x, rows):
+        """Lifetimes [ns] and shifts [ns], shape (rows, K + 1), from the parameters ``x``."""
+        K = self.K
+        th = np.empty((x.shape[0], K + 1))
+        th[:, :K] = np.exp(x[:, :K])
+        th[:, K] = x[:, K] if self.shift_free else self.f.fix_shift_ns
+        return th
 
-    def jacobian(p):
-        return _block_jacobian(point(p).R)
+    def evaluate(self, x, rows):
+        """Model, objective, gradient and Gauss-Newton matrix of the decays ``rows`` at ``x``.
 
-    mini = BatchMinimizer(residual, plist, scale_covar=False, nan_policy="raise")
-    res = mini.leastsq(Dfun=jacobian, col_deriv=False, max_nfev=max_nfev or _default_max_nfev(K, B),
-                       ftol=_ftol(stack.nw), xtol=_XTOL)
-    ev = point(res.params)
-    theta[idx] = ev.theta
-    return res, ev
-
-def _batch_minimizer_class():
-    from lmfit import Minimizer
-
-    class _BatchMinimizerImpl(Minimizer):
-        """An lmfit Minimizer that skips lmfit's covariance bookkeeping of a whole batch.
-
-        The joint covariance of every decay's parameters is block-diagonal and each
-        decay's block is computed by the fitter (with the amplitudes included), so
-        building lmfit's correlation tables and correlated ``uncertainties`` values
-        for all the batch's parameters would only cost time.
+        The objective is half the Poisson deviance up to a constant, ``sum (m - y ln m)``
+        (or half the Neyman chi2), its gradient ``J^T (1 - y/m)`` and its Gauss-Newton
+        (Fisher scoring) matrix ``J^T diag(1/m) J``, ``J = dm/dx`` (Neyman: ``J^T W (m - y)``
+        and ``J^T W J``).
         """
+        K, nth = self.K, self.nth
+        th = self.theta(x, rows)
+        Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True)
+        Y, mask = self.Y[rows], self.mask[rows]
+        if not self.full:
+            Bm *= mask[:, None, :]
+            dBt = dBt * mask[:, None, :]
+            dBs = dBs * mask[:, None, :]
+        a = x[:, nth:]
+        m = (a[:, None, :] @ Bm)[:, 0, :]
+        J = np.empty((x.shape[0], self.npar, self.nw))
+        np.multiply((a[:, :K] * th[:, :K])[..., None], dBt, out=J[:, :K])  # d m / d ln tau_k
+        if self.shift_free:
+            J[:, K] = (a[:, None, :K] @ dBs)[:, 0, :]
+        J[:, nth:] = Bm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.poisson:
+                pos = self.pos[rows]
+                bad = np.any(pos & ~(m > 0), axis=1)
+                ms = np.where(mask & (m > 0), m, 1.0)
+                # half the deviance, sum of y (u - ln(1 + u)) with u = (m - y)/y: terms of order 1
+                f = np.sum(np.where(mask, _half_deviance(Y, m, pos), 0.0), axis=1)
+                w = np.where(mask, 1.0 / ms, 0.0)
+                e = np.where(mask, 1.0 - Y / ms, 0.0)
+            else:
+                bad = np.zeros(x.shape[0], dtype=bool)
+                W = self.W[rows]
+                res = m - Y
+                f = 0.5 * np.sum(W * res * res, axis=1)
+                w = W
+                e = W * res
+        f = np.where(bad | ~np.isfinite(f), np.inf, f)
+        Jw = J * w[:, None, :]
+        A = Jw @ J.transpose(0, 2, 1)
+        g = (J @ e[..., None])[..., 0]
+        return _Eval(theta=th, a=a.copy(), Bm=Bm, dBt=dBt, dBs=dBs, m=m), A, g, f
 
-        def _calculate_uncertainties_correlations(self):
-            self.result.errorbars = False
+    def free(self, x, g):
+        """Variables not held: at a bound with the gradient pointing out, or the lifetime of a zero amplitude."""
+        K, nth = self.K, self.nth
+        at_lo = x <= self.lo + 1e-12 * np.maximum(np.abs(self.lo), 1.0)
+        at_hi = x >= self.hi - 1e-12 * np.maximum(np.abs(x), 1.0)
+        fr = ~((at_lo & (g > 0)) | (at_hi & (g < 0)))
+        # a component with zero amplitude: its lifetime does not change the model
+        fr[:, :K] &= fr[:, nth : nth + K]
+        return fr
 
-    return _BatchMinimizerImpl
+    def solve(self, theta0, a0, tol: float, limit: int):
+        """Vectorised Levenberg-Marquardt from lifetimes/shifts ``theta0`` and amplitudes ``a0``."""
+        K, nth, npar, dt = self.K, self.nth, self.npar, self.dt
+        b = self.b
+        x = np.empty((b, npar))
+        x[:, :K] = np.log(theta0[:, :K])
+        if self.shift_free:
+            x[:, K] = np.clip(theta0[:, K], -0.99 * self.smax, 0.99 * self.smax)
+        x[:, nth:] = a0
+        allrows = np.arange(b)
+        cur, A, g, f = self.evaluate(x, allrows)
+        nfev = np.ones(b, dtype=np.int64)
+        lam = np.full(b, 1e-3)
+        nu = np.full(b, 2.0)
+        lam_h, nu_h = lam.copy(), nu.copy()  # damping of the steps that hold the shift on a kink
+        active = np.isfinite(f)
+        converged = np.zeros(b, dtype=bool)
+        fresh = np.ones(b, dtype=bool)  # the decrement of the current point is still to be tested
+        rejected = np.zeros(b, dtype=bool)  # the last step of the decay was rejected
+        held = np.zeros(b, dtype=bool)  # the last step held the shift on a kink
+        di = np.arange(npar)
+        while True:
+            # 1. convergence at the new points
+            test = active & fresh
+            if test.any():
+                t = np.nonzero(test)[0]
+                dec = self.decrement(A[t], g[t], x[t], t)
+                converged[t[dec <= tol]] = True
+                active[t[dec <= tol]] = False
+                fresh[t] = False
+            act = np.nonzero(active & (nfev < limit))[0]
+            active[nfev >= limit] = False
+            if act.size == 0:
+                break
+            # 2. damped steps on the free variables
+            xa, ga, Aa = x[act], g[act], A[act]
+            fr = self.free(xa, ga) if act.size == b else self._free_rows(xa, ga, act)
+            hold = np.zeros(act.size, dtype=bool)
+            if self.shift_free:
+                # on a kink of the shift (a whole bin) after a rejected step: hold the shift there
+                sb = xa[:, K] / dt
+                hold = rejected[act] & (np.abs(sb - np.round(sb)) < _KINK_BINS)
+                fr[:, K] &= ~hold
+            held[act] = hold
+            step = _damped_step(Aa, ga, fr, np.where(hold, lam_h[act], lam[act]), di)
+            xn = xa + step
+            np.clip(xn, self.lo[act], self.hi[act], out=xn)
+            if self.shift_free:
+                # the deviance kinks at whole-bin shifts: a step stops at the next whole bin, except
+                # from a point on one (from where it may cross into the neighbouring piece)
+                sb = xa[:, K] / dt
+                near = np.round(sb)
+                on = np.abs(sb - near) < _KINK_BINS
+                xn[:, K] = np.clip(xn[:, K], np.where(on, near - 1.0, np.floor(sb)) * dt,
+                                   np.where(on, near + 1.0, np.floor(sb) + 1.0) * dt)
+            # 3. evaluate; accept or reject each decay's step
+            ev, An, gn, fn = self.evaluate(xn, act)
+            nfev[act] += 1
+            ok = fn < f[act]
+            if ok.any():
+                w = act[ok]
+                s = (xn - xa)[ok]
+                pred = -(np.sum(ga[ok] * s, axis=1) + 0.5 * np.einsum("bi,bij,bj->b", s, Aa[ok], s))
+                rho = (f[w] - fn[ok]) / np.where(pred > 0, pred, np.inf)
+                x[w], A[w], g[w], f[w] = xn[ok], An[ok], gn[ok], fn[ok]
+                if ok.all() and w.size == b:
+                    cur = ev
+                else:
+                    _assign(cur, w, ev, ok)
+                # Nielsen's damping update; a step with the shift held on a kink keeps the damping
+                shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * np.clip(rho, 0.0, 1.0) - 1.0) ** 3)
+                hw = held[w]
+                lam[w] = np.where(hw, lam[w], np.maximum(lam[w] * shrink, 1e-12))
+                lam_h[w] = np.where(hw, np.maximum(lam_h[w] * shrink, 1e-12), lam_h[w])
+                nu[w] = np.where(hw, nu[w], 2.0)
+                nu_h[w] = np.where(hw, 2.0, nu_h[w])
+                fresh[w] = True
+                rejected[w] = False
+            if not ok.all():
+                w = act[~ok]
+                hw = held[w]
+                lam[w] = np.where(hw, lam[w], lam[w] * nu[w])
+                nu[w] = np.where(hw, nu[w], 2.0 * nu[w])
+                lam_h[w] = np.where(hw, lam_h[w] * nu_h[w], lam_h[w])
+                nu_h[w] = np.where(hw, 2.0 * nu_h[w], nu_h[w])
+                rejected[w] = True
+                moved = np.abs(xn[~ok] - xa[~ok]) > _XTOL * (np.abs(xa[~ok]) + _XTOL)
+                stalled = ~np.any(moved, axis=1) | (np.maximum(lam[w], lam_h[w]) > 1e16)
+                if stalled.any():
+                    ws = w[stalled]
+                    dec = self.decrement(A[ws], g[ws], x[ws], ws)
+                    converged[ws] = dec <= 100.0 * tol
+                    active[ws] = False
+        return cur, converged, nfev
+
+    def _free_rows(self, x, g, rows):
+        lo, hi = self.lo, self.hi
+        self.lo, self.hi = lo[rows], hi[rows]
+        try:
+            return self.free(x, g)
+        finally:
+            self.lo, self.hi = lo, hi
+
+    def decrement(self, A, g, x, rows):
+        """Gauss-Newton decrement ``g^T A^-1 g`` [deviance] over the free variables; on a kink without the shift."""
+        fr = self._free_rows(x, g, rows)
+        if self.shift_free:
+            sb = x[:, self.K] / self.dt
+            fr[:, self.K] &= ~(np.abs(sb - np.round(sb)) < _KINK_BINS)
+        di = np.arange(self.npar)
+        M = A * (fr[:, :, None] & fr[:, None, :])
+        d = M[:, di, di]
+        M[:, di, di] = np.where(fr & (d > 0), d * (1.0 + 1e-12) + 1e-300, 1.0)
+        gf = np.where(fr, g, 0.0)
+        return np.sum(gf * _solve_small(M, gf), axis=1)
 
 
-class _LazyBatchMinimizer:
-    def __call__(self, *args, **kwargs):
-        cls = _batch_minimizer_class()
-        globals()["_BatchMinimizer"] = cls
-        return cls(*args, **kwargs)
+def _damped_step(A, g, free, lam, di):
+    """``(A + lam diag(A)) s = -g`` on the free variables (held ones get ``s = 0``)."""
+    diag = A[:, di, di]
+    M = A * (free[:, :, None] & free[:, None, :])
+    M[:, di, di] = np.where(free & (diag > 0), diag * (1.0 + lam[:, None]) + 1e-300, 1.0)
+    step = _solve_small(M, np.where(free, -g, 0.0))
+    return np.where(free & np.isfinite(step), step, 0.0)
 
 
-_BatchMinimizer = _LazyBatchMinimizer()
+def _solve_small(M, r):
+    """Solve each small system ``M_b x_b = r_b`` (least squares where one is singular)."""
+    # Jacobi scaling keeps amplitudes (1e4) and log-lifetimes (1) on one footing
+    d = np.sqrt(np.abs(M[:, np.arange(M.shape[1]), np.arange(M.shape[1])]))
+    d = np.where(d > 0, d, 1.0)
+    Ms = M / (d[:, :, None] * d[:, None, :])
+    rs = r / d
+    try:
+        return np.linalg.solve(Ms, rs[..., None])[..., 0] / d
+    except np.linalg.LinAlgError:
+        out = np.empty_like(r)
+        for i in range(M.shape[0]):
+            out[i] = np.linalg.lstsq(Ms[i], rs[i], rcond=None)[0] / d[i]
+        return out
 
+
+def _assign(cur: _Eval, rows: np.ndarray, ev: _Eval, ok: np.ndarray) -> None:
+    """Rows ``rows`` of ``cur`` become the rows ``ok`` of ``ev`` (accepted steps)."""
+    for name in ("theta", "a", "Bm", "dBt", "dBs", "m"):
+        getattr(cur, name)[rows] = getattr(ev, name)[ok]

@@ -332,7 +332,8 @@ class ReconvolutionFitter:
 
     # -- public ------------------------------------------------------------------------
 
-    def fit(self, counts, *, source: str | None = None, tau_guess_ns=None, max_nfev: int | None = None) -> DecayFit:
+    def fit(self, counts, *, source: str | None = None, tau_guess_ns=None, max_nfev: int | None = None,
+            tol: float = 1e-3) -> DecayFit:
         """Fit one decay histogram (its own lmfit minimisation).
 
         Parameters
@@ -347,6 +348,10 @@ class ReconvolutionFitter:
             the first drops a component.
         max_nfev : int, optional
             Limit on model evaluations (default 200 per parameter).
+        tol : float
+            Convergence tolerance [deviance, or chi2 for Neyman fits]: MINPACK's relative
+            tolerances are ``ftol = tol / bins`` (the deviance of a good fit is about the
+            number of bins) and ``xtol = min(1e-6, tol)``.
 
         Returns
         -------
@@ -372,7 +377,7 @@ class ReconvolutionFitter:
         best = None
         for start in starts:
             prob = _Problem(self, geo, y_all[None, i0:i1], np.ones((1, i1 - i0), bool), i0)
-            res = prob.minimise(start[None, :], np.array([shift0]), tmin, tmax, max_nfev, compress=False)
+            res = prob.minimise(start[None, :], np.array([shift0]), tmin, tmax, max_nfev, tol=tol)
             st = prob.final(res)
             dev = float(np.sum(st.r**2))
             if best is None or dev < best[0] - 1e-9 * abs(best[0]):
@@ -390,36 +395,25 @@ class ReconvolutionFitter:
         *,
         sources=None,
         tau_guess_ns=None,
-        batch_size: int = 16,
+        batch_size: int = 256,
         max_nfev: int | None = None,
         progress=None,
+        tol: float = 2e-3,
     ) -> list[DecayFit]:
-        """Fit a stack of decays measured with this IRF, ``batch_size`` at a time.
+        """Fit a stack of decays measured with this IRF, solved ``batch_size`` at a time as arrays.
 
-        Each group of ``batch_size`` decays is one lmfit minimisation (MINPACK's
-        Levenberg-Marquardt) whose parameters are the lifetimes and shifts of all its
-        decays; the model, the amplitudes and the Jacobian are evaluated for the whole
-        group at once, and every decay's residuals are compressed to the ``K + 2``
-        numbers that Levenberg-Marquardt needs (``Q^T r`` and the norm of the rest,
-        with ``J = Q R``, see :func:`~qdstack.analysis.decay.projection.compress`), which
-        makes the joint problem block-diagonal and small.
-
-        Convergence is judged per decay, not by the group's joint stopping rule (the
-        group's sum of squares has stopped changing), which can hold while one decay
-        is still moving -- the others dominate the sum, or one of them shrinks the
-        common trust region.  A group's minimisation is given at most
-        ``_FIRST_ROUND_NFEV`` (4) evaluations after its start; then every decay's
-        Gauss-Newton decrement (the deviance a full Gauss-Newton step would still
-        remove, ``|Q^T r|^2``; for a shift on a whole bin, where the model has a kink,
-        that of the lifetimes) is computed at the point reached.  Decays at or below
-        ``_DECREMENT_TOL`` (2e-3 of deviance: within ~0.05 standard errors of the
-        optimum of their local quadratic model) are done and counted as converged;
-        the others (about a fifth of the benchmark's decays) are minimised again, in
-        new groups, from where they stopped, and checked the same way; in the third
-        (``_ROUNDS``) minimisation a decay takes part in, MINPACK's own stopping rule
-        decides, and its verdict is the decay's ``converged``.  The starting
-        lifetimes of every decay are those of the fit of the summed decay (a good
-        start for decays of one sample), unless given.
+        The same model and objective as :meth:`fit` (Poisson deviance or Neyman chi2 of
+        the variable-projection residuals over ``ln tau_k`` and the shift), minimised by a
+        vectorised Levenberg-Marquardt iteration (:mod:`qdstack.analysis.decay.batch`):
+        every decay has its own damping, steps, accept/reject decisions and convergence
+        test, while the model, the non-negative amplitudes and the Jacobian of the whole
+        chunk are evaluated in one call.  A decay has converged when its Gauss-Newton
+        decrement (the deviance a full Gauss-Newton step would still remove; for a shift on
+        a whole bin, where the model has a kink, that of the lifetimes) is at most ``tol``
+        (2e-3 of deviance: within ~0.05 standard errors of the optimum).  Uncertainties,
+        averages and warnings are computed as for :meth:`fit`.  The starting lifetimes of
+        every decay are those of the (lmfit) fit of the summed decay (a good start for
+        decays of one sample), unless given.
 
         Parameters
         ----------
@@ -430,25 +424,26 @@ class ReconvolutionFitter:
         tau_guess_ns : sequence of float, optional
             Starting lifetimes for every decay.
         batch_size : int
-            Decays per joint minimisation (16: numpy works on arrays large enough and
-            MINPACK's dense linear algebra on 80 x 64 matrices stays cheap).
+            Decays evaluated together (256: numpy's per-call overhead is amortised while
+            the arrays of a chunk, ~(256, 4, bins), stay in cache).
         max_nfev : int, optional
-            Limit on model evaluations of each minimisation.
+            Model evaluations per decay before it is reported as not converged (default 60).
         progress : callable(int), optional
-            Called with the number of decays of each group after its first minimisation.
+            Called with the number of decays of each chunk when it is done.
+        tol : float
+            Convergence tolerance on the Gauss-Newton decrement [deviance].
 
         Returns
         -------
         list of DecayFit
-            In the order of ``counts``.  Their ``fit`` is None: a group's joint lmfit
-            minimisation is not the result of one decay (and its Parameters are reused
-            for the next group).  ``nfev`` counts the evaluations of every minimisation
-            the decay took part in.
+            In the order of ``counts``.  Their ``fit`` is None (no lmfit minimisation was
+            run for one decay; :meth:`fit` gives one with ``fit_report()``).  ``nfev``
+            counts the model evaluations of the decay.
         """
         from qdstack.analysis.decay.batch import fit_many
 
         return fit_many(self, counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size,
-                        max_nfev=max_nfev, progress=progress)
+                        max_nfev=max_nfev, progress=progress, tol=tol)
 
     def model_curve(self, taus, amplitudes, background: float, shift_ns: float, irf=None) -> np.ndarray:
         """Model counts on the whole histogram (amplitudes in counts/ns)."""
@@ -459,15 +454,16 @@ class ReconvolutionFitter:
 
 
 class _Problem:
-    """One lmfit minimisation over the lifetimes and shifts of a batch of decays (B >= 1).
+    """One lmfit minimisation over the lifetimes and the shift of one decay.
 
-    Holds the data of the common window (a :class:`_Stack`), evaluates the vectorised
-    model, the projected (variable-projection) residuals and their Jacobian, and
-    caches the last evaluation: lmfit asks for the Jacobian at the point it just
-    evaluated.  With ``compress`` each decay's residuals are replaced by ``c = Q^T r``
-    and the norm of the rest (``J = Q R``, see :func:`compress`), which leaves every
-    Levenberg-Marquardt step and the sum of squares unchanged and keeps the joint
-    problem small.
+    Holds the data of the window (a one-decay :class:`_Stack`), evaluates the model, the
+    projected (variable-projection) residuals and their Jacobian, and caches the last
+    evaluation: lmfit asks for the Jacobian at the point it just evaluated.  lmfit sees
+    ``ln_tau1..K`` and ``shift_ns`` (and ``tau1_ns..`` as expressions, for
+    ``fit_report()``); its covariance of them is the inverse of ``J^T J`` of the projected
+    residuals (``scale_covar=False``), i.e. the Fisher information of the nonlinear
+    parameters with the amplitudes profiled out.  The reported uncertainties of all
+    parameters come from the full Fisher information (see ``_report``).
     """
 
     def __init__(self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int):
@@ -476,154 +472,88 @@ class _Problem:
         self.stack = _Stack(fitter, geo, Y, mask, i0)
         self.Y, self.mask, self.i0 = self.stack.Y, mask, i0
         self.W = self.stack.W
-        self.B, self.nw = Y.shape
+        self.nw = Y.shape[1]
         self.state = None
+        self.names = _param_names(fitter.K)
 
-    def names(self, b: int) -> list[str]:
-        """lmfit names of decay b's nonlinear parameters: ln(tau_k / 1 ns) and the shift."""
-        return _param_names(self.f.K, None if self.B == 1 else b)
-
-    def evaluate(self, theta: np.ndarray, need_jac: bool = True, compress_: bool = False) -> _Eval:
+    def evaluate(self, theta: np.ndarray) -> _Eval:
         st = self.state
         key = theta.tobytes()
-        if st is not None and st.key == key and (st.c is not None or not compress_):
+        if st is not None and st.key == key:
             return st
-        st = self.stack.evaluate(None, theta, compress_)
+        st = self.stack.evaluate(None, theta)
         st.key = key
         self.state = st
         return st
 
     def _theta(self, params) -> np.ndarray:
-        """(B, K + 1) array of lifetimes [ns] and shifts [ns] from the lmfit parameters."""
-        if not hasattr(self, "_flat_names"):
-            self._flat_names = [nm for b in range(self.B) for nm in self.names(b)]
-        return _theta_from(params, self._flat_names, self.B, self.f.K)
+        """(1, K + 1) array of lifetimes [ns] and shift [ns] from the lmfit parameters."""
+        th = np.array([[params[nm].value for nm in self.names]])
+        th[:, : self.f.K] = np.exp(th[:, : self.f.K])
+        return th
 
-    def minimise(self, taus0, shifts0, tmin, tmax, max_nfev, compress: bool):
+    def minimise(self, taus0, shifts0, tmin, tmax, max_nfev, tol: float = 1e-3):
         f, K = self.f, self.f.K
-        plist = _make_params(f, taus0, shifts0, tmin, tmax, None if self.B == 1 else range(self.B))
-        if self.B == 1:
-            from lmfit import Parameter
-
-            for k in range(K):  # readable lifetimes in fit_report()
-                plist.append(Parameter(f"tau{k + 1}_ns", expr=f"exp(ln_tau{k + 1})"))
+        plist = _make_params(f, taus0[0], float(shifts0[0]), float(tmin), float(tmax))
         nth = self.stack.nth
 
-        if compress:
-            def residual(p):
-                st = self.evaluate(self._theta(p), True, True)
-                return np.concatenate([st.c, st.rest[:, None]], axis=1).ravel()
+        def residual(p):
+            return self.evaluate(self._theta(p)).r.ravel()
 
-            def jacobian(p):
-                st = self.evaluate(self._theta(p), True, True)
-                return _block_jacobian(st.R)
-        else:
-            def residual(p):
-                return self.evaluate(self._theta(p), False).r.ravel()
-
-            def jacobian(p):
-                st = self.evaluate(self._theta(p), True)
-                # a fresh array: lmfit rescales the returned Jacobian in place for bounded parameters
-                J = st.Jt.transpose(0, 2, 1) * np.concatenate(
-                    [st.theta[:, :K], np.ones((self.B, nth - K))], axis=1)[:, None, :]
-                return J.reshape(self.B * self.nw, nth)
+        def jacobian(p):
+            st = self.evaluate(self._theta(p))
+            # a fresh array: lmfit rescales the returned Jacobian in place for bounded parameters
+            J = st.Jt.transpose(0, 2, 1) * np.concatenate([st.theta[:, :K], np.ones((1, nth - K))], axis=1)[:, None, :]
+            return J.reshape(self.nw, nth)
 
         from lmfit import Minimizer
 
         mini = Minimizer(residual, plist, scale_covar=False, nan_policy="raise")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return mini.leastsq(Dfun=jacobian, col_deriv=False, max_nfev=max_nfev or _default_max_nfev(K, self.B),
-                                ftol=_ftol(self.nw), xtol=_XTOL)
+            return mini.leastsq(Dfun=jacobian, col_deriv=False, max_nfev=max_nfev or 200 * (K + 1),
+                                ftol=_ftol(self.nw, tol), xtol=min(_XTOL, tol))
 
     def final(self, res) -> _Eval:
-        return self.evaluate(self._theta(res.params), True)
+        return self.evaluate(self._theta(res.params))
 
 
 #: MINPACK's relative parameter tolerance
 _XTOL = 1e-6
 
 
-def _ftol(nw: int) -> float:
-    """MINPACK's relative tolerance on the sum of squares: a change of about 1e-3 deviance per decay.
+def _ftol(nw: int, tol: float = 1e-3) -> float:
+    """MINPACK's relative tolerance on the sum of squares: a change of about ``tol`` deviance.
 
     The deviance of a decay is about the number of bins ``nw``; a change of 1 is one
     standard error of a parameter.
     """
-    return 1e-3 / nw
+    return tol / nw
 
 
-def _default_max_nfev(K: int, B: int) -> int:
-    return 200 * (K + 1) * max(1, B // 2)
+def _param_names(K: int) -> list[str]:
+    return [f"ln_tau{k + 1}" for k in range(K)] + ["shift_ns"]
 
 
-def _param_names(K: int, b: int | None) -> list[str]:
-    sfx = "" if b is None else f"_d{b}"
-    return [f"ln_tau{k + 1}{sfx}" for k in range(K)] + [f"shift_ns{sfx}"]
-
-
-def _make_params(f: ReconvolutionFitter, taus0, shifts0, tmin, tmax, decays, reuse: list | None = None) -> list:
-    """lmfit Parameters (ln tau_k bounded by ln tmin..ln tmax, the shift by the shift bound) of a batch.
-
-    ``decays`` None: one decay with plain names; else the indices used in the names.
-    ``tmin``, ``tmax`` are scalars or one value per decay.  ``reuse``: Parameters made
-    by an earlier call for a batch at least as large whose minimisation is finished and
-    whose result is no longer needed; they are reset (bounds, value, vary) and returned
-    instead of new ones (creating a Parameter costs more than a model evaluation).
-    """
-    from lmfit import Parameter
+def _make_params(f: ReconvolutionFitter, taus0, shift0: float, tmin: float, tmax: float):
+    """lmfit Parameters: ln tau_k bounded by ln tmin..ln tmax, the shift by the shift bound."""
+    from lmfit import Parameter, Parameters
 
     K = f.K
     smax = f.shift_bins * f.dt
-    nb = len(taus0)
-    tmin = np.broadcast_to(np.asarray(tmin, dtype=float), (nb,))
-    tmax = np.broadcast_to(np.asarray(tmax, dtype=float), (nb,))
     # lifetimes enter as ln(tau): scale-free steps and bounds far from the transform's edges
-    lt = np.log(np.clip(np.asarray(taus0, dtype=float), (tmin * 1.01)[:, None], (tmax * 0.99)[:, None])).tolist()
-    lo, hi = np.log(tmin).tolist(), np.log(tmax).tolist()
-    sh = np.clip(np.asarray(shifts0, dtype=float), -0.99 * smax, 0.99 * smax).tolist()
-    fixed = f.fix_shift_ns
-    if reuse is not None and len(reuse) >= nb * (K + 1):
-        plist = reuse[: nb * (K + 1)]
-        for j in range(nb):
-            base = j * (K + 1)
-            for k in range(K):
-                p = plist[base + k]
-                p.min, p.max = lo[j], hi[j]
-                p.value = p.init_value = lt[j][k]
-                p.stderr = p.correl = None
-            p = plist[base + K]
-            if fixed is None:
-                p.min, p.max = -smax, smax
-                p.value = p.init_value = sh[j]
-                p.stderr = p.correl = None
-        return plist
-    plist = []
-    for j in range(nb):
-        nm = _param_names(K, None if decays is None else j)
-        for k in range(K):
-            plist.append(Parameter(nm[k], value=lt[j][k], min=lo[j], max=hi[j]))
-        if fixed is not None:
-            plist.append(Parameter(nm[K], value=fixed, vary=False))
-        else:
-            plist.append(Parameter(nm[K], value=sh[j], min=-smax, max=smax))
-    return plist
-
-
-def _theta_from(params, flat_names, B: int, K: int) -> np.ndarray:
-    th = np.fromiter((params[nm].value for nm in flat_names), float, len(flat_names))
-    th = th.reshape(B, K + 1)
-    th[:, :K] = np.exp(th[:, :K])
-    return th
-
-
-def _block_jacobian(R: np.ndarray) -> np.ndarray:
-    """Block-diagonal Jacobian of compressed residuals: ``R_b`` over decay b's nth + 1 rows."""
-    B_, nth, _ = R.shape
-    Jc = np.zeros((B_, nth + 1, B_, nth))
-    ar = np.arange(B_)
-    Jc[ar, :nth, ar, :] = R
-    return Jc.reshape(B_ * (nth + 1), B_ * nth)
+    lt = np.log(np.clip(np.asarray(taus0, dtype=float), tmin * 1.01, tmax * 0.99)).tolist()
+    nm = _param_names(K)
+    params = Parameters()
+    for k in range(K):
+        params.add(Parameter(nm[k], value=lt[k], min=math.log(tmin), max=math.log(tmax)))
+    if f.fix_shift_ns is not None:
+        params.add(Parameter(nm[K], value=f.fix_shift_ns, vary=False))
+    else:
+        params.add(Parameter(nm[K], value=float(np.clip(shift0, -0.99 * smax, 0.99 * smax)), min=-smax, max=smax))
+    for k in range(K):  # readable lifetimes in fit_report()
+        params.add(f"tau{k + 1}_ns", expr=f"exp(ln_tau{k + 1})")
+    return params
 
 
 def fit_decay(

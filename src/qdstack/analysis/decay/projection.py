@@ -13,7 +13,7 @@ from scipy.linalg import LinAlgError, cho_factor, solve_triangular
 from scipy.linalg.lapack import dposv
 from scipy.optimize import nnls
 
-__all__ = ["poisson_amplitudes", "neyman_amplitudes", "varpro_jacobian_t", "poisson_loss_derivatives", "compress"]
+__all__ = ["poisson_amplitudes", "neyman_amplitudes", "varpro_jacobian_t", "poisson_loss_derivatives"]
 
 _M_FLOOR = 1e-9
 
@@ -81,7 +81,7 @@ def neyman_amplitudes(Bm: np.ndarray, Y: np.ndarray, W: np.ndarray) -> np.ndarra
 
 
 def poisson_amplitudes(Bm: np.ndarray, Y: np.ndarray, pos: np.ndarray, a0: np.ndarray | None,
-                       tol: float = 1e-9, max_iter: int = 60, state: bool = False):
+                       tol: float = 1e-12, max_iter: int = 60, state: bool = False):
     """Poisson maximum-likelihood non-negative amplitudes for each decay of a batch.
 
     Minimises ``sum_n (m - y ln m)``, ``m = a Bm``, over ``a >= 0`` by projected Newton
@@ -289,68 +289,3 @@ def varpro_jacobian_t(Bm, dBt, dBs, a, BW, H, lp, drdm, fix_shift: bool = False)
     if fix_shift:
         return DM[:, :K], dA[:, :, :K]
     return DM, dA
-
-
-def compress(Jt: np.ndarray, r: np.ndarray, scale: np.ndarray):
-    """Compressed residuals: ``(c, rest)`` and ``R`` with ``J = Q R``, ``c = Q^T r``, ``rest = |r - Q c|``.
-
-    Least squares sees the same sum of squares (``|c|^2 + rest^2 = |r|^2``), the same
-    gradient (``R^T c = J^T r``) and the same Gauss-Newton matrix (``R^T R = J^T J``) as
-    with the full residuals, so every Levenberg-Marquardt step is unchanged.  All three
-    come from one Cholesky factorisation of the Gram matrix of ``[J, r]``:
-    ``chol([[J^T J, J^T r], [r^T J, r^T r]]) = [[R^T, 0], [c^T, rest]]``.  Decays whose
-    Jacobian is rank deficient (a component with zero amplitude) use a QR factorisation.
-
-    Parameters
-    ----------
-    Jt : ndarray, shape (B, nth, n)
-        Transposed Jacobians.
-    r : ndarray, shape (B, n)
-    scale : ndarray, shape (B, nth)
-        Column scaling of the returned ``R`` (``d/d ln tau = tau d/d tau``); ``c`` and
-        ``rest`` do not depend on it.
-
-    Returns
-    -------
-    c : ndarray, shape (B, nth)
-    rest : ndarray, shape (B,)
-    R : ndarray, shape (B, nth, nth)
-        Upper triangular.
-    """
-    B_, nth, n = Jt.shape
-    Ja = np.empty((B_, nth + 1, n))
-    Ja[:, :nth] = Jt
-    Ja[:, nth] = r
-    G = Ja @ Ja.transpose(0, 2, 1)
-    rr = G[:, nth, nth].copy()
-    # a hair of extra length on r keeps the factorisation positive definite when r lies in span(J)
-    G[:, nth, nth] = rr * (1.0 + 1e-13) + 1e-300
-    c = np.empty((B_, nth))
-    rest = np.empty(B_)
-    R = np.empty((B_, nth, nth))
-    try:
-        L = np.linalg.cholesky(G)
-        good = np.ones(B_, dtype=bool)
-    except np.linalg.LinAlgError:
-        good = np.zeros(B_, dtype=bool)
-        L = np.zeros_like(G)
-        for b in range(B_):
-            try:
-                L[b] = np.linalg.cholesky(G[b])
-                good[b] = True
-            except np.linalg.LinAlgError:
-                pass
-    # a factor whose pivots collapsed by many orders of magnitude is no better than QR
-    diag = np.einsum("bii->bi", L[:, :nth, :nth])
-    gdiag = np.sqrt(np.maximum(np.einsum("bii->bi", G[:, :nth, :nth]), 1e-300))
-    good &= np.all(diag > 1e-7 * gdiag, axis=1)
-    R[good] = L[good, :nth, :nth].transpose(0, 2, 1)
-    c[good] = L[good, nth, :nth]
-    rest[good] = L[good, nth, nth]
-    for b in np.nonzero(~good)[0]:
-        Q, Rb = np.linalg.qr(Jt[b].T)
-        cb = Q.T @ r[b]
-        R[b] = Rb
-        c[b] = cb
-        rest[b] = math.sqrt(max(float(rr[b] - cb @ cb), 0.0))
-    return c, rest, R * scale[:, None, :]
