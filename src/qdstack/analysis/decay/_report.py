@@ -19,25 +19,31 @@ from qdstack.errors import FitError
 
 
 def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, converged, messages, nfevs,
-             fits) -> list[DecayFit]:
+             fits, fisher=None) -> list[DecayFit]:
     """Per-decay results from the final state ``st`` of (joint) minimisations.
 
     ``mask``, ``Yw``, ``W`` (b, nw): the window mask, counts and Neyman weights on
     the common window starting at bin ``I0``; ``ys`` (b, n): the full histograms;
-    ``tmin``, ``tmax`` (b,): lifetime bounds; ``fits``: lmfit results or None.
+    ``tmin``, ``tmax`` (b,): lifetime bounds; ``fits``: lmfit results or None;
+    ``fisher`` (b, 2K + 2, 2K + 2): the Fisher information of ``(tau_k, shift, a_k, b)``
+    at ``st`` when the caller has it (the batch solver), else computed here.
     """
     K, dt, n = fitter.K, fitter.dt, fitter.n
     Bn = len(srcs)
     a, m, Bm = st.a, st.m, st.Bm
     taus = st.theta[:, :K]
     shifts = st.theta[:, K]
-    # Fisher information of all parameters (tau_k, shift, a_k, b) for every decay
-    G = np.concatenate([a[:, :K, None] * st.dBt, (a[:, None, :K] @ st.dBs), Bm], axis=1)
-    if fitter.statistic == "poisson":
-        w = np.where(mask, 1.0 / np.maximum(m, _M_FLOOR), 0.0)
+    if fisher is not None:
+        F = fisher
     else:
-        w = W
-    F = (G * w[:, None, :]) @ G.transpose(0, 2, 1)
+        # Fisher information of all parameters (tau_k, shift, a_k, b) for every decay:
+        # G^T diag(1/m) G (Neyman: G^T W G) with G = dm/d(tau, shift, a, b)
+        G = np.concatenate([a[:, :K, None] * st.dBt, (a[:, None, :K] @ st.dBs), Bm], axis=1)
+        if fitter.statistic == "poisson":
+            w = np.where(mask, 1.0 / np.maximum(m, _M_FLOOR), 0.0)
+        else:
+            w = W
+        F = (G * w[:, None, :]) @ G.transpose(0, 2, 1)
     npar = 2 * K + 2
     nwin = mask.shape[1]
     zero_amp = a[:, :K] <= 0
@@ -104,17 +110,12 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
     residuals = np.full((Bn, n), np.nan)
     residuals[:, I0 : I0 + nwin] = np.where(mask, resid, np.nan)
     signal = np.sum(np.where(mask, mb, 0.0), axis=1) - a[:, K] * nsel
-    # full-histogram curves (the fitted columns inside the window, more columns outside it)
-    model_all = np.empty((Bn, n))
-    model_all[:, I0 : I0 + nwin] = (a[:, None, :K] @ Bm[:, :K])[:, 0, :] + a[:, K : K + 1]
-    partial = ~mask.all(axis=1)  # these columns were zeroed outside each decay's own window
-    if partial.any():
-        Bp, _, _ = columns(geo, taus[partial], shifts[partial] / dt, I0, nwin, False)
-        model_all[partial, I0 : I0 + nwin] = (a[partial, None, :K] @ Bp[:, :K])[:, 0, :] + a[partial, K : K + 1]
-    for lo, hi in ((0, I0), (I0 + nwin, n)):
-        if hi > lo:
-            Bo, _, _ = columns(geo, taus, shifts / dt, lo, hi - lo, False)
-            model_all[:, lo:hi] = (a[:, None, :K] @ Bo[:, :K])[:, 0, :] + a[:, K : K + 1]
+    # full-histogram curves: the fitted columns where they cover the histogram, else one evaluation of all bins
+    if nwin == n and mask.all() and Bm is not None:
+        model_all = (a[:, None, :K] @ Bm[:, :K])[:, 0, :] + a[:, K : K + 1]
+    else:
+        Bf, _, _ = columns(geo, taus, shifts / dt, 0, n, False)
+        model_all = (a[:, None, :K] @ Bf[:, :K])[:, 0, :] + a[:, K : K + 1]
     k_int = np.floor(shifts / dt).astype(int)
     phi = shifts / dt - k_int
     ii = np.arange(n)[None, :] - k_int[:, None]
@@ -208,6 +209,9 @@ def _warnings(fitter, converged, message, comps, zero_sorted, signal, tmin, tmax
             "multi-exponential fits are unreliable below a few thousand photons per component"
         )
     for k, c in enumerate(comps):
+        if not zero_sorted[k] and abs(c.tau_ns - tmin) > 1e-3 * tmin and abs(c.tau_ns - tmax) > 1e-3 * tmax \
+                and c.tau_ns_err <= 0.5 * c.tau_ns:
+            continue  # nothing to say (the common case, checked without formatting anything)
         label = f"component {k + 1} (tau = {c.tau_ns:.4g} ns)"
         if zero_sorted[k]:
             out.append(f"{src}: {label} has zero amplitude: the data do not support {K} components; fit fewer")

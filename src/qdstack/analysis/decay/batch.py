@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdstack.analysis.decay._report import _results
-from qdstack.analysis.decay._stack import _KINK_BINS, _Eval, _half_deviance
+from qdstack.analysis.decay._stack import _KINK_BINS, _Eval
 from qdstack.analysis.decay.convolution import columns
 from qdstack.analysis.decay.fitter import _Problem
 from qdstack.analysis.decay.projection import neyman_amplitudes
@@ -64,7 +64,7 @@ def fit_many(
     *,
     sources=None,
     tau_guess_ns=None,
-    batch_size: int = 256,
+    batch_size: int = 128,
     max_nfev: int | None = None,
     progress=None,
     tol: float = DECREMENT_TOL,
@@ -133,11 +133,11 @@ def fit_many(
     for b0 in range(0, N, bs):
         sl = slice(b0, min(N, b0 + bs))
         prob = _Chunk(fitter, geo, Yw[sl], mask[sl], W[sl], I0, tmin[sl], tmax[sl])
-        ev, converged, nfev = prob.solve(theta[sl], a0[sl], float(tol), limit)
+        ev, fisher, converged, nfev = prob.solve(theta[sl], a0[sl], float(tol), limit)
         messages = ["" if c else f"no convergence within {limit} evaluations" for c in converged.tolist()]
         out += _results(fitter, geo, ev, mask[sl], Yw[sl], W[sl], I0, Y_all[sl],
                         list(zip(i0s[sl].tolist(), i1s[sl].tolist())), srcs[sl], tmin[sl],
-                        tmax[sl], converged.tolist(), messages, nfev.tolist(), None)
+                        tmax[sl], converged.tolist(), messages, nfev.tolist(), None, fisher)
         if progress is not None:
             progress(int(sl.stop - sl.start))
     return out
@@ -159,6 +159,8 @@ class _Chunk:
         self.b, self.nw = Y.shape
         self.poisson = fitter.statistic == "poisson"
         self.pos = Y > 0
+        self.Ys = np.where(self.pos, Y, 1.0)
+        self.Yinv = 1.0 / self.Ys
         self.shift_free = fitter.fix_shift_ns is None
         K = self.K
         self.nth = K + 1 if self.shift_free else K
@@ -190,10 +192,16 @@ class _Chunk:
         """
         K, nth = self.K, self.nth
         th = self.theta(x, rows)
-        Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True)
         Y, mask = self.Y[rows], self.mask[rows]
+        nb = x.shape[0]
+        if nb > 1 and np.all(th == th[:1]):
+            # one point for all (the common start): the columns of one decay serve every decay
+            Bm, dBt, dBs = columns(self.geo, th[:1, :K], th[:1, K] / self.dt, self.i0, self.nw, True)
+            Bm, dBt, dBs = (np.broadcast_to(v, (nb,) + v.shape[1:]) for v in (Bm, dBt, dBs))
+        else:
+            Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True)
         if not self.full:
-            Bm *= mask[:, None, :]
+            Bm = Bm * mask[:, None, :]
             dBt = dBt * mask[:, None, :]
             dBs = dBs * mask[:, None, :]
         a = x[:, nth:]
@@ -203,27 +211,34 @@ class _Chunk:
         if self.shift_free:
             J[:, K] = (a[:, None, :K] @ dBs)[:, 0, :]
         J[:, nth:] = Bm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.poisson:
-                pos = self.pos[rows]
-                bad = np.any(pos & ~(m > 0), axis=1)
-                ms = np.where(mask & (m > 0), m, 1.0)
-                # half the deviance, sum of y (u - ln(1 + u)) with u = (m - y)/y: terms of order 1
-                f = np.sum(np.where(mask, _half_deviance(Y, m, pos), 0.0), axis=1)
-                w = np.where(mask, 1.0 / ms, 0.0)
-                e = np.where(mask, 1.0 - Y / ms, 0.0)
-            else:
-                bad = np.zeros(x.shape[0], dtype=bool)
-                W = self.W[rows]
-                res = m - Y
-                f = 0.5 * np.sum(W * res * res, axis=1)
-                w = W
-                e = W * res
+        if self.poisson:
+            pos, Ys, Yinv = self.pos[rows], self.Ys[rows], self.Yinv[rows]
+            bad = np.any(pos & ~(m > 0), axis=1)
+            ms = m if not bad.any() and (m > 0).all() else np.where(m > 0, m, 1.0)
+            w = 1.0 / ms
+            # half the deviance, sum of y (u - ln(1 + u)) with u = m/y - 1 (m where y = 0): terms of order 1
+            u = m * Yinv - 1.0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                term = np.where(pos, Ys * (u - np.log1p(u)), m)
+            e = 1.0 - Y * w
+            if not self.full:
+                term *= mask
+                w *= mask
+                e *= mask
+            f = np.sum(term, axis=1)
+        else:
+            bad = np.zeros(x.shape[0], dtype=bool)
+            W = self.W[rows]
+            res = m - Y
+            f = 0.5 * np.sum(W * res * res, axis=1)
+            w = W
+            e = W * res
         f = np.where(bad | ~np.isfinite(f), np.inf, f)
         Jw = J * w[:, None, :]
         A = Jw @ J.transpose(0, 2, 1)
         g = (J @ e[..., None])[..., 0]
-        return _Eval(theta=th, a=a.copy(), Bm=Bm, dBt=dBt, dBs=dBs, m=m), A, g, f
+        # what the results need besides the Fisher matrix: the point and the model
+        return _Eval(theta=th, a=a.copy(), m=m), A, g, f
 
     def free(self, x, g):
         """Variables not held: at a bound with the gradient pointing out, or the lifetime of a zero amplitude."""
@@ -244,8 +259,7 @@ class _Chunk:
         if self.shift_free:
             x[:, K] = np.clip(theta0[:, K], -0.99 * self.smax, 0.99 * self.smax)
         x[:, nth:] = a0
-        allrows = np.arange(b)
-        cur, A, g, f = self.evaluate(x, allrows)
+        cur, A, g, f = self.evaluate(x, slice(None))
         nfev = np.ones(b, dtype=np.int64)
         lam = np.full(b, 1e-3)
         nu = np.full(b, 2.0)
@@ -328,7 +342,23 @@ class _Chunk:
                     dec = self.decrement(A[ws], g[ws], x[ws], ws)
                     converged[ws] = dec <= 100.0 * tol
                     active[ws] = False
-        return cur, converged, nfev
+        return cur, self.fisher(A, cur.theta), converged, nfev
+
+    def fisher(self, A, theta):
+        """The Gauss-Newton matrix ``A`` in (ln tau, shift, a, b) as the Fisher information in
+        (tau, shift, a, b), the parameters the results report (a zero row and column for a fixed
+        shift, which the results hold)."""
+        K, nth = self.K, self.nth
+        P = 2 * K + 2
+        s = np.ones((A.shape[0], self.npar))
+        s[:, :K] = theta[:, :K]
+        A = A / (s[:, :, None] * s[:, None, :])  # d/d tau = (1/tau) d/d ln tau
+        if nth == K + 1:
+            return A
+        F = np.zeros((A.shape[0], P, P))
+        keep = np.r_[0:K, K + 1 : P]
+        F[:, keep[:, None], keep[None, :]] = A
+        return F
 
     def _free_rows(self, x, g, rows):
         lo, hi = self.lo, self.hi
@@ -379,5 +409,5 @@ def _solve_small(M, r):
 
 def _assign(cur: _Eval, rows: np.ndarray, ev: _Eval, ok: np.ndarray) -> None:
     """Rows ``rows`` of ``cur`` become the rows ``ok`` of ``ev`` (accepted steps)."""
-    for name in ("theta", "a", "Bm", "dBt", "dBs", "m"):
+    for name in ("theta", "a", "m"):
         getattr(cur, name)[rows] = getattr(ev, name)[ok]

@@ -395,7 +395,7 @@ class ReconvolutionFitter:
         *,
         sources=None,
         tau_guess_ns=None,
-        batch_size: int = 256,
+        batch_size: int = 128,
         max_nfev: int | None = None,
         progress=None,
         tol: float = 2e-3,
@@ -424,8 +424,8 @@ class ReconvolutionFitter:
         tau_guess_ns : sequence of float, optional
             Starting lifetimes for every decay.
         batch_size : int
-            Decays evaluated together (256: numpy's per-call overhead is amortised while
-            the arrays of a chunk, ~(256, 4, bins), stay in cache).
+            Decays evaluated together (128: numpy's per-call overhead is amortised while
+            the largest arrays of a chunk, (128, 2K + 2, bins), stay near the cache).
         max_nfev : int, optional
             Model evaluations per decay before it is reported as not converged (default 60).
         progress : callable(int), optional

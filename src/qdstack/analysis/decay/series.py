@@ -1,4 +1,4 @@
-"""Many decays at once: lifetime-vs-temperature series and large batches, through dask.
+"""Many decays at once: lifetime-vs-temperature series and large stacks, through dask.
 
 * :func:`fit_decay_series` fits a set of decay files (each with its own time
   axis and the same IRF settings), one task per decay, and returns a
@@ -277,8 +277,8 @@ def fit_decay_series(
 def _fit_chunk(time_ns, counts, fitter_kwargs, sources, tau_guess_ns, batch_size):
     fitter = ReconvolutionFitter(time_ns, **fitter_kwargs)
     fits = fitter.fit_many(counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size)
-    # fit_many keeps no lmfit result (sending one back from a worker would cost more than the
-    # fits: its Parameters carry an expression interpreter each)
+    # fit_many keeps no lmfit result; a result with one (from fit) would cost more to send back
+    # from a worker than the fit itself (its Parameters carry an expression interpreter each)
     return [f if f.fit is None else replace(f, fit=None) for f in fits]
 
 
@@ -287,7 +287,7 @@ def fit_decay_stack(
     counts,
     *,
     chunk: int = 250,
-    batch_size: int = 16,
+    batch_size: int = 128,
     tau_guess_ns=None,
     sources: Sequence[str] | None = None,
     scheduler: str | None = None,
@@ -304,7 +304,7 @@ def fit_decay_stack(
     chunk : int
         Decays per task.
     batch_size : int
-        Decays per joint lmfit minimisation inside a task
+        Decays solved together inside a task
         (see :meth:`~qdstack.analysis.decay.ReconvolutionFitter.fit_many`).
     tau_guess_ns : sequence of float, optional
         Starting lifetimes for all decays; default: each chunk starts from the
@@ -319,8 +319,8 @@ def fit_decay_stack(
     Returns
     -------
     list of DecayFit
-        In the order of ``counts``; their ``fit`` (the lmfit result of the joint
-        minimisation) is None, to keep what workers send back small.
+        In the order of ``counts``; their ``fit`` is None (the batch solver runs no
+        lmfit minimisation per decay).
     """
     Y = np.asarray(counts, dtype=float)
     if Y.ndim != 2:
