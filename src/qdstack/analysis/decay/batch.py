@@ -54,6 +54,8 @@ __all__ = ["fit_many", "DECREMENT_TOL"]
 DECREMENT_TOL = 2e-3
 #: evaluations per decay before it is reported as not converged
 MAX_NFEV = 60
+#: blocks of ``batch_size`` decays iterated together (bounds the memory of the per-decay state)
+_CHUNK_BLOCKS = 32
 #: relative step below which a rejected step ends a decay's iterations (MINPACK's xtol)
 _XTOL = 1e-10
 
@@ -130,16 +132,24 @@ def fit_many(
     bs = max(1, int(batch_size))
     limit = int(max_nfev) if max_nfev else MAX_NFEV
     out: list[DecayFit] = []
-    for b0 in range(0, N, bs):
-        sl = slice(b0, min(N, b0 + bs))
-        prob = _Chunk(fitter, geo, Yw[sl], mask[sl], W[sl], I0, tmin[sl], tmax[sl])
-        ev, fisher, converged, nfev = prob.solve(theta[sl], a0[sl], float(tol), limit)
-        messages = ["" if c else f"no convergence within {limit} evaluations" for c in converged.tolist()]
-        out += _results(fitter, geo, ev, mask[sl], Yw[sl], W[sl], I0, Y_all[sl],
-                        list(zip(i0s[sl].tolist(), i1s[sl].tolist())), srcs[sl], tmin[sl],
-                        tmax[sl], converged.tolist(), messages, nfev.tolist(), None, fisher)
-        if progress is not None:
-            progress(int(sl.stop - sl.start))
+    # a chunk of decays is iterated together; its evaluations go in blocks of ``bs`` decays, so
+    # the last few decays of a chunk to converge are evaluated together with those of others
+    # rather than in small calls of their own (numpy's per-call cost would dominate)
+    for c0 in range(0, N, _CHUNK_BLOCKS * bs):
+        cs = slice(c0, min(N, c0 + _CHUNK_BLOCKS * bs))
+        prob = _Chunk(fitter, geo, Yw[cs], mask[cs], W[cs], I0, tmin[cs], tmax[cs], bs)
+        ev, fisher, converged, nfev = prob.solve(theta[cs], a0[cs], float(tol), limit)
+        for b0 in range(0, cs.stop - c0, bs):
+            sl = slice(b0, min(cs.stop - c0, b0 + bs))
+            gl = slice(c0 + sl.start, c0 + sl.stop)
+            conv = converged[sl].tolist()
+            messages = ["" if c else f"no convergence within {limit} evaluations" for c in conv]
+            part = _Eval(theta=ev.theta[sl], a=ev.a[sl], m=ev.m[sl])
+            out += _results(fitter, geo, part, mask[gl], Yw[gl], W[gl], I0, Y_all[gl],
+                            list(zip(i0s[gl].tolist(), i1s[gl].tolist())), srcs[gl], tmin[gl], tmax[gl], conv,
+                            messages, nfev[sl].tolist(), None, fisher[sl])
+            if progress is not None:
+                progress(int(sl.stop - sl.start))
     return out
 
 
@@ -150,8 +160,9 @@ class _Chunk:
     fixed), the amplitudes ``a_1..a_K`` [counts/ns] and the background ``b`` [counts/bin].
     """
 
-    def __init__(self, fitter, geo, Y, mask, W, i0, tmin, tmax):
+    def __init__(self, fitter, geo, Y, mask, W, i0, tmin, tmax, block: int = 128):
         self.f, self.geo = fitter, geo
+        self.block = max(1, int(block))
         self.K, self.dt = fitter.K, fitter.dt
         self.i0 = int(i0)
         self.Y, self.mask, self.W = Y, mask, W
@@ -240,6 +251,15 @@ class _Chunk:
         # what the results need besides the Fisher matrix: the point and the model
         return _Eval(theta=th, a=a.copy(), m=m), A, g, f
 
+    def evaluate_blocks(self, x, rows):
+        """:meth:`evaluate` in blocks of at most ``block`` decays, results concatenated."""
+        nb = rows.size
+        if nb <= self.block:
+            return self.evaluate(x, rows if nb < self.b else slice(None))
+        parts = [self.evaluate(x[i : i + self.block], rows[i : i + self.block]) for i in range(0, nb, self.block)]
+        ev = _Eval(**{name: np.concatenate([getattr(p[0], name) for p in parts]) for name in ("theta", "a", "m")})
+        return (ev,) + tuple(np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
+
     def free(self, x, g):
         """Variables not held: at a bound with the gradient pointing out, or the lifetime of a zero amplitude."""
         K, nth = self.K, self.nth
@@ -259,7 +279,7 @@ class _Chunk:
         if self.shift_free:
             x[:, K] = np.clip(theta0[:, K], -0.99 * self.smax, 0.99 * self.smax)
         x[:, nth:] = a0
-        cur, A, g, f = self.evaluate(x, slice(None))
+        cur, A, g, f = self.evaluate_blocks(x, np.arange(b))
         nfev = np.ones(b, dtype=np.int64)
         lam = np.full(b, 1e-3)
         nu = np.full(b, 2.0)
@@ -305,7 +325,7 @@ class _Chunk:
                 xn[:, K] = np.clip(xn[:, K], np.where(on, near - 1.0, np.floor(sb)) * dt,
                                    np.where(on, near + 1.0, np.floor(sb) + 1.0) * dt)
             # 3. evaluate; accept or reject each decay's step
-            ev, An, gn, fn = self.evaluate(xn, act)
+            ev, An, gn, fn = self.evaluate_blocks(xn, act)
             nfev[act] += 1
             ok = fn < f[act]
             if ok.any():
