@@ -51,7 +51,8 @@ def command(
 
       qdstack film --layers 20 --edge-nm 6.8 --gap-nm 0.55 --measured-nm 130 --measured-err-nm 10
     """
-    from qdstack.analysis.film import film_thickness, linker_gap
+    from qdstack.analysis.thickness import film_thickness
+    from qdstack.linkers import linker_gap_nm
 
     if linker is not None and gap_nm is not None:
         raise OptionError("give either --linker or --gap-nm, not both", "--linker")
@@ -63,7 +64,7 @@ def command(
         raise OptionError(f"must be a non-negative number of nm, got {gap_nm}", "--gap-nm")
     with captured_warnings() as warned:
         if linker is not None:
-            gap = linker_gap(linker, method=linker_method, offset_nm=linker_offset_nm)
+            gap = linker_gap_nm(linker, method=linker_method, offset_nm=linker_offset_nm)
             source = f"linker {linker} ({linker_method}" + (f", +{linker_offset_nm:g} nm" if linker_offset_nm else "") + ")"
         else:
             gap, source = gap_nm, "--gap-nm"

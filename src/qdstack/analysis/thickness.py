@@ -47,7 +47,7 @@ from typing import Literal
 
 from qdstack.errors import InputError
 
-__all__ = ["FilmThickness", "film_thickness", "film_period_nm", "Propagation", "linker_gap"]
+__all__ = ["FilmThickness", "film_thickness", "film_period_nm", "Propagation"]
 
 Propagation = Literal["column", "systematic"]
 
@@ -55,30 +55,6 @@ Propagation = Literal["column", "systematic"]
 def film_period_nm(edge_nm: float, gap_nm: float) -> float:
     """Stacking period P = L + D [nm] of dots of edge ``edge_nm`` separated by ``gap_nm``."""
     return float(edge_nm) + float(gap_nm)
-
-
-def linker_gap(name: str, *, method: str = "mmff", offset_nm: float = 0.0) -> float:
-    """Gap [nm] between dots bridged by a dithiol linker: its S-S distance plus ``offset_nm``.
-
-    Uses :func:`qdstack.linkers.linker_gap_nm` (imported here, when needed).
-
-    Raises
-    ------
-    InputError
-        Unknown linker (from the linker library), or the library is not available.
-    """
-    try:
-        from qdstack.linkers import linker_gap_nm
-    except ImportError:
-        raise InputError(
-            "the linker library (qdstack.linkers.linker_gap_nm) is not available in this "
-            "installation; give the gap with --gap-nm",
-            "--linker",
-        ) from None
-    gap = float(linker_gap_nm(name, method=method, offset_nm=offset_nm))
-    if not (math.isfinite(gap) and gap >= 0):
-        raise InputError(f"the linker library returned an impossible gap ({gap} nm)", name)
-    return gap
 
 
 @dataclass(frozen=True)
