@@ -140,9 +140,3 @@ def command(
         return figs
 
     emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary)
-
-
-def _fmt(value, spec):
-    import math
-
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
