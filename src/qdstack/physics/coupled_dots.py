@@ -439,8 +439,13 @@ class DotsResult(Result):
     def summary_blocks(self):
         s = self.system
         edges = sorted({round(max(d.size_nm), 4) for d in s.dots})
+        dz = sorted(s.dots, key=lambda d: d.center_nm[2])
+        gaps = sorted({round(b.center_nm[2] - a.center_nm[2] - (a.size_nm[2] + b.size_nm[2]) / 2, 4)
+                       for a, b in zip(dz, dz[1:])
+                       if abs(b.center_nm[0] - a.center_nm[0]) < 1e-9 and abs(b.center_nm[1] - a.center_nm[1]) < 1e-9})
+        gap_txt = f", gap(s) {', '.join(f'{g:g}' for g in gaps)} nm" if gaps else ""
         blocks: list = [
-            f"{len(s.dots)} cuboid dot(s), edge(s) {', '.join(f'{e:g}' for e in edges)} nm, barrier "
+            f"{len(s.dots)} cube(s) of {', '.join(f'{e:g}' for e in edges)} nm{gap_txt}, barrier "
             f"{s.barrier_eV:g} eV, m = {s.mass:g} m_e inside, {s.effective_barrier_mass:g} m_e outside"
         ]
         sep = self.separable_meV or ()
