@@ -161,11 +161,12 @@ def main() -> None:
 
     if args.workers > 0:
         # the same chunks fit_decay_stack sends to dask workers; worker CPU time is read on each worker
-        from qdstack.analysis.decay.series import _fit_chunk, dask_client
+        from qdstack._parallel import dask_client
+        from qdstack.analysis.decay.series import _fit_chunk
 
         chunk = max(64, args.n // (4 * args.workers))
         kwargs = dict(irf=irf_counts, components=3)
-        with dask_client(None, args.workers, args.workers) as client:
+        with dask_client(None, n_workers=args.workers, n_tasks=args.workers) as client:
             client.run(lambda: __import__("qdstack.analysis.decay"))  # imports before the clock
             cpu0 = client.run(time.process_time)
             w0 = time.perf_counter()

@@ -50,8 +50,9 @@ _NAMES = {
     "fit_decay": ("decay", "fit_decay"),
     "DecayFit": ("decay", "DecayFit"),
     "ReconvolutionFitter": ("decay", "ReconvolutionFitter"),
-    "fit_decay_series": ("decay_batch", "fit_decay_series"),
-    "LifetimeSeries": ("decay_batch", "LifetimeSeries"),
+    "fit_decay_series": ("decay", "fit_decay_series"),
+    "fit_decay_stack": ("decay", "fit_decay_stack"),
+    "LifetimeSeries": ("decay", "LifetimeSeries"),
     # X-ray scattering
     "fit_xrd": ("xrd", "fit_profile"),
     "fit_xrd_peaks": ("xrd", "fit_xrd_peaks"),

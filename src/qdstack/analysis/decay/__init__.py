@@ -109,7 +109,6 @@ from qdstack.analysis.decay.kernels import (
 from qdstack.analysis.decay.results import DecayComponent, DecayFit
 from qdstack.analysis.decay.series import (
     LifetimeSeries,
-    dask_client,
     fit_decay_series,
     fit_decay_stack,
 )
@@ -130,5 +129,4 @@ __all__ = [
     "LifetimeSeries",
     "fit_decay_series",
     "fit_decay_stack",
-    "dask_client",
 ]

@@ -8,15 +8,14 @@
   one IRF (a FLIM image, a benchmark), in chunks that each worker fits with
   :meth:`~qdstack.analysis.decay.ReconvolutionFitter.fit_many`.
 
-Both run on a ``dask.distributed`` cluster: a local one by default (worker
-processes with one thread each, so numpy's BLAS does not oversubscribe the
-cores), an existing one with ``scheduler="tcp://host:8786"``, or in this
-process with ``scheduler="serial"`` (no dask; handy for a handful of decays).
+Both run through :mod:`qdstack._parallel` (the one dask set-up of qdstack): a local
+cluster of single-threaded worker processes by default (so numpy's BLAS does not
+oversubscribe the cores), an existing one with ``scheduler="tcp://host:8786"``, or in
+this process with ``scheduler="serial"`` (no dask; handy for a handful of decays).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,9 +23,9 @@ import numpy as np
 
 from qdstack.analysis.decay.fitter import ReconvolutionFitter
 from qdstack.analysis.decay.results import DecayFit
-from qdstack.errors import FitError, InputError, OptionError, QdstackError
+from qdstack.errors import FitError, InputError, OptionError
 
-__all__ = ["LifetimeSeries", "fit_decay_series", "fit_decay_stack", "dask_client"]
+__all__ = ["LifetimeSeries", "fit_decay_series", "fit_decay_stack"]
 
 
 @dataclass(frozen=True)
@@ -90,93 +89,24 @@ class LifetimeSeries:
         }
 
 
-# ----------------------------------------------------------------------------- dask
-
-
-class dask_client:
-    """Context manager giving a ``dask.distributed.Client`` (or None for ``"serial"``).
-
-    Parameters
-    ----------
-    scheduler : str or None
-        None: a new local cluster; ``"serial"``: no dask; anything else: the address
-        of a running scheduler (``tcp://host:8786``).
-    n_workers : int, optional
-        Worker processes of a local cluster (default: the CPU count, at most ``n_tasks``).
-    n_tasks : int
-        Number of tasks (caps the local worker count).
-    """
-
-    def __init__(self, scheduler: str | None = None, n_workers: int | None = None, n_tasks: int = 1):
-        self.scheduler = scheduler
-        self.n_workers = n_workers
-        self.n_tasks = max(1, n_tasks)
-        self.client = None
-        self.cluster = None
-
-    def __enter__(self):
-        if self.scheduler == "serial":
-            return None
-        import dask
-        from distributed import Client, LocalCluster
-
-        if self.scheduler is None:
-            n = self.n_workers or min(os.cpu_count() or 1, self.n_tasks)
-            if n < 1:
-                raise OptionError("the number of workers must be at least 1", "--workers")
-            # no statistical profiler in the workers: sampling the deep stacks of many short
-            # numpy calls costs more CPU than the fits themselves
-            cfg = {
-                "distributed.worker.daemon": False,
-                "logging.distributed": "error",
-                "distributed.worker.profile.enabled": False,
-            }
-            with dask.config.set(cfg):
-                self.cluster = LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                    worker_dashboard_address=None, silence_logs=50,
-                )
-            self.client = Client(self.cluster)
-        else:
-            try:
-                self.client = Client(self.scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise OptionError(f"cannot reach the dask scheduler ({exc})", self.scheduler) from None
-        return self.client
-
-    def __exit__(self, *exc):
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        return False
+# ----------------------------------------------------------------------------- parallel
 
 
 def _run(tasks: Sequence[tuple[Callable, tuple]], scheduler, n_workers, progress):
-    """Run ``func(*args)`` for every task, in order of the tasks; errors re-raised as is."""
-    results = [None] * len(tasks)
-    with dask_client(scheduler, n_workers, len(tasks)) as client:
-        if client is None:
-            for i, (func, args) in enumerate(tasks):
-                results[i] = func(*args)
-                if progress is not None:
-                    progress(i)
-            return results
-        from distributed import as_completed
+    """``func(*args)`` for every task through :func:`qdstack._parallel.run_tasks`, in order.
 
-        futures = [client.submit(func, *args, pure=False) for func, args in tasks]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            try:
-                results[i] = fut.result()
-            except QdstackError:
-                for other in futures:
-                    other.cancel()
-                raise
-            if progress is not None:
-                progress(i)
-    return results
+    Local work runs in single-threaded worker processes (lmfit's bookkeeping holds the GIL);
+    ``progress(k)`` is called as each task finishes, with the number finished before it.
+    """
+    from qdstack._parallel import run_tasks
+
+    wrap = None
+    if progress is not None:
+        def wrap(ticks):
+            for k, tick in enumerate(ticks):
+                progress(k)
+                yield tick
+    return run_tasks(tasks, scheduler=scheduler, workers=n_workers, processes=True, progress=wrap)
 
 
 # ----------------------------------------------------------------------------- series
