@@ -110,12 +110,21 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
     residuals = np.full((Bn, n), np.nan)
     residuals[:, I0 : I0 + nwin] = np.where(mask, resid, np.nan)
     signal = np.sum(np.where(mask, mb, 0.0), axis=1) - a[:, K] * nsel
-    # full-histogram curves: the fitted columns where they cover the histogram, else one evaluation of all bins
-    if nwin == n and mask.all() and Bm is not None:
-        model_all = (a[:, None, :K] @ Bm[:, :K])[:, 0, :] + a[:, K : K + 1]
+    # full-histogram curves: inside the common window the fitted model (columns of decays whose
+    # own window is shorter were zeroed outside it: evaluated again), outside it more columns
+    model_all = np.empty((Bn, n))
+    if Bm is not None:
+        model_all[:, I0 : I0 + nwin] = (a[:, None, :K] @ Bm[:, :K])[:, 0, :] + a[:, K : K + 1]
     else:
-        Bf, _, _ = columns(geo, taus, shifts / dt, 0, n, False)
-        model_all = (a[:, None, :K] @ Bf[:, :K])[:, 0, :] + a[:, K : K + 1]
+        model_all[:, I0 : I0 + nwin] = m
+    partial = ~mask.all(axis=1)
+    if partial.any():
+        Bp, _, _ = columns(geo, taus[partial], shifts[partial] / dt, I0, nwin, False)
+        model_all[partial, I0 : I0 + nwin] = (a[partial, None, :K] @ Bp[:, :K])[:, 0, :] + a[partial, K : K + 1]
+    for lo, hi in ((0, I0), (I0 + nwin, n)):
+        if hi > lo:
+            Bo, _, _ = columns(geo, taus, shifts / dt, lo, hi - lo, False)
+            model_all[:, lo:hi] = (a[:, None, :K] @ Bo[:, :K])[:, 0, :] + a[:, K : K + 1]
     k_int = np.floor(shifts / dt).astype(int)
     phi = shifts / dt - k_int
     ii = np.arange(n)[None, :] - k_int[:, None]
