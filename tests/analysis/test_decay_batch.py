@@ -118,14 +118,14 @@ def test_fit_many_equals_one_by_one_fits():
 
     Tolerances: where the batch and the single fit reach the same optimum (objectives within
     0.01), both average lifetimes agree within 0.1 standard errors (measured: <= 0.07) and
-    their errors within 3 % (measured: <= 1.8 %): both stop at a Gauss-Newton decrement of
-    ~1e-3 of deviance, ~0.05 standard errors from the optimum.  Three-exponential fits at 1e5
-    photons can have a flat, curved valley with more than one stationary point; the batch
-    starts from the summed decay's lifetimes, the single fit from the decay's own lifetime
-    spectrum, and they need not stop at the same point.  Measured: 31 of 32 agree; decay 16
-    stops 0.05 of deviance above the single fit in the batch (and the single fit 1.1 above a
-    third point, tau_1 = 0.14 ns, that the batch reaches with tol=1e-4).  Asserted: >= 90 %
-    agree, and none is worse than the single fit by 0.1 of deviance or more.
+    their errors within 3 % (measured: <= 1.8 %): both stop ~1e-3 of deviance from the
+    optimum, ~0.05 standard errors.  Three-exponential fits at 1e5 photons can have a flat,
+    curved valley with more than one stationary point; the batch starts from the summed
+    decay's lifetimes, the single fit from the decay's own lifetime spectrum, and they need
+    not end at the same one.  Measured: 31 of 32 agree; decay 16 ends 1.1 of deviance lower
+    in the batch (tau_1 = 0.14 ns; without the batch's test that the decrement falls fast, it
+    stopped on the way there, 0.05 above the single fit).  Asserted: >= 90 % agree, and the
+    batch is never worse than the single fit by 0.01 of deviance or more.
     """
     t, Y, irf = _benchmark_like(32, 77)
     f = ReconvolutionFitter(t, irf=irf, components=3)
@@ -135,7 +135,7 @@ def test_fit_many_equals_one_by_one_fits():
     assert all(m.fit is None and s.fit is not None for m, s in zip(many, single))
     dev, za, zi, err = _agreement(many, single)
     same = np.abs(dev) < 0.01
-    assert np.all(dev < 0.1)
+    assert np.all(dev < 0.01)
     assert same.sum() >= 0.9 * len(many)
     assert np.all(np.abs(za[same]) < 0.1) and np.all(np.abs(zi[same]) < 0.1)
     assert np.all(np.abs(err[same]) < 0.03)
@@ -241,3 +241,22 @@ def test_fit_many_input_errors_name_the_decay():
     with pytest.raises(InputError, match="non-integer"):
         f.fit_many(half)
     assert f.fit_many(np.zeros((0, t.size))) == []
+
+
+def test_fit_many_flags_components_the_data_do_not_support():
+    """Two components fitted to one-exponential decays: the likelihood has many near-equal
+    optima (a component at zero amplitude, at a lifetime bound, or two nearly equal lifetimes),
+    so batch and single fits may end at different ones; every batch result converges (an
+    over-parametrised decay takes tens of evaluations, within the default limit) and says that
+    the data do not support two components, as the single fit does."""
+    shape = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.5, tail_ns=0.1)
+    ss = np.random.SeedSequence(0).spawn(24)
+    sds = [simulate_decay((1.0,), (2.0,), signal_counts=3e4, background=1.0, n_bins=256, bin_width_ns=0.05,
+                          irf=shape, seed=s, irf_counts=1e5 if i == 0 else None) for i, s in enumerate(ss)]
+    f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=2)
+    many = f.fit_many(np.array([s.counts for s in sds]))
+    assert all(m.converged for m in many)
+    pattern = re.compile("zero amplitude|nearly equal|at its bound|not identifiable|no error estimate")
+    assert all(any(pattern.search(w) for w in m.warnings) for m in many)
+    # the one true lifetime is found either way, by the component that emits most photons
+    assert all(abs(max(m.components, key=lambda c: c.intensity_fraction).tau_ns - 2.0) < 0.15 for m in many)

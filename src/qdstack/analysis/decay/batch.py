@@ -54,14 +54,19 @@ from qdstack.analysis.decay.results import DecayFit
 from qdstack.analysis.decay.starts import starts as _starts
 from qdstack.errors import InputError
 
-__all__ = ["fit_many", "DECREMENT_TOL"]
+__all__ = ["fit_many", "DECREMENT_TOL", "MAX_NFEV_PER_PARAMETER"]
 
 #: default convergence tolerance: the Gauss-Newton decrement (deviance a full step would remove)
 DECREMENT_TOL = 2e-3
-#: evaluations per decay before it is reported as not converged
-MAX_NFEV = 60
+#: evaluations per decay and lifetime (+1) before it is reported as not converged; an
+#: over-parametrised fit (more components than the data support) can need a few hundred
+MAX_NFEV_PER_PARAMETER = 100
 #: blocks of ``batch_size`` decays iterated together (bounds the memory of the per-decay state)
 _CHUNK_BLOCKS = 32
+#: a decrement below ``_SURE tol`` ends the iterations; one between that and ``tol`` only when it
+#: is below ``_FAST`` times the decrement of the previous point (converging fast)
+_SURE = 0.1
+_FAST = 0.1
 #: relative step below which a rejected step ends a decay's iterations (MINPACK's xtol)
 _XTOL = 1e-10
 
@@ -136,7 +141,7 @@ def fit_many(
     # a strictly positive start: an amplitude at exactly 0 would hold its lifetime from the start
     a0 = np.maximum(a0, 1e-3 * np.maximum(a0.max(axis=1, keepdims=True), 1.0))
     bs = max(1, int(batch_size))
-    limit = int(max_nfev) if max_nfev else MAX_NFEV
+    limit = int(max_nfev) if max_nfev else MAX_NFEV_PER_PARAMETER * (fitter.K + 1)
     out: list[DecayFit] = []
     # a chunk of decays is iterated together; its evaluations go in blocks of ``bs`` decays, so
     # the last few decays of a chunk to converge are evaluated together with those of others
@@ -295,6 +300,7 @@ class _Chunk:
         fresh = np.ones(b, dtype=bool)  # the decrement of the current point is still to be tested
         rejected = np.zeros(b, dtype=bool)  # the last step of the decay was rejected
         held = np.zeros(b, dtype=bool)  # the last step held the shift on a kink
+        prev_dec = np.full(b, np.inf)  # the decrement at the decay's previous accepted point
         di = np.arange(npar)
         while True:
             # 1. convergence at the new points
@@ -302,9 +308,14 @@ class _Chunk:
             if test.any():
                 t = np.nonzero(test)[0]
                 dec = self.decrement(A[t], g[t], x[t], t)
-                converged[t[dec <= tol]] = True
-                active[t[dec <= tol]] = False
+                # below tol and either well below it or falling fast: a decrement that falls
+                # slowly (or grows) is the mark of a curved, flat valley the quadratic model
+                # does not see, where a lower point may lie further on
+                done = (dec <= _SURE * tol) | ((dec <= tol) & (dec <= _FAST * prev_dec[t]))
+                converged[t[done]] = True
+                active[t[done]] = False
                 fresh[t] = False
+                prev_dec[t] = dec
             act = np.nonzero(active & (nfev < limit))[0]
             active[nfev >= limit] = False
             if act.size == 0:

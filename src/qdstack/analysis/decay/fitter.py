@@ -347,7 +347,8 @@ class ReconvolutionFitter:
             Decays evaluated together (128: numpy's per-call overhead is amortised while
             the largest arrays of a chunk, (128, 2K + 2, bins), stay near the cache).
         max_nfev : int, optional
-            Model evaluations per decay before it is reported as not converged (default 60).
+            Model evaluations per decay before it is reported as not converged (default
+            100 per lifetime and shift: an over-parametrised fit can need a few hundred).
         progress : callable(int), optional
             Called with the number of decays of each chunk when it is done.
         tol : float
