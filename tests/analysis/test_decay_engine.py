@@ -16,8 +16,8 @@ from scipy.optimize import minimize
 
 from qdstack.analysis.decay import ReconvolutionFitter
 from qdstack.analysis.decay._stack import _Stack
-from qdstack.analysis.decay.convolution import Geometry, columns, columns_reference
 from qdstack.analysis.decay.batch import _Chunk
+from qdstack.analysis.decay.convolution import Geometry, columns, columns_reference
 from qdstack.analysis.decay.projection import poisson_amplitudes
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 
