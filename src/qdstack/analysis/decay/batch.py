@@ -16,9 +16,11 @@ check 1e-7 relative at tight tolerances).  Gradient ``g = J^T (1 - y/m)``, Gauss
 ``ln tau`` to ``tau``, is the Fisher information the reported errors come from.
 
 1. Gauss-Newton decrement ``delta = g^T A^-1 g`` (the deviance a full Gauss-Newton step
-   would remove).  ``delta <= tol`` (default 2e-3 of deviance, ~0.05 standard errors):
-   converged.  Near a whole-bin shift, where the linear IRF interpolation makes the
-   deviance kink, the decrement without the shift is used.
+   would remove).  Converged when ``delta <= tol/10``, or ``delta <= tol`` (default 2e-3 of
+   deviance, ~0.05 standard errors) and at most a tenth of the previous point's decrement: a
+   decrement that falls slowly or grows marks a flat, curved valley that the quadratic model
+   does not see, with a lower point further on.  Near a whole-bin shift, where the linear IRF
+   interpolation makes the deviance kink, the decrement without the shift is used.
 2. Step ``(A + lambda diag(A)) s = -g`` on the free variables (a variable at its bound
    whose gradient points outwards is held, and so is the lifetime of a zero amplitude),
    clipped into the bounds; the shift stops at the next whole bin (the next kink), and
