@@ -222,19 +222,24 @@ class _Chunk:
             # one point for all (the common start): the columns of one decay serve every decay
             Bm, dBt, dBs = columns(self.geo, th[:1, :K], th[:1, K] / self.dt, self.i0, self.nw, True)
             Bm, dBt, dBs = (np.broadcast_to(v, (nb,) + v.shape[1:]) for v in (Bm, dBt, dBs))
+            J = None
         else:
-            Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True)
+            # the columns are written straight into the amplitude rows of the Jacobian
+            J = np.empty((nb, self.npar, self.nw))
+            Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True,
+                                   out=J[:, nth:])
         if not self.full:
             Bm = Bm * mask[:, None, :]
             dBt = dBt * mask[:, None, :]
             dBs = dBs * mask[:, None, :]
+        if J is None or not self.full:
+            J = np.empty((nb, self.npar, self.nw)) if J is None else J
+            J[:, nth:] = Bm
         a = x[:, nth:]
         m = (a[:, None, :] @ Bm)[:, 0, :]
-        J = np.empty((x.shape[0], self.npar, self.nw))
         np.multiply((a[:, :K] * th[:, :K])[..., None], dBt, out=J[:, :K])  # d m / d ln tau_k
         if self.shift_free:
             J[:, K] = (a[:, None, :K] @ dBs)[:, 0, :]
-        J[:, nth:] = Bm
         if self.poisson:
             pos, Ys, Yinv = self.pos[rows], self.Ys[rows], self.Yinv[rows]
             bad = np.any(pos & ~(m > 0), axis=1)

@@ -243,7 +243,7 @@ def _head_gather(c0: np.ndarray, Hw: int, S: int, B_: int, K: int, uniform: bool
     return take_many
 
 
-def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool):
+def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool, out=None):
     """Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
 
     Parameters
@@ -254,6 +254,8 @@ def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int
         IRF shift in bins.
     jac : bool
         Also return the derivatives.
+    out : ndarray, shape (B, K + 1, nw), optional
+        Where to write ``Bm`` (e.g. rows of a Jacobian being assembled).
 
     Returns
     -------
@@ -300,7 +302,7 @@ def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int
     np.maximum(mt, 0.0, out=mt)
     XM = np.multiply((-x)[..., None], mt[:, None, :])  # -x m
     Qm = np.exp(XM)  # (B, K, nw)
-    Bm = np.empty((B_, K + 1, nw))
+    Bm = np.empty((B_, K + 1, nw)) if out is None else out
     np.multiply(F[..., None], Qm, out=Bm[:, :K])
     Bm[:, K] = 1.0
     jt_max = int(jt.max())
