@@ -278,11 +278,12 @@ class _Chunk:
         ev = _Eval(**{name: np.concatenate([getattr(p[0], name) for p in parts]) for name in ("theta", "a", "m")})
         return (ev,) + tuple(np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
 
-    def free(self, x, g):
+    def free(self, x, g, rows):
         """Variables not held: at a bound with the gradient pointing out, or the lifetime of a zero amplitude."""
         K, nth = self.K, self.nth
-        at_lo = x <= self.lo + 1e-12 * np.maximum(np.abs(self.lo), 1.0)
-        at_hi = x >= self.hi - 1e-12 * np.maximum(np.abs(x), 1.0)
+        lo, hi = self.lo[rows], self.hi[rows]
+        at_lo = x <= lo + 1e-12 * np.maximum(np.abs(lo), 1.0)
+        at_hi = x >= hi - 1e-12 * np.maximum(np.abs(x), 1.0)
         fr = ~((at_lo & (g > 0)) | (at_hi & (g < 0)))
         # a component with zero amplitude: its lifetime does not change the model
         fr[:, :K] &= fr[:, nth : nth + K]
@@ -329,7 +330,7 @@ class _Chunk:
                 break
             # 2. damped steps on the free variables
             xa, ga, Aa = x[act], g[act], A[act]
-            fr = self.free(xa, ga) if act.size == b else self._free_rows(xa, ga, act)
+            fr = self.free(xa, ga, act)
             hold = np.zeros(act.size, dtype=bool)
             if self.shift_free:
                 # on a kink of the shift (a whole bin) after a rejected step: hold the shift there
@@ -404,17 +405,9 @@ class _Chunk:
         F[:, keep[:, None], keep[None, :]] = A
         return F
 
-    def _free_rows(self, x, g, rows):
-        lo, hi = self.lo, self.hi
-        self.lo, self.hi = lo[rows], hi[rows]
-        try:
-            return self.free(x, g)
-        finally:
-            self.lo, self.hi = lo, hi
-
     def decrement(self, A, g, x, rows):
         """Gauss-Newton decrement ``g^T A^-1 g`` [deviance] over the free variables; on a kink without the shift."""
-        fr = self._free_rows(x, g, rows)
+        fr = self.free(x, g, rows)
         if self.shift_free:
             sb = x[:, self.K] / self.dt
             fr[:, self.K] &= ~(np.abs(sb - np.round(sb)) < _KINK_BINS)
