@@ -52,13 +52,31 @@ def simulate(n: int, seed: int = 2024):
 
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2, tail_ns=0.1, echo_delay_ns=1.2)
     seeds = np.random.SeedSequence(seed).spawn(n)
-    first = simulate_decay(AMPS, TAUS, signal_counts=1e5, background=2.0, n_bins=256, bin_width_ns=BIN_NS, irf=irf,
-                           seed=seeds[0], irf_counts=1e5)
+    first = simulate_decay(
+        AMPS,
+        TAUS,
+        signal_counts=1e5,
+        background=2.0,
+        n_bins=256,
+        bin_width_ns=BIN_NS,
+        irf=irf,
+        seed=seeds[0],
+        irf_counts=1e5,
+    )
     Y = np.empty((n, 256))
     Y[0] = first.counts
     for i in range(1, n):
-        Y[i] = simulate_decay(AMPS, TAUS, signal_counts=1e5, background=2.0, n_bins=256, bin_width_ns=BIN_NS, irf=irf,
-                              seed=seeds[i], irf_counts=None).counts
+        Y[i] = simulate_decay(
+            AMPS,
+            TAUS,
+            signal_counts=1e5,
+            background=2.0,
+            n_bins=256,
+            bin_width_ns=BIN_NS,
+            irf=irf,
+            seed=seeds[i],
+            irf_counts=None,
+        ).counts
     return first.time_ns, Y, first.irf_counts, first
 
 
@@ -89,16 +107,23 @@ def baseline_fit(t, Y, irf_counts):
     for y in Y:
         a0 = float(y.max()) / (3 * dt)  # counts per ns: a third of the peak, per bin width
         p = m.make_params(
-            a1=dict(value=a0, min=0), a2=dict(value=a0, min=0), a3=dict(value=a0, min=0),
-            tau1=dict(value=0.3, min=0.005), tau2=dict(value=1.5, min=0.005), tau3=dict(value=6.0, min=0.005),
-            shift=dict(value=0.0, min=-1.0, max=1.0), bg=dict(value=1.0, min=0),
+            a1=dict(value=a0, min=0),
+            a2=dict(value=a0, min=0),
+            a3=dict(value=a0, min=0),
+            tau1=dict(value=0.3, min=0.005),
+            tau2=dict(value=1.5, min=0.005),
+            tau3=dict(value=6.0, min=0.005),
+            shift=dict(value=0.0, min=-1.0, max=1.0),
+            bg=dict(value=1.0, min=0),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r = m.fit(y, p, t=tt, weights=1 / np.sqrt(np.maximum(y, 1)))
         a = np.array([r.params[f"a{k}"].value for k in (1, 2, 3)])
         tau = np.array([r.params[f"tau{k}"].value for k in (1, 2, 3)])
-        out.append((float(np.sum(a * tau) / np.sum(a)), float(np.sum(a * tau**2) / np.sum(a * tau))))
+        out.append(
+            (float(np.sum(a * tau) / np.sum(a)), float(np.sum(a * tau**2) / np.sum(a * tau)))
+        )
     return np.array(out)
 
 
@@ -108,9 +133,11 @@ def summary(name, est, truth):
     n = rel.shape[0]
     bias = rel.mean(axis=0) * 100
     se = rel.std(axis=0, ddof=1) / np.sqrt(n) * 100
-    return (f"{name:9s} median |error|: amplitude-weighted {np.median(err[:, 0]) * 100:.2f} %, "
-            f"intensity-weighted {np.median(err[:, 1]) * 100:.2f} %; bias (mean error, {n} decays): "
-            f"amplitude-weighted {bias[0]:+.2f} +- {se[0]:.2f} %, intensity-weighted {bias[1]:+.2f} +- {se[1]:.2f} %")
+    return (
+        f"{name:9s} median |error|: amplitude-weighted {np.median(err[:, 0]) * 100:.2f} %, "
+        f"intensity-weighted {np.median(err[:, 1]) * 100:.2f} %; bias (mean error, {n} decays): "
+        f"amplitude-weighted {bias[0]:+.2f} +- {se[0]:.2f} %, intensity-weighted {bias[1]:+.2f} +- {se[1]:.2f} %"
+    )
 
 
 def error_figure(ours, base, path) -> None:
@@ -118,14 +145,32 @@ def error_figure(ours, base, path) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.2), layout="constrained")
-    for j, (ax, name) in enumerate(zip(fig.subplots(1, 2), ("amplitude-weighted", "intensity-weighted"))):
+    for j, (ax, name) in enumerate(
+        zip(fig.subplots(1, 2), ("amplitude-weighted", "intensity-weighted"))
+    ):
         lim = np.percentile(np.abs(ours[:, j]), 99.5) * 100
         bins = np.linspace(-lim, lim, 61)
-        ax.hist(ours[:, j] * 100, bins=bins, density=True, alpha=0.6, color="C0",
-                label=f"qdstack fit_many ({len(ours)})")
-        ax.hist(base[:, j] * 100, bins=bins, density=True, histtype="step", lw=1.4, color="C1",
-                label=f"lmfit + FFT ({len(base)})")
-        for v, ls, lab in ((ours[:, j].mean(), "-", "mean"), (np.median(ours[:, j]), "--", "median")):
+        ax.hist(
+            ours[:, j] * 100,
+            bins=bins,
+            density=True,
+            alpha=0.6,
+            color="C0",
+            label=f"qdstack fit_many ({len(ours)})",
+        )
+        ax.hist(
+            base[:, j] * 100,
+            bins=bins,
+            density=True,
+            histtype="step",
+            lw=1.4,
+            color="C1",
+            label=f"lmfit + FFT ({len(base)})",
+        )
+        for v, ls, lab in (
+            (ours[:, j].mean(), "-", "mean"),
+            (np.median(ours[:, j]), "--", "median"),
+        ):
             ax.axvline(v * 100, color="C0", ls=ls, lw=1.2, label=f"qdstack {lab} {v * 100:+.2f} %")
         ax.axvline(0, color="k", lw=0.8)
         ax.set_xlabel(f"{name} <tau>: relative error (%)")
@@ -137,18 +182,31 @@ def error_figure(ours, base, path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="decays to fit with qdstack")
-    ap.add_argument("--baseline-n", type=int, default=100, help="decays to fit with the baseline (it is slow)")
+    ap.add_argument(
+        "--baseline-n", type=int, default=100, help="decays to fit with the baseline (it is slow)"
+    )
     ap.add_argument("--batch", type=int, default=128, help="decays solved together")
-    ap.add_argument("--repeat", type=int, default=1, help="time both sides this many times, alternating")
-    ap.add_argument("--workers", type=int, default=0, help="also run through a local dask cluster of K processes")
-    ap.add_argument("--figure", default=None, help="write a PNG of the error distributions of both sides here")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="time both sides this many times, alternating"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also run through a local dask cluster of K processes",
+    )
+    ap.add_argument(
+        "--figure", default=None, help="write a PNG of the error distributions of both sides here"
+    )
     args = ap.parse_args()
 
     from qdstack.analysis.decay import ReconvolutionFitter
 
     t, Y, irf_counts, sd = simulate(args.n)
     truth = np.array([sd.tau_amplitude_weighted_ns, sd.tau_intensity_weighted_ns])
-    print(f"{args.n} decays x {t.size} bins, 3 components, 1e5 photons each, measured IRF; one core")
+    print(
+        f"{args.n} decays x {t.size} bins, 3 components, 1e5 photons each, measured IRF; one core"
+    )
 
     fitter = ReconvolutionFitter(t, irf=irf_counts, components=3)
     fitter.fit_many(Y[:32], batch_size=args.batch)  # warm-up (imports, caches)
@@ -168,16 +226,24 @@ def main() -> None:
         nfev = np.mean([f.nfev for f in fits])
         if args.repeat > 1:
             print(f"run {rep + 1}:")
-        print(f"baseline  lmfit Model + FFT, Neyman:   {rate_base:8.1f} decays/s  "
-              f"({cpu_base / nb * 1e3:7.2f} ms CPU per decay, {nb} decays, wall {wall_base:.1f} s)")
-        print(f"qdstack   fit_many, Poisson ML:        {rate_ours:8.1f} decays/s  "
-              f"({cpu_ours / args.n * 1e3:7.2f} ms CPU per decay, {args.n} decays, wall {wall_ours:.1f} s, "
-              f"{conv} converged, {nfev:.2f} evaluations per decay)")
-        print(f"ratio (decays per CPU second, qdstack / baseline): {rate_ours / rate_base:.1f}x  "
-              f"[target >= 30x: {'met' if rate_ours / rate_base >= 30 else 'not met'}]")
+        print(
+            f"baseline  lmfit Model + FFT, Neyman:   {rate_base:8.1f} decays/s  "
+            f"({cpu_base / nb * 1e3:7.2f} ms CPU per decay, {nb} decays, wall {wall_base:.1f} s)"
+        )
+        print(
+            f"qdstack   fit_many, Poisson ML:        {rate_ours:8.1f} decays/s  "
+            f"({cpu_ours / args.n * 1e3:7.2f} ms CPU per decay, {args.n} decays, wall {wall_ours:.1f} s, "
+            f"{conv} converged, {nfev:.2f} evaluations per decay)"
+        )
+        print(
+            f"ratio (decays per CPU second, qdstack / baseline): {rate_ours / rate_base:.1f}x  "
+            f"[target >= 30x: {'met' if rate_ours / rate_base >= 30 else 'not met'}]"
+        )
     if len(ratios) > 1:
-        print(f"ratio over {len(ratios)} runs: median {np.median(ratios):.1f}x, "
-              f"range {min(ratios):.1f}x - {max(ratios):.1f}x")
+        print(
+            f"ratio over {len(ratios)} runs: median {np.median(ratios):.1f}x, "
+            f"range {min(ratios):.1f}x - {max(ratios):.1f}x"
+        )
     ours = np.array([(f.tau_amplitude_weighted_ns, f.tau_intensity_weighted_ns) for f in fits])
     print(summary("qdstack", ours, truth))
     print(summary("baseline", base, truth))
@@ -197,15 +263,28 @@ def main() -> None:
             client.run(lambda: [__import__(m) for m in ("lmfit", "qdstack.analysis.decay.batch")])
             cpu0 = client.run(time.process_time)
             w0 = time.perf_counter()
-            futs = [client.submit(_fit_chunk, t, Y[c:c + chunk], kwargs, [f"d{i}" for i in range(c, min(args.n, c + chunk))],
-                                  None, args.batch, pure=False) for c in range(0, args.n, chunk)]
+            futs = [
+                client.submit(
+                    _fit_chunk,
+                    t,
+                    Y[c : c + chunk],
+                    kwargs,
+                    [f"d{i}" for i in range(c, min(args.n, c + chunk))],
+                    None,
+                    args.batch,
+                    pure=False,
+                )
+                for c in range(0, args.n, chunk)
+            ]
             res = [f for part in client.gather(futs) for f in part]
             wall = time.perf_counter() - w0
             cpu1 = client.run(time.process_time)
         cpu = sum(cpu1[k] - cpu0[k] for k in cpu1)
-        print(f"dask      {args.workers} local workers:            {args.n / wall:8.1f} decays/s wall "
-              f"({cpu / args.n * 1e3:.2f} ms worker CPU per decay; {len(res)} fits; wall time depends on "
-              "what else runs on the machine)")
+        print(
+            f"dask      {args.workers} local workers:            {args.n / wall:8.1f} decays/s wall "
+            f"({cpu / args.n * 1e3:.2f} ms worker CPU per decay; {len(res)} fits; wall time depends on "
+            "what else runs on the machine)"
+        )
 
 
 if __name__ == "__main__":

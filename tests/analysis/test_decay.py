@@ -39,8 +39,18 @@ IRF = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=2.0, tail_ns=0.1, echo_delay_n
 
 
 def _decay(amps, taus, counts, seed, n_bins=512, dt=0.05, **kw):
-    return simulate_decay(amps, taus, signal_counts=counts, background=1.0, n_bins=n_bins, bin_width_ns=dt,
-                          irf=IRF, seed=seed, irf_counts=1e5, **kw)
+    return simulate_decay(
+        amps,
+        taus,
+        signal_counts=counts,
+        background=1.0,
+        n_bins=n_bins,
+        bin_width_ns=dt,
+        irf=IRF,
+        seed=seed,
+        irf_counts=1e5,
+        **kw,
+    )
 
 
 # ----------------------------------------------------------------------------- kernel and model
@@ -77,7 +87,9 @@ def test_columns_match_brute_force_convolution(slopes):
     h = dt / ov
     s = irf_slopes(g) if slopes else np.zeros(n)
     u = (np.arange(ov) + 0.5) / ov  # sub-bin centres, in units of the bin
-    fine_irf = ((g[:, None] + s[:, None] * (2 * u[None, :] - 1)) / ov).ravel()  # photons per sub-bin
+    fine_irf = (
+        (g[:, None] + s[:, None] * (2 * u[None, :] - 1)) / ov
+    ).ravel()  # photons per sub-bin
     assert np.all(fine_irf >= 0) and fine_irf.sum() == pytest.approx(1.0)
     j = np.arange(n * ov)
     for k, tau in enumerate(taus[0]):
@@ -130,7 +142,9 @@ def test_periodic_tail_equals_explicit_sum_over_pulses():
     long = np.zeros(P * period_bins)
     for p in range(P):
         long[p * period_bins : p * period_bins + n] = g
-    one = columns(Geometry(long, dt), np.array([[tau]]), np.array([0.37]), 0, long.size, False)[0][0, 0]
+    one = columns(Geometry(long, dt), np.array([[tau]]), np.array([0.37]), 0, long.size, False)[0][
+        0, 0
+    ]
     folded = one[(P - 1) * period_bins : (P - 1) * period_bins + n]
     assert np.allclose(Bp, folded, rtol=1e-10, atol=1e-14)
 
@@ -139,7 +153,9 @@ def test_periodic_tail_equals_explicit_sum_over_pulses():
 @pytest.mark.parametrize("period", [None, 30.0])
 def test_jacobian_matches_finite_differences(statistic, period):
     sd = _decay((0.3, 0.4, 0.3), (0.5, 2.5, 10.0), 1e5, seed=3, n_bins=256, period_ns=period)
-    f = ReconvolutionFitter(sd.time_ns, irf=sd.irf_counts, components=3, statistic=statistic, period_ns=period)
+    f = ReconvolutionFitter(
+        sd.time_ns, irf=sd.irf_counts, components=3, statistic=statistic, period_ns=period
+    )
     i0, i1 = 20, 256
 
     def prob():
@@ -180,8 +196,10 @@ def test_average_lifetimes_and_propagated_errors():
         for j in range(4):
             d = np.zeros(4)
             d[j] = 1e-7
-            g[j] = (average_lifetimes((p0 + d)[:2], (p0 + d)[2:])[which] -
-                    average_lifetimes((p0 - d)[:2], (p0 - d)[2:])[which]) / 2e-7
+            g[j] = (
+                average_lifetimes((p0 + d)[:2], (p0 + d)[2:])[which]
+                - average_lifetimes((p0 - d)[:2], (p0 - d)[2:])[which]
+            ) / 2e-7
         return math.sqrt(g @ cov @ g)
 
     assert ea == pytest.approx(num_err(0), rel=1e-5)
@@ -207,8 +225,10 @@ def test_both_averages_within_two_percent(amps, taus, counts, seeds, n_bins):
         r = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, components=len(taus))
         assert r.converged and not r.warnings, r.warnings
         assert sum(c.amplitude for c in r.components) == pytest.approx(1.0)
-        for got, true in ((r.tau_amplitude_weighted_ns, sd.tau_amplitude_weighted_ns),
-                          (r.tau_intensity_weighted_ns, sd.tau_intensity_weighted_ns)):
+        for got, true in (
+            (r.tau_amplitude_weighted_ns, sd.tau_amplitude_weighted_ns),
+            (r.tau_intensity_weighted_ns, sd.tau_intensity_weighted_ns),
+        ):
             assert abs(got / true - 1) < 0.02, (seed, got, true)
         assert 0.8 < r.chi2_reduced < 1.25
         assert abs(r.background - 1.0) < 5 * r.background_err + 0.05
@@ -221,8 +241,14 @@ def test_low_counts_within_their_errors(amps, taus):
         sd = _decay(amps, taus, 1e4, seed, n_bins=512)
         r = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, components=len(taus))
         assert r.converged
-        assert abs(r.tau_amplitude_weighted_ns - sd.tau_amplitude_weighted_ns) < 3 * r.tau_amplitude_weighted_ns_err
-        assert abs(r.tau_intensity_weighted_ns - sd.tau_intensity_weighted_ns) < 3 * r.tau_intensity_weighted_ns_err
+        assert (
+            abs(r.tau_amplitude_weighted_ns - sd.tau_amplitude_weighted_ns)
+            < 3 * r.tau_amplitude_weighted_ns_err
+        )
+        assert (
+            abs(r.tau_intensity_weighted_ns - sd.tau_intensity_weighted_ns)
+            < 3 * r.tau_intensity_weighted_ns_err
+        )
 
 
 def test_three_components_at_1e5_within_their_errors():
@@ -234,8 +260,18 @@ def test_three_components_at_1e5_within_their_errors():
         r = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, components=3)
         assert r.converged
         for got, err, true, store in (
-            (r.tau_amplitude_weighted_ns, r.tau_amplitude_weighted_ns_err, sd.tau_amplitude_weighted_ns, dev_a),
-            (r.tau_intensity_weighted_ns, r.tau_intensity_weighted_ns_err, sd.tau_intensity_weighted_ns, dev_i),
+            (
+                r.tau_amplitude_weighted_ns,
+                r.tau_amplitude_weighted_ns_err,
+                sd.tau_amplitude_weighted_ns,
+                dev_a,
+            ),
+            (
+                r.tau_intensity_weighted_ns,
+                r.tau_intensity_weighted_ns_err,
+                sd.tau_intensity_weighted_ns,
+                dev_i,
+            ),
         ):
             assert abs(got - true) < 3 * err
             assert err / true < 0.05  # ~1.5 % expected (Cramer-Rao)
@@ -249,8 +285,14 @@ def test_reported_errors_match_the_scatter_over_seeds():
     for seed in range(24):
         sd = _decay((0.7, 0.3), (1.0, 5.0), 3e4, 100 + seed, n_bins=512)
         r = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, components=2)
-        z.append((r.tau_intensity_weighted_ns - sd.tau_intensity_weighted_ns) / r.tau_intensity_weighted_ns_err)
-        z.append((r.tau_amplitude_weighted_ns - sd.tau_amplitude_weighted_ns) / r.tau_amplitude_weighted_ns_err)
+        z.append(
+            (r.tau_intensity_weighted_ns - sd.tau_intensity_weighted_ns)
+            / r.tau_intensity_weighted_ns_err
+        )
+        z.append(
+            (r.tau_amplitude_weighted_ns - sd.tau_amplitude_weighted_ns)
+            / r.tau_amplitude_weighted_ns_err
+        )
     z = np.array(z)
     assert abs(np.mean(z)) < 0.6
     assert 0.6 < np.std(z) < 1.5
@@ -267,8 +309,17 @@ def test_poisson_is_less_biased_than_neyman_at_low_counts():
     est = {"poisson": [], "neyman": []}
     irf_counts = None
     for s in range(40):
-        sd = simulate_decay((1.0,), (tau,), signal_counts=1000, background=0.2, n_bins=256, bin_width_ns=0.05,
-                            irf=irf, seed=1000 + s, irf_counts=1e5 if s == 0 else None)
+        sd = simulate_decay(
+            (1.0,),
+            (tau,),
+            signal_counts=1000,
+            background=0.2,
+            n_bins=256,
+            bin_width_ns=0.05,
+            irf=irf,
+            seed=1000 + s,
+            irf_counts=1e5 if s == 0 else None,
+        )
         irf_counts = sd.irf_counts if s == 0 else irf_counts
         for stat in est:
             r = fit_decay(sd.time_ns, sd.counts, irf=irf_counts, components=1, statistic=stat)
@@ -283,19 +334,39 @@ def test_poisson_is_less_biased_than_neyman_at_low_counts():
 def test_periodic_excitation_needs_the_period():
     """tau = 8 ns at a 12.5 ns period: the model with the period recovers it, without it does not."""
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.5)
-    sd = simulate_decay((1.0,), (8.0,), signal_counts=1e6, background=3, n_bins=250, bin_width_ns=0.05, irf=irf,
-                        period_ns=12.5, seed=2)
+    sd = simulate_decay(
+        (1.0,),
+        (8.0,),
+        signal_counts=1e6,
+        background=3,
+        n_bins=250,
+        bin_width_ns=0.05,
+        irf=irf,
+        period_ns=12.5,
+        seed=2,
+    )
     good = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, period_ns=12.5)
     bad = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts)
-    assert good.periodic and abs(good.components[0].tau_ns - 8.0) < 3 * good.components[0].tau_ns_err
+    assert (
+        good.periodic and abs(good.components[0].tau_ns - 8.0) < 3 * good.components[0].tau_ns_err
+    )
     assert good.chi2_reduced < 1.3
     assert abs(bad.components[0].tau_ns - 8.0) > 1.0 and bad.chi2_reduced > 3
 
 
 def test_gaussian_irf_finds_its_position():
     irf = measured_like_irf_shape(fwhm_ns=0.2, t0_ns=3.0, tail_fraction=0.0, echo_fraction=0.0)
-    sd = simulate_decay((1.0,), (2.5,), signal_counts=2e5, background=1, n_bins=400, bin_width_ns=0.05, irf=irf,
-                        seed=5, irf_counts=None)
+    sd = simulate_decay(
+        (1.0,),
+        (2.5,),
+        signal_counts=2e5,
+        background=1,
+        n_bins=400,
+        bin_width_ns=0.05,
+        irf=irf,
+        seed=5,
+        irf_counts=None,
+    )
     r = fit_decay(sd.time_ns, sd.counts, irf_fwhm_ns=0.2)
     assert abs(r.components[0].tau_ns - 2.5) < 3 * r.components[0].tau_ns_err
     assert r.irf_description.startswith("gaussian")
@@ -309,9 +380,14 @@ def test_fit_many_agrees_with_single_fits():
     many = f.fit_many(np.array([d.counts for d in decays]), batch_size=3)
     for d, m in zip(decays, many):
         s = f.fit(d.counts)
-        assert abs(m.tau_amplitude_weighted_ns - s.tau_amplitude_weighted_ns) < 0.3 * s.tau_amplitude_weighted_ns_err
+        assert (
+            abs(m.tau_amplitude_weighted_ns - s.tau_amplitude_weighted_ns)
+            < 0.3 * s.tau_amplitude_weighted_ns_err
+        )
         assert abs(m.deviance_per_dof - s.deviance_per_dof) * s.dof < 0.2
-        assert m.tau_amplitude_weighted_ns_err == pytest.approx(s.tau_amplitude_weighted_ns_err, rel=0.05)
+        assert m.tau_amplitude_weighted_ns_err == pytest.approx(
+            s.tau_amplitude_weighted_ns_err, rel=0.05
+        )
 
 
 # ----------------------------------------------------------------------------- warnings and errors
@@ -376,8 +452,14 @@ def test_inputs_are_not_modified_and_lists_work():
 def test_to_dict_holds_the_contract_keys():
     sd = _decay((0.7, 0.3), (1.0, 5.0), 5e4, 12, n_bins=256)
     d = fit_decay(sd.time_ns, sd.counts, irf=sd.irf_counts, components=2).to_dict()
-    for key in ("components", "tau_amplitude_weighted_ns", "tau_intensity_weighted_ns", "shift_ns", "background",
-                "chi2_reduced"):
+    for key in (
+        "components",
+        "tau_amplitude_weighted_ns",
+        "tau_intensity_weighted_ns",
+        "shift_ns",
+        "background",
+        "chi2_reduced",
+    ):
         assert key in d
     for c in d["components"]:
         assert {"amplitude", "tau_ns", "tau_ns_err"} <= set(c)

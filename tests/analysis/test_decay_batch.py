@@ -20,11 +20,23 @@ def _series():
     decays = []
     irf_counts = None
     for i, (T, tau) in enumerate(TAU_OF_T.items()):
-        sd = simulate_decay((1.0,), (tau,), signal_counts=3e4, background=1, n_bins=512, bin_width_ns=0.05, irf=IRF,
-                            seed=40 + i, irf_counts=1e5 if i == 0 else None)
+        sd = simulate_decay(
+            (1.0,),
+            (tau,),
+            signal_counts=3e4,
+            background=1,
+            n_bins=512,
+            bin_width_ns=0.05,
+            irf=IRF,
+            seed=40 + i,
+            irf_counts=1e5 if i == 0 else None,
+        )
         irf_counts = sd.irf_counts if i == 0 else irf_counts
-        decays.append(SimpleNamespace(time_ns=sd.time_ns, counts=sd.counts, source=f"PL_{int(T):03d}K.csv",
-                                      period_ns=None))
+        decays.append(
+            SimpleNamespace(
+                time_ns=sd.time_ns, counts=sd.counts, source=f"PL_{int(T):03d}K.csv", period_ns=None
+            )
+        )
     return decays, list(TAU_OF_T), irf_counts
 
 
@@ -36,7 +48,12 @@ def test_series_in_process_sorted_by_temperature():
     for Tk, fit in zip(ser.temperature_K, ser.fits):
         assert abs(fit.components[0].tau_ns - TAU_OF_T[Tk]) < 3 * fit.components[0].tau_ns_err
     table = ser.table()
-    assert {"temperature_K", "tau_amplitude_weighted_ns", "tau_intensity_weighted_ns_err", "tau1_ns"} <= set(table)
+    assert {
+        "temperature_K",
+        "tau_amplitude_weighted_ns",
+        "tau_intensity_weighted_ns_err",
+        "tau1_ns",
+    } <= set(table)
     d = ser.to_dict()
     assert len(d["decays"]) == 3 and d["decays"][0]["temperature_K"] == 10.0
     assert "curve" not in d["decays"][0]
@@ -62,19 +79,43 @@ def test_series_input_errors():
 
 
 def test_stack_in_chunks_equals_fit_many():
-    sds = [simulate_decay((0.6, 0.4), (1.0, 4.0), signal_counts=5e4, background=1, n_bins=256, bin_width_ns=0.05,
-                          irf=IRF, seed=60 + i, irf_counts=1e5 if i == 0 else None) for i in range(6)]
+    sds = [
+        simulate_decay(
+            (0.6, 0.4),
+            (1.0, 4.0),
+            signal_counts=5e4,
+            background=1,
+            n_bins=256,
+            bin_width_ns=0.05,
+            irf=IRF,
+            seed=60 + i,
+            irf_counts=1e5 if i == 0 else None,
+        )
+        for i in range(6)
+    ]
     Y = np.array([s.counts for s in sds])
     kwargs = dict(irf=sds[0].irf_counts, components=2)
-    stack = fit_decay_stack(sds[0].time_ns, Y, chunk=3, batch_size=3, scheduler="serial", tau_guess_ns=(1.0, 4.0),
-                            **kwargs)
-    direct = ReconvolutionFitter(sds[0].time_ns, **kwargs).fit_many(Y, batch_size=3, tau_guess_ns=(1.0, 4.0))
+    stack = fit_decay_stack(
+        sds[0].time_ns,
+        Y,
+        chunk=3,
+        batch_size=3,
+        scheduler="serial",
+        tau_guess_ns=(1.0, 4.0),
+        **kwargs,
+    )
+    direct = ReconvolutionFitter(sds[0].time_ns, **kwargs).fit_many(
+        Y, batch_size=3, tau_guess_ns=(1.0, 4.0)
+    )
     assert len(stack) == 6
     for a, b in zip(stack, direct):
         # same batches; the starting shift comes from the summed decay of each call, so the
         # converged points agree to the minimiser's tolerance, far below one standard error
         assert a.tau_intensity_weighted_ns == pytest.approx(b.tau_intensity_weighted_ns, rel=1e-5)
-        assert abs(a.tau_intensity_weighted_ns - b.tau_intensity_weighted_ns) < 0.01 * a.tau_intensity_weighted_ns_err
+        assert (
+            abs(a.tau_intensity_weighted_ns - b.tau_intensity_weighted_ns)
+            < 0.01 * a.tau_intensity_weighted_ns_err
+        )
 
 
 # ----------------------------------------------------------------------------- fit_many vs one by one
@@ -86,14 +127,39 @@ def _benchmark_like(n, seed, taus=_TAUS, counts=1e5, irf_offset_bins=0.4):
     """Decays as in benchmarks/bench_decay.py; the measured IRF sits a fraction of a bin early,
     so the fitted shift is away from the whole-bin kink of the linear IRF interpolation."""
     shape = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2, tail_ns=0.1, echo_delay_ns=1.2)
-    early = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2 - irf_offset_bins * _DT, tail_ns=0.1, echo_delay_ns=1.2)
+    early = measured_like_irf_shape(
+        fwhm_ns=0.25, t0_ns=1.2 - irf_offset_bins * _DT, tail_ns=0.1, echo_delay_ns=1.2
+    )
     ss = np.random.SeedSequence(seed).spawn(n + 1)
     counts = np.broadcast_to(counts, (n,))
     taus = np.broadcast_to(np.asarray(taus, dtype=float), (n, 3))
-    Y = np.array([simulate_decay(_AMPS, taus[i], signal_counts=counts[i], background=2.0, n_bins=256, bin_width_ns=_DT,
-                                 irf=shape, seed=ss[i], irf_counts=None).counts for i in range(n)])
-    ref = simulate_decay(_AMPS, _TAUS, signal_counts=1e5, background=2.0, n_bins=256, bin_width_ns=_DT, irf=early,
-                         seed=ss[n], irf_counts=1e5)
+    Y = np.array(
+        [
+            simulate_decay(
+                _AMPS,
+                taus[i],
+                signal_counts=counts[i],
+                background=2.0,
+                n_bins=256,
+                bin_width_ns=_DT,
+                irf=shape,
+                seed=ss[i],
+                irf_counts=None,
+            ).counts
+            for i in range(n)
+        ]
+    )
+    ref = simulate_decay(
+        _AMPS,
+        _TAUS,
+        signal_counts=1e5,
+        background=2.0,
+        n_bins=256,
+        bin_width_ns=_DT,
+        irf=early,
+        seed=ss[n],
+        irf_counts=1e5,
+    )
     return ref.time_ns, Y, ref.irf_counts
 
 
@@ -104,12 +170,26 @@ def _objective(fit):
 
 def _agreement(many, single):
     dev = np.array([_objective(m) - _objective(s) for m, s in zip(many, single)])
-    za = np.array([(m.tau_amplitude_weighted_ns - s.tau_amplitude_weighted_ns) / s.tau_amplitude_weighted_ns_err
-                   for m, s in zip(many, single)])
-    zi = np.array([(m.tau_intensity_weighted_ns - s.tau_intensity_weighted_ns) / s.tau_intensity_weighted_ns_err
-                   for m, s in zip(many, single)])
-    err = np.array([m.tau_amplitude_weighted_ns_err / s.tau_amplitude_weighted_ns_err - 1
-                    for m, s in zip(many, single)])
+    za = np.array(
+        [
+            (m.tau_amplitude_weighted_ns - s.tau_amplitude_weighted_ns)
+            / s.tau_amplitude_weighted_ns_err
+            for m, s in zip(many, single)
+        ]
+    )
+    zi = np.array(
+        [
+            (m.tau_intensity_weighted_ns - s.tau_intensity_weighted_ns)
+            / s.tau_intensity_weighted_ns_err
+            for m, s in zip(many, single)
+        ]
+    )
+    err = np.array(
+        [
+            m.tau_amplitude_weighted_ns_err / s.tau_amplitude_weighted_ns_err - 1
+            for m, s in zip(many, single)
+        ]
+    )
     return dev, za, zi, err
 
 
@@ -144,8 +224,9 @@ def test_fit_many_equals_one_by_one_fits():
         assert np.array_equal(m.counts, s.counts)
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(statistic="neyman"), dict(period_ns=50.0),
-                                    dict(fix_shift_ns=0.03)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(), dict(statistic="neyman"), dict(period_ns=50.0), dict(fix_shift_ns=0.03)]
+)
 def test_batch_and_single_fit_agree_to_1e6_when_converged_tightly(kwargs):
     """The same data, the same model and objective: the batch solver (vectorised
     Levenberg-Marquardt over all parameters) and the single fit (lmfit's MINPACK on the
@@ -161,9 +242,15 @@ def test_batch_and_single_fit_agree_to_1e6_when_converged_tightly(kwargs):
     for m, y in zip(many, Y):
         s = f.fit(y, tol=1e-13)
         assert m.converged and s.converged
-        for name in ("tau_amplitude_weighted_ns", "tau_intensity_weighted_ns", "background",
-                     "tau_amplitude_weighted_ns_err", "tau_intensity_weighted_ns_err", "chi2_reduced",
-                     "deviance_per_dof"):
+        for name in (
+            "tau_amplitude_weighted_ns",
+            "tau_intensity_weighted_ns",
+            "background",
+            "tau_amplitude_weighted_ns_err",
+            "tau_intensity_weighted_ns_err",
+            "chi2_reduced",
+            "deviance_per_dof",
+        ):
             assert getattr(m, name) == pytest.approx(getattr(s, name), rel=1e-6), name
         assert m.shift_ns == pytest.approx(s.shift_ns, rel=1e-6, abs=1e-9)
         for cm, cs in zip(m.components, s.components):
@@ -203,6 +290,7 @@ def test_fit_many_with_windows_of_different_lengths():
     assert np.all(np.abs(za[same]) < 0.1) and np.all(np.abs(zi[same]) < 0.1)
     for m, s in zip(many, single):
         assert m.window == s.window
+
         # the same warnings (numbers in them may differ in the last digit)
         def kinds(fit):
             return [re.sub(r"[0-9.]+", "#", w.split(": ", 1)[1]) for w in fit.warnings]
@@ -210,7 +298,9 @@ def test_fit_many_with_windows_of_different_lengths():
         assert kinds(m) == kinds(s)
 
 
-@pytest.mark.parametrize("kwargs", [dict(statistic="neyman"), dict(period_ns=20.0), dict(fix_shift_ns=0.03)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(statistic="neyman"), dict(period_ns=20.0), dict(fix_shift_ns=0.03)]
+)
 def test_fit_many_options_agree_with_fit(kwargs):
     """Neyman chi2, periodic excitation and a fixed shift take the same batched path."""
     t, Y, irf = _benchmark_like(6, 11)
@@ -251,12 +341,28 @@ def test_fit_many_flags_components_the_data_do_not_support():
     the data do not support two components, as the single fit does."""
     shape = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.5, tail_ns=0.1)
     ss = np.random.SeedSequence(0).spawn(24)
-    sds = [simulate_decay((1.0,), (2.0,), signal_counts=3e4, background=1.0, n_bins=256, bin_width_ns=0.05,
-                          irf=shape, seed=s, irf_counts=1e5 if i == 0 else None) for i, s in enumerate(ss)]
+    sds = [
+        simulate_decay(
+            (1.0,),
+            (2.0,),
+            signal_counts=3e4,
+            background=1.0,
+            n_bins=256,
+            bin_width_ns=0.05,
+            irf=shape,
+            seed=s,
+            irf_counts=1e5 if i == 0 else None,
+        )
+        for i, s in enumerate(ss)
+    ]
     f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=2)
     many = f.fit_many(np.array([s.counts for s in sds]))
     assert all(m.converged for m in many)
-    pattern = re.compile("zero amplitude|nearly equal|at its bound|not identifiable|no error estimate")
+    pattern = re.compile(
+        "zero amplitude|nearly equal|at its bound|not identifiable|no error estimate"
+    )
     assert all(any(pattern.search(w) for w in m.warnings) for m in many)
     # the one true lifetime is found either way, by the component that emits most photons
-    assert all(abs(max(m.components, key=lambda c: c.intensity_fraction).tau_ns - 2.0) < 0.15 for m in many)
+    assert all(
+        abs(max(m.components, key=lambda c: c.intensity_fraction).tau_ns - 2.0) < 0.15 for m in many
+    )

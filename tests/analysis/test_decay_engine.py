@@ -48,7 +48,9 @@ def test_fast_columns_equal_the_reference_formula():
         s[whole] = np.round(s[whole])
         i0 = int(rng.integers(0, n - 5))
         nw = int(rng.integers(1, n - i0 + 1))
-        for fast, ref in zip(columns(geo, tau, s, i0, nw, True), columns_reference(geo, tau, s, i0, nw, True)):
+        for fast, ref in zip(
+            columns(geo, tau, s, i0, nw, True), columns_reference(geo, tau, s, i0, nw, True)
+        ):
             scale = np.max(np.abs(ref), axis=-1, keepdims=True) + 1e-300
             worst = max(worst, float(np.max(np.abs(fast - ref) / scale)))
     assert worst < 1e-10
@@ -69,6 +71,7 @@ def test_poisson_amplitudes_match_a_general_optimiser():
     a_cold, _ = poisson_amplitudes(Bm, Y, pos, None)
     a_warm, _ = poisson_amplitudes(Bm, Y, pos, truth * 1.05)
     for b in range(B):
+
         def nll(a, b=b):
             m = a @ Bm[b]
             return float(np.sum(m - Y[b] * np.log(np.maximum(m, 1e-300))))
@@ -77,8 +80,14 @@ def test_poisson_amplitudes_match_a_general_optimiser():
             m = a @ Bm[b]
             return Bm[b] @ (1.0 - Y[b] / np.maximum(m, 1e-300))
 
-        ref = minimize(nll, truth[b] + 1.0, jac=grad, method="L-BFGS-B", bounds=[(0, None)] * P,
-                       options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10000})
+        ref = minimize(
+            nll,
+            truth[b] + 1.0,
+            jac=grad,
+            method="L-BFGS-B",
+            bounds=[(0, None)] * P,
+            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 10000},
+        )
         for a in (a_cold[b], a_warm[b]):
             assert np.all(a >= 0)
             assert nll(a) <= ref.fun + 1e-7 * abs(ref.fun)
@@ -91,14 +100,31 @@ def test_a_decay_evaluates_the_same_whatever_its_batch():
     matrix.  So a fit does not depend on how decays are grouped for the vectorised
     arithmetic."""
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.2, tail_ns=0.1, echo_delay_ns=1.2)
-    sds = [simulate_decay((0.3, 0.4, 0.3), (0.4, 1.6, 5.0), signal_counts=1e5, background=2.0, n_bins=256,
-                          bin_width_ns=0.064, irf=irf, seed=30 + i, irf_counts=1e5 if i == 0 else None)
-           for i in range(12)]
+    sds = [
+        simulate_decay(
+            (0.3, 0.4, 0.3),
+            (0.4, 1.6, 5.0),
+            signal_counts=1e5,
+            background=2.0,
+            n_bins=256,
+            bin_width_ns=0.064,
+            irf=irf,
+            seed=30 + i,
+            irf_counts=1e5 if i == 0 else None,
+        )
+        for i in range(12)
+    ]
     Y = np.array([s.counts for s in sds])[:, 6:256]
     f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=3)
     rng = np.random.default_rng(1)
-    th = np.column_stack([rng.uniform(0.05, 0.9, 12), rng.uniform(1, 2, 12), rng.uniform(4, 6, 12),
-                          rng.uniform(-0.3, 0.3, 12)])
+    th = np.column_stack(
+        [
+            rng.uniform(0.05, 0.9, 12),
+            rng.uniform(1, 2, 12),
+            rng.uniform(4, 6, 12),
+            rng.uniform(-0.3, 0.3, 12),
+        ]
+    )
     th[3, 3] = 0.0  # a whole-bin shift among fractional ones
     together = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 6)
     evs = [together.evaluate(None, th), together.evaluate(None, th * 1.01)]
@@ -115,23 +141,51 @@ def test_a_decay_evaluates_the_same_whatever_its_batch():
     ch = _Chunk(f, f._geo, Y, mask, 1.0 / np.maximum(Y, 1.0), 6, *tb)
     together = ch.evaluate(x, np.arange(12))
     for i in range(12):
-        alone = _Chunk(f, f._geo, Y[i : i + 1], mask[:1], 1.0 / np.maximum(Y[i : i + 1], 1.0), 6,
-                       tb[0][:1], tb[1][:1]).evaluate(x[i : i + 1], np.arange(1))
+        alone = _Chunk(
+            f,
+            f._geo,
+            Y[i : i + 1],
+            mask[:1],
+            1.0 / np.maximum(Y[i : i + 1], 1.0),
+            6,
+            tb[0][:1],
+            tb[1][:1],
+        ).evaluate(x[i : i + 1], np.arange(1))
         for k in (1, 2, 3):
             assert np.array_equal(together[k][i : i + 1], alone[k]), (i, k)
 
 
-@pytest.mark.parametrize("statistic, period, fixed", [("poisson", 30.0, None), ("neyman", None, None),
-                                                      ("poisson", None, 0.02)])
+@pytest.mark.parametrize(
+    "statistic, period, fixed",
+    [("poisson", 30.0, None), ("neyman", None, None), ("poisson", None, 0.02)],
+)
 def test_subset_evaluation_matches_the_jacobian_by_finite_differences(statistic, period, fixed):
     """The evaluation of a subset of a stack (the path of fit_many, periodic, Neyman and fixed
     shift included) has the Jacobian of its residuals."""
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=2.0, tail_ns=0.1)
-    sds = [simulate_decay((0.3, 0.4, 0.3), (0.5, 2.5, 10.0), signal_counts=1e5, background=1.0, n_bins=256,
-                          bin_width_ns=0.05, irf=irf, seed=50 + i, period_ns=period,
-                          irf_counts=1e5 if i == 0 else None) for i in range(3)]
-    f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=3, statistic=statistic,
-                            period_ns=period, fix_shift_ns=fixed)
+    sds = [
+        simulate_decay(
+            (0.3, 0.4, 0.3),
+            (0.5, 2.5, 10.0),
+            signal_counts=1e5,
+            background=1.0,
+            n_bins=256,
+            bin_width_ns=0.05,
+            irf=irf,
+            seed=50 + i,
+            period_ns=period,
+            irf_counts=1e5 if i == 0 else None,
+        )
+        for i in range(3)
+    ]
+    f = ReconvolutionFitter(
+        sds[0].time_ns,
+        irf=sds[0].irf_counts,
+        components=3,
+        statistic=statistic,
+        period_ns=period,
+        fix_shift_ns=fixed,
+    )
     Y = np.array([s.counts for s in sds])[:, 20:256]
     th = np.array([[0.45, 2.2, 9.0, 0.037 if fixed is None else fixed]] * 3)
     nth = 3 if fixed is not None else 4
@@ -139,15 +193,25 @@ def test_subset_evaluation_matches_the_jacobian_by_finite_differences(statistic,
     for j in range(nth):
         e = np.zeros_like(th)
         e[:, j] = 1e-6 * (th[:, j] if j < 3 else 1.0)
-        rp = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20).evaluate(np.array([1, 2]), (th + e)[1:]).r
-        rm = _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20).evaluate(np.array([1, 2]), (th - e)[1:]).r
+        rp = (
+            _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20)
+            .evaluate(np.array([1, 2]), (th + e)[1:])
+            .r
+        )
+        rm = (
+            _Stack(f, f._geo, Y, np.ones(Y.shape, bool), 20)
+            .evaluate(np.array([1, 2]), (th - e)[1:])
+            .r
+        )
         num = (rp - rm) / (2 * e[1:, j : j + 1])
         tol = 1e-4 if statistic == "poisson" else 1e-6
         assert np.max(np.abs(J[:, :, j] - num)) <= tol * np.max(np.abs(num))
 
 
-@pytest.mark.parametrize("statistic, period, fixed", [("poisson", 30.0, None), ("neyman", None, None),
-                                                      ("poisson", None, 0.02)])
+@pytest.mark.parametrize(
+    "statistic, period, fixed",
+    [("poisson", 30.0, None), ("neyman", None, None), ("poisson", None, 0.02)],
+)
 def test_batch_solver_gradient_and_gauss_newton_matrix(statistic, period, fixed):
     """The batch solver's gradient of its objective (half the Poisson deviance up to a constant,
     or half the Neyman chi2) equals central finite differences of that objective, and its
@@ -155,11 +219,29 @@ def test_batch_solver_gradient_and_gauss_newton_matrix(statistic, period, fixed)
     differences of the model; on windows of different lengths (a mask), periodic and fixed shift
     included."""
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=2.0, tail_ns=0.1)
-    sds = [simulate_decay((0.3, 0.4, 0.3), (0.5, 2.5, 10.0), signal_counts=1e5, background=1.0, n_bins=256,
-                          bin_width_ns=0.05, irf=irf, seed=50 + i, period_ns=period,
-                          irf_counts=1e5 if i == 0 else None) for i in range(3)]
-    f = ReconvolutionFitter(sds[0].time_ns, irf=sds[0].irf_counts, components=3, statistic=statistic,
-                            period_ns=period, fix_shift_ns=fixed)
+    sds = [
+        simulate_decay(
+            (0.3, 0.4, 0.3),
+            (0.5, 2.5, 10.0),
+            signal_counts=1e5,
+            background=1.0,
+            n_bins=256,
+            bin_width_ns=0.05,
+            irf=irf,
+            seed=50 + i,
+            period_ns=period,
+            irf_counts=1e5 if i == 0 else None,
+        )
+        for i in range(3)
+    ]
+    f = ReconvolutionFitter(
+        sds[0].time_ns,
+        irf=sds[0].irf_counts,
+        components=3,
+        statistic=statistic,
+        period_ns=period,
+        fix_shift_ns=fixed,
+    )
     Y = np.array([s.counts for s in sds])[:, 20:256]
     mask = np.ones(Y.shape, bool)
     mask[1, 200:] = False

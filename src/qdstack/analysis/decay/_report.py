@@ -18,8 +18,25 @@ from qdstack.analysis.decay.results import DecayComponent, DecayFit
 from qdstack.errors import FitError
 
 
-def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, converged, messages, nfevs,
-             fits, fisher=None) -> list[DecayFit]:
+def _results(
+    fitter,
+    geo,
+    st,
+    mask,
+    Yw,
+    W,
+    I0,
+    ys,
+    windows,
+    srcs,
+    tmin,
+    tmax,
+    converged,
+    messages,
+    nfevs,
+    fits,
+    fisher=None,
+) -> list[DecayFit]:
     """Per-decay results from the final state ``st`` of (joint) minimisations.
 
     ``mask``, ``Yw``, ``W`` (b, nw): the window mask, counts and Neyman weights on
@@ -62,7 +79,9 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
         inv = np.stack([np.linalg.pinv(h) for h in Hf])
     cov = inv / (d[:, :, None] * d[:, None, :])
     diag = np.einsum("bii->bi", cov)
-    singular = np.any(free & ~(diag > 0), axis=1) | np.any(np.abs(np.einsum("bii->bi", inv)) > 1e14, axis=1)
+    singular = np.any(free & ~(diag > 0), axis=1) | np.any(
+        np.abs(np.einsum("bii->bi", inv)) > 1e14, axis=1
+    )
     cov = np.where(free[:, :, None] & free[:, None, :], cov, 0.0)
     diag = np.einsum("bii->bi", cov)
     err = np.sqrt(np.where(free & (diag > 0), diag, np.nan))
@@ -72,18 +91,27 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
     amps = np.take_along_axis(a[:, :K], order, axis=1)
     taus_s = np.take_along_axis(taus, order, axis=1)
     sub = np.concatenate([K + 1 + order, order], axis=1)  # (B, 2K)
-    cov_at = np.take_along_axis(np.take_along_axis(cov, sub[:, :, None], axis=1), sub[:, None, :], axis=2)
+    cov_at = np.take_along_axis(
+        np.take_along_axis(cov, sub[:, :, None], axis=1), sub[:, None, :], axis=2
+    )
     suma = amps.sum(axis=1)
     bad = ~(suma > 0)
     if bad.any():
-        raise FitError("every component amplitude is zero: no decay above the background",
-                       srcs[int(np.argmax(bad))])
+        raise FitError(
+            "every component amplitude is zero: no decay above the background",
+            srcs[int(np.argmax(bad))],
+        )
     sat = np.sum(amps * taus_s, axis=1)
     tau_a = sat / suma
     tau_i = np.sum(amps * taus_s**2, axis=1) / sat
     ga = np.concatenate([(taus_s - tau_a[:, None]) / suma[:, None], amps / suma[:, None]], axis=1)
-    gi = np.concatenate([(taus_s**2 - tau_i[:, None] * taus_s) / sat[:, None],
-                         (2 * amps * taus_s - tau_i[:, None] * amps) / sat[:, None]], axis=1)
+    gi = np.concatenate(
+        [
+            (taus_s**2 - tau_i[:, None] * taus_s) / sat[:, None],
+            (2 * amps * taus_s - tau_i[:, None] * amps) / sat[:, None],
+        ],
+        axis=1,
+    )
     va = np.einsum("bi,bij,bj->b", ga, cov_at, ga)
     vi = np.einsum("bi,bij,bj->b", gi, cov_at, gi)
     tau_a_err = np.where(va >= 0, np.sqrt(np.abs(va)), np.nan)
@@ -120,7 +148,9 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
     partial = ~mask.all(axis=1)
     if partial.any():
         Bp, _, _ = columns(geo, taus[partial], shifts[partial] / dt, I0, nwin, False)
-        model_all[partial, I0 : I0 + nwin] = (a[partial, None, :K] @ Bp[:, :K])[:, 0, :] + a[partial, K : K + 1]
+        model_all[partial, I0 : I0 + nwin] = (a[partial, None, :K] @ Bp[:, :K])[:, 0, :] + a[
+            partial, K : K + 1
+        ]
     for lo, hi in ((0, I0), (I0 + nwin, n)):
         if hi > lo:
             Bo, _, _ = columns(geo, taus, shifts / dt, lo, hi - lo, False)
@@ -133,11 +163,31 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
     g1 = gpad[np.clip(ii, 0, n + 1)]
     irf_shifted = (1 - phi[:, None]) * g0 + phi[:, None] * g1
     # scalars as Python floats, once
-    L = {name: arr.tolist() for name, arr in dict(
-        amps=amps, taus_s=taus_s, suma=suma, amp_err=amp_err, tau_err=tau_err, inten=inten, tau_a=tau_a,
-        tau_a_err=tau_a_err, tau_i=tau_i, tau_i_err=tau_i_err, shifts=shifts, shift_err=err[:, K],
-        bg=a[:, K], bg_err=err[:, 2 * K + 1], chi2=chi2, deviance=deviance, dof=dof, signal=signal,
-        tmin=np.asarray(tmin, dtype=float), tmax=np.asarray(tmax, dtype=float)).items()}
+    L = {
+        name: arr.tolist()
+        for name, arr in dict(
+            amps=amps,
+            taus_s=taus_s,
+            suma=suma,
+            amp_err=amp_err,
+            tau_err=tau_err,
+            inten=inten,
+            tau_a=tau_a,
+            tau_a_err=tau_a_err,
+            tau_i=tau_i,
+            tau_i_err=tau_i_err,
+            shifts=shifts,
+            shift_err=err[:, K],
+            bg=a[:, K],
+            bg_err=err[:, 2 * K + 1],
+            chi2=chi2,
+            deviance=deviance,
+            dof=dof,
+            signal=signal,
+            tmin=np.asarray(tmin, dtype=float),
+            tmax=np.asarray(tmax, dtype=float),
+        ).items()
+    }
     zero_s = np.take_along_axis(zero_amp, order, axis=1).tolist()
     singular = singular.tolist()
     fixed_shift = fitter.fix_shift_ns is not None
@@ -147,7 +197,9 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
         src = srcs[b]
         msgs = list(fitter._notes)
         if singular[b]:
-            msgs.append(f"{src}: the parameters are not all determined by the data (singular information matrix)")
+            msgs.append(
+                f"{src}: the parameters are not all determined by the data (singular information matrix)"
+            )
         suma_b = L["suma"][b]
         ab, tb = L["amps"][b], L["taus_s"][b]
         comps = tuple(
@@ -163,8 +215,19 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
         )
         dof_b = int(L["dof"][b])
         chi2_b = L["chi2"][b]
-        msgs += _warnings(fitter, converged[b], messages[b], comps, zero_s[b], L["signal"][b], L["tmin"][b],
-                               L["tmax"][b], L["shifts"][b], src, chi2_b / dof_b)
+        msgs += _warnings(
+            fitter,
+            converged[b],
+            messages[b],
+            comps,
+            zero_s[b],
+            L["signal"][b],
+            L["tmin"][b],
+            L["tmax"][b],
+            L["shifts"][b],
+            src,
+            chi2_b / dof_b,
+        )
         if not L["bg"][b] > 0:
             msgs.append(
                 f"{src}: the background was fitted as 0 (its lower bound); the errors take it as exactly "
@@ -207,7 +270,10 @@ def _results(fitter, geo, st, mask, Yw, W, I0, ys, windows, srcs, tmin, tmax, co
         )
     return out
 
-def _warnings(fitter, converged, message, comps, zero_sorted, signal, tmin, tmax, s_ns, src, redchi):
+
+def _warnings(
+    fitter, converged, message, comps, zero_sorted, signal, tmin, tmax, s_ns, src, redchi
+):
     K = fitter.K
     out = []
     if not converged:
@@ -218,12 +284,18 @@ def _warnings(fitter, converged, message, comps, zero_sorted, signal, tmin, tmax
             "multi-exponential fits are unreliable below a few thousand photons per component"
         )
     for k, c in enumerate(comps):
-        if not zero_sorted[k] and abs(c.tau_ns - tmin) > 1e-3 * tmin and abs(c.tau_ns - tmax) > 1e-3 * tmax \
-                and c.tau_ns_err <= 0.5 * c.tau_ns:
+        if (
+            not zero_sorted[k]
+            and abs(c.tau_ns - tmin) > 1e-3 * tmin
+            and abs(c.tau_ns - tmax) > 1e-3 * tmax
+            and c.tau_ns_err <= 0.5 * c.tau_ns
+        ):
             continue  # nothing to say (the common case, checked without formatting anything)
         label = f"component {k + 1} (tau = {c.tau_ns:.4g} ns)"
         if zero_sorted[k]:
-            out.append(f"{src}: {label} has zero amplitude: the data do not support {K} components; fit fewer")
+            out.append(
+                f"{src}: {label} has zero amplitude: the data do not support {K} components; fit fewer"
+            )
             continue
         if math.isclose(c.tau_ns, tmin, rel_tol=1e-3) or math.isclose(c.tau_ns, tmax, rel_tol=1e-3):
             out.append(f"{src}: {label} ended at its bound; it is not determined by the data")
@@ -258,4 +330,3 @@ def _regularise_free(H: np.ndarray, free: np.ndarray) -> np.ndarray:
     di = np.arange(P)
     Hf[:, di, di] = np.where(free, np.einsum("bii->bi", H), 1.0)
     return Hf
-

@@ -48,7 +48,9 @@ class _Stack:
     first-order prediction ``a + (da/dtheta) dtheta``.
     """
 
-    def __init__(self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int):
+    def __init__(
+        self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int
+    ):
         self.f = fitter
         self.geo = geo
         self.i0 = int(i0)
@@ -109,7 +111,9 @@ class _Stack:
             H = BW @ Bm.transpose(0, 2, 1)
             lp = (m - Y) * W
             drdm = -np.sqrt(W)
-        Jt, dA = varpro_jacobian_t(Bm, dBt, dBs, a, BW, H, lp, drdm, fix_shift=f.fix_shift_ns is not None)
+        Jt, dA = varpro_jacobian_t(
+            Bm, dBt, dBs, a, BW, H, lp, drdm, fix_shift=f.fix_shift_ns is not None
+        )
         self.a_last[sel] = a
         self.dA_last[sel] = dA
         self.th_last[sel] = theta[:, :nth]

@@ -108,7 +108,9 @@ def fit_many(
         tw = fitter._window(total, geo.g, "<sum>")
         tmin_s, tmax_s = fitter._tau_bounds(tw[1] - tw[0])
         starts, s0 = _starts(fitter, total, geo, tw[0], tw[1], tmin_s, tmax_s, None)
-        prob = _Problem(fitter, geo, total[None, tw[0]:tw[1]], np.ones((1, tw[1] - tw[0]), bool), tw[0])
+        prob = _Problem(
+            fitter, geo, total[None, tw[0] : tw[1]], np.ones((1, tw[1] - tw[0]), bool), tw[0]
+        )
         res = prob.minimise(starts[0][None, :], np.array([s0]), tmin_s, tmax_s, None)
         fitted = np.array([res.params[f"tau{k + 1}_ns"].value for k in range(fitter.K)])
         order = np.argsort(fitted, kind="stable")
@@ -122,7 +124,9 @@ def fit_many(
         tau_start = np.sort(np.asarray(tau_guess_ns, dtype=float).ravel())
         if tau_start.shape != (fitter.K,) or not np.all(tau_start > 0):
             raise InputError(f"tau_guess_ns needs {fitter.K} positive values", "tau_guess_ns")
-        shift_start = _starts(fitter, total, geo, *fitter._window(total, geo.g, "<sum>"), 1e-9, 1e9, tau_start)[1]
+        shift_start = _starts(
+            fitter, total, geo, *fitter._window(total, geo.g, "<sum>"), 1e-9, 1e9, tau_start
+        )[1]
     # all decays on the union of their windows; each decay's own window is a mask
     I0, I1 = int(i0s.min()), int(i1s.max())
     cols = np.arange(I0, I1)[None, :]
@@ -132,7 +136,9 @@ def fit_many(
     tmin, tmax = fitter._tau_bounds_many(i1s - i0s)
     K = fitter.K
     theta = np.empty((N, K + 1))
-    theta[:, :K] = np.clip(np.broadcast_to(tau_start, (N, K)), (tmin * 1.01)[:, None], (tmax * 0.99)[:, None])
+    theta[:, :K] = np.clip(
+        np.broadcast_to(tau_start, (N, K)), (tmin * 1.01)[:, None], (tmax * 0.99)[:, None]
+    )
     theta[:, K] = shift_start if fitter.fix_shift_ns is None else fitter.fix_shift_ns
     if a_start is not None:
         # the summed decay's amplitudes, scaled by each decay's share of the photons
@@ -158,9 +164,25 @@ def fit_many(
             conv = converged[sl].tolist()
             messages = ["" if c else f"no convergence within {limit} evaluations" for c in conv]
             part = _Eval(theta=ev.theta[sl], a=ev.a[sl], m=ev.m[sl])
-            out += _results(fitter, geo, part, mask[gl], Yw[gl], W[gl], I0, Y_all[gl],
-                            list(zip(i0s[gl].tolist(), i1s[gl].tolist())), srcs[gl], tmin[gl], tmax[gl], conv,
-                            messages, nfev[sl].tolist(), None, fisher[sl])
+            out += _results(
+                fitter,
+                geo,
+                part,
+                mask[gl],
+                Yw[gl],
+                W[gl],
+                I0,
+                Y_all[gl],
+                list(zip(i0s[gl].tolist(), i1s[gl].tolist())),
+                srcs[gl],
+                tmin[gl],
+                tmax[gl],
+                conv,
+                messages,
+                nfev[sl].tolist(),
+                None,
+                fisher[sl],
+            )
             if progress is not None:
                 progress(int(sl.stop - sl.start))
     return out
@@ -220,14 +242,17 @@ class _Chunk:
         nb = x.shape[0]
         if nb > 1 and np.all(th == th[:1]):
             # one point for all (the common start): the columns of one decay serve every decay
-            Bm, dBt, dBs = columns(self.geo, th[:1, :K], th[:1, K] / self.dt, self.i0, self.nw, True)
+            Bm, dBt, dBs = columns(
+                self.geo, th[:1, :K], th[:1, K] / self.dt, self.i0, self.nw, True
+            )
             Bm, dBt, dBs = (np.broadcast_to(v, (nb,) + v.shape[1:]) for v in (Bm, dBt, dBs))
             J = None
         else:
             # the columns are written straight into the amplitude rows of the Jacobian
             J = np.empty((nb, self.npar, self.nw))
-            Bm, dBt, dBs = columns(self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True,
-                                   out=J[:, nth:])
+            Bm, dBt, dBs = columns(
+                self.geo, th[:, :K], th[:, K] / self.dt, self.i0, self.nw, True, out=J[:, nth:]
+            )
         if not self.full:
             Bm = Bm * mask[:, None, :]
             dBt = dBt * mask[:, None, :]
@@ -274,8 +299,16 @@ class _Chunk:
         nb = rows.size
         if nb <= self.block:
             return self.evaluate(x, rows if nb < self.b else slice(None))
-        parts = [self.evaluate(x[i : i + self.block], rows[i : i + self.block]) for i in range(0, nb, self.block)]
-        ev = _Eval(**{name: np.concatenate([getattr(p[0], name) for p in parts]) for name in ("theta", "a", "m")})
+        parts = [
+            self.evaluate(x[i : i + self.block], rows[i : i + self.block])
+            for i in range(0, nb, self.block)
+        ]
+        ev = _Eval(
+            **{
+                name: np.concatenate([getattr(p[0], name) for p in parts])
+                for name in ("theta", "a", "m")
+            }
+        )
         return (ev,) + tuple(np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
 
     def free(self, x, g, rows):
@@ -347,8 +380,11 @@ class _Chunk:
                 sb = xa[:, K] / dt
                 near = np.round(sb)
                 on = np.abs(sb - near) < _KINK_BINS
-                xn[:, K] = np.clip(xn[:, K], np.where(on, near - 1.0, np.floor(sb)) * dt,
-                                   np.where(on, near + 1.0, np.floor(sb) + 1.0) * dt)
+                xn[:, K] = np.clip(
+                    xn[:, K],
+                    np.where(on, near - 1.0, np.floor(sb)) * dt,
+                    np.where(on, near + 1.0, np.floor(sb) + 1.0) * dt,
+                )
             # 3. evaluate; accept or reject each decay's step
             ev, An, gn, fn = self.evaluate_blocks(xn, act)
             nfev[act] += 1

@@ -48,7 +48,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Geometry", "kernel_coefficients", "slope_coefficients", "irf_slopes", "columns", "columns_reference"]
+__all__ = [
+    "Geometry",
+    "kernel_coefficients",
+    "slope_coefficients",
+    "irf_slopes",
+    "columns",
+    "columns_reference",
+]
 
 
 def _h(x: np.ndarray) -> np.ndarray:
@@ -62,7 +69,9 @@ def _dk0(x: np.ndarray) -> np.ndarray:
     """``1 + q - 2 (1 - q)/x`` elementwise (``dK_0/dtau``), without cancellation."""
     small = x < 1e-2
     xs = np.where(small, 1.0, x)
-    return np.where(small, x * x / 6 - x**3 / 12 + x**4 / 40, 1.0 + np.exp(-xs) + 2.0 * np.expm1(-xs) / xs)
+    return np.where(
+        small, x * x / 6 - x**3 / 12 + x**4 / 40, 1.0 + np.exp(-xs) + 2.0 * np.expm1(-xs) / xs
+    )
 
 
 _GL_W, _GL_X, _GL_C = None, None, None
@@ -140,7 +149,9 @@ def _coefficients(tau: np.ndarray, dt: float, jac: bool):
     if _GL_W is None or _GL_C is None:
         xs, ws = np.polynomial.legendre.leggauss(16)
         _GL_X, _GL_W = 0.5 * (xs + 1.0), 0.5 * ws
-        _GL_C = np.stack([(1.0 - 2.0 * _GL_X) * _GL_W, -_GL_X * (1.0 - 2.0 * _GL_X) * _GL_W], axis=1)
+        _GL_C = np.stack(
+            [(1.0 - 2.0 * _GL_X) * _GL_W, -_GL_X * (1.0 - 2.0 * _GL_X) * _GL_W], axis=1
+        )
     x = dt / tau
     em = -np.expm1(-x)
     q = np.exp(-x)
@@ -184,7 +195,9 @@ class Geometry:
         Linear IRF density inside each bin (default); False: uniform.
     """
 
-    def __init__(self, irf: np.ndarray, dt: float, period_ns: float | None = None, slopes: bool = True):
+    def __init__(
+        self, irf: np.ndarray, dt: float, period_ns: float | None = None, slopes: bool = True
+    ):
         g = np.asarray(irf, dtype=float)
         nz = np.nonzero(g > 0)[0]
         if nz.size == 0:
@@ -232,18 +245,24 @@ def _head_gather(c0: np.ndarray, Hw: int, S: int, B_: int, K: int, uniform: bool
             buf[..., padl : padl + S] = Csup
             buf[..., padl + S] = E
             return buf[..., st : st + Hw + 1]
+
         return take
-    flat = ((np.arange(B_ * K) * L).reshape(B_, K) + (c0 + padl)[:, None])[..., None] + np.arange(Hw + 1)
+    flat = ((np.arange(B_ * K) * L).reshape(B_, K) + (c0 + padl)[:, None])[..., None] + np.arange(
+        Hw + 1
+    )
 
     def take_many(Csup, E):
         buf = np.zeros((B_, K, L))
         buf[..., padl : padl + S] = Csup
         buf[..., padl + S] = E
         return buf.ravel().take(flat)
+
     return take_many
 
 
-def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool, out=None):
+def columns(
+    geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool, out=None
+):
     """Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
 
     Parameters
@@ -309,7 +328,12 @@ def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int
     Hw = min(nw, max(0, jt_max))
     uniform = int(jt.min()) == jt_max
     if Hw > 0:
-        Csup = K0[..., None] * geo.g_sup + L0[..., None] * geo.s_sup + K1[..., None] * QG + L1[..., None] * QS
+        Csup = (
+            K0[..., None] * geo.g_sup
+            + L0[..., None] * geo.s_sup
+            + K1[..., None] * QG
+            + L1[..., None] * QS
+        )
         take = _head_gather(c0, Hw, S, B_, K, uniform)
         hc = take(Csup, E)  # C at u = c0 + j for j = 0..Hw
         ph3 = ph[..., None]
@@ -337,8 +361,14 @@ def columns(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int
         np.multiply((E * (1.0 - q) / dt)[..., None], Qm, out=dBs)
         if Hw > 0:
             dQG, dQS = dQGS[..., :S], dQGS[..., S : 2 * S]
-            dCsup = (dK0[..., None] * geo.g_sup + dL0[..., None] * geo.s_sup + dK1[..., None] * QG
-                     + K1[..., None] * dQG + dL1[..., None] * QS + L1[..., None] * dQS)
+            dCsup = (
+                dK0[..., None] * geo.g_sup
+                + dL0[..., None] * geo.s_sup
+                + dK1[..., None] * QG
+                + K1[..., None] * dQG
+                + dL1[..., None] * QS
+                + L1[..., None] * dQS
+            )
             hd = take(dCsup, dE)
             hdB = (1.0 - ph3) * hd[..., 1:] + ph3 * hd[..., :-1]
             hdS = (hc[..., :-1] - hc[..., 1:]) / dt
@@ -382,11 +412,15 @@ def _add_periodic(geo, tau, x, K1, L1, dK1, dL1, k_int, phi, i0, nw, Bm, dBt, dB
         qT = np.exp(-xT)
         dlogA = ((qT * xT / tau) / (1.0 - qT) + dlogS)[..., None]
         xtn = xt[..., None]
-        dBt += (1.0 - ph) * t0 * (dlogA + m0[:, None, :] * xtn) + ph * t1 * (dlogA + (m0 - 1.0)[:, None, :] * xtn)
+        dBt += (1.0 - ph) * t0 * (dlogA + m0[:, None, :] * xtn) + ph * t1 * (
+            dlogA + (m0 - 1.0)[:, None, :] * xtn
+        )
         dBs += (t1 - t0) / dt
 
 
-def columns_reference(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool):
+def columns_reference(
+    geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: int, nw: int, jac: bool
+):
     """Reference implementation of :func:`columns` (every bin through the general formula; for tests).
 
     Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
@@ -424,7 +458,12 @@ def columns_reference(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: in
     Qp = np.exp(-x[..., None] * geo.powers)  # (B, K, S)
     QGS = Qp @ geo.GSm  # (B, K, 2S): [Qp @ Gm, Qp @ Sm]
     QG, QS = QGS[..., :S], QGS[..., S:]
-    Csup = K0[..., None] * geo.g_sup + L0[..., None] * geo.s_sup + K1[..., None] * QG + L1[..., None] * QS
+    Csup = (
+        K0[..., None] * geo.g_sup
+        + L0[..., None] * geo.s_sup
+        + K1[..., None] * QG
+        + L1[..., None] * QS
+    )
     EGS = Qp @ geo.GS_rev  # (B, K, 2)
     E = K1 * EGS[..., 0] + L1 * EGS[..., 1]  # (B, K)
     ex = np.exp(-x[..., None] * m_after[:, None, :])  # (B, K, nw + 1)
@@ -440,8 +479,14 @@ def columns_reference(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: in
         dQp = Qp * geo.powers * xt[..., None]
         dQGS = dQp @ geo.GSm
         dQG, dQS = dQGS[..., :S], dQGS[..., S:]
-        dCsup = (dK0[..., None] * geo.g_sup + dL0[..., None] * geo.s_sup + dK1[..., None] * QG
-                 + K1[..., None] * dQG + dL1[..., None] * QS + L1[..., None] * dQS)
+        dCsup = (
+            dK0[..., None] * geo.g_sup
+            + dL0[..., None] * geo.s_sup
+            + dK1[..., None] * QG
+            + K1[..., None] * dQG
+            + dL1[..., None] * QS
+            + L1[..., None] * dQS
+        )
         dEGS = dQp @ geo.GS_rev
         dE = dK1 * EGS[..., 0] + K1 * dEGS[..., 0] + dL1 * EGS[..., 1] + L1 * dEGS[..., 1]
         dtail = ex * (dE[..., None] + (E * xt)[..., None] * m_after[:, None, :])
@@ -473,7 +518,8 @@ def columns_reference(geo: Geometry, tau: np.ndarray, s_bins: np.ndarray, i0: in
             qT = np.exp(-xT)
             dlogA = ((qT * xT / tau) / (1.0 - qT) + dlogS)[..., None]
             xtn = xt[..., None]
-            dBt += (1.0 - phi) * t0 * (dlogA + m0[:, None, :] * xtn) + phi * t1 * (dlogA + (m0 - 1.0)[:, None, :] * xtn)
+            dBt += (1.0 - phi) * t0 * (dlogA + m0[:, None, :] * xtn) + phi * t1 * (
+                dlogA + (m0 - 1.0)[:, None, :] * xtn
+            )
             dBs += (t1 - t0) / dt
     return Bm, dBt, dBs
-

@@ -102,7 +102,9 @@ class ReconvolutionFitter:
         self.window_ns = window_ns
         self.fix_shift_ns = None if fix_shift_ns is None else float(fix_shift_ns)
         self.period_ns = None if period_ns is None else float(period_ns)
-        if self.period_ns is not None and not (self.period_ns > 0 and math.isfinite(self.period_ns)):
+        if self.period_ns is not None and not (
+            self.period_ns > 0 and math.isfinite(self.period_ns)
+        ):
             raise InputError("the repetition period must be a positive number of ns", "period_ns")
         self.periodic = self.period_ns is not None and self.n * dt <= self.period_ns * (1 + 1e-6)
         self._notes: list[str] = []
@@ -125,7 +127,10 @@ class ReconvolutionFitter:
             self._geo = self._geometry(self.irf0)
         else:
             if not (irf_fwhm_ns is not None and irf_fwhm_ns > 0 and math.isfinite(irf_fwhm_ns)):
-                raise InputError(f"the IRF FWHM must be a positive number of ns (got {irf_fwhm_ns})", "irf_fwhm_ns")
+                raise InputError(
+                    f"the IRF FWHM must be a positive number of ns (got {irf_fwhm_ns})",
+                    "irf_fwhm_ns",
+                )
             self.irf0 = None
             self.irf_background = 0.0
             self.irf_fwhm_ns = float(irf_fwhm_ns)
@@ -142,7 +147,9 @@ class ReconvolutionFitter:
             shift_bins = max(8.0, 3.0 * fwhm_bins)
         else:
             if not (shift_bounds_ns > 0 and math.isfinite(shift_bounds_ns)):
-                raise InputError("the shift bound must be a positive number of ns", "shift_bounds_ns")
+                raise InputError(
+                    "the shift bound must be a positive number of ns", "shift_bounds_ns"
+                )
             shift_bins = shift_bounds_ns / dt
         if self.fix_shift_ns is not None:
             shift_bins = max(shift_bins, abs(self.fix_shift_ns) / dt * 1.01)
@@ -177,7 +184,9 @@ class ReconvolutionFitter:
             raise InputError("the counts contain non-finite values", src)
         if np.any(y < 0):
             i = int(np.argmin(y))
-            raise InputError(f"negative counts ({y[i]:g} in bin {i}); a TCSPC histogram counts photons", src)
+            raise InputError(
+                f"negative counts ({y[i]:g} in bin {i}); a TCSPC histogram counts photons", src
+            )
         if self.statistic == "poisson":
             frac = np.abs(y - np.round(y))
             if frac.max() > 1e-6:
@@ -196,7 +205,9 @@ class ReconvolutionFitter:
             i0 = int(np.searchsorted(t, w0 - 1e-9 * dt, side="left"))
             i1 = int(np.searchsorted(t, w1 - 1e-9 * dt, side="left"))
         else:
-            i0, i1 = auto_window(y_all, g, fwhm_bins=max(self.irf_fwhm_ns / dt, 1.0), min_bins=2 * K + 8)
+            i0, i1 = auto_window(
+                y_all, g, fwhm_bins=max(self.irf_fwhm_ns / dt, 1.0), min_bins=2 * K + 8
+            )
         nw = i1 - i0
         need = 2 * K + 6
         if nw < need:
@@ -228,7 +239,9 @@ class ReconvolutionFitter:
             i0, i1 = self._window(Y[0], g, srcs[0])
             i0s, i1s = np.full(N, i0), np.full(N, i1)
         else:
-            i0s, i1s = _auto_windows(Y, g, fwhm_bins=max(self.irf_fwhm_ns / self.dt, 1.0), min_bins=2 * self.K + 8)
+            i0s, i1s = _auto_windows(
+                Y, g, fwhm_bins=max(self.irf_fwhm_ns / self.dt, 1.0), min_bins=2 * self.K + 8
+            )
         cols = np.arange(self.n)[None, :]
         inside = np.sum(np.where((cols >= i0s[:, None]) & (cols < i1s[:, None]), Y, 0.0), axis=1)
         bad = (i1s - i0s < 2 * self.K + 6) | ~(inside > 0)
@@ -243,7 +256,9 @@ class ReconvolutionFitter:
         if self.tau_bounds_ns is not None:
             lo, hi = self._tau_bounds(0)
             return np.full(nw.shape, lo), np.full(nw.shape, hi)
-        return np.full(nw.shape, 0.1 * self.dt), 5.0 * np.maximum(nw * self.dt, self.period_ns or 0.0)
+        return np.full(nw.shape, 0.1 * self.dt), 5.0 * np.maximum(
+            nw * self.dt, self.period_ns or 0.0
+        )
 
     def _tau_bounds(self, nw: int) -> tuple[float, float]:
         if self.tau_bounds_ns is not None:
@@ -252,8 +267,15 @@ class ReconvolutionFitter:
 
     # -- public ------------------------------------------------------------------------
 
-    def fit(self, counts, *, source: str | None = None, tau_guess_ns=None, max_nfev: int | None = None,
-            tol: float = 1e-3) -> DecayFit:
+    def fit(
+        self,
+        counts,
+        *,
+        source: str | None = None,
+        tau_guess_ns=None,
+        max_nfev: int | None = None,
+        tol: float = 1e-3,
+    ) -> DecayFit:
         """Fit one decay histogram (its own lmfit minimisation).
 
         Parameters
@@ -305,9 +327,24 @@ class ReconvolutionFitter:
             if res.success and np.all(st.a[0, : self.K] > 0):
                 break
         _, res, st, prob = best
-        return _results(self, geo, st, prob.stack.mask, prob.stack.Y, prob.stack.W, prob.i0, y_all[None, :],
-                             [(i0, i1)], [src], np.array([tmin]), np.array([tmax]), [bool(res.success)],
-                             [str(res.message)], [int(res.nfev)], [res])[0]
+        return _results(
+            self,
+            geo,
+            st,
+            prob.stack.mask,
+            prob.stack.Y,
+            prob.stack.W,
+            prob.i0,
+            y_all[None, :],
+            [(i0, i1)],
+            [src],
+            np.array([tmin]),
+            np.array([tmax]),
+            [bool(res.success)],
+            [str(res.message)],
+            [int(res.nfev)],
+            [res],
+        )[0]
 
     def fit_many(
         self,
@@ -364,12 +401,24 @@ class ReconvolutionFitter:
         """
         from qdstack.analysis.decay.batch import fit_many
 
-        return fit_many(self, counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size,
-                        max_nfev=max_nfev, progress=progress, tol=tol)
+        return fit_many(
+            self,
+            counts,
+            sources=sources,
+            tau_guess_ns=tau_guess_ns,
+            batch_size=batch_size,
+            max_nfev=max_nfev,
+            progress=progress,
+            tol=tol,
+        )
 
-    def model_curve(self, taus, amplitudes, background: float, shift_ns: float, irf=None) -> np.ndarray:
+    def model_curve(
+        self, taus, amplitudes, background: float, shift_ns: float, irf=None
+    ) -> np.ndarray:
         """Model counts on the whole histogram (amplitudes in counts/ns)."""
-        geo = self._geo if irf is None else self._geometry(np.asarray(irf, dtype=float) / np.sum(irf))
+        geo = (
+            self._geo if irf is None else self._geometry(np.asarray(irf, dtype=float) / np.sum(irf))
+        )
         taus = np.atleast_1d(np.asarray(taus, dtype=float))
         Bm, _, _ = columns(geo, taus[None, :], np.array([shift_ns / self.dt]), 0, self.n, False)
         return np.asarray(amplitudes, dtype=float) @ Bm[0, : taus.size] + background
@@ -388,7 +437,9 @@ class _Problem:
     parameters come from the full Fisher information (see ``_report``).
     """
 
-    def __init__(self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int):
+    def __init__(
+        self, fitter: ReconvolutionFitter, geo: Geometry, Y: np.ndarray, mask: np.ndarray, i0: int
+    ):
         self.f = fitter
         self.geo = geo
         self.stack = _Stack(fitter, geo, Y, mask, i0)
@@ -425,7 +476,10 @@ class _Problem:
         def jacobian(p):
             st = self.evaluate(self._theta(p))
             # a fresh array: lmfit rescales the returned Jacobian in place for bounded parameters
-            J = st.Jt.transpose(0, 2, 1) * np.concatenate([st.theta[:, :K], np.ones((1, nth - K))], axis=1)[:, None, :]
+            J = (
+                st.Jt.transpose(0, 2, 1)
+                * np.concatenate([st.theta[:, :K], np.ones((1, nth - K))], axis=1)[:, None, :]
+            )
             return J.reshape(self.nw, nth)
 
         from lmfit import Minimizer
@@ -433,8 +487,13 @@ class _Problem:
         mini = Minimizer(residual, plist, scale_covar=False, nan_policy="raise")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return mini.leastsq(Dfun=jacobian, col_deriv=False, max_nfev=max_nfev or 200 * (K + 1),
-                                ftol=_ftol(self.nw, tol), xtol=min(_XTOL, tol))
+            return mini.leastsq(
+                Dfun=jacobian,
+                col_deriv=False,
+                max_nfev=max_nfev or 200 * (K + 1),
+                ftol=_ftol(self.nw, tol),
+                xtol=min(_XTOL, tol),
+            )
 
     def final(self, res) -> _Eval:
         return self.evaluate(self._theta(res.params))
@@ -472,7 +531,11 @@ def _make_params(f: ReconvolutionFitter, taus0, shift0: float, tmin: float, tmax
     if f.fix_shift_ns is not None:
         params.add(Parameter(nm[K], value=f.fix_shift_ns, vary=False))
     else:
-        params.add(Parameter(nm[K], value=float(np.clip(shift0, -0.99 * smax, 0.99 * smax)), min=-smax, max=smax))
+        params.add(
+            Parameter(
+                nm[K], value=float(np.clip(shift0, -0.99 * smax, 0.99 * smax)), min=-smax, max=smax
+            )
+        )
     for k in range(K):  # readable lifetimes in fit_report()
         params.add(f"tau{k + 1}_ns", expr=f"exp(ln_tau{k + 1})")
     return params

@@ -9,13 +9,19 @@ import numpy as np
 
 from qdstack.errors import InputError
 
-__all__ = ["Statistic", "exponential_kernel", "gaussian_irf", "prepare_irf", "poisson_deviance_residuals", "average_lifetimes"]
+__all__ = [
+    "Statistic",
+    "exponential_kernel",
+    "gaussian_irf",
+    "prepare_irf",
+    "poisson_deviance_residuals",
+    "average_lifetimes",
+]
 
 Statistic = Literal["poisson", "neyman"]
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: smallest model value used inside logs and weights [counts]
 _M_FLOOR = 1e-9
-
 
 
 def _h(x: float) -> float:
@@ -190,7 +196,12 @@ def average_lifetimes(amplitudes, taus_ns, cov=None):
     ga = np.concatenate([(t - tau_a) / sa, a / sa])
     gi = np.concatenate([(t * t - tau_i * t) / sat, (2 * a * t - tau_i * a) / sat])
     va, vi = float(ga @ cov @ ga), float(gi @ cov @ gi)
-    return tau_a, math.sqrt(va) if va >= 0 else float("nan"), tau_i, math.sqrt(vi) if vi >= 0 else float("nan")
+    return (
+        tau_a,
+        math.sqrt(va) if va >= 0 else float("nan"),
+        tau_i,
+        math.sqrt(vi) if vi >= 0 else float("nan"),
+    )
 
 
 def _fwhm_bins(g: np.ndarray) -> float:
@@ -204,4 +215,3 @@ def _fwhm_bins(g: np.ndarray) -> float:
     while hi < g.size - 1 and g[hi + 1] > half:
         hi += 1
     return float(hi - lo + 1)
-

@@ -13,7 +13,12 @@ from scipy.linalg import LinAlgError, cho_factor, solve_triangular
 from scipy.linalg.lapack import dposv
 from scipy.optimize import nnls
 
-__all__ = ["poisson_amplitudes", "neyman_amplitudes", "varpro_jacobian_t", "poisson_loss_derivatives"]
+__all__ = [
+    "poisson_amplitudes",
+    "neyman_amplitudes",
+    "varpro_jacobian_t",
+    "poisson_loss_derivatives",
+]
 
 _M_FLOOR = 1e-9
 
@@ -27,7 +32,9 @@ def _nnls_gram(G: np.ndarray, c: np.ndarray) -> np.ndarray:
     try:
         L, _ = cho_factor(G + ridge * np.eye(G.shape[0]), lower=True)
     except LinAlgError:
-        L, _ = cho_factor(G + 1e-8 * max(float(np.trace(G)), 1e-300) * np.eye(G.shape[0]), lower=True)
+        L, _ = cho_factor(
+            G + 1e-8 * max(float(np.trace(G)), 1e-300) * np.eye(G.shape[0]), lower=True
+        )
     L = np.tril(L)
     b = solve_triangular(L, c, lower=True)
     a, _ = nnls(L.T, b)
@@ -80,8 +87,15 @@ def neyman_amplitudes(Bm: np.ndarray, Y: np.ndarray, W: np.ndarray) -> np.ndarra
     return a
 
 
-def poisson_amplitudes(Bm: np.ndarray, Y: np.ndarray, pos: np.ndarray, a0: np.ndarray | None,
-                       tol: float = 1e-12, max_iter: int = 60, state: bool = False):
+def poisson_amplitudes(
+    Bm: np.ndarray,
+    Y: np.ndarray,
+    pos: np.ndarray,
+    a0: np.ndarray | None,
+    tol: float = 1e-12,
+    max_iter: int = 60,
+    state: bool = False,
+):
     """Poisson maximum-likelihood non-negative amplitudes for each decay of a batch.
 
     Minimises ``sum_n (m - y ln m)``, ``m = a Bm``, over ``a >= 0`` by projected Newton
@@ -173,7 +187,9 @@ def poisson_amplitudes(Bm: np.ndarray, Y: np.ndarray, pos: np.ndarray, a0: np.nd
                 dm = (da[:, None, :] @ Bw)[:, 0, :]
                 rel = np.where(posw, dm / ms, 0.0)
                 feasible = np.all(rel > -1.0, axis=1)
-                change = np.sum(sBw * da, axis=1) - np.sum(Yw * np.log1p(np.where(rel > -1.0, rel, 0.0)), axis=1)
+                change = np.sum(sBw * da, axis=1) - np.sum(
+                    Yw * np.log1p(np.where(rel > -1.0, rel, 0.0)), axis=1
+                )
                 ok = pending & feasible & (change <= -1e-4 * alpha * dec)
                 a_new[ok] = cand[ok]
                 m_new[ok] = mw[ok] + dm[ok]

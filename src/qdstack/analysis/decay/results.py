@@ -175,4 +175,3 @@ class DecayFit:
                 "residuals": self.residuals[i0:i1],
             }
         return out
-

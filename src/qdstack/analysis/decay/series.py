@@ -62,9 +62,15 @@ class LifetimeSeries:
             "tau_intensity_weighted_ns_err": self.column("tau_intensity_weighted_ns_err"),
         }
         for k in range(K):
-            cols[f"tau{k + 1}_ns"] = [f.components[k].tau_ns if k < len(f.components) else None for f in self.fits]
-            cols[f"tau{k + 1}_ns_err"] = [f.components[k].tau_ns_err if k < len(f.components) else None for f in self.fits]
-            cols[f"amplitude{k + 1}"] = [f.components[k].amplitude if k < len(f.components) else None for f in self.fits]
+            cols[f"tau{k + 1}_ns"] = [
+                f.components[k].tau_ns if k < len(f.components) else None for f in self.fits
+            ]
+            cols[f"tau{k + 1}_ns_err"] = [
+                f.components[k].tau_ns_err if k < len(f.components) else None for f in self.fits
+            ]
+            cols[f"amplitude{k + 1}"] = [
+                f.components[k].amplitude if k < len(f.components) else None for f in self.fits
+            ]
         cols["shift_ns"] = self.column("shift_ns")
         cols["background"] = self.column("background")
         cols["chi2_reduced"] = self.column("chi2_reduced")
@@ -102,10 +108,12 @@ def _run(tasks: Sequence[tuple[Callable, tuple]], scheduler, n_workers, progress
 
     wrap = None
     if progress is not None:
+
         def wrap(ticks):
             for k, tick in enumerate(ticks):
                 progress(k)
                 yield tick
+
     return run_tasks(tasks, scheduler=scheduler, workers=n_workers, processes=True, progress=wrap)
 
 
@@ -186,7 +194,12 @@ def fit_decay_series(
             window_ns=window_ns,
             fix_shift_ns=fix_shift_ns,
         )
-        tasks.append((_fit_one, (np.asarray(d.time_ns), np.asarray(d.counts), kwargs, str(d.source), irf_source)))
+        tasks.append(
+            (
+                _fit_one,
+                (np.asarray(d.time_ns), np.asarray(d.counts), kwargs, str(d.source), irf_source),
+            )
+        )
     fits = _run(tasks, scheduler, n_workers, progress)
     order = np.argsort(T, kind="stable")
     fits = [fits[i] for i in order]
@@ -206,7 +219,9 @@ def fit_decay_series(
 
 def _fit_chunk(time_ns, counts, fitter_kwargs, sources, tau_guess_ns, batch_size):
     fitter = ReconvolutionFitter(time_ns, **fitter_kwargs)
-    fits = fitter.fit_many(counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size)
+    fits = fitter.fit_many(
+        counts, sources=sources, tau_guess_ns=tau_guess_ns, batch_size=batch_size
+    )
     # fit_many keeps no lmfit result; a result with one (from fit) would cost more to send back
     # from a worker than the fit itself (its Parameters carry an expression interpreter each)
     return [f if f.fit is None else replace(f, fit=None) for f in fits]
@@ -262,7 +277,12 @@ def fit_decay_stack(
     tasks = []
     for c0 in range(0, N, chunk):
         sl = slice(c0, min(N, c0 + chunk))
-        tasks.append((_fit_chunk, (np.asarray(time_ns), Y[sl], fitter_kwargs, srcs[sl], tau_guess_ns, batch_size)))
+        tasks.append(
+            (
+                _fit_chunk,
+                (np.asarray(time_ns), Y[sl], fitter_kwargs, srcs[sl], tau_guess_ns, batch_size),
+            )
+        )
     parts = _run(tasks, scheduler, n_workers, progress)
     out: list[DecayFit] = []
     for p in parts:

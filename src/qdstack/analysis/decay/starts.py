@@ -24,6 +24,7 @@ def shift_start(fitter, y_all: np.ndarray, geo: Geometry, tau_ns: float) -> floa
     lim = 0.8 * fitter.shift_bins * fitter.dt
     return float(np.clip(s0, -lim, lim))
 
+
 def tau_mean_start(fitter, y_all, g, i0, i1, shift0, tmax) -> float:
     """Mean delay of the photons after the IRF: the intensity-weighted lifetime of the data."""
     t, dt = fitter.time_ns, fitter.dt
@@ -32,10 +33,15 @@ def tau_mean_start(fitter, y_all, g, i0, i1, shift0, tmax) -> float:
     bg0 = float(np.median(y_all[:i0])) if i0 >= 10 else float(np.median(y[-max(3, nw // 10) :]))
     excess = y - bg0
     tot = float(excess.sum())
-    tau = float(np.dot(t[i0:i1], excess) / tot) - (float(np.dot(t, g)) + shift0) if tot > 0 else math.nan
+    tau = (
+        float(np.dot(t[i0:i1], excess) / tot) - (float(np.dot(t, g)) + shift0)
+        if tot > 0
+        else math.nan
+    )
     if not (math.isfinite(tau) and tau > dt):
         tau = max(dt, 0.1 * nw * dt)
     return min(tau, 0.5 * tmax)
+
 
 def starts(fitter, y_all, geo, i0, i1, tmin, tmax, tau_guess_ns) -> tuple[list[np.ndarray], float]:
     """Starting lifetimes (one or two sets) and the starting shift."""
@@ -55,6 +61,7 @@ def starts(fitter, y_all, geo, i0, i1, tmin, tmax, tau_guess_ns) -> tuple[list[n
         if esm is not None:
             starts.insert(0, esm)
     return starts, shift0
+
 
 def spectrum_start(fitter, geo, y, i0, i1, shift0, tmin, tmax):
     """Starting lifetimes from a non-negative lifetime spectrum (exponential series method).
@@ -90,6 +97,6 @@ def spectrum_start(fitter, geo, y, i0, i1, shift0, tmin, tmax):
     weights = amp[nz] * grid[nz]  # photons of each line: a * tau
     if nz.size == K:
         return np.exp(logt)
-    cuts = np.sort(np.argsort(np.diff(logt))[-(K - 1):]) + 1
+    cuts = np.sort(np.argsort(np.diff(logt))[-(K - 1) :]) + 1
     groups = np.split(np.arange(nz.size), cuts)
     return np.array([float(np.exp(np.average(logt[g], weights=weights[g]))) for g in groups])

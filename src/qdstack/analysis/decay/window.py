@@ -43,7 +43,9 @@ def auto_window(counts, irf, *, fwhm_bins: float, min_bins: int = 12) -> tuple[i
     return int(start[0]), int(stop[0])
 
 
-def _auto_windows(Y: np.ndarray, irf, *, fwhm_bins: float, min_bins: int = 12) -> tuple[np.ndarray, np.ndarray]:
+def _auto_windows(
+    Y: np.ndarray, irf, *, fwhm_bins: float, min_bins: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`auto_window` for every row of ``Y`` (N, n) at once; returns the starts and stops."""
     g = np.asarray(irf, dtype=float)
     N, n = Y.shape
@@ -75,12 +77,15 @@ def _auto_windows(Y: np.ndarray, irf, *, fwhm_bins: float, min_bins: int = 12) -
 def _rise_time(y: np.ndarray, t: np.ndarray, frac: float = 0.5) -> float:
     """Time where the running mean first reaches ``frac`` of its maximum (linear interpolation)."""
     sm = _smooth(y, 3)
-    sm = sm - min(float(np.median(sm[: max(3, sm.size // 20)])), float(sm.min()) if sm.size else 0.0)
+    sm = sm - min(
+        float(np.median(sm[: max(3, sm.size // 20)])), float(sm.min()) if sm.size else 0.0
+    )
     i_max = int(np.argmax(sm))
     level = frac * sm[i_max]
     i = int(np.argmax(sm >= level))
     if i == 0:
         return float(t[0])
     y0, y1 = sm[i - 1], sm[i]
-    return float(t[i - 1] + (level - y0) / (y1 - y0) * (t[i] - t[i - 1])) if y1 > y0 else float(t[i])
-
+    return (
+        float(t[i - 1] + (level - y0) / (y1 - y0) * (t[i] - t[i - 1])) if y1 > y0 else float(t[i])
+    )
