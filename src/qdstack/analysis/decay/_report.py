@@ -37,7 +37,7 @@ def _results(
     fits,
     fisher=None,
 ) -> list[DecayFit]:
-    """Per-decay results from the final state ``st`` of (joint) minimisations.
+    """Per-decay results from the final state ``st`` of the single fit or the batch solver.
 
     ``mask``, ``Yw``, ``W`` (b, nw): the window mask, counts and Neyman weights on
     the common window starting at bin ``I0``; ``ys`` (b, n): the full histograms;

@@ -30,8 +30,8 @@ class ReconvolutionFitter:
     bounds) is prepared once, so fitting many decays measured with the same IRF
     (a temperature series, a FLIM image, a benchmark) costs only the
     Levenberg-Marquardt iterations.  :meth:`fit` fits one decay (its own
-    lmfit minimisation); :meth:`fit_many` fits a stack of decays, several at a
-    time in one lmfit minimisation with a block-diagonal, vectorised model.
+    lmfit minimisation); :meth:`fit_many` fits a stack of decays, solved together as
+    arrays by a vectorised Levenberg-Marquardt iteration (no lmfit per decay).
 
     Parameters
     ----------
