@@ -23,8 +23,9 @@ Printed: decays per second of each, their ratio, CPU milliseconds per decay (per
 core), and the accuracy of both on the amplitude- and intensity-weighted lifetimes:
 the median |error| and the bias (mean relative error, with its standard error) over
 the decays.
-``--repeat R`` times both sides R times in alternation and prints every ratio and
-their median and range (the machine may be shared: compare only numbers of one run).
+``--repeat R`` (default 3) times both sides R times in alternation and prints every
+ratio and their median and range (the machine may be shared: compare only numbers of
+one run). ``--figure PATH`` writes the histograms of both sides' errors.
 With ``--workers K`` the batch is also run through a local dask cluster of K
 processes (wall-clock throughput).
 """
@@ -187,7 +188,7 @@ def main() -> None:
     )
     ap.add_argument("--batch", type=int, default=128, help="decays solved together")
     ap.add_argument(
-        "--repeat", type=int, default=1, help="time both sides this many times, alternating"
+        "--repeat", type=int, default=3, help="time both sides this many times, alternating"
     )
     ap.add_argument(
         "--workers",
