@@ -30,6 +30,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -124,7 +125,14 @@ class ExcitonicPeak:
         }
 
 
-def _peak_model(profile: Profile):
+#: parameters of the peak models that only report (FWHM, height): evaluated once on the
+#: chosen fit (:func:`_restore_reported`), not at every step of every fit
+_REPORTED = ("peak_fwhm", "peak_height")
+
+
+@lru_cache(maxsize=None)
+def _peak_model_and_params(profile: Profile):
+    """The composite lmfit Model of a profile and its parameter template (built once)."""
     from lmfit import Model
     from lmfit.models import GaussianModel, VoigtModel
 
@@ -134,18 +142,76 @@ def _peak_model(profile: Profile):
         peak = VoigtModel(prefix="peak_")
     else:
         raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
-    return peak + Model(_local_background, prefix="bg_")
+    model = peak + Model(_local_background, prefix="bg_")
+    params = model.make_params()
+    reported = {name: params[name].expr for name in _REPORTED if name in params}
+    for name in reported:
+        del params[name]
+    return model, params, reported
 
 
-def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True):
+def _peak_model(profile: Profile):
+    """The lmfit Model of the peak + local quadratic background (shared, built once)."""
+    return _peak_model_and_params(profile)[0]
+
+
+def _restore_reported(result, profile: Profile):
+    """Put the reporting parameters (FWHM, height) back on a fit result, with their errors.
+
+    The fit itself leaves them out (an expression parameter is re-evaluated by
+    asteval at every step of every fit); here they are added with the model's
+    own expressions (lmfit evaluates the values) and their standard errors are
+    propagated from the covariance.  For both profiles (the Voigt's gamma tied
+    to sigma) the FWHM is proportional to sigma and the height to
+    amplitude / sigma, so the propagation is exact and closed-form:
+
+    .. math:: \\delta w = \\frac{w}{\\sigma}\\delta\\sigma, \\qquad
+              \\delta h^2 = h^2 \\left(\\frac{C_{AA}}{A^2} + \\frac{C_{\\sigma\\sigma}}{\\sigma^2}
+              - \\frac{2 C_{A\\sigma}}{A \\sigma}\\right),
+
+    the numbers lmfit's ``Parameters.create_uvars`` gives (tested), without its cost.
+    """
+    if result is None or all(name in result.params for name in _REPORTED):
+        return result
+    params = result.params
+    for name, expr in _peak_model_and_params(profile)[2].items():
+        params.add(name, expr=expr)
+    cov = result.covar
+    names = list(result.var_names or ())
+    if not (getattr(result, "errorbars", False) and cov is not None
+            and "peak_amplitude" in names and "peak_sigma" in names):
+        return result
+    amp, sig = params["peak_amplitude"].value, params["peak_sigma"].value
+    if not (amp > 0 and sig > 0):  # outside the closed form: let lmfit propagate
+        result.uvars = params.create_uvars(covar=cov)
+        return result
+    ia, js = names.index("peak_amplitude"), names.index("peak_sigma")
+    if "peak_fwhm" in params:
+        params["peak_fwhm"].stderr = abs(params["peak_fwhm"].value / sig) * math.sqrt(cov[js, js])
+    if "peak_height" in params:
+        h = params["peak_height"].value
+        var = h * h * (cov[ia, ia] / amp**2 + cov[js, js] / sig**2 - 2 * cov[ia, js] / (amp * sig))
+        params["peak_height"].stderr = math.sqrt(max(var, 0.0))
+    return result
+
+
+def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None):
+    """One lmfit refinement over ``center - lo_factor width .. center + hi_factor width``.
+
+    ``start``: a previous fit (of a window around the same peak) whose best
+    values start this one (its background re-expanded about the new reference
+    energy); otherwise the starting values are guessed from the data.  Either
+    way the fit converges to the same optimum of this window's data (to lmfit's
+    convergence tolerance); a good start only takes fewer steps.
+    """
     lo = max(center - lo_factor * width, e[0])
     hi = min(center + hi_factor * width, e[-1])
     mask = (e >= lo) & (e <= hi)
     x, y = e[mask], a[mask]
     if x.size < 8:
         return None, (lo, hi)
-    model = _peak_model(profile)
-    params = model.make_params()
+    model, template, _ = _peak_model_and_params(profile)
+    params = template.copy()
     params["bg_e_ref"].set(value=center, vary=False)
     # initial background: the straight line through the window's ends
     slope = (y[-1] - y[0]) / (x[-1] - x[0])
@@ -158,6 +224,16 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     params["peak_center"].set(value=center, min=lo, max=hi)
     params["peak_sigma"].set(value=sigma0, min=0.5 * step, max=hi - lo)
     params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
+    if start is not None:
+        best = start.params
+        d = center - best["bg_e_ref"].value
+        b0, b1, b2 = (best[f"bg_c{k}"].value for k in range(3))
+        params["bg_c0"].set(value=b0 + b1 * d + b2 * d * d)
+        params["bg_c1"].set(value=b1 + 2 * b2 * d)
+        params["bg_c2"].set(value=b2 if quadratic else 0.0)
+        for name in ("peak_center", "peak_sigma", "peak_amplitude"):
+            p = params[name]
+            p.set(value=min(max(best[name].value, p.min), p.max))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result = model.fit(y, params, x=x, nan_policy="raise")
@@ -259,7 +335,8 @@ def first_excitonic_peak(
     if _sane(result, window, step):
         c1 = result.params["peak_center"].value
         s1 = result.params["peak_sigma"].value
-        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step)
+        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
+                                       start=result)
         if _sane(result2, window2, step):
             result, window = result2, window2
     else:
@@ -273,6 +350,7 @@ def first_excitonic_peak(
                 src,
             )
 
+    _restore_reported(result, profile)
     msgs: list[str] = []
     center = param_value(result, "peak_center")
     center_err = param_error(result, "peak_center")
