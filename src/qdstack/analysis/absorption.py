@@ -195,8 +195,33 @@ def _restore_reported(result, profile: Profile):
     return result
 
 
-def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None):
+def _component_calls(model):
+    """(function, [(argument, parameter name)]) of each component of a composite Model, in order."""
+    calls = []
+    for comp in model.components:
+        args = [(name[len(comp.prefix):], name) for name in comp.param_names]
+        calls.append((comp.func, args))
+    return calls
+
+
+def _model_residual(params, x, y, calls):
+    """``model(x) - y`` evaluated as lmfit's CompositeModel does (peak + background), for Minimizer."""
+    total = None
+    for func, args in calls:
+        part = func(x=x, **{arg: params[name].value for arg, name in args})
+        total = part if total is None else total + part
+    return total - y
+
+
+def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None,
+                stepping_stone=False):
     """One lmfit refinement over ``center - lo_factor width .. center + hi_factor width``.
+
+    ``stepping_stone``: the fit only serves to re-centre the window of the next
+    one; it is done with ``lmfit.minimize`` on the model's own functions (the
+    same residual, parameters, bounds and Levenberg-Marquardt settings as
+    ``Model.fit``, hence the same optimum) without building a ``ModelResult``
+    or a covariance, which cost more than the fit itself on a small window.
 
     ``start``: a previous fit (of a window around the same peak) whose best
     values start this one (its background re-expanded about the new reference
@@ -236,7 +261,13 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
             p.set(value=min(max(best[name].value, p.min), p.max))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(y, params, x=x, nan_policy="raise")
+        if stepping_stone:
+            from lmfit import minimize
+
+            result = minimize(_model_residual, params, args=(x, y, _component_calls(model)),
+                              method="leastsq", nan_policy="raise", calc_covar=False)
+        else:
+            result = model.fit(y, params, x=x, nan_policy="raise")
     return result, (float(x[0]), float(x[-1]))
 
 
@@ -331,14 +362,16 @@ def first_excitonic_peak(
             src,
         )
     width = max(cand.half_width, 3 * step)
-    result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
-    if _sane(result, window, step):
-        c1 = result.params["peak_center"].value
-        s1 = result.params["peak_sigma"].value
-        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
-                                       start=result)
-        if _sane(result2, window2, step):
-            result, window = result2, window2
+    first, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step, stepping_stone=True)
+    if _sane(first, window, step):
+        c1 = first.params["peak_center"].value
+        s1 = first.params["peak_sigma"].value
+        result, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
+                                      start=first)
+        if _sane(result, window2, step):
+            window = window2
+        else:  # keep the first fit: redo it as a full lmfit ModelResult (the same optimum)
+            result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
     else:
         result, window = _fit_window(
             e, a, cand.position, width, 2.0, 1.0, profile, step, quadratic=False
