@@ -185,8 +185,10 @@ def main(argv=None) -> int:
         args.baseline_realisations, stack.n_realisations)
     base_stack = stack.subset(slice(0, n_base))
     print(f"\n8-layer column, {stack.dimension} pair states, homogeneous FWHM {fwhm:.1f} meV; {desc}")
-    # warm-up outside the timing: imports, the compiled kernel's load, the loop's LAPACK
-    bright_spectrum(stack.subset(slice(0, 64)), energy, fwhm_meV=fwhm)
+    # warm-up outside the timing: imports, the compiled kernel's load (numba import + cache:
+    # ~0.4 s CPU once per process, which is why engine="auto" uses numpy for small one-off
+    # problems in a fresh process), the loop's LAPACK
+    bright_spectrum(stack.subset(slice(0, 64)), energy, fwhm_meV=fwhm, engine=engine)
     bright_spectrum(stack.subset(slice(0, 64)), energy, fwhm_meV=fwhm, engine="numpy")
     baseline_loop(stack, energy, fwhm, 16)
 

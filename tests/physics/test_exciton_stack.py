@@ -302,6 +302,18 @@ def test_compiled_film_spectrum_equals_dense_diagonalisation():
     assert diff < 1e-8 * dense.absorption_per_eV.max()
 
 
+@pytest.mark.skipif(not _stack_kernels.available(), reason="numba is not installed")
+def test_auto_engine_weighs_the_kernel_start_up(monkeypatch):
+    from qdstack.physics.exciton_stack import _use_compiled
+
+    monkeypatch.setattr(_stack_kernels, "_WARM", False)
+    assert not _use_compiled("auto", 1e5)  # a small problem in a fresh process: numpy
+    assert _use_compiled("auto", 1e12)  # numpy would take minutes: load the kernel
+    assert _use_compiled("compiled", 1.0) and not _use_compiled("numpy", 1e12)
+    monkeypatch.setattr(_stack_kernels, "_WARM", True)
+    assert _use_compiled("auto", 1e5)  # already loaded: always
+
+
 def test_unknown_engine_is_refused():
     st = random_stack(3, 2, seed=1)
     with pytest.raises(InputError, match="engine"):

@@ -37,9 +37,17 @@ def block_size(n_sites: int) -> int:
     return int(max(32, min(256, BLOCK_NUMBERS // max(n_sites * n_sites, 1))))
 
 
+_WARM = False  # set once a kernel has run in this process (compiled or loaded from the cache)
+
+
 def available() -> bool:
     """True when the compiled kernel can be used (numba importable)."""
     return _nb is not None
+
+
+def is_warm() -> bool:
+    """True once a kernel has run in this process (no compilation or cache load left to pay)."""
+    return _WARM
 
 
 def _neighbours(bonds: np.ndarray, n_sites: int):
@@ -247,7 +255,9 @@ def bounds_and_centroid(stack) -> tuple[float, float, float]:
     Same definitions as :func:`qdstack.physics.exciton_stack.spectral_bounds_meV` and
     the mean of :func:`~qdstack.physics.exciton_stack.bright_centroid_meV` (tested).
     """
+    global _WARM
     lo, hi, csum = _bounds_centroid(*_arrays(stack, slice(None)))
+    _WARM = True
     return float(lo), float(hi), float(csum) / stack.n_realisations
 
 
@@ -270,5 +280,8 @@ def moments_sum(stack, rows: slice, n_moments: int, alpha: float, shift_meV: flo
     ndarray, shape (n_moments,)
         ``sum_r <b_r| T_m(H~_r) |b_r>``.
     """
+    global _WARM
     block = block_size(stack.n_sites) if block is None else max(1, int(block))
-    return _moments(*_arrays(stack, rows), float(alpha), float(shift_meV), int(n_moments), int(block))
+    mu = _moments(*_arrays(stack, rows), float(alpha), float(shift_meV), int(n_moments), int(block))
+    _WARM = True
+    return mu

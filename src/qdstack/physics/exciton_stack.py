@@ -54,9 +54,13 @@ transform).  Nothing is approximated but the truncation at ``M`` moments, and
 because ``|T_m| <= 1`` and the weights sum to one its error is bounded by
 ``sum_{m>=M} max_E |c_m(E)|``; ``M`` is chosen so that this bound is below a
 tolerance (default 1e-9 of the peak height of one line).  No eigenvalue of any
-realisation is computed: for a column of 8 layers (64 pair states) this is
-30-60x faster than a per-realisation ``numpy.linalg.eigh`` loop
-(``benchmarks/bench_film.py``), and the two give the same spectrum (tested).
+realisation is computed.  The recursion runs in a compiled kernel
+(:mod:`qdstack.physics._stack_kernels`, numba: one fused pass per product over
+cache-sized blocks of realisations) or, without numba, in numpy array
+operations; for a column of 8 layers (64 pair states) and 1e5 realisations
+this is about 200x (numpy: 35x) faster than a per-realisation
+``numpy.linalg.eigh`` loop, each single-threaded (``benchmarks/bench_film.py``,
+``docs/guide/performance.md``), and all give the same spectrum (tested).
 
 Emission needs the thermal populations of *all* states (dark ones included),
 so it uses batched dense eigensolves on a (smaller) number of realisations:
@@ -81,6 +85,7 @@ Applications*, Princeton (2010) (moments, Lanczos and Gauss quadrature).
 from __future__ import annotations
 
 import math
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -397,7 +402,7 @@ def spectral_bounds_meV(
     (+ ``sum_k |J_ik|`` when i = j).  ``engine``: as in :func:`chebyshev_moments`
     (the compiled one makes one pass over the arrays; the same numbers).
     """
-    if engine != "numpy" and _compiled_kernels() is not None:
+    if _use_compiled(engine, float(stack.n_realisations) * stack.dimension * _TYPICAL_MOMENTS):
         lo, hi, _ = _compiled_kernels().bounds_and_centroid(stack)
         return lo, hi
     s = stack.n_sites
@@ -540,9 +545,11 @@ def chebyshev_moments(
         the GIL); the result does not depend on it (the jobs are summed in order).
     engine : {"auto", "compiled", "numpy"}
         ``"compiled"``: the numba kernel of :mod:`qdstack.physics._stack_kernels`
-        (one fused pass per matrix-vector product, 4-5x faster than numpy on an
+        (one fused pass per matrix-vector product, 5-6x faster than numpy on an
         8-layer column); ``"numpy"``: array operations; ``"auto"``: compiled when
-        numba is importable.  Both do the same float64 arithmetic (they agree to
+        numba is importable and either the kernel already ran in this process or
+        the numpy path would take longer (about 0.5 s) than importing numba and
+        loading the kernel.  Both do the same float64 arithmetic (they agree to
         ~1e-15; tested).
 
     References
@@ -555,12 +562,8 @@ def chebyshev_moments(
         raise InputError("at least one moment is needed", "n_moments")
     if not half_width_meV > 0:
         raise InputError("the half width of the spectral interval must be positive", "half_width_meV")
-    if engine not in ("auto", "compiled", "numpy"):
-        raise InputError(f"unknown engine {engine!r}; use auto, compiled or numpy", "engine")
     r_total = stack.n_realisations
-    compiled = engine != "numpy" and _compiled_kernels() is not None
-    if engine == "compiled" and not compiled:
-        raise InputError("the compiled engine needs numba (pip install numba)", "engine")
+    compiled = _use_compiled(engine, float(r_total) * stack.dimension * n_moments)
     if chunk is None:
         if compiled:
             chunk = min(1 << 14, -(-r_total // max(1, int(threads))))
@@ -593,6 +596,34 @@ def _compiled_kernels():
     from qdstack.physics import _stack_kernels
 
     return _stack_kernels if _stack_kernels.available() else None
+
+
+#: numpy cost of the moments per (realisation x pair state x moment) [s], and what importing
+#: numba and loading the compiled kernel from its cache costs a fresh process [s]; both measured
+#: on the 2-core reference machine (benchmarks/bench_film.py, docs/guide/performance.md)
+_NUMPY_S_PER_UNIT = 3.5e-9
+_COMPILED_START_S = 0.5
+_TYPICAL_MOMENTS = 48
+
+
+def _use_compiled(engine: str, work_units: float) -> bool:
+    """Whether to run the compiled kernels: ``engine`` as asked; ``"auto"`` picks them when numba
+    is there and either they already ran in this process or the numpy path would take longer than
+    their start-up (``work_units`` = realisations x pair states x moments)."""
+    if engine == "numpy":
+        return False
+    if engine not in ("auto", "compiled"):
+        raise InputError(f"unknown engine {engine!r}; use auto, compiled or numpy", "engine")
+    if engine == "compiled":
+        if _compiled_kernels() is None:
+            raise InputError("the compiled engine needs numba (pip install numba)", "engine")
+        return True
+    loaded = sys.modules.get("qdstack.physics._stack_kernels")
+    if loaded is not None and loaded.available() and loaded.is_warm():
+        return True
+    if work_units * _NUMPY_S_PER_UNIT < _COMPILED_START_S:
+        return False
+    return _compiled_kernels() is not None
 
 
 def _moments_block(stack: ExcitonStack, rows: slice, n_moments: int, centre: float, half: float):
@@ -821,7 +852,7 @@ def bright_spectrum(
     if e_eV.ndim != 1 or e_eV.size < 2:
         raise InputError("energy_eV must be a 1-D grid", "energy_eV")
     sigma = gaussian_sigma_meV(fwhm_meV)
-    if engine != "numpy" and _compiled_kernels() is not None:
+    if _use_compiled(engine, float(stack.n_realisations) * stack.dimension * _TYPICAL_MOMENTS):
         lo, hi, mean_centroid = _compiled_kernels().bounds_and_centroid(stack)
     else:
         lo, hi = spectral_bounds_meV(stack, engine="numpy")
