@@ -255,7 +255,7 @@ def test_compiled_moments_equal_the_numpy_moments(case, n_moments):
     elif case == "single-dot":
         st = random_stack(50, 1, seed=24, dipolar=False)
     else:
-        from qdstack.physics.film import FilmSpec, build_column_ensemble, load_parameter_set
+        from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
 
         st = build_column_ensemble(FilmSpec.from_linker("C3DT", layers=8),
                                    load_parameter_set("enomoto2024"), 700, seed=5).stack
@@ -290,7 +290,7 @@ def test_compiled_bounds_and_centroid_equal_numpy(dipolar):
 def test_compiled_film_spectrum_equals_dense_diagonalisation():
     # the benchmark's case (calibrated 8-layer C3DT column, homogeneous line of the parameter
     # set) on few enough realisations to diagonalise: within 1e-8 of the peak
-    from qdstack.physics.film import FilmSpec, build_column_ensemble, load_parameter_set
+    from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
 
     params = load_parameter_set("enomoto2024")
     st = build_column_ensemble(FilmSpec.from_linker("C3DT", layers=8), params, 300, seed=9).stack
