@@ -290,6 +290,10 @@ def test_fast_path_equals_the_plain_lmfit_path(seed, profile):
     assert fast.peak_eV_err == pytest.approx(plain.params["peak_center"].stderr, rel=1e-3)
     assert fast.fwhm_meV == pytest.approx(plain.params["peak_fwhm"].value * 1e3, rel=1e-6)
     assert "peak_fwhm" in fast.fit.fit_report() and "peak_height" in fast.fit.fit_report()
+    x0 = np.array([fast.peak_eV])
+    assert fast.od_err == pytest.approx(float(plain.eval_uncertainty(x=x0)[0]), rel=1e-3)
+    # the OD error's own recipe against lmfit's method on the same fit: the same numbers
+    assert fast.od_err == pytest.approx(float(fast.fit.eval_uncertainty(x=x0)[0]), rel=1e-12)
 
 
 def test_stepping_stone_fit_is_the_model_fit_optimum():
