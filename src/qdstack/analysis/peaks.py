@@ -225,14 +225,18 @@ def _minima(x, d2, gain, step, scale, sigma, threshold, rel_depth) -> list[PeakC
     is_min = (inner < d2[edge - 1:n - edge - 1]) & (inner <= d2[edge + 1:n - edge + 1])
     is_min &= (-inner > threshold * noise) & (-inner > rel_depth * deepest)
     out = []
-    for i in edge + np.flatnonzero(is_min):
+    found = edge + np.flatnonzero(is_min)
+    if found.size == 0:
+        return out
+    # zero crossings around each minimum: the nearest samples with d2 >= 0 on either side
+    # (or the ends of the data)
+    nonneg = np.flatnonzero(d2 >= 0)
+    k_lo = np.searchsorted(nonneg, found, side="right") - 1
+    k_hi = np.searchsorted(nonneg, found, side="left")
+    for i, kl, kh in zip(found, k_lo, k_hi):
         depth = -d2[i]
-        lo = i
-        while lo > 0 and d2[lo] < 0:
-            lo -= 1
-        hi = i
-        while hi < n - 1 and d2[hi] < 0:
-            hi += 1
+        lo = nonneg[kl] if kl >= 0 else 0
+        hi = nonneg[kh] if kh < nonneg.size else n - 1
         half = 0.5 * (x[hi] - x[lo])
         # parabolic interpolation of the minimum between grid points
         denom = d2[i - 1] - 2 * d2[i] + d2[i + 1]
