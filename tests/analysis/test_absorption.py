@@ -308,3 +308,30 @@ def test_stepping_stone_fit_is_the_model_fit_optimum():
     assert w1 == w2 and stone.nfev == full.nfev
     for name in full.var_names:
         assert stone.params[name].value == pytest.approx(full.params[name].value, rel=1e-12, abs=1e-15)
+
+
+def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
+    # when the re-centred fit is not sane, the first (window-centring) fit is the answer: it is
+    # redone as a full lmfit ModelResult, with the same optimum as the stepping-stone fit
+    from qdstack.analysis import absorption as mod
+
+    s = _film(2.46, 0.02, 2e-4, 7)
+    calls = []
+    real_sane = mod._sane
+
+    def sane(result, window, step):
+        calls.append(window)
+        return real_sane(result, window, step) and len(calls) != 2  # reject the re-centred fit
+
+    monkeypatch.setattr(mod, "_sane", sane)
+    p = first_excitonic_peak(s.energy_eV, s.intensity)
+    assert p.window_eV == calls[0] and p.fit.__class__.__name__ == "ModelResult"
+    e, a = s.energy_eV[np.argsort(s.energy_eV)], s.intensity[np.argsort(s.energy_eV)]
+    step = float(np.median(np.diff(e)))
+    from qdstack.analysis.peaks import lowest_persistent_minimum
+
+    cand, _ = lowest_persistent_minimum(e, a)
+    stone, _ = mod._fit_window(e, a, cand.position, max(cand.half_width, 3 * step), 2.5, 1.5, "gaussian",
+                               step, stepping_stone=True)
+    assert p.peak_eV == pytest.approx(stone.params["peak_center"].value, rel=1e-12)
+    assert math.isfinite(p.peak_eV_err) and math.isfinite(p.fwhm_meV)

@@ -224,14 +224,21 @@ def _bounds_centroid(e, h, u, be, bh, jd, has_dip, ptr, nbr, bid):
     return lo, hi, csum
 
 
+def _compile(func, **options):
+    """numba-compile ``func``, cached on disk (next to this file, else numba's user cache);
+    in memory only when no cache location is writable (numba refuses ``cache=True`` then)."""
+    try:
+        return _nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", **options)(func)
+    except RuntimeError:
+        return _nb.njit(cache=False, nogil=True, boundscheck=False, error_model="numpy", **options)(func)
+
+
 if _nb is not None:
     # fastmath lets the scalar products be vectorised (summation order differs from the
     # numpy path at the 1e-16 level); everything else is the same float64 arithmetic
-    _jit = _nb.njit(cache=True, nogil=True, boundscheck=False, fastmath=True, error_model="numpy")
-    _step = _jit(_step)
-    _moments = _jit(_moments)
-    _bounds_centroid = _nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(
-        _bounds_centroid)
+    _step = _compile(_step, fastmath=True)
+    _moments = _compile(_moments, fastmath=True)
+    _bounds_centroid = _compile(_bounds_centroid)
 
 
 def _arrays(stack, rows):
