@@ -357,13 +357,18 @@ def measure_lattice(
             groups.append([s])
     found: list[Spacing] = []
     floor_k = 0.1 * dk
+    # a single spot shows no spread; give it the median relative spread of the groups that do
+    # (scan distortion and drift affect every direction alike)
+    rel = [float(np.std([s["k_per_nm"] for s in g], ddof=1) / np.mean([s["k_per_nm"] for s in g]))
+           for g in groups if len(g) > 1]
+    rel_single = float(np.median(rel)) if rel else 0.0
     for g in groups:
         ds = np.array([s["d_nm"] for s in g])
         ks = np.array([s["k_per_nm"] for s in g])
         kbar = float(ks.mean())
         m = len(g)
         spread = float(ks.std(ddof=1)) if m > 1 else 0.0
-        k_err = math.sqrt(spread**2 / m + floor_k**2 / m) if m > 1 else floor_k
+        k_err = math.sqrt(spread**2 / m + floor_k**2 / m) if m > 1 else max(floor_k, rel_single * kbar)
         d = 1.0 / kbar
         found.append(Spacing(d, d * d * k_err, None, None, "spots", m, tuple(float(x) for x in ds),
                              float(max(s["snr"] for s in g))))

@@ -20,8 +20,8 @@ Pipeline (:func:`measure_particles`)
    apart (``r`` the typical particle radius of a first pass).
 5. **Exclusions.**  Objects touching the image edge (or the masked scale bar) are
    *border* exclusions; objects that are not convex (solidity < 0.85), elongated
-   (major/minor axis > 1.6) or larger than 3x the median area are *unsplit
-   clusters*.  Both are counted and reported.
+   (major/minor axis > 1.6), or larger than 3x the median area and not
+   clearly convex (solidity < 0.93), are *unsplit clusters*.  Both are counted and reported.
 6. **Sizes.**  Each object's outline is the sub-pixel contour of the smoothed
    image at the mid level (marching squares), restricted to its watershed
    region.  Cubes (squares in projection): edge = minimum Feret diameter of the
@@ -52,6 +52,7 @@ __all__ = ["TEMResult", "SizeFit", "measure_particles", "fit_size_histogram", "m
 _SOLIDITY_MIN = 0.85
 _ELONGATION_MAX = 1.6
 _AREA_MAX_FACTOR = 3.0
+_SOLIDITY_LARGE = 0.93  # a large object must be this convex to count as one particle
 _RECTANGULARITY_CUBE = 0.88
 _FACE_QUANTILE = 10.0
 _INTENSITY_WEIGHT = 1.0  # watershed landscape: distance + weight * r * normalised intensity
@@ -561,7 +562,8 @@ def measure_particles(
             continue
         minor = p.axis_minor_length
         elong = p.axis_major_length / minor if minor > 0 else float("inf")
-        if p.solidity < _SOLIDITY_MIN or elong > _ELONGATION_MAX or p.area > _AREA_MAX_FACTOR * median_area:
+        if (p.solidity < _SOLIDITY_MIN or elong > _ELONGATION_MAX
+                or (p.area > _AREA_MAX_FACTOR * median_area and p.solidity < _SOLIDITY_LARGE)):
             status[p.label] = "cluster"
             clusters += 1
             continue

@@ -97,7 +97,8 @@ def plot_tem_histogram(result, ax=None, title: str | None = None):
     ax.set_xlabel(f"{what} (nm)")
     ax.set_ylabel("particles per bin")
     ax.set_xlim(max(0.0, edges[0] - 0.3 * np.ptp(edges)), edges[-1] + 0.3 * np.ptp(edges))
-    ax.legend(fontsize=7.5, loc="upper right", frameon=False)
+    ax.set_ylim(0, 1.45 * max(counts.max(), 1))
+    ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     name = Path(result.source).name if result.source else "image"
     ax.set_title(title or f"{name}: {result.shape} sizes", fontsize=10)
     return ax
@@ -119,7 +120,7 @@ def plot_lattice_fft(result, ax=None, title: str | None = None):
     theta = np.linspace(0, 2 * np.pi, 300)
     for k, sp in enumerate(result.spacings):
         r = 1.0 / sp.d_nm
-        ax.plot(r * np.cos(theta), r * np.sin(theta), ":", color=f"C{k % 10}", lw=0.9,
+        ax.plot(r * np.cos(theta), r * np.sin(theta), "--", color=f"C{k % 10}", lw=0.8, alpha=0.8,
                 label=f"d = {sp.d_nm:.4f} nm" + (f" ({sp.hkl})" if sp.hkl else ""))
     ax.set_xlim(-kmax, kmax)
     ax.set_ylim(kmax, -kmax)
