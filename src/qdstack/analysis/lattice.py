@@ -8,7 +8,8 @@ Method (:func:`measure_lattice`)
    ``P(k) = |FFT|^2``, with ``k = 1/d`` in steps of ``dk = 1 / (n p)`` [nm^-1]
    for a pixel of ``p`` nm.
 2. **Spots**: local maxima of ``P`` (Gaussian-smoothed by 0.7 bin) that stand
-   ``spot_snr`` times above the median power at their radius; each refined to
+   ``spot_snr`` times above the median power at their radius and reach
+   ``spot_rel`` (2 %) of the strongest spot's ratio; each refined to
    sub-bin precision by a 3 x 3 power-weighted centroid of ``log P``-free power;
    Friedel mates are counted once.  Spots whose ``|k|`` agree within 3 % form one
    spacing ``d = 1 / mean|k|``; its error combines the spread of the spots (which
@@ -16,7 +17,8 @@ Method (:func:`measure_lattice`)
    0.1 bin per spot.
 3. **Rings**: the azimuthal average of ``P`` divided by a running median over
    15 bins (the smooth background); peaks above ``ring_snr`` refined by a 5-bin
-   centroid; kept when no spot group has the same spacing (polycrystals).
+   centroid; used when fewer than three spot groups are found (polycrystals,
+   noisy images), and kept when no spot group has the same spacing.
 4. **Crystal**: the measured spacings are matched to the planes of a named
    crystal (:data:`CRYSTALS`, or a user cell ``a=...,b=...,c=...``) with one
    common calibration factor ``s``: a grid search over ``s`` in 0.85-1.15 for the
@@ -40,7 +42,7 @@ import numpy as np
 
 from qdstack.errors import InputError, OptionError
 
-__all__ = ["Crystal", "CRYSTALS", "LatticeResult", "Spacing", "measure_lattice", "parse_crystal", "plane_spacings"]
+__all__ = ["CRYSTALS", "Crystal", "LatticeResult", "Spacing", "measure_lattice", "parse_crystal", "plane_spacings"]
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,7 @@ def measure_lattice(
     crystal: Crystal | str | None = None,
     max_spacings: int = 8,
     spot_snr: float = 12.0,
+    spot_rel: float = 0.02,
     ring_snr: float = 1.6,
     d_min_nm: float | None = None,
     source: str = "",
@@ -279,6 +282,8 @@ def measure_lattice(
         Keep at most this many spacings (strongest first, reported by decreasing d).
     spot_snr, ring_snr : float
         Detection thresholds over the local background (spots, radial average).
+    spot_rel : float
+        Spots weaker than this fraction of the strongest spot's ratio are noise.
     d_min_nm : float, optional
         Ignore spacings below this (default: the larger of 2.5 pixels, above
         Nyquist where aliasing and the pixel transfer function dominate, and
@@ -348,6 +353,11 @@ def measure_lattice(
         spots.append({"kx_per_nm": kx, "ky_per_nm": ky, "k_per_nm": kk, "d_nm": 1.0 / kk,
                       "snr": float(ratio[py, px])})
     spots.sort(key=lambda s: -s["snr"])
+    if spots:
+        # noise maxima of a large power spectrum reach 10-20x the median; real spots of a
+        # crystal are far stronger: keep those within a factor 1/spot_rel of the strongest
+        floor = spot_rel * spots[0]["snr"]
+        spots = [s for s in spots if s["snr"] >= floor]
     spots = spots[:40]
     groups: list[list[dict]] = []
     for s in sorted(spots, key=lambda s: s["k_per_nm"]):
@@ -381,6 +391,8 @@ def measure_lattice(
     rel[:r_min] = 0
     rel[r_max + 1:] = 0
     peaks, _ = find_peaks(rel, height=ring_snr, distance=3)
+    if len(found) >= 3:
+        peaks = []  # a single crystal's spots describe the image; rings would be its noise
     for p in peaks:
         lo, hi = max(p - 2, 0), min(p + 3, prof.size)
         excess = np.clip(prof[lo:hi] - bgr[lo:hi], 0, None)

@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdstack.errors import FitWarning, InputError
+from qdstack.errors import InputError
 
-__all__ = ["TEMResult", "SizeFit", "measure_particles", "fit_size_histogram", "min_feret"]
+__all__ = ["SizeFit", "TEMResult", "fit_size_histogram", "measure_particles", "min_feret"]
 
 _SOLIDITY_MIN = 0.85
 _ELONGATION_MAX = 1.6
@@ -183,7 +183,8 @@ def min_feret(points: np.ndarray) -> tuple[float, float, float]:
     width : float
         Minimum Feret diameter (same unit as ``points``).
     angle_deg : float
-        Direction of the caliper normal in the image, degrees in [0, 180).
+        Direction of the caliper normal, degrees in [0, 180) from the image's
+        horizontal (columns), counter-clockwise as displayed (rows run down).
     rect_area : float
         Area of the bounding rectangle aligned with that edge (width x length).
     """
@@ -205,7 +206,7 @@ def min_feret(points: np.ndarray) -> tuple[float, float, float]:
     widths = proj_n.max(axis=0) - proj_n.min(axis=0)
     k = int(np.argmin(widths))
     extent = float(proj_e[:, k].max() - proj_e[:, k].min())
-    angle = math.degrees(math.atan2(n[k, 0], n[k, 1])) % 180.0
+    angle = math.degrees(math.atan2(-n[k, 0], n[k, 1])) % 180.0
     return float(widths[k]), angle, float(widths[k]) * extent
 
 
@@ -580,7 +581,7 @@ def measure_particles(
             # face-to-face distance along the min-Feret normal: outline points on the two
             # faces (10 % each) rather than the two outermost, which noise pushes outwards
             a = math.radians(angle)
-            proj = pts[:, 0] * math.sin(a) + pts[:, 1] * math.cos(a)
+            proj = -pts[:, 0] * math.sin(a) + pts[:, 1] * math.cos(a)
             q_lo, q_hi = np.percentile(proj, [_FACE_QUANTILE, 100 - _FACE_QUANTILE])
             faces.append(float(q_hi - q_lo) * pixel_nm)
         else:
@@ -630,7 +631,6 @@ def measure_particles(
         if not f.converged:
             msg = f"the {f.law} histogram fit did not converge (or has no error estimate)"
             notes.append(msg)
-            warnings.warn(msg, FitWarning, stacklevel=2)
     if typical_px < 6:
         notes.append(
             f"particles are only ~{typical_px:.0f} px across: sizes carry a pixelisation error of ~{100 / typical_px:.0f} %"

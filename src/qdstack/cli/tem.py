@@ -105,7 +105,7 @@ def command(
         t.add_row("excluded: cut by the border", str(result.excluded_border))
         t.add_row("excluded: unsplit clusters", str(result.excluded_clusters))
         t.add_row(f"mean {what} (nm)", f"{result.mean_nm:.3f} ± {result.mean_err_nm:.3f}")
-        t.add_row(f"sd (nm)", f"{result.sd_nm:.3f} ({100 * result.sd_nm / result.mean_nm:.1f} %)")
+        t.add_row("sd (nm)", f"{result.sd_nm:.3f} ({100 * result.sd_nm / result.mean_nm:.1f} %)")
         t.add_row(f"median {what} (nm)", f"{result.median_nm:.3f} ± {result.median_err_nm:.3f}")
         if result.shape == "cube":
             import numpy as np

@@ -30,13 +30,13 @@ import numpy as np
 from qdstack.errors import FileFormatError, OptionError, QdstackWarning
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "Micrograph",
     "ScaleBar",
-    "read_image",
     "find_scale_bar",
     "length_unit_to_nm",
     "parse_crop",
-    "IMAGE_SUFFIXES",
+    "read_image",
 ]
 
 _RSCIIO = {
@@ -234,9 +234,7 @@ def _read_rsciio(path: str, reader: str):
     for s in signals if isinstance(signals, list) else [signals]:
         data = np.asarray(s.get("data"))
         axes = s.get("axes") or []
-        if data.ndim == 2 or (data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype.kind in "iu"):
-            images.append((data, axes, s.get("metadata") or {}, s.get("original_metadata") or {}))
-        elif data.dtype.names is not None and data.ndim == 2:
+        if data.ndim == 2 or (data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype.kind in "iu") or data.dtype.names is not None and data.ndim == 2:
             images.append((data, axes, s.get("metadata") or {}, s.get("original_metadata") or {}))
     if not images:
         shapes = [tuple(np.shape(s.get("data"))) for s in (signals if isinstance(signals, list) else [signals])]
@@ -307,8 +305,10 @@ def _read_tiff(path: str):
                     if num > 0 and den > 0:
                         pixel = den / num * factor
                         metadata["file_units"] = f"{ij['unit']} (ImageJ)"
-            if data.ndim == 3 and data.shape[-1] not in (3, 4):
-                raise FileFormatError(f"holds a stack of {data.shape[0]} images; export one image", path)
+            series_shape = tuple(tif.series[0].shape) if tif.series else data.shape
+            stacked = len(series_shape) > 3 or (len(series_shape) == 3 and series_shape[-1] not in (3, 4))
+            if stacked or (data.ndim == 3 and data.shape[-1] not in (3, 4)):
+                raise FileFormatError(f"holds a stack of images {series_shape}; export one image", path)
     except FileFormatError:
         raise
     except Exception as exc:  # noqa: BLE001

@@ -9,7 +9,7 @@ import numpy as np
 
 from qdstack.plotting._base import new_axes
 
-__all__ = ["plot_tem_overlay", "plot_tem_histogram", "plot_lattice_fft", "plot_lattice_profile"]
+__all__ = ["plot_lattice_fft", "plot_lattice_profile", "plot_tem_histogram", "plot_tem_overlay"]
 
 
 def _stretch(img):
@@ -108,7 +108,6 @@ def plot_lattice_fft(result, ax=None, title: str | None = None):
     """Log power spectrum of the windowed image with the spots and rings found (in 1/d, nm^-1)."""
     ax = new_axes(ax, figsize=(6.0, 6.0))
     power = result.power
-    n = power.shape[0]
     k_nyq = 0.5 / result.pixel_nm
     kmax = min(k_nyq, 1.6 / min(s.d_nm for s in result.spacings)) if result.spacings else k_nyq
     ext = [-k_nyq, k_nyq, k_nyq, -k_nyq]

@@ -19,7 +19,7 @@ import numpy as np
 
 from qdstack.synthetic._rng import rng_from
 
-__all__ = ["SyntheticMicrograph", "tem_micrograph", "lattice_image"]
+__all__ = ["SyntheticMicrograph", "lattice_image", "tem_micrograph"]
 
 
 @dataclass(frozen=True)
