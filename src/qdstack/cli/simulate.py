@@ -91,8 +91,8 @@ def command(
 
     Example: qdstack simulate --linker C3DT --layers 1-8 --out c3dt/
     """
-    from qdstack.physics.film import load_parameter_set
-    from qdstack.physics.film_series import simulate_series
+    from qdstack.physics.film_model import load_parameter_set
+    from qdstack.physics.film_model.series import simulate_series
 
     if linker is None and gap_nm is None:
         raise OptionError("give --linker NAME (or --gap-nm D)", "--linker")
