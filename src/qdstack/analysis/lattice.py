@@ -40,6 +40,7 @@ from itertools import product
 
 import numpy as np
 
+from qdstack._result import Result, Table
 from qdstack.errors import InputError, OptionError
 
 __all__ = ["CRYSTALS", "Crystal", "LatticeResult", "Spacing", "measure_lattice", "parse_crystal", "plane_spacings"]
@@ -212,7 +213,7 @@ class Spacing:
 
 
 @dataclass(frozen=True)
-class LatticeResult:
+class LatticeResult(Result):
     """Spacings of a lattice image, matched to a crystal (see the module docstring)."""
 
     source: str
@@ -229,6 +230,31 @@ class LatticeResult:
     power: np.ndarray | None = field(default=None, repr=False, compare=False)
     radial_k_per_nm: np.ndarray | None = field(default=None, repr=False, compare=False)
     radial_power: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def summary_blocks(self):
+        name = self.source.replace("\\", "/").rsplit("/", 1)[-1] or "image"
+        rows = []
+        for s in self.spacings:
+            scaled = "" if self.scale_factor is None or not s.hkl else f"{s.d_nm * self.scale_factor:.4f}"
+            rows.append((f"{s.d_nm:.4f}", f"{s.d_nm_err:.4f}", s.kind, str(s.n_spots), s.hkl or "",
+                         "" if s.d_expected_nm is None else f"{s.d_expected_nm:.4f}", scaled))
+        title = (f"{name}: lattice spacings (pixel {self.pixel_nm:.5g} nm; FFT {self.size_px} px, "
+                 f"resolution {1 / (self.size_px * self.pixel_nm):.4f} nm^-1)")
+        blocks = [Table(title, ("d (nm)", "±", "from", "spots", "plane", "crystal d (nm)", "d x factor (nm)"),
+                        tuple(rows), align=("r",) * 7)]
+        if self.scale_factor is not None:
+            blocks.append(
+                f"{self.crystal}: scale factor {self.scale_factor:.4f} ± {self.scale_factor_err:.4f} "
+                f"(pixel {self.pixel_nm:.5g} -> {self.pixel_nm * self.scale_factor:.5g} nm)"
+            )
+        elif self.crystal is not None:
+            blocks.append(f"{self.crystal}: no spacing matches its planes")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.tem import plot_lattice_fft
+
+        return plot_lattice_fft(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {

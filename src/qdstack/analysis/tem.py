@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qdstack._result import Result, Table, pm
 from qdstack.errors import InputError
 
 __all__ = ["SizeFit", "TEMResult", "fit_size_histogram", "measure_particles", "min_feret"]
@@ -59,7 +60,7 @@ _INTENSITY_WEIGHT = 1.0  # watershed landscape: distance + weight * r * normalis
 
 
 @dataclass(frozen=True)
-class SizeFit:
+class SizeFit(Result):
     """One histogram fit (lmfit) of the size distribution.
 
     For ``law="normal"``: ``centre`` = mean, ``width`` = sd.  For
@@ -94,7 +95,7 @@ class SizeFit:
 
 
 @dataclass(frozen=True)
-class TEMResult:
+class TEMResult(Result):
     """Sizes of the particles in a micrograph (see the module docstring for the method).
 
     ``sizes_nm`` holds the reported size of every counted particle (edge for
@@ -129,6 +130,35 @@ class TEMResult:
     labels: np.ndarray | None = field(default=None, repr=False, compare=False)
     status: dict | None = field(default=None, repr=False, compare=False)
     outlines: tuple = field(default=(), repr=False, compare=False)
+
+    def summary_blocks(self):
+        what = "edge" if self.shape == "cube" else "diameter"
+        name = self.source.replace("\\", "/").rsplit("/", 1)[-1] or "image"
+        rows = [
+            ("particles counted", str(self.count)),
+            ("excluded: cut by the border", str(self.excluded_border)),
+            ("excluded: unsplit clusters", str(self.excluded_clusters)),
+            (f"mean {what} (nm)", pm(self.mean_nm, self.mean_err_nm, ".3f")),
+            ("sd (nm)", f"{self.sd_nm:.3f} ({100 * self.sd_nm / self.mean_nm:.1f} %)"),
+            (f"median {what} (nm)", pm(self.median_nm, self.median_err_nm, ".3f")),
+        ]
+        if self.shape == "cube":
+            rows.append(("mean min Feret (nm)", f"{np.mean(self.edges_feret_nm):.3f}"))
+            rows.append(("mean sqrt(area) (nm)", f"{np.mean(self.edges_area_nm):.3f}"))
+        for f in self.fits:
+            if f.law == "normal":
+                rows.append(("normal fit: mean, sd (nm)", f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.3f')}"))
+            else:
+                rows.append(("log-normal fit: median (nm), s",
+                             f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.4f')}"))
+        title = (f"{name}: {self.shape}s ({self.shape_source}), {self.contrast} particles, "
+                 f"pixel {self.pixel_nm:.4g} nm")
+        return (Table(title, ("quantity", "value"), tuple(rows)),)
+
+    def _plot(self, ax):
+        from qdstack.plotting.tem import plot_tem_overlay
+
+        return plot_tem_overlay(self, ax=ax)
 
     def to_dict(self) -> dict:
         def stats(values):

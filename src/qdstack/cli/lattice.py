@@ -70,24 +70,7 @@ def command(
                 "lattice_profile": lambda: plot_lattice_profile(result).figure}
 
     def summary(console):
-        from rich.table import Table
-
-        t = Table(title=f"{image.name}: lattice spacings (pixel {micro.pixel_nm:.5g} nm, {micro.calibration}; "
-                        f"FFT {result.size_px} px, resolution {1 / (result.size_px * result.pixel_nm):.4f} nm⁻¹)",
-                  title_justify="left")
-        for col in ("d (nm)", "±", "from", "spots", "plane", "crystal d (nm)", "d x factor (nm)"):
-            t.add_column(col, justify="right")
-        for s in result.spacings:
-            scaled = "" if result.scale_factor is None else f"{s.d_nm * result.scale_factor:.4f}"
-            t.add_row(f"{s.d_nm:.4f}", f"{s.d_nm_err:.4f}", s.kind, str(s.n_spots), s.hkl or "",
-                      "" if s.d_expected_nm is None else f"{s.d_expected_nm:.4f}", scaled if s.hkl else "")
-        console.print(t)
-        if result.scale_factor is not None:
-            console.print(
-                f"{result.crystal}: scale factor {result.scale_factor:.4f} ± {result.scale_factor_err:.4f} "
-                f"(pixel {micro.pixel_nm:.5g} -> {micro.pixel_nm * result.scale_factor:.5g} nm)"
-            )
-        elif result.crystal is not None:
-            console.print(f"{result.crystal}: no match")
+        result.print_summary(console)
+        console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
 
     emit(data, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)

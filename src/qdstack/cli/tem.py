@@ -94,29 +94,7 @@ def command(
                 "tem_histogram": lambda: plot_tem_histogram(result).figure}
 
     def summary(console):
-        from rich.table import Table
-
-        what = "edge" if result.shape == "cube" else "diameter"
-        t = Table(title=f"{image.name}: {result.shape}s ({result.shape_source}), {result.contrast} particles, "
-                        f"pixel {micro.pixel_nm:.4g} nm ({micro.calibration})", title_justify="left")
-        t.add_column("quantity")
-        t.add_column("value", justify="right")
-        t.add_row("particles counted", str(result.count))
-        t.add_row("excluded: cut by the border", str(result.excluded_border))
-        t.add_row("excluded: unsplit clusters", str(result.excluded_clusters))
-        t.add_row(f"mean {what} (nm)", f"{result.mean_nm:.3f} ± {result.mean_err_nm:.3f}")
-        t.add_row("sd (nm)", f"{result.sd_nm:.3f} ({100 * result.sd_nm / result.mean_nm:.1f} %)")
-        t.add_row(f"median {what} (nm)", f"{result.median_nm:.3f} ± {result.median_err_nm:.3f}")
-        if result.shape == "cube":
-            import numpy as np
-
-            t.add_row("mean min Feret (nm)", f"{np.mean(result.edges_feret_nm):.3f}")
-            t.add_row("mean sqrt(area) (nm)", f"{np.mean(result.edges_area_nm):.3f}")
-        for f in result.fits:
-            if f.law == "normal":
-                t.add_row("normal fit: mean, sd (nm)", f"{f.centre:.3f} ± {f.centre_err:.3f}, {f.width:.3f} ± {f.width_err:.3f}")
-            else:
-                t.add_row("log-normal fit: median (nm), s", f"{f.centre:.3f} ± {f.centre_err:.3f}, {f.width:.4f} ± {f.width_err:.4f}")
-        console.print(t)
+        result.print_summary(console)
+        console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
 
     emit(data, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)

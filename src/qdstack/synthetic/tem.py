@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 
 __all__ = ["SyntheticMicrograph", "lattice_image", "tem_micrograph"]
 
