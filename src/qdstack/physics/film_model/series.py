@@ -186,8 +186,11 @@ class SeriesRequest:
     edge_nm: float = 6.8
     edge_sd_nm: float = 0.5
     seed_index: int = 0
+    edge_pool_nm: tuple[float, ...] | None = None
 
     def spec(self, layers: int, **kwargs) -> FilmSpec:
+        if self.edge_pool_nm is not None:
+            kwargs.setdefault("edge_pool_nm", self.edge_pool_nm)
         if self.linker is not None:
             from qdstack.linkers import get_linker, linker_gap_nm
 
@@ -361,6 +364,7 @@ def simulate_series(
     gap_nm: float | None = None,
     edge_nm: float = 6.8,
     edge_sd_nm: float = 0.5,
+    edge_pool_nm=None,
     **kwargs,
 ) -> FilmSeries:
     """Simulate the films of one linker for several N (what ``qdstack simulate`` runs).
@@ -377,6 +381,9 @@ def simulate_series(
         Use this gap instead of (or without) a linker.
     edge_nm, edge_sd_nm : float
         Size distribution of the dots [nm].
+    edge_pool_nm : sequence of float, optional
+        Measured edges [nm] to draw the dots from instead of the normal law
+        (``qdstack simulate --sizes``); give their mean and sd as ``edge_nm``, ``edge_sd_nm``.
     **kwargs
         Passed to :func:`sweep` (realisations, seed, scheduler, channel_breakdown, ...).
 
@@ -387,6 +394,7 @@ def simulate_series(
     from qdstack.physics.film_model import load_parameter_set
 
     params = load_parameter_set("enomoto2024") if params is None else params
-    req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)
+    pool = None if edge_pool_nm is None else tuple(float(x) for x in edge_pool_nm)
+    req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, edge_pool_nm=pool)
     return sweep([req], layers, params, **kwargs)[0]
 
