@@ -77,3 +77,19 @@ def test_simulate_uses_the_measured_sizes(run_json, run_cli, tmp_path):
     assert abs(measured["peak_eV"][0] - default["peak_eV"][0]) > 0.01  # 6.8 nm dots absorb higher
     code, _, err = run_cli(*common, "--sizes", tmp_path / "missing.json")
     assert code == 2 and err.startswith("error: ") and "missing.json" in err
+
+
+def test_read_sizes_from_a_study_results_file(tmp_path):
+    sizes = [7.0 + 0.01 * i for i in range(20)]
+    study = {"analyses": {"tem_a": {"sizes_nm": sizes, "shape": "cube"},
+                          "tem_b": {"sizes_nm": sizes[:12], "shape": "sphere"}, "coupling": {"x": 1}}}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(study))
+    with pytest.raises(FileFormatError, match="FILE::NAME"):
+        read_sizes(path)
+    assert read_sizes(f"{path}::tem_b").sizes_nm.size == 12
+    with pytest.raises(FileFormatError, match="tem_c"):
+        read_sizes(f"{path}::tem_c")
+    del study["analyses"]["tem_b"]
+    path.write_text(json.dumps(study))
+    assert read_sizes(path).shape == "cube"

@@ -19,10 +19,11 @@ def command(
     layers: str = typer.Option("1-8", "--layers", help="Layer counts N to simulate (1-8, or 1,2,4,8)."),
     edge_nm: float = typer.Option(6.8, "--edge-nm", help="Mean dot edge length [nm] (paper: 6.8)."),
     edge_sd_nm: float = typer.Option(0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm] (paper: 0.5)."),
-    sizes: Path = typer.Option(
+    sizes: str = typer.Option(
         None, "--sizes",
-        help="Measured edges: the results.json of `qdstack tem` (or a JSON list of nm). The dots' edges are "
-        "drawn from this distribution instead of --edge-nm +- --edge-sd-nm.",
+        help="Measured edges: the results.json of `qdstack tem`, a study's results.json (FILE::tem_<sample> "
+        "when it has several), or a JSON list of nm. The dots' edges are drawn from this distribution "
+        "instead of --edge-nm +- --edge-sd-nm.",
     ),
     sizes_law: str = typer.Option(
         "empirical", "--sizes-law",
@@ -191,7 +192,7 @@ def command(
 
         t = Table(title=f"Simulated films: {series.linker or 'gap'} (gap {series.gap_nm:.3f} nm), "
                         f"edge {edge_nm:.3g} ± {edge_sd_nm:.2g} nm"
-                        f"{'' if pool is None else ' (' + sizes_law + ' from ' + sizes.name + ')'}, parameters {params.name}",
+                        f"{'' if pool is None else ' (' + sizes_law + ' from ' + Path(sizes.split('::')[0]).name + ')'}, parameters {params.name}",
                   title_justify="left")
         for col in ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"):
             t.add_column(col, justify="right")

@@ -37,7 +37,10 @@ class MeasuredSizes:
 
 
 def read_sizes(path: str | os.PathLike) -> MeasuredSizes:
-    """Read ``sizes_nm`` from a ``qdstack tem`` results.json, or a JSON list of numbers.
+    """Read ``sizes_nm`` from a ``qdstack tem`` results.json, a study's results.json, or a JSON list.
+
+    A study's results.json (``qdstack study run``) holds one ``tem_<sample>``
+    analysis per sample; with several, name one as ``results.json::tem_<sample>``.
 
     Raises
     ------
@@ -45,6 +48,9 @@ def read_sizes(path: str | os.PathLike) -> MeasuredSizes:
         Missing or unreadable file, no ``sizes_nm``, fewer than 10 sizes, a size that is not a positive number.
     """
     path = os.fspath(path)
+    key = None
+    if "::" in path and not Path(path).is_file():
+        path, key = path.rsplit("::", 1)
     p = Path(path)
     if not p.is_file():
         raise FileFormatError("no such file", path)
@@ -54,6 +60,17 @@ def read_sizes(path: str | os.PathLike) -> MeasuredSizes:
         raise FileFormatError(f"not a JSON file ({exc})", path) from None
     shape = None
     lognormal = None
+    if isinstance(data, dict) and isinstance(data.get("analyses"), dict):  # a study's results.json
+        tem = {k: v for k, v in data["analyses"].items() if isinstance(v, dict) and "sizes_nm" in v}
+        if key is not None:
+            if key not in tem:
+                raise FileFormatError(f"has no TEM analysis {key!r} (it has: {', '.join(tem) or 'none'})", path)
+            data = tem[key]
+        elif len(tem) == 1:
+            data = next(iter(tem.values()))
+        else:
+            raise FileFormatError(
+                f"holds {len(tem)} TEM analyses ({', '.join(tem) or 'none'}); name one as FILE::NAME", path)
     if isinstance(data, dict):
         if "sizes_nm" not in data:
             raise FileFormatError("holds no 'sizes_nm' list (expected the results.json of qdstack tem)", path)
