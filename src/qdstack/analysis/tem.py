@@ -218,13 +218,19 @@ def min_feret(points: np.ndarray) -> tuple[float, float, float]:
     rect_area : float
         Area of the bounding rectangle aligned with that edge (width x length).
     """
+    width, angle, rect_area, _ = _feret_and_hull(points)
+    return width, angle, rect_area
+
+
+def _feret_and_hull(points):
+    """:func:`min_feret` plus the area of the convex hull."""
     from scipy.spatial import ConvexHull, QhullError
 
     pts = np.asarray(points, float)
     try:
         hull = ConvexHull(pts)
     except (QhullError, ValueError):
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0
     v = pts[hull.vertices]
     e = np.roll(v, -1, axis=0) - v
     length = np.hypot(e[:, 0], e[:, 1])
@@ -237,7 +243,7 @@ def min_feret(points: np.ndarray) -> tuple[float, float, float]:
     k = int(np.argmin(widths))
     extent = float(proj_e[:, k].max() - proj_e[:, k].min())
     angle = math.degrees(math.atan2(-n[k, 0], n[k, 1])) % 180.0
-    return float(widths[k]), angle, float(widths[k]) * extent
+    return float(widths[k]), angle, float(widths[k]) * extent, float(hull.volume)
 
 
 # --------------------------------------------------------------------------- fits
@@ -351,39 +357,118 @@ def _count_objects(mask: np.ndarray, min_area: int) -> int:
     return int(np.sum(areas >= min_area))
 
 
-def _decide_contrast(img: np.ndarray, valid: np.ndarray, min_area: int) -> str:
-    """``"bright"`` when the particles are brighter than the background, else ``"dark"``."""
-    from scipy import ndimage
-
-    sm = ndimage.gaussian_filter(img, 1.0)
-    t = _otsu(sm[valid])
+def _decide_contrast(sm: np.ndarray, valid: np.ndarray, min_area: int) -> str:
+    """``"bright"`` when the particles are brighter than the background, else ``"dark"`` (``sm``: smoothed)."""
+    v = sm[valid]
+    if v.size > 1_000_000:
+        v = v[:: v.size // 1_000_000]
+    t = _otsu(v)
     hi = (sm > t) & valid
     lo = (sm <= t) & valid
     n_hi, n_lo = _count_objects(hi, min_area), _count_objects(lo, min_area)
     if n_hi != n_lo and max(n_hi, n_lo) >= 1.5 * max(min(n_hi, n_lo), 1):
         return "bright" if n_hi > n_lo else "dark"
-    v = sm[valid]
     skew = float(np.mean((v - v.mean()) ** 3) / (v.std() ** 3 + 1e-300))
     return "bright" if skew > 0 else "dark"
 
 
-def _flatten(img: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Subtract a quadratic surface fitted to the ``background`` pixels."""
+def _background_surface(img: np.ndarray, background: np.ndarray, step: int = 1):
+    """Quadratic surface fitted (least squares) to the ``background`` pixels, minus its centre value.
+
+    ``background`` may be given on every ``step``-th row and column of ``img``.
+    """
     rows, cols = img.shape
     rr, cc = np.nonzero(background)
     if rr.size < 50:
-        return img
-    step = max(1, rr.size // 20000)
-    rr, cc = rr[::step], cc[::step]
+        return None
+    thin = max(1, rr.size // 20000)
+    rr, cc = rr[::thin] * step, cc[::thin] * step
     y = rr / rows - 0.5
     x = cc / cols - 0.5
     design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
-    coef, *_ = np.linalg.lstsq(design, img[rr, cc], rcond=None)
-    yy, xx = np.mgrid[0:rows, 0:cols]
-    yy = yy / rows - 0.5
-    xx = xx / cols - 0.5
-    surface = coef[0] + coef[1] * xx + coef[2] * yy + coef[3] * xx * xx + coef[4] * xx * yy + coef[5] * yy * yy
-    return img - surface + coef[0]
+    coef, *_ = np.linalg.lstsq(design, img[rr, cc].astype(float), rcond=None)
+    yy = (np.arange(rows, dtype=np.float32) / rows - 0.5)[:, None]
+    xx = (np.arange(cols, dtype=np.float32) / cols - 0.5)[None, :]
+    c = coef.astype(np.float32)
+    return c[1] * xx + c[3] * xx * xx + (c[2] * yy + c[5] * yy * yy) + c[4] * (yy * xx)
+
+
+def _edt_by_object(labels: np.ndarray) -> np.ndarray:
+    """Euclidean distance to the background, computed object by object (float32).
+
+    Each object is transformed alone in its bounding box padded by one pixel
+    (everything else counts as background; the nearest pixel outside an object
+    is never beyond that padding).  This equals ``distance_transform_edt(labels > 0)``
+    except next to another object touching only diagonally, and outside the frame
+    counts as background (objects there are excluded anyway).  On micrographs it
+    transforms a fraction of the image.
+    """
+    from scipy import ndimage
+
+    rows, cols = labels.shape
+    out = np.zeros(labels.shape, np.float32)
+    for k, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        r0, r1 = max(sl[0].start - 1, 0), min(sl[0].stop + 1, rows)
+        c0, c1 = max(sl[1].start - 1, 0), min(sl[1].stop + 1, cols)
+        own = labels[r0:r1, c0:c1] == k
+        padded = np.pad(own, 1)
+        d = ndimage.distance_transform_edt(padded)[1:-1, 1:-1]
+        out[r0:r1, c0:c1][own] = d[own]
+    return out
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region that does not reach the image edge filled.
+
+    Same result as ``scipy.ndimage.binary_fill_holes`` (4-connected background), by one
+    labelling of the background instead of an iterated dilation.
+    """
+    from scipy import ndimage
+
+    bg, n = ndimage.label(~mask)
+    if n == 0:
+        return mask
+    edge = np.zeros(n + 1, bool)
+    for side in (bg[0], bg[-1], bg[:, 0], bg[:, -1]):
+        edge[side] = True
+    edge[0] = True  # the mask itself
+    return ~edge[bg] | mask
+
+
+def _typical_size_px(fg: np.ndarray, min_area: int) -> float | None:
+    """Twice the median inscribed radius of the foreground objects [px], None without objects.
+
+    The ridges (local maxima) of the distance to the background measure the
+    inscribed radius, which touching networks of particles do not inflate as
+    they inflate areas.  Large images are sampled in their central 768 x 768 px.
+    """
+    from scipy import ndimage
+
+    rows, cols = fg.shape
+    if rows * cols > 768 * 768:
+        r0, c0 = max(0, rows // 2 - 384), max(0, cols // 2 - 384)
+        part = fg[r0:r0 + 768, c0:c0 + 768]
+        if part.mean() > 0.002:
+            fg = part
+    fg = _fill_holes(fg)
+    lab, n = ndimage.label(fg)
+    if n == 0:
+        return None
+    areas = np.bincount(lab.ravel())
+    big = areas >= min_area
+    big[0] = False
+    if not big[1:].any():
+        return None
+    fgc = big[lab]
+    dist = ndimage.distance_transform_edt(fgc)
+    from skimage.feature import peak_local_max
+
+    tops = peak_local_max(dist, min_distance=2, labels=lab * fgc, exclude_border=False)  # one per plateau
+    if len(tops) == 0:
+        return max(2.0, math.sqrt(float(np.median(areas[1:][big[1:]]))))
+    return max(2.0, 2.0 * float(np.median(dist[tuple(tops.T)])))
 
 
 def measure_particles(
@@ -437,7 +522,7 @@ def measure_particles(
     from scipy import ndimage
     from skimage.feature import peak_local_max
     from skimage.filters import threshold_local
-    from skimage.measure import find_contours, regionprops
+    from skimage.measure import find_contours
     from skimage.segmentation import watershed
 
     if hasattr(image, "data") and hasattr(image, "pixel_nm"):
@@ -458,65 +543,66 @@ def measure_particles(
         raise InputError(f"unknown contrast {contrast!r}; use auto, dark or bright", "--contrast")
     if threshold not in ("otsu", "local"):
         raise InputError(f"unknown threshold {threshold!r}; use otsu or local", "--threshold")
+    all_valid = valid is None or bool(np.all(valid))
     valid = np.ones(img.shape, bool) if valid is None else np.asarray(valid, bool)
     notes: list[str] = []
 
-    lo, hi = np.percentile(img[valid], [0.5, 99.5])
+    sample = img[valid]
+    if sample.size > 1_000_000:  # percentiles and thresholds from a regular subsample
+        sample = sample[:: sample.size // 1_000_000]
+    lo, hi = np.percentile(sample, [0.5, 99.5])
     if hi <= lo:
         raise InputError("the image has no contrast", source or "image")
-    work = np.clip((img - lo) / (hi - lo), -0.5, 1.5)
+    work = img.astype(np.float32)
+    work -= np.float32(lo)
+    work *= np.float32(1.0 / (hi - lo))
+    np.clip(work, -0.5, 1.5, out=work)
     min_area0 = 4
+    sm0 = ndimage.gaussian_filter(work, 1.0)
+    step = 2 if img.size > 1_000_000 else 1  # statistics of large images: every 2nd row and column
     if contrast == "auto":
-        contrast_used = _decide_contrast(work, valid, min_area0)
+        contrast_used = _decide_contrast(sm0[::step, ::step], valid[::step, ::step], min_area0)
     else:
         contrast_used = contrast
     if contrast_used == "dark":
         work = 1.0 - work
+        sm0 = 1.0 - sm0
 
-    # first pass: phases, background flattening, typical size
-    sm0 = ndimage.gaussian_filter(work, 1.0)
-    t0 = _otsu(sm0[valid])
-    fg0 = (sm0 > t0) & valid
-    bg_mask = ~ndimage.binary_dilation(fg0, iterations=2) & valid
-    work = _flatten(work, bg_mask)
-    sm0 = ndimage.gaussian_filter(work, 1.0)
-    t0 = _otsu(sm0[valid])
-    fg0 = ndimage.binary_fill_holes((sm0 > t0) & valid)
-    lab0, n0 = ndimage.label(fg0)
-    if n0 == 0:
-        raise InputError("no particles found (the threshold leaves nothing)", source or "image")
-    areas0 = np.bincount(lab0.ravel())[1:]
-    big = areas0[areas0 >= min_area0]
-    if big.size == 0:
-        raise InputError("no particles found (only specks of 1-3 px)", source or "image")
-    # typical size: twice the median height of the distance-transform ridges (the inscribed
-    # radius), which touching networks of particles do not inflate as they inflate areas
-    from skimage.feature import peak_local_max as _plm
+    def sub(a):
+        return a[valid] if a.size <= 1_000_000 or not all_valid else a.ravel()[:: a.size // 1_000_000]
 
-    fgc = fg0 & (np.bincount(lab0.ravel())[lab0] >= min_area0)
-    dist0 = ndimage.distance_transform_edt(fgc)
-    tops = _plm(dist0, min_distance=2, labels=lab0 * fgc, exclude_border=False)
-    if len(tops):
-        r_in = float(np.median(dist0[tuple(tops.T)]))
-        typical_px = max(2.0, 2.0 * r_in)
-    else:
-        typical_px = math.sqrt(float(np.median(big)))
+    # first pass: phases, background flattening (the quadratic surface is smooth, so it is
+    # removed from the smoothed image as well without filtering again), typical size
+    t0 = _otsu(sub(sm0))
+    fg0 = (sm0[::step, ::step] > t0) & valid[::step, ::step]
+    bg_mask = ~ndimage.binary_dilation(fg0, iterations=max(1, 2 // step)) & valid[::step, ::step]
+    surface = _background_surface(work, bg_mask, step)
+    if surface is not None:
+        work = work - surface
+        sm0 = sm0 - surface
+    t0 = _otsu(sub(sm0))
+    typical_px = _typical_size_px((sm0 > t0) & valid, min_area0)
+    if typical_px is None:
+        raise InputError("no particles found (the threshold leaves only specks of 1-3 px)", source or "image")
     typical_area = typical_px**2
     if smooth_px is None:
         smooth_px = 1.0 if typical_px >= 8 else 0.6
-    sm = ndimage.gaussian_filter(work, smooth_px) if smooth_px > 0 else work
+    sm = (sm0 if smooth_px == 1.0 else ndimage.gaussian_filter(work, smooth_px)) if smooth_px > 0 else work
 
     # mid-level threshold
-    t1 = _otsu(sm[valid])
-    fg1 = (sm > t1) & valid
-    interior = ndimage.binary_erosion(fg1, iterations=1 if typical_px < 10 else 2)
+    t1 = _otsu(sub(sm))
+    sm_s, valid_s = sm[::step, ::step], valid[::step, ::step]
+    fg1 = (sm_s > t1) & valid_s
+    interior = ndimage.binary_erosion(fg1, iterations=max(1, (1 if typical_px < 10 else 2) // step))
     if not interior.any():
         interior = fg1
-    bgp = ~ndimage.binary_dilation(fg1, iterations=2) & valid
+    bgp = ~ndimage.binary_dilation(fg1, iterations=max(1, 2 // step)) & valid_s
     if not bgp.any() or not interior.any():
         raise InputError("no particles found (one phase fills the image)", source or "image")
-    level_bg = float(np.median(sm[bgp]))
-    level_fg = float(np.median(sm[interior]))
+    level_bg = float(np.median(sm_s[bgp]))
+    level_fg = float(np.median(sm_s[interior]))
+    if not level_fg > level_bg:
+        raise InputError("no particles found (no contrast between the phases)", source or "image")
     level = 0.5 * (level_bg + level_fg)
     if threshold == "local":
         block = int(2 * round(1.5 * typical_px) + 1)
@@ -526,109 +612,113 @@ def measure_particles(
     else:
         mask = sm > level
     mask &= valid
-    mask = ndimage.binary_fill_holes(mask)
+    mask = _fill_holes(mask)
     if min_size_nm is None:
         min_area = max(min_area0, int(0.09 * typical_area))
     else:
         min_area = max(1, int(round((min_size_nm / pixel_nm) ** 2)))
-    lab, n = ndimage.label(mask)
+    comp, n = ndimage.label(mask)
     if n:
-        areas = np.bincount(lab.ravel())
-        mask = areas[lab] >= min_area
-        mask[lab == 0] = False
-    if not mask.any():
+        keep = np.bincount(comp.ravel()) >= min_area
+        keep[0] = False
+        mask = keep[comp]
+        comp, n = ndimage.label(mask)
+    if not n:
         raise InputError("no particles found above the minimum size", source or "image")
 
-    # watershed
+    # watershed on the distance to the background plus the (smoothed) intensity, so that
+    # particles thicker in the middle (spheres in HAADF) are split where they only touch
     if split:
-        dist = ndimage.distance_transform_edt(mask)
-
-
-        comp, _ = ndimage.label(mask)
-        # typical radius from compact components of this pass
+        dist = _edt_by_object(comp)
         r_typ = 0.5 * typical_px
         min_dist = max(1, int(round(0.6 * r_typ)))
-        # landscape: distance to the background plus the (smoothed) intensity, so that
-        # particles thicker in the middle (spheres in HAADF) are split where they only touch
         occ_s = np.clip((ndimage.gaussian_filter(work, max(0.5, 0.3 * r_typ)) - level_bg)
                         / (level_fg - level_bg), 0.0, 1.5)
-        land = dist + _INTENSITY_WEIGHT * r_typ * occ_s * mask
-        peaks = peak_local_max(land, min_distance=min_dist, labels=comp, exclude_border=False,
+        land = dist + np.float32(_INTENSITY_WEIGHT * r_typ) * occ_s * mask
+        peaks = peak_local_max(land, min_distance=min_dist, exclude_border=False,
                                threshold_abs=max(0.5, 0.25 * r_typ))
-        markers = np.zeros(mask.shape, int)
-        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        # components with no marker keep one label
-        missing = np.setdiff1d(np.unique(comp[mask]), np.unique(comp[tuple(peaks.T)]) if len(peaks) else [])
-        nxt = len(peaks) + 1
-        for c in missing:
-            rr, cc = np.nonzero(comp == c)
-            k = int(np.argmax(dist[rr, cc]))
-            markers[rr[k], cc[k]] = nxt
-            nxt += 1
+        markers = np.zeros(mask.shape, np.int32)
+        if len(peaks):
+            peaks = peaks[mask[tuple(peaks.T)]]
+            markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        # components left without a marker keep one label (at their distance maximum)
+        has = np.zeros(n + 1, bool)
+        has[comp[tuple(peaks.T)]] = True if len(peaks) else False
+        missing = np.nonzero(~has[1:])[0] + 1
+        if missing.size:
+            where = ndimage.maximum_position(dist, comp, missing)
+            for k, (r, c) in enumerate(where):
+                markers[r, c] = len(peaks) + 1 + k
         labels = watershed(-land, markers, mask=mask)
     else:
-        labels, _ = ndimage.label(mask)
+        labels = comp
 
-    invalid_near = ndimage.binary_dilation(~valid, iterations=1) if not valid.all() else None
+    invalid_near = None if all_valid else ndimage.binary_dilation(~valid, iterations=1)
     rows, cols = labels.shape
-    props = regionprops(labels)
-    if not props:
+    slices = ndimage.find_objects(labels)
+    areas_all = np.bincount(labels.ravel())
+    ids = [k + 1 for k, sl in enumerate(slices) if sl is not None]
+    if not ids:
         raise InputError("no particles found", source or "image")
-    areas = np.array([p.area for p in props], float)
-    median_area = float(np.median(areas))
+    median_area = float(np.median(areas_all[ids]))
     occupancy = (sm - level_bg) / (level_fg - level_bg)  # 0 background, 1 particle, 0.5 at the edge
 
     status: dict[int, str] = {}
     feret, faces, sqrt_area, orient, rect, outlines, kept_ids = [], [], [], [], [], [], []
     border = clusters = 0
-    iterator = props if progress is None else progress(props, "measuring particles", len(props))
-    for p in iterator:
-        r0, c0, r1, c1 = p.bbox
+    iterator = ids if progress is None else progress(ids, "measuring particles", len(ids))
+    for lab_id in iterator:
+        sl = slices[lab_id - 1]
+        r0, r1, c0, c1 = sl[0].start, sl[0].stop, sl[1].start, sl[1].stop
+        area = int(areas_all[lab_id])
         on_edge = r0 == 0 or c0 == 0 or r1 == rows or c1 == cols
         if not on_edge and invalid_near is not None:
-            on_edge = bool(invalid_near[r0:r1, c0:c1][p.image].any())
+            on_edge = bool(invalid_near[sl][labels[sl] == lab_id].any())
         if on_edge:
-            status[p.label] = "border"
+            status[lab_id] = "border"
             border += 1
             continue
-        minor = p.axis_minor_length
-        elong = p.axis_major_length / minor if minor > 0 else float("inf")
-        if (p.solidity < _SOLIDITY_MIN or elong > _ELONGATION_MAX
-                or (p.area > _AREA_MAX_FACTOR * median_area and p.solidity < _SOLIDITY_LARGE)):
-            status[p.label] = "cluster"
-            clusters += 1
-            continue
-        # sub-pixel outline: the mid-level contour of the smoothed image inside this region
+        # sub-pixel outline: the mid-level contour of the smoothed image, this region and the
+        # background around it (other particles blanked)
         pr0, pc0 = max(r0 - 2, 0), max(c0 - 2, 0)
         pr1, pc1 = min(r1 + 2, rows), min(c1 + 2, cols)
-        own = labels[pr0:pr1, pc0:pc1] == p.label
-        grown = ndimage.binary_dilation(own, iterations=2) & ~((labels[pr0:pr1, pc0:pc1] != 0) & ~own)
-        occ = np.where(grown, occupancy[pr0:pr1, pc0:pc1], 0.0)
+        crop = labels[pr0:pr1, pc0:pc1]
+        occ = np.where((crop == lab_id) | (crop == 0), occupancy[pr0:pr1, pc0:pc1], 0.0)
+        occ[crop == 0] = np.minimum(occ[crop == 0], 0.499)  # the outline stays inside the region's pixels' reach
         contours = find_contours(occ, 0.5)
-        if contours:
-            pts = max(contours, key=len) + [pr0, pc0]
-            width_px, angle, rect_area = min_feret(pts)
+        pts = max(contours, key=len) + [pr0, pc0] if contours else None
+        if pts is None or len(pts) < 4:
+            coords = np.argwhere(labels[sl] == lab_id) + [r0, c0]
+            pts = None
+            width_px, angle, rect_area = min_feret(coords.astype(float))
+            width_px += 1.0
+            solidity, elong = 1.0, 1.0
+        else:
+            width_px, angle, rect_area, hull_area = _feret_and_hull(pts)
+            poly_area = 0.5 * abs(float(np.dot(pts[:-1, 0], pts[1:, 1]) - np.dot(pts[1:, 0], pts[:-1, 1])))
+            solidity = poly_area / hull_area if hull_area > 0 else 0.0
+            elong = (rect_area / width_px**2) if width_px > 0 else float("inf")
+        if (solidity < _SOLIDITY_MIN or elong > _ELONGATION_MAX
+                or (area > _AREA_MAX_FACTOR * median_area and solidity < _SOLIDITY_LARGE)):
+            status[lab_id] = "cluster"
+            clusters += 1
+            continue
+        if pts is not None:
             # face-to-face distance along the min-Feret normal: outline points on the two
             # faces (10 % each) rather than the two outermost, which noise pushes outwards
             a = math.radians(angle)
             proj = -pts[:, 0] * math.sin(a) + pts[:, 1] * math.cos(a)
             q_lo, q_hi = np.percentile(proj, [_FACE_QUANTILE, 100 - _FACE_QUANTILE])
             faces.append(float(q_hi - q_lo) * pixel_nm)
-        else:
-            width_px, angle, rect_area = 0.0, 0.0, 0.0
-        if width_px <= 0:
-            coords = p.coords.astype(float)
-            width_px, angle, rect_area = min_feret(coords)
-            width_px += 1.0
-            faces.append(width_px * pixel_nm)
-        status[p.label] = "counted"
-        kept_ids.append(p.label)
-        feret.append(width_px * pixel_nm)
-        sqrt_area.append(math.sqrt(p.area) * pixel_nm)
-        orient.append(angle % 90.0)
-        rect.append(p.area / rect_area if rect_area > 0 else float("nan"))
-        if contours:
             outlines.append(pts)
+        else:
+            faces.append(width_px * pixel_nm)
+        status[lab_id] = "counted"
+        kept_ids.append(lab_id)
+        feret.append(width_px * pixel_nm)
+        sqrt_area.append(math.sqrt(area) * pixel_nm)
+        orient.append(angle % 90.0)
+        rect.append(area / rect_area if rect_area > 0 else float("nan"))
     count = len(kept_ids)
     if count == 0:
         raise InputError(
