@@ -147,3 +147,13 @@ def test_options_checked(tmp_path):
     for bad in ("1,2,3", "5,5,2,9", "a,b,c,d"):
         with pytest.raises(OptionError):
             parse_crop(bad)
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REAL] + ["CsPbBr3_TEMNanocrystals_loaded.png"])
+@pytest.mark.parametrize("fraction", [0.02, 0.6, 0.995])
+def test_truncated_real_files_are_format_errors(real_data, tmp_path, name, fraction):
+    raw = (real_data / "tem" / name).read_bytes()
+    cut = tmp_path / name
+    cut.write_bytes(raw[: int(len(raw) * fraction)])
+    with pytest.raises(FileFormatError, match="cannot read"):
+        read_image(cut, pixel_nm=1.0)

@@ -543,6 +543,12 @@ def measure_particles(
         raise InputError(f"unknown contrast {contrast!r}; use auto, dark or bright", "--contrast")
     if threshold not in ("otsu", "local"):
         raise InputError(f"unknown threshold {threshold!r}; use otsu or local", "--threshold")
+    if smooth_px is not None and not (math.isfinite(smooth_px) and 0 <= smooth_px <= 20):
+        raise InputError(f"must be between 0 and 20 px, got {smooth_px}", "--smooth-px")
+    if min_size_nm is not None and not (math.isfinite(min_size_nm) and min_size_nm > 0):
+        raise InputError(f"must be a positive length in nm, got {min_size_nm}", "--min-size-nm")
+    if bins is not None and not 3 <= bins <= 500:
+        raise InputError(f"must be 3-500 bins, got {bins}", "--bins")
     all_valid = valid is None or bool(np.all(valid))
     valid = np.ones(img.shape, bool) if valid is None else np.asarray(valid, bool)
     notes: list[str] = []

@@ -229,7 +229,9 @@ def _read_rsciio(path: str, reader: str):
             warnings.simplefilter("ignore")
             signals = module.file_reader(path, lazy=False)
     except Exception as exc:  # noqa: BLE001 - rsciio raises many types on corrupt files
-        raise FileFormatError(f"cannot read as {reader}: {type(exc).__name__}: {exc}", path) from None
+        raise FileFormatError(
+            f"cannot read as {reader} (damaged or truncated file?): {type(exc).__name__}: {exc}", path
+        ) from None
     images = []
     for s in signals if isinstance(signals, list) else [signals]:
         data = np.asarray(s.get("data"))
