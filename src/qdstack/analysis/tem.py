@@ -56,6 +56,9 @@ _AREA_MAX_FACTOR = 3.0
 _SOLIDITY_LARGE = 0.93  # a large object must be this convex to count as one particle
 _RECTANGULARITY_CUBE = 0.88
 _FACE_QUANTILE = 10.0
+_MIN_FIT_SIZES = 20
+_SOLIDITY_SPHERE = 0.93
+_ELONGATION_SPHERE = 1.35
 _INTENSITY_WEIGHT = 1.0  # watershed landscape: distance + weight * r * normalised intensity
 
 
@@ -269,7 +272,11 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
     weights ``1 / sqrt(max(count, 1))``.  Errors of the derived mean and sd of
     the log-normal are propagated from the covariance of ``(mu, s)``.
 
-    Returns an empty tuple with fewer than 8 sizes.
+    A fit counts as converged when lmfit succeeded, gave errors, its centre lies
+    inside the measured range and no parameter sits at a bound.
+
+    Returns an empty tuple with fewer than ``_MIN_FIT_SIZES`` (20) sizes: a
+    histogram of fewer particles does not constrain a law.
     """
     from lmfit import Model
 
@@ -277,7 +284,7 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
 
     sizes = np.asarray(sizes_nm, float)
     sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
-    if sizes.size < 8 or np.ptp(sizes) == 0:
+    if sizes.size < _MIN_FIT_SIZES or np.ptp(sizes) == 0:
         return ()
     counts, edges = _hist(sizes, bins)
     x = 0.5 * (edges[1:] + edges[:-1])
@@ -329,7 +336,13 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
                 sde = float(math.sqrt(max(js @ sub @ js, 0.0)))
             else:
                 me = sde = float("nan")
-        converged = bool(res.success) and math.isfinite(ce) and math.isfinite(se)
+        at_bound = any(
+            p.vary and ((p.min is not None and np.isfinite(p.min) and abs(p.value - p.min) <= 1e-6 * max(1, abs(p.min)))
+                        or (p.max is not None and np.isfinite(p.max) and abs(p.value - p.max) <= 1e-6 * max(1, abs(p.max))))
+            for p in res.params.values()
+        )
+        converged = (bool(res.success) and math.isfinite(ce) and math.isfinite(se) and not at_bound
+                     and sizes.min() <= c <= sizes.max())
         out.append(SizeFit(
             law=law, centre=c, centre_err=ce, width=s, width_err=se, mean=m, mean_err=me, sd=sdv, sd_err=sde,
             amplitude=param_value(res, "amplitude"), redchi=float(res.redchi),
@@ -671,6 +684,7 @@ def measure_particles(
 
     status: dict[int, str] = {}
     feret, faces, sqrt_area, orient, rect, outlines, kept_ids = [], [], [], [], [], [], []
+    solids, elongs = [], []
     border = clusters = 0
     iterator = ids if progress is None else progress(ids, "measuring particles", len(ids))
     for lab_id in iterator:
@@ -716,9 +730,11 @@ def measure_particles(
             proj = -pts[:, 0] * math.sin(a) + pts[:, 1] * math.cos(a)
             q_lo, q_hi = np.percentile(proj, [_FACE_QUANTILE, 100 - _FACE_QUANTILE])
             faces.append(float(q_hi - q_lo) * pixel_nm)
-            outlines.append(pts)
         else:
             faces.append(width_px * pixel_nm)
+        outlines.append(pts)
+        solids.append(solidity)
+        elongs.append(elong)
         status[lab_id] = "counted"
         kept_ids.append(lab_id)
         feret.append(width_px * pixel_nm)
@@ -737,6 +753,23 @@ def measure_particles(
         shape_source = f"auto (median rectangularity {rect_med:.3f}; cube above {_RECTANGULARITY_CUBE})"
     else:
         shape_used, shape_source = shape, "option"
+    if shape_used == "sphere":
+        # a single sphere projects to a convex disc: two or three touching spheres that passed the
+        # general test (lobed, solidity < 0.93, or elongated > 1.35) are clusters
+        keep = [sol >= _SOLIDITY_SPHERE and el <= _ELONGATION_SPHERE for sol, el in zip(solids, elongs)]
+        if not any(keep):
+            keep = [True] * count
+        for k, ok in zip(kept_ids, keep):
+            if not ok:
+                status[k] = "cluster"
+                clusters += 1
+
+        def pick(values):
+            return [v for v, ok in zip(values, keep) if ok]
+
+        kept_ids, feret, faces, sqrt_area, orient, rect, outlines = (
+            pick(kept_ids), pick(feret), pick(faces), pick(sqrt_area), pick(orient), pick(rect), pick(outlines))
+        count = len(kept_ids)
     if shape_used == "cube":
         sizes = np.array(faces)
         size_method = "face_to_face"
@@ -745,6 +778,8 @@ def measure_particles(
         size_method = "equivalent_circle_diameter"
     if count < 10:
         notes.append(f"only {count} particles counted: the statistics are rough")
+    if count < _MIN_FIT_SIZES:
+        notes.append(f"no histogram fit: {count} particles are fewer than the {_MIN_FIT_SIZES} a fit needs")
     if clusters > 0.3 * (count + clusters):
         notes.append(
             f"{clusters} of {count + clusters} interior objects are unsplit clusters and were left out; "
@@ -769,5 +804,5 @@ def measure_particles(
         sizes_nm=tuple(float(s) for s in sizes), edges_feret_nm=tuple(feret),
         edges_area_nm=tuple(sqrt_area), edges_face_nm=tuple(faces), orientations_deg=tuple(orient), rectangularity=rect_med,
         fits=fits, threshold=threshold, warnings=tuple(dict.fromkeys(notes)), image=img, labels=labels,
-        status=status, outlines=tuple(outlines),
+        status=status, outlines=tuple(o for o in outlines if o is not None),
     )

@@ -114,13 +114,14 @@ def plot_lattice_fft(result, ax=None, title: str | None = None):
     shown = np.log10(power + power.max() * 1e-9)
     lo, hi = np.percentile(shown, [50, 99.98])
     ax.imshow(shown, cmap="magma", extent=ext, vmin=lo, vmax=hi, interpolation="nearest")
-    for s in result.spots:
-        ax.plot(s["kx_per_nm"], s["ky_per_nm"], "o", mfc="none", mec="cyan", ms=9, mew=0.9)
+    for s in result.spots:  # each spot and its Friedel mate
+        ax.plot([s["kx_per_nm"], -s["kx_per_nm"]], [s["ky_per_nm"], -s["ky_per_nm"]], "o", mfc="none",
+                mec="cyan", ms=9, mew=0.9)
     theta = np.linspace(0, 2 * np.pi, 300)
     for k, sp in enumerate(result.spacings):
         r = 1.0 / sp.d_nm
         ax.plot(r * np.cos(theta), r * np.sin(theta), "--", color=f"C{k % 10}", lw=0.8, alpha=0.8,
-                label=f"d = {sp.d_nm:.4f} nm" + (f" ({sp.hkl})" if sp.hkl else ""))
+                label=f"d = {sp.d_nm:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""))
     ax.set_xlim(-kmax, kmax)
     ax.set_ylim(kmax, -kmax)
     ax.set_xlabel("k_x = 1/d (nm⁻¹)")
@@ -138,11 +139,11 @@ def plot_lattice_profile(result, ax=None, title: str | None = None):
     ax.semilogy(k, result.radial_power, color="0.3", lw=1, label="radial average")
     for j, sp in enumerate(result.spacings):
         ax.axvline(1.0 / sp.d_nm, color=f"C{j % 10}", lw=1,
-                   label=f"{sp.d_nm:.4f} ± {sp.d_nm_err:.4f} nm" + (f" ({sp.hkl})" if sp.hkl else ""))
+                   label=f"{sp.d_nm:.4f} ± {sp.d_nm_err:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""))
     if result.crystal is not None and result.expected:
         for e in result.expected:
             ax.axvline(1.0 / e["d_nm"], color="k", ls=":", lw=0.7)
-        ax.plot([], [], "k:", lw=0.7, label=f"{result.crystal} planes (dotted)")
+        ax.plot([], [], "k:", lw=0.7, label=f"{result.crystal} planes at the stored calibration")
     if result.spacings:
         ax.set_xlim(0, min(k.max(), 1.5 / min(s.d_nm for s in result.spacings)))
     ax.set_xlabel("1/d (nm⁻¹)")
