@@ -172,6 +172,8 @@ class Micrograph:
             "calibration": self.calibration,
             "crop": None if self.crop is None else list(self.crop),
             "scale_bar": None if self.scale_bar is None else self.scale_bar.to_dict(),
+            # a bar read to +-1 px: the relative uncertainty of the calibration it gives
+            "pixel_nm_rel_err": None if self.scale_bar is None else 1.0 / self.scale_bar.length_px,
             "metadata": self.metadata,
         }
 
