@@ -320,6 +320,15 @@ def measure_lattice(
     ------
     InputError
         No pixel size, an image under 64 px, no periodic contrast found.
+
+    Examples
+    --------
+    >>> from qdstack.analysis import measure_lattice
+    >>> from qdstack.synthetic import lattice_image
+    >>> img = lattice_image((256, 256), pixel_nm=0.02, a_nm=0.3905, seed=1)
+    >>> r = measure_lattice(img, 0.02, crystal="SrTiO3")
+    >>> r.spacings[0].hkl, round(r.spacings[0].d_nm, 3), round(r.scale_factor, 2)
+    ('(100)', 0.39, 1.0)
     """
     from scipy import ndimage
     from scipy.signal import find_peaks

@@ -531,6 +531,17 @@ def measure_particles(
     ------
     InputError
         Bad options, no particle found, fewer than 1 counted particle.
+
+    Examples
+    --------
+    >>> from qdstack.analysis import measure_particles
+    >>> from qdstack.synthetic import tem_micrograph
+    >>> sim = tem_micrograph((300, 300), n_particles=30, size_nm=8.0, size_sd_nm=0.5, seed=2)
+    >>> r = measure_particles(sim.image, sim.pixel_nm)
+    >>> r.shape, r.contrast
+    ('cube', 'dark')
+    >>> bool(abs(r.mean_nm / sim.sizes_inside_nm.mean() - 1) < 0.03)
+    True
     """
     from scipy import ndimage
     from skimage.feature import peak_local_max
