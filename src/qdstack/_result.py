@@ -118,7 +118,7 @@ class Summary:
                 parts.append(f"<p style='margin:2px 0;font-family:monospace'>{html.escape(b)}</p>")
                 continue
             al = b._align()
-            style = {"l": "text-align:left", "r": "text-align:right"}
+            style = {"l": "text-align:left;padding:1px 8px", "r": "text-align:right;padding:1px 8px"}
             parts.append("<table>")
             if b.title:
                 parts.append(f"<caption style='text-align:left'><b>{html.escape(b.title)}</b></caption>")
@@ -133,17 +133,19 @@ class Summary:
 
     def rich(self, console) -> None:
         """Print on a rich Console (the command line's rendering)."""
+        from rich.markup import escape
         from rich.table import Table as RichTable
 
         for b in self.blocks:
             if isinstance(b, str):
                 console.print(b, markup=False, highlight=False)
                 continue
-            t = RichTable(title=b.title or None, title_justify="left")
+            # cells are plain text: "[meV]" is a unit, not rich markup
+            t = RichTable(title=escape(b.title) if b.title else None, title_justify="left")
             for c, a in zip(b.columns, b._align()):
-                t.add_column(str(c), justify="left" if a == "l" else "right")
+                t.add_column(escape(str(c)), justify="left" if a == "l" else "right")
             for r in b.rows:
-                t.add_row(*[str(c) for c in r])
+                t.add_row(*[escape(str(c)) for c in r])
             console.print(t)
 
 

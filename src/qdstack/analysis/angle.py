@@ -267,7 +267,7 @@ class AngleSeries(Result):
     shift_meV, shift_meV_err : tuple of float
         ``peak - peak(reference)`` [meV].
     reference_angle_deg : float
-        The smallest |angle| with a fit.
+        The smallest absolute angle with a fit.
     model : AngleModel
         The preferred model (lowest BIC).
     models : tuple of AngleModel
@@ -649,7 +649,7 @@ def analyse_angle_series(
         Emission spectra (per unit energy; :func:`~qdstack.io.spectrum.read_spectrum`
         with ``kind="emission"`` applies the Jacobian).
     angles_deg : sequence of float
-        Detection angle of each spectrum from the film normal [deg], |angle| < 90.
+        Detection angle of each spectrum from the film normal [deg], absolute value < 90.
     n_film : float
         Effective refractive index of the film (CsPbBr3 ~2.3 at 520 nm, diluted by
         ligands and voids in a dot film; default 1.8).

@@ -123,7 +123,7 @@ class CouplingFit(Result):
         return float(barrier_from_decay_eV(self.decay_per_nm, self.mass, other))
 
     def predict_meV(self, distance_nm):
-        """Fitted |shift| at other distances [meV]."""
+        """Fitted ``|shift|`` at other distances [meV]."""
         return tunnelling_shift_meV(distance_nm, self.amplitude_meV, self.decay_per_nm)
 
     def to_dict(self) -> dict:
