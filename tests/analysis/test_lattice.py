@@ -99,3 +99,10 @@ def test_real_srtio3(real_data, name, factor_range):
     lo, hi = factor_range
     assert lo <= r.scale_factor <= hi
     assert 0 < r.scale_factor_err < 0.01
+
+
+def test_result_interface():
+    img = lattice_image((256, 256), pixel_nm=0.02, a_nm=0.3905, seed=2)
+    r = measure_lattice(img, 0.02, crystal="SrTiO3")
+    assert "(100)" in r.summary() and "scale factor" in r.summary()
+    assert hasattr(r.plot(), "savefig")

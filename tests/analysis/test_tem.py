@@ -146,3 +146,17 @@ def test_real_cspbbr3_screenshot_cubes(real_data):
     assert r.contrast == "dark"
     assert 800 <= r.count <= 1300
     assert 9.0 <= r.median_nm <= 10.5
+
+
+def test_result_interface():
+    import json as _json
+
+    sim = tem_micrograph((400, 400), n_particles=60, seed=4)
+    r = measure_particles(sim.image, sim.pixel_nm)
+    text = r.summary()
+    assert "particles counted" in text and f"{r.count}" in text
+    assert "<table>" in r._repr_html_()
+    assert hasattr(r.plot(), "savefig")
+    assert _json.loads(r.to_json())["count"] == r.count
+    normal = {f.law: f for f in r.fits}["normal"]
+    assert normal.covariance is not None and set(normal.covariance["names"]) == {"amplitude", "centre", "width"}
