@@ -157,3 +157,16 @@ def test_truncated_real_files_are_format_errors(real_data, tmp_path, name, fract
     cut.write_bytes(raw[: int(len(raw) * fraction)])
     with pytest.raises(FileFormatError, match="cannot read"):
         read_image(cut, pixel_nm=1.0)
+
+
+def test_fei_tiff_calibration(tmp_path):
+    # FEI/Thermo Fisher TIFFs carry an INI text in tag 34682 with [Scan] PixelWidth in metres
+    import tifffile
+
+    ini = "[User]\nDate=01/01/2020\n[Beam]\nHV=200000\n[Scan]\nPixelWidth=2.5e-10\nPixelHeight=2.5e-10\n"
+    img = np.random.default_rng(0).integers(0, 4000, (64, 80)).astype(np.uint16)
+    path = tmp_path / "fei.tif"
+    tifffile.imwrite(path, img, extratags=[(34682, "s", 0, ini, True)])
+    m = read_image(path)
+    assert m.pixel_nm == pytest.approx(0.25)
+    assert m.metadata["beam_energy_V"] == 200000
