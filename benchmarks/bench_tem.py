@@ -83,20 +83,32 @@ def main() -> None:
     args = ap.parse_args()
 
     t = time.perf_counter()
-    sim = tem_micrograph((args.size, args.size), n_particles=args.particles, pixel_nm=0.5, size_nm=8.0,
-                         size_sd_nm=0.8, seed=1)
+    sim = tem_micrograph(
+        (args.size, args.size),
+        n_particles=args.particles,
+        pixel_nm=0.5,
+        size_nm=8.0,
+        size_sd_nm=0.8,
+        seed=1,
+    )
     truth = sim.sizes_inside_nm
-    print(f"synthetic {args.size} x {args.size} px micrograph: {sim.sizes_nm.size} particles placed, "
-          f"{truth.size} entirely inside, true mean edge {truth.mean():.3f} nm, sd {truth.std(ddof=1):.3f} nm "
-          f"(generated in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"synthetic {args.size} x {args.size} px micrograph: {sim.sizes_nm.size} particles placed, "
+        f"{truth.size} entirely inside, true mean edge {truth.mean():.3f} nm, sd {truth.std(ddof=1):.3f} nm "
+        f"(generated in {time.perf_counter() - t:.1f} s)"
+    )
 
     ours, w_ours, c_ours = timed(lambda: measure_particles(sim.image, sim.pixel_nm), args.repeat)
     base, w_base, c_base = timed(lambda: baseline(sim.image, sim.pixel_nm), args.repeat)
 
-    print(f"ours:     wall {w_ours:6.2f} s  cpu {c_ours:6.2f} s   count {ours.count:5d}  mean edge "
-          f"{ours.mean_nm:.3f} nm ({100 * (ours.mean_nm / truth.mean() - 1):+.2f} %)  sd {ours.sd_nm:.3f} nm")
-    print(f"baseline: wall {w_base:6.2f} s  cpu {c_base:6.2f} s   count {base.size:5d}  mean edge "
-          f"{base.mean():.3f} nm ({100 * (base.mean() / truth.mean() - 1):+.2f} %)  sd {base.std(ddof=1):.3f} nm")
+    print(
+        f"ours:     wall {w_ours:6.2f} s  cpu {c_ours:6.2f} s   count {ours.count:5d}  mean edge "
+        f"{ours.mean_nm:.3f} nm ({100 * (ours.mean_nm / truth.mean() - 1):+.2f} %)  sd {ours.sd_nm:.3f} nm"
+    )
+    print(
+        f"baseline: wall {w_base:6.2f} s  cpu {c_base:6.2f} s   count {base.size:5d}  mean edge "
+        f"{base.mean():.3f} nm ({100 * (base.mean() / truth.mean() - 1):+.2f} %)  sd {base.std(ddof=1):.3f} nm"
+    )
     print(f"ratio baseline / ours: wall {w_base / w_ours:.2f}x, cpu {c_base / c_ours:.2f}x")
     verdict = "meets" if w_ours < 10.0 else "MISSES"
     print(f"target < 10 s: {verdict} it in wall-clock time ({w_ours:.2f} s; cpu {c_ours:.2f} s)")

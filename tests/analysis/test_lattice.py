@@ -16,7 +16,9 @@ def _by_hkl(result):
     return {s.hkl: s for s in result.spacings if s.hkl}
 
 
-@pytest.mark.parametrize("a_nm, pixel_nm, angle", [(0.3905, 0.02, 17.0), (0.5874, 0.045, -31.0), (0.28, 0.012, 3.0)])
+@pytest.mark.parametrize(
+    "a_nm, pixel_nm, angle", [(0.3905, 0.02, 17.0), (0.5874, 0.045, -31.0), (0.28, 0.012, 3.0)]
+)
 def test_square_lattice_spacings_within_half_a_percent(a_nm, pixel_nm, angle):
     img = lattice_image((512, 512), pixel_nm=pixel_nm, a_nm=a_nm, angle_deg=angle, seed=4)
     r = measure_lattice(img, pixel_nm, crystal=f"a={a_nm}")
@@ -85,7 +87,10 @@ def test_noise_has_no_lattice():
 # (100) spacing is within 6 % of 0.3905 nm and the factor says by how much.
 
 
-@pytest.mark.parametrize("name, factor_range", [("Acquisition_18.emd", (0.94, 0.97)), ("16_STOimage_1.ser", (0.95, 0.98))])
+@pytest.mark.parametrize(
+    "name, factor_range",
+    [("Acquisition_18.emd", (0.94, 0.97)), ("16_STOimage_1.ser", (0.95, 0.98))],
+)
 def test_real_srtio3(real_data, name, factor_range):
     from qdstack.io.image import read_image
 

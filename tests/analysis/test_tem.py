@@ -24,8 +24,15 @@ def _check(sim, result, mean_tol=0.02, sd_tol=0.15, count_tol=0.05):
 # background gradient, blur and shot noise (200 counts per pixel).
 @pytest.mark.parametrize("seed", [11, 12])
 def test_bright_field_cubes_with_touching_pairs_and_rows(seed):
-    sim = tem_micrograph((640, 640), n_particles=200, size_nm=8.0, size_sd_nm=0.8, seed=seed,
-                         pair_fraction=0.3, row_fraction=0.15)
+    sim = tem_micrograph(
+        (640, 640),
+        n_particles=200,
+        size_nm=8.0,
+        size_sd_nm=0.8,
+        seed=seed,
+        pair_fraction=0.3,
+        row_fraction=0.15,
+    )
     assert (sim.group >= 0).sum() > 40  # many particles do touch
     r = measure_particles(sim.image, sim.pixel_nm)
     assert r.shape == "cube" and r.contrast == "dark"
@@ -34,8 +41,15 @@ def test_bright_field_cubes_with_touching_pairs_and_rows(seed):
 
 
 def test_haadf_cubes_lognormal():
-    sim = tem_micrograph((640, 640), n_particles=200, size_nm=8.0, size_sd_nm=1.2, distribution="lognormal",
-                         contrast="bright", seed=21)
+    sim = tem_micrograph(
+        (640, 640),
+        n_particles=200,
+        size_nm=8.0,
+        size_sd_nm=1.2,
+        distribution="lognormal",
+        contrast="bright",
+        seed=21,
+    )
     r = measure_particles(sim.image, sim.pixel_nm)
     assert r.contrast == "bright"
     _check(sim, r)
@@ -46,14 +60,18 @@ def test_haadf_cubes_lognormal():
 
 
 def test_spheres_diameter_and_auto_shape():
-    sim = tem_micrograph((640, 640), n_particles=200, particle="sphere", size_nm=10.0, size_sd_nm=1.0, seed=31)
+    sim = tem_micrograph(
+        (640, 640), n_particles=200, particle="sphere", size_nm=10.0, size_sd_nm=1.0, seed=31
+    )
     r = measure_particles(sim.image, sim.pixel_nm)
     assert r.shape == "sphere" and r.size_method == "equivalent_circle_diameter"
     _check(sim, r, mean_tol=0.02)
 
 
 def test_orientation_of_isolated_cubes():
-    sim = tem_micrograph((400, 400), n_particles=40, pair_fraction=0, row_fraction=0, seed=5, min_gap_nm=8)
+    sim = tem_micrograph(
+        (400, 400), n_particles=40, pair_fraction=0, row_fraction=0, seed=5, min_gap_nm=8
+    )
     r = measure_particles(sim.image, sim.pixel_nm, shape="cube")
     # each counted outline's orientation matches the nearest placed cube's angle (mod 90)
     centres = np.array([pts.mean(axis=0) for pts in r.outlines])
@@ -139,8 +157,11 @@ def test_real_sio2_spheres(real_data):
 def test_real_cspbbr3_screenshot_cubes(real_data):
     from qdstack.io.image import read_image
 
-    m = read_image(real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png", scale_bar_nm=100,
-                   crop=(198, 192, 574, 568))
+    m = read_image(
+        real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png",
+        scale_bar_nm=100,
+        crop=(198, 192, 574, 568),
+    )
     r = measure_particles(m, shape="cube")
     # README: ~1,200 cubes; superlattice period 12.5 nm centre to centre, so an edge of ~9-10 nm
     assert r.contrast == "dark"
@@ -159,14 +180,21 @@ def test_result_interface():
     assert hasattr(r.plot(), "savefig")
     assert _json.loads(r.to_json())["count"] == r.count
     normal = {f.law: f for f in r.fits}["normal"]
-    assert normal.covariance is not None and set(normal.covariance["names"]) == {"amplitude", "centre", "width"}
+    assert normal.covariance is not None and set(normal.covariance["names"]) == {
+        "amplitude",
+        "centre",
+        "width",
+    }
 
 
 def test_real_cspbbr3_local_threshold(real_data):
     from qdstack.io.image import read_image
 
-    m = read_image(real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png", scale_bar_nm=100,
-                   crop=(198, 192, 574, 568))
+    m = read_image(
+        real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png",
+        scale_bar_nm=100,
+        crop=(198, 192, 574, 568),
+    )
     r = measure_particles(m, shape="cube", threshold="local")
     # the block threshold separates the arrays' narrow gaps: more cubes, the same edge within ~0.5 nm
     assert r.threshold == "local"

@@ -21,8 +21,10 @@ def test_sample_edges_resamples_the_pool():
     for v in pool:  # each value drawn about a third of the time
         assert np.mean(e == v) == pytest.approx(1 / 3, abs=0.02)
     # the first columns do not depend on how many dots are drawn (common random numbers)
-    assert np.array_equal(sample_edges(50, 2, 7.0, 0.5, seed=3, pool_nm=pool),
-                          sample_edges(50, 5, 7.0, 0.5, seed=3, pool_nm=pool)[:, :2])
+    assert np.array_equal(
+        sample_edges(50, 2, 7.0, 0.5, seed=3, pool_nm=pool),
+        sample_edges(50, 5, 7.0, 0.5, seed=3, pool_nm=pool)[:, :2],
+    )
 
 
 def test_filmspec_checks_the_pool():
@@ -67,7 +69,16 @@ def test_simulate_uses_the_measured_sizes(run_json, run_cli, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "tem_results.json"
     path.write_text(json.dumps({"sizes_nm": list(7.5 + rng.normal(0, 0.05, 200)), "shape": "cube"}))
-    common = ("simulate", "--gap-nm", "0.5", "--layers", "1", "--realisations", "300", "--no-emission")
+    common = (
+        "simulate",
+        "--gap-nm",
+        "0.5",
+        "--layers",
+        "1",
+        "--realisations",
+        "300",
+        "--no-emission",
+    )
     measured = run_json(*common, "--sizes", path)
     narrow = run_json(*common, "--edge-nm", "7.5", "--edge-sd-nm", "0.05")
     default = run_json(*common)
@@ -81,8 +92,13 @@ def test_simulate_uses_the_measured_sizes(run_json, run_cli, tmp_path):
 
 def test_read_sizes_from_a_study_results_file(tmp_path):
     sizes = [7.0 + 0.01 * i for i in range(20)]
-    study = {"analyses": {"tem_a": {"sizes_nm": sizes, "shape": "cube"},
-                          "tem_b": {"sizes_nm": sizes[:12], "shape": "sphere"}, "coupling": {"x": 1}}}
+    study = {
+        "analyses": {
+            "tem_a": {"sizes_nm": sizes, "shape": "cube"},
+            "tem_b": {"sizes_nm": sizes[:12], "shape": "sphere"},
+            "coupling": {"x": 1},
+        }
+    }
     path = tmp_path / "results.json"
     path.write_text(json.dumps(study))
     with pytest.raises(FileFormatError, match="FILE::NAME"):

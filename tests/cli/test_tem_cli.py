@@ -41,7 +41,9 @@ def test_tem_json_contract(run_json, micrograph):
 
 def test_tem_out_writes_results_and_figures(run_cli, micrograph, tmp_path):
     path, _ = micrograph
-    code, out, err = run_cli("tem", path, "--pixel-nm", "0.5", "--shape", "cube", "--out", tmp_path / "res")
+    code, out, err = run_cli(
+        "tem", path, "--pixel-nm", "0.5", "--shape", "cube", "--out", tmp_path / "res"
+    )
     assert code == 0, err
     assert "particles counted" in out
     for name in ("results.json", "tem_overlay.png", "tem_histogram.png"):
@@ -58,8 +60,16 @@ def test_tem_real_dm4(run_json, real_data):
 
 
 def test_tem_screenshot_crop(run_json, real_data):
-    d = run_json("tem", real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png", "--crop", "198,192,574,568",
-                 "--scale-bar-nm", "100", "--shape", "cube")
+    d = run_json(
+        "tem",
+        real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png",
+        "--crop",
+        "198,192,574,568",
+        "--scale-bar-nm",
+        "100",
+        "--shape",
+        "cube",
+    )
     assert d["pixel_nm"] == pytest.approx(100 / 71)
     assert 9.0 <= d["size_nm"]["median"] <= 10.5
 
@@ -122,8 +132,14 @@ def test_lattice_json_contract(run_json, lattice_png):
 
 
 def test_lattice_real_ser_and_figures(run_cli, real_data, tmp_path):
-    code, out, err = run_cli("lattice", real_data / "tem" / "16_STOimage_1.ser", "--crystal", "SrTiO3",
-                             "--out", tmp_path / "lat")
+    code, out, err = run_cli(
+        "lattice",
+        real_data / "tem" / "16_STOimage_1.ser",
+        "--crystal",
+        "SrTiO3",
+        "--out",
+        tmp_path / "lat",
+    )
     assert code == 0, err
     assert "scale factor" in out and "scaled by" in err
     for name in ("results.json", "lattice_fft.png", "lattice_profile.png"):

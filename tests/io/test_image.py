@@ -11,8 +11,21 @@ from qdstack.io.image import find_scale_bar, length_unit_to_nm, parse_crop, read
 
 @pytest.mark.parametrize(
     "unit, factor",
-    [("µm", 1e3), ("μm", 1e3), ("um", 1e3), ("micron", 1e3), ("nm", 1.0), ("n_m", 1.0), ("NM", 1.0),
-     ("m", 1e9), ("mm", 1e6), ("Å", 0.1), ("A", 0.1), ("angstrom", 0.1), ("pm", 1e-3)],
+    [
+        ("µm", 1e3),
+        ("μm", 1e3),
+        ("um", 1e3),
+        ("micron", 1e3),
+        ("nm", 1.0),
+        ("n_m", 1.0),
+        ("NM", 1.0),
+        ("m", 1e9),
+        ("mm", 1e6),
+        ("Å", 0.1),
+        ("A", 0.1),
+        ("angstrom", 0.1),
+        ("pm", 1e-3),
+    ],
 )
 def test_length_units_are_normalised_to_nm(unit, factor):
     assert length_unit_to_nm(unit) == pytest.approx(factor)
@@ -51,8 +64,11 @@ def test_pixel_option_overrides_the_file_and_keeps_its_value(real_data):
 
 def test_screenshot_scale_bar_and_crop(real_data):
     # README: the bar is the white line at rows 544-545, x = 220-290 (71 px = 100 nm)
-    m = read_image(real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png", scale_bar_nm=100,
-                   crop=(198, 192, 574, 568))
+    m = read_image(
+        real_data / "tem" / "CsPbBr3_TEMNanocrystals_loaded.png",
+        scale_bar_nm=100,
+        crop=(198, 192, 574, 568),
+    )
     assert m.shape == (376, 376)
     bar = m.scale_bar
     assert (bar.row + 192, bar.x0 + 198, bar.x1 + 198 - 1) == (544, 220, 290)
@@ -98,7 +114,9 @@ def test_imagej_tiff_calibration(tmp_path):
 
     img = np.random.default_rng(0).integers(0, 4000, (64, 80)).astype(np.uint16)
     path = tmp_path / "ij.tif"
-    tifffile.imwrite(path, img, imagej=True, resolution=(1 / 0.0025, 1 / 0.0025), metadata={"unit": "um"})
+    tifffile.imwrite(
+        path, img, imagej=True, resolution=(1 / 0.0025, 1 / 0.0025), metadata={"unit": "um"}
+    )
     m = read_image(path)
     assert m.pixel_nm == pytest.approx(2.5, rel=1e-6)
     assert m.shape == (64, 80)

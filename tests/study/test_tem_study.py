@@ -55,11 +55,18 @@ def test_study_runs_tem_and_lattice(tmp_path, real_data):
     import tifffile
 
     img = lattice_image((256, 256), pixel_nm=0.02, a_nm=0.5874, seed=3).astype(np.float32)
-    tifffile.imwrite(tem_dir / "fringes.tif", img, imagej=True, resolution=(1 / 0.02, 1 / 0.02),
-                     metadata={"unit": "nm"})
+    tifffile.imwrite(
+        tem_dir / "fringes.tif",
+        img,
+        imagej=True,
+        resolution=(1 / 0.02, 1 / 0.02),
+        metadata={"unit": "nm"},
+    )
     manifest = tmp_path / "study.toml"
-    manifest.write_text(BASE + 'tem = [{file = "tem/particles.dm4"}]\n'
-                               'lattice = [{file = "tem/fringes.tif", crystal = "CsPbBr3"}]\n')
+    manifest.write_text(
+        BASE + 'tem = [{file = "tem/particles.dm4"}]\n'
+        'lattice = [{file = "tem/fringes.tif", crystal = "CsPbBr3"}]\n'
+    )
     run = run_study(manifest, tmp_path / "out")
     assert not run.errors, run.errors
     results = json.loads((tmp_path / "out" / "results.json").read_text())["analyses"]

@@ -43,7 +43,15 @@ import numpy as np
 from qdstack._result import Result, Table
 from qdstack.errors import InputError, OptionError
 
-__all__ = ["CRYSTALS", "Crystal", "LatticeResult", "Spacing", "measure_lattice", "parse_crystal", "plane_spacings"]
+__all__ = [
+    "CRYSTALS",
+    "Crystal",
+    "LatticeResult",
+    "Spacing",
+    "measure_lattice",
+    "parse_crystal",
+    "plane_spacings",
+]
 
 
 @dataclass(frozen=True)
@@ -72,23 +80,45 @@ class Crystal:
     source: str
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "a_nm": self.a_nm, "b_nm": self.b_nm, "c_nm": self.c_nm,
-                "system": self.system, "conditions": self.conditions, "source": self.source}
+        return {
+            "name": self.name,
+            "a_nm": self.a_nm,
+            "b_nm": self.b_nm,
+            "c_nm": self.c_nm,
+            "system": self.system,
+            "conditions": self.conditions,
+            "source": self.source,
+        }
 
 
 CRYSTALS: dict[str, Crystal] = {
     "cspbbr3": Crystal(
-        "CsPbBr3 (cubic)", 0.5874, 0.5874, 0.5874, "cubic", "P",
+        "CsPbBr3 (cubic)",
+        0.5874,
+        0.5874,
+        0.5874,
+        "cubic",
+        "P",
         "cubic Pm-3m perovskite, a = 5.874 A (Cottingham & Brutchey, Chem. Commun. 2016, 52, 5246; "
         "the (100) spacing 0.58 nm of Enomoto et al., Chem. Sci. 2024, Fig. S1b)",
     ),
     "cspbbr3-ortho": Crystal(
-        "CsPbBr3 (orthorhombic)", 0.8244, 1.1735, 0.8198, "orthorhombic", "Pnma",
+        "CsPbBr3 (orthorhombic)",
+        0.8244,
+        1.1735,
+        0.8198,
+        "orthorhombic",
+        "Pnma",
         "orthorhombic Pnma, a = 8.244, b = 11.735, c = 8.198 A at room temperature "
         "(Stoumpos et al., Cryst. Growth Des. 2013, 13, 2722)",
     ),
     "srtio3": Crystal(
-        "SrTiO3", 0.3905, 0.3905, 0.3905, "cubic", "P",
+        "SrTiO3",
+        0.3905,
+        0.3905,
+        0.3905,
+        "cubic",
+        "P",
         "cubic Pm-3m perovskite, a = 3.905 A at room temperature (e.g. Okazaki & Kawaminami, "
         "Mater. Res. Bull. 1973, 8, 545)",
     ),
@@ -111,37 +141,47 @@ def parse_crystal(text: str | None, option: str = "--crystal") -> Crystal | None
         for part in [p for p in re.split(r"[,;]", key) if p]:
             m = re.fullmatch(r"([abc])=([0-9.eE+-]+)(nm)?", part)
             if not m:
-                raise OptionError(f"cannot read {part!r}; write a=0.59 or a=0.82,b=1.17,c=0.82 (nm)", option)
+                raise OptionError(
+                    f"cannot read {part!r}; write a=0.59 or a=0.82,b=1.17,c=0.82 (nm)", option
+                )
             try:
                 v = float(m.group(2))
             except ValueError:
                 raise OptionError(f"{m.group(2)!r} is not a number", option) from None
             if not (math.isfinite(v) and 0.05 < v < 20):
-                raise OptionError(f"lattice constant {m.group(1)} = {v} nm is out of range (0.05-20 nm)", option)
+                raise OptionError(
+                    f"lattice constant {m.group(1)} = {v} nm is out of range (0.05-20 nm)", option
+                )
             values[m.group(1)] = v
         if "a" not in values:
             raise OptionError("a user cell needs at least a=... (nm)", option)
         a = values["a"]
         b = values.get("b", a)
         c = values.get("c", a)
-        system = "cubic" if a == b == c else ("tetragonal" if a == b or b == c or a == c else "orthorhombic")
-        return Crystal(f"cell a={a:g}, b={b:g}, c={c:g} nm", a, b, c, system, "P", "given by the user")
+        system = (
+            "cubic"
+            if a == b == c
+            else ("tetragonal" if a == b or b == c or a == c else "orthorhombic")
+        )
+        return Crystal(
+            f"cell a={a:g}, b={b:g}, c={c:g} nm", a, b, c, system, "P", "given by the user"
+        )
     names = ", ".join(["CsPbBr3", "CsPbBr3-ortho", "SrTiO3"])
     raise OptionError(f"unknown crystal {text!r}; use {names} or a cell like a=0.5874 (nm)", option)
 
 
-def _allowed(h, k, l, conditions):
+def _allowed(h, k, m, conditions):
     if conditions != "Pnma":
         return True
-    if h == 0 and (k + l) % 2:
+    if h == 0 and (k + m) % 2:
         return False
-    if l == 0 and h % 2:
+    if m == 0 and h % 2:
         return False
-    if k == 0 and l == 0 and h % 2:
+    if k == 0 and m == 0 and h % 2:
         return False
-    if h == 0 and l == 0 and k % 2:
+    if h == 0 and m == 0 and k % 2:
         return False
-    if h == 0 and k == 0 and l % 2:
+    if h == 0 and k == 0 and m % 2:
         return False
     return True
 
@@ -154,14 +194,14 @@ def plane_spacings(crystal: Crystal, d_min_nm: float, max_index: int = 4) -> lis
     non-negative indices of each family (cubic: sorted h >= k >= l).
     """
     planes = {}
-    for h, k, l in product(range(max_index + 1), repeat=3):
-        if h == k == l == 0 or not _allowed(h, k, l, crystal.conditions):
+    for h, k, m in product(range(max_index + 1), repeat=3):
+        if h == k == m == 0 or not _allowed(h, k, m, crystal.conditions):
             continue
-        inv = h * h / crystal.a_nm**2 + k * k / crystal.b_nm**2 + l * l / crystal.c_nm**2
+        inv = h * h / crystal.a_nm**2 + k * k / crystal.b_nm**2 + m * m / crystal.c_nm**2
         d = 1.0 / math.sqrt(inv)
         if d < d_min_nm:
             continue
-        key = tuple(sorted((h, k, l), reverse=True)) if crystal.system == "cubic" else (h, k, l)
+        key = tuple(sorted((h, k, m), reverse=True)) if crystal.system == "cubic" else (h, k, m)
         planes.setdefault(key, d)
     items = sorted(planes.items(), key=lambda kv: -kv[1])
     merged: list[dict] = []
@@ -207,9 +247,17 @@ class Spacing:
     snr: float
 
     def to_dict(self) -> dict:
-        return {"d_nm": self.d_nm, "d_nm_err": self.d_nm_err, "hkl": self.hkl,
-                "d_expected_nm": self.d_expected_nm, "k_per_nm": 1.0 / self.d_nm, "kind": self.kind,
-                "n_spots": self.n_spots, "spot_d_nm": list(self.spot_d_nm), "snr": self.snr}
+        return {
+            "d_nm": self.d_nm,
+            "d_nm_err": self.d_nm_err,
+            "hkl": self.hkl,
+            "d_expected_nm": self.d_expected_nm,
+            "k_per_nm": 1.0 / self.d_nm,
+            "kind": self.kind,
+            "n_spots": self.n_spots,
+            "spot_d_nm": list(self.spot_d_nm),
+            "snr": self.snr,
+        }
 
 
 @dataclass(frozen=True)
@@ -235,13 +283,34 @@ class LatticeResult(Result):
         name = self.source.replace("\\", "/").rsplit("/", 1)[-1] or "image"
         rows = []
         for s in self.spacings:
-            scaled = "" if self.scale_factor is None or not s.hkl else f"{s.d_nm * self.scale_factor:.4f}"
-            rows.append((f"{s.d_nm:.4f}", f"{s.d_nm_err:.4f}", s.kind, str(s.n_spots), s.hkl or "",
-                         "" if s.d_expected_nm is None else f"{s.d_expected_nm:.4f}", scaled))
-        title = (f"{name}: lattice spacings (pixel {self.pixel_nm:.5g} nm; FFT {self.size_px} px, "
-                 f"resolution {1 / (self.size_px * self.pixel_nm):.4f} nm^-1)")
-        blocks = [Table(title, ("d (nm)", "±", "from", "spots", "plane", "crystal d (nm)", "d x factor (nm)"),
-                        tuple(rows), align=("r",) * 7)]
+            scaled = (
+                ""
+                if self.scale_factor is None or not s.hkl
+                else f"{s.d_nm * self.scale_factor:.4f}"
+            )
+            rows.append(
+                (
+                    f"{s.d_nm:.4f}",
+                    f"{s.d_nm_err:.4f}",
+                    s.kind,
+                    str(s.n_spots),
+                    s.hkl or "",
+                    "" if s.d_expected_nm is None else f"{s.d_expected_nm:.4f}",
+                    scaled,
+                )
+            )
+        title = (
+            f"{name}: lattice spacings (pixel {self.pixel_nm:.5g} nm; FFT {self.size_px} px, "
+            f"resolution {1 / (self.size_px * self.pixel_nm):.4f} nm^-1)"
+        )
+        blocks = [
+            Table(
+                title,
+                ("d (nm)", "±", "from", "spots", "plane", "crystal d (nm)", "d x factor (nm)"),
+                tuple(rows),
+                align=("r",) * 7,
+            )
+        ]
         if self.scale_factor is not None:
             blocks.append(
                 f"{self.crystal}: scale factor {self.scale_factor:.4f} ± {self.scale_factor_err:.4f} "
@@ -263,7 +332,9 @@ class LatticeResult(Result):
             "spacings": [s.to_dict() for s in self.spacings],
             "scale_factor": self.scale_factor,
             "scale_factor_err": self.scale_factor_err,
-            "corrected_pixel_nm": None if self.scale_factor is None else self.pixel_nm * self.scale_factor,
+            "corrected_pixel_nm": None
+            if self.scale_factor is None
+            else self.pixel_nm * self.scale_factor,
             "crystal": self.crystal_info,
             "fft_size_px": self.size_px,
             "resolution_per_nm": 1.0 / (self.size_px * self.pixel_nm),
@@ -276,7 +347,7 @@ def _spectrum(img: np.ndarray):
     rows, cols = img.shape
     n = min(rows, cols)
     r0, c0 = (rows - n) // 2, (cols - n) // 2
-    sq = img[r0:r0 + n, c0:c0 + n].astype(float)
+    sq = img[r0 : r0 + n, c0 : c0 + n].astype(float)
     sq = sq - sq.mean()
     win = np.hanning(n)
     f = np.fft.fftshift(np.fft.fft2(sq * np.outer(win, win)))
@@ -343,7 +414,9 @@ def measure_lattice(
     if pixel_nm is None or not (math.isfinite(pixel_nm) and pixel_nm > 0):
         raise InputError("a positive pixel size in nm is needed", "--pixel-nm")
     if img.ndim != 2 or min(img.shape) < 64:
-        raise InputError(f"a lattice image needs at least 64 x 64 px, got {img.shape}", source or "image")
+        raise InputError(
+            f"a lattice image needs at least 64 x 64 px, got {img.shape}", source or "image"
+        )
     if isinstance(crystal, str):
         crystal = parse_crystal(crystal)
     notes: list[str] = []
@@ -363,8 +436,12 @@ def measure_lattice(
     sorted_r = r_int.ravel()[order]
     sorted_p = power.ravel()[order]
     bounds = np.searchsorted(sorted_r, np.arange(c + 2))
-    med = np.array([np.median(sorted_p[bounds[i]:bounds[i + 1]]) if bounds[i + 1] > bounds[i] else np.nan
-                    for i in range(c + 1)])
+    med = np.array(
+        [
+            np.median(sorted_p[bounds[i] : bounds[i + 1]]) if bounds[i + 1] > bounds[i] else np.nan
+            for i in range(c + 1)
+        ]
+    )
 
     # ---- spots
     smooth = ndimage.gaussian_filter(power, 0.7)
@@ -373,20 +450,27 @@ def measure_lattice(
     ratio[(rad < r_min) | (rad > r_max)] = 0.0
     cand = peak_local_max(ratio, min_distance=3, threshold_abs=spot_snr, exclude_border=2)
     spots = []
-    for (py, px) in cand:
+    for py, px in cand:
         # Friedel mate counted once: keep the upper half plane (and the +x half of the axis)
         dy, dx = py - c, px - c
         if dy > 0 or (dy == 0 and dx < 0):
             continue
-        win = power[py - 1:py + 2, px - 1:px + 2]
+        win = power[py - 1 : py + 2, px - 1 : px + 2]
         wy, wx = np.mgrid[-1:2, -1:2]
         tot = win.sum()
         cy = py + float((win * wy).sum() / tot)
         cx = px + float((win * wx).sum() / tot)
         ky, kx = (cy - c) * dk, (cx - c) * dk
         kk = math.hypot(kx, ky)
-        spots.append({"kx_per_nm": kx, "ky_per_nm": ky, "k_per_nm": kk, "d_nm": 1.0 / kk,
-                      "snr": float(ratio[py, px])})
+        spots.append(
+            {
+                "kx_per_nm": kx,
+                "ky_per_nm": ky,
+                "k_per_nm": kk,
+                "d_nm": 1.0 / kk,
+                "snr": float(ratio[py, px]),
+            }
+        )
     spots.sort(key=lambda s: -s["snr"])
     if spots:
         # noise maxima of a large power spectrum reach 10-20x the median; real spots of a
@@ -404,8 +488,11 @@ def measure_lattice(
     floor_k = 0.1 * dk
     # a single spot shows no spread; give it the median relative spread of the groups that do
     # (scan distortion and drift affect every direction alike)
-    rel = [float(np.std([s["k_per_nm"] for s in g], ddof=1) / np.mean([s["k_per_nm"] for s in g]))
-           for g in groups if len(g) > 1]
+    rel = [
+        float(np.std([s["k_per_nm"] for s in g], ddof=1) / np.mean([s["k_per_nm"] for s in g]))
+        for g in groups
+        if len(g) > 1
+    ]
     rel_single = float(np.median(rel)) if rel else 0.0
     for g in groups:
         ds = np.array([s["d_nm"] for s in g])
@@ -413,10 +500,22 @@ def measure_lattice(
         kbar = float(ks.mean())
         m = len(g)
         spread = float(ks.std(ddof=1)) if m > 1 else 0.0
-        k_err = math.sqrt(spread**2 / m + floor_k**2 / m) if m > 1 else max(floor_k, rel_single * kbar)
+        k_err = (
+            math.sqrt(spread**2 / m + floor_k**2 / m) if m > 1 else max(floor_k, rel_single * kbar)
+        )
         d = 1.0 / kbar
-        found.append(Spacing(d, d * d * k_err, None, None, "spots", m, tuple(float(x) for x in ds),
-                             float(max(s["snr"] for s in g))))
+        found.append(
+            Spacing(
+                d,
+                d * d * k_err,
+                None,
+                None,
+                "spots",
+                m,
+                tuple(float(x) for x in ds),
+                float(max(s["snr"] for s in g)),
+            )
+        )
 
     # ---- rings (radial average)
     rr = np.arange(radial.size)
@@ -424,7 +523,7 @@ def measure_lattice(
     bgr = ndimage.median_filter(prof, size=15, mode="nearest")
     rel = prof / np.maximum(bgr, 1e-300)
     rel[:r_min] = 0
-    rel[r_max + 1:] = 0
+    rel[r_max + 1 :] = 0
     peaks, _ = find_peaks(rel, height=ring_snr, distance=3)
     if len(found) >= 3:
         peaks = []  # a single crystal's spots describe the image; rings would be its noise
@@ -442,7 +541,8 @@ def measure_lattice(
     if not found:
         raise InputError(
             "no lattice spacing found: the power spectrum shows no spot or ring above the background "
-            f"(spacings between {d_min:.3g} and {2 / (r_min * dk) / 2:.3g} nm searched)", source or "image"
+            f"(spacings between {d_min:.3g} and {2 / (r_min * dk) / 2:.3g} nm searched)",
+            source or "image",
         )
     found.sort(key=lambda s: -s.snr)
     found = found[:max_spacings]
@@ -472,7 +572,9 @@ def measure_lattice(
             dev = np.abs(np.log(s0 * dm / dexp[idx]))
             ok = dev < 0.02
             if ok.sum() == 0:
-                notes.append(f"no spacing matches a plane of {crystal.name} within 15 % (scale 0.85-1.15)")
+                notes.append(
+                    f"no spacing matches a plane of {crystal.name} within 15 % (scale 0.85-1.15)"
+                )
             else:
                 w = 1.0 / dme[ok] ** 2
                 D = dexp[idx][ok]
@@ -486,8 +588,18 @@ def measure_lattice(
                 new = []
                 for s, j, good in zip(found, idx, ok):
                     if good:
-                        new.append(Spacing(s.d_nm, s.d_nm_err, expected[j]["hkl"], expected[j]["d_nm"], s.kind,
-                                           s.n_spots, s.spot_d_nm, s.snr))
+                        new.append(
+                            Spacing(
+                                s.d_nm,
+                                s.d_nm_err,
+                                expected[j]["hkl"],
+                                expected[j]["d_nm"],
+                                s.kind,
+                                s.n_spots,
+                                s.spot_d_nm,
+                                s.snr,
+                            )
+                        )
                     else:
                         new.append(s)
                 found = new
@@ -498,9 +610,18 @@ def measure_lattice(
                         "is strained or not the one named"
                     )
     return LatticeResult(
-        source=str(source), pixel_nm=float(pixel_nm), size_px=n, spacings=tuple(found),
+        source=str(source),
+        pixel_nm=float(pixel_nm),
+        size_px=n,
+        spacings=tuple(found),
         crystal=None if crystal is None else crystal.name,
         crystal_info=None if crystal is None else crystal.to_dict(),
-        scale_factor=scale, scale_factor_err=scale_err, expected=tuple(expected), spots=tuple(spots),
-        warnings=tuple(notes), power=power, radial_k_per_nm=rr[: c + 1] * dk, radial_power=prof,
+        scale_factor=scale,
+        scale_factor_err=scale_err,
+        expected=tuple(expected),
+        spots=tuple(spots),
+        warnings=tuple(notes),
+        power=power,
+        radial_k_per_nm=rr[: c + 1] * dk,
+        radial_power=prof,
     )

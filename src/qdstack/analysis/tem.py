@@ -90,10 +90,20 @@ class SizeFit(Result):
 
     def to_dict(self) -> dict:
         return {
-            "law": self.law, "centre": self.centre, "centre_err": self.centre_err,
-            "width": self.width, "width_err": self.width_err, "mean": self.mean, "mean_err": self.mean_err,
-            "sd": self.sd, "sd_err": self.sd_err, "amplitude": self.amplitude, "redchi": self.redchi,
-            "r2": self.r2, "aic": self.aic, "converged": self.converged,
+            "law": self.law,
+            "centre": self.centre,
+            "centre_err": self.centre_err,
+            "width": self.width,
+            "width_err": self.width_err,
+            "mean": self.mean,
+            "mean_err": self.mean_err,
+            "sd": self.sd,
+            "sd_err": self.sd_err,
+            "amplitude": self.amplitude,
+            "redchi": self.redchi,
+            "r2": self.r2,
+            "aic": self.aic,
+            "converged": self.converged,
         }
 
 
@@ -150,12 +160,23 @@ class TEMResult(Result):
             rows.append(("mean sqrt(area) (nm)", f"{np.mean(self.edges_area_nm):.3f}"))
         for f in self.fits:
             if f.law == "normal":
-                rows.append(("normal fit: mean, sd (nm)", f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.3f')}"))
+                rows.append(
+                    (
+                        "normal fit: mean, sd (nm)",
+                        f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.3f')}",
+                    )
+                )
             else:
-                rows.append(("log-normal fit: median (nm), s",
-                             f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.4f')}"))
-        title = (f"{name}: {self.shape}s ({self.shape_source}), {self.contrast} particles, "
-                 f"pixel {self.pixel_nm:.4g} nm")
+                rows.append(
+                    (
+                        "log-normal fit: median (nm), s",
+                        f"{pm(f.centre, f.centre_err, '.3f')}, {pm(f.width, f.width_err, '.4f')}",
+                    )
+                )
+        title = (
+            f"{name}: {self.shape}s ({self.shape_source}), {self.contrast} particles, "
+            f"pixel {self.pixel_nm:.4g} nm"
+        )
         return (Table(title, ("quantity", "value"), tuple(rows)),)
 
     def _plot(self, ax):
@@ -168,21 +189,32 @@ class TEMResult(Result):
             v = np.asarray(values, float)
             if v.size == 0:
                 return {"mean": None, "sd": None, "median": None}
-            return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0,
-                    "median": float(np.median(v))}
+            return {
+                "mean": float(v.mean()),
+                "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+                "median": float(np.median(v)),
+            }
 
         return {
             "file": self.source,
             "pixel_nm": self.pixel_nm,
             "count": self.count,
-            "excluded": {"border": self.excluded_border, "unsplit_clusters": self.excluded_clusters},
+            "excluded": {
+                "border": self.excluded_border,
+                "unsplit_clusters": self.excluded_clusters,
+            },
             "shape": self.shape,
             "shape_source": self.shape_source,
             "contrast": self.contrast,
             "threshold": self.threshold,
             "size_method": self.size_method,
-            "size_nm": {"mean": self.mean_nm, "mean_err": self.mean_err_nm, "sd": self.sd_nm,
-                        "median": self.median_nm, "median_err": self.median_err_nm},
+            "size_nm": {
+                "mean": self.mean_nm,
+                "mean_err": self.mean_err_nm,
+                "sd": self.sd_nm,
+                "median": self.median_nm,
+                "median_err": self.median_err_nm,
+            },
             "sizes_nm": list(self.sizes_nm),
             "edges_nm": {
                 "min_feret": {**stats(self.edges_feret_nm), "values": list(self.edges_feret_nm)},
@@ -294,11 +326,21 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
     mean, sd = float(sizes.mean()), float(sizes.std(ddof=1))
 
     def normal(x, amplitude, centre, width):
-        return amplitude * w * np.exp(-0.5 * ((x - centre) / width) ** 2) / (width * math.sqrt(2 * math.pi))
+        return (
+            amplitude
+            * w
+            * np.exp(-0.5 * ((x - centre) / width) ** 2)
+            / (width * math.sqrt(2 * math.pi))
+        )
 
     def lognormal(x, amplitude, centre, width):
         xx = np.maximum(x, 1e-12)
-        return amplitude * w * np.exp(-0.5 * (np.log(xx / centre) / width) ** 2) / (xx * width * math.sqrt(2 * math.pi))
+        return (
+            amplitude
+            * w
+            * np.exp(-0.5 * (np.log(xx / centre) / width) ** 2)
+            / (xx * width * math.sqrt(2 * math.pi))
+        )
 
     out = []
     for law, func in (("normal", normal), ("lognormal", lognormal)):
@@ -337,17 +379,47 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
             else:
                 me = sde = float("nan")
         at_bound = any(
-            p.vary and ((p.min is not None and np.isfinite(p.min) and abs(p.value - p.min) <= 1e-6 * max(1, abs(p.min)))
-                        or (p.max is not None and np.isfinite(p.max) and abs(p.value - p.max) <= 1e-6 * max(1, abs(p.max))))
+            p.vary
+            and (
+                (
+                    p.min is not None
+                    and np.isfinite(p.min)
+                    and abs(p.value - p.min) <= 1e-6 * max(1, abs(p.min))
+                )
+                or (
+                    p.max is not None
+                    and np.isfinite(p.max)
+                    and abs(p.value - p.max) <= 1e-6 * max(1, abs(p.max))
+                )
+            )
             for p in res.params.values()
         )
-        converged = (bool(res.success) and math.isfinite(ce) and math.isfinite(se) and not at_bound
-                     and sizes.min() <= c <= sizes.max())
-        out.append(SizeFit(
-            law=law, centre=c, centre_err=ce, width=s, width_err=se, mean=m, mean_err=me, sd=sdv, sd_err=sde,
-            amplitude=param_value(res, "amplitude"), redchi=float(res.redchi),
-            r2=float(r_squared(counts, res.best_fit)), aic=float(res.aic), converged=converged, fit=res,
-        ))
+        converged = (
+            bool(res.success)
+            and math.isfinite(ce)
+            and math.isfinite(se)
+            and not at_bound
+            and sizes.min() <= c <= sizes.max()
+        )
+        out.append(
+            SizeFit(
+                law=law,
+                centre=c,
+                centre_err=ce,
+                width=s,
+                width_err=se,
+                mean=m,
+                mean_err=me,
+                sd=sdv,
+                sd_err=sde,
+                amplitude=param_value(res, "amplitude"),
+                redchi=float(res.redchi),
+                r2=float(r_squared(counts, res.best_fit)),
+                aic=float(res.aic),
+                converged=converged,
+                fit=res,
+            )
+        )
     return tuple(out)
 
 
@@ -462,7 +534,7 @@ def _typical_size_px(fg: np.ndarray, min_area: int) -> float | None:
     rows, cols = fg.shape
     if rows * cols > 768 * 768:
         r0, c0 = max(0, rows // 2 - 384), max(0, cols // 2 - 384)
-        part = fg[r0:r0 + 768, c0:c0 + 768]
+        part = fg[r0 : r0 + 768, c0 : c0 + 768]
         if part.mean() > 0.002:
             fg = part
     fg = _fill_holes(fg)
@@ -478,7 +550,9 @@ def _typical_size_px(fg: np.ndarray, min_area: int) -> float | None:
     dist = ndimage.distance_transform_edt(fgc)
     from skimage.feature import peak_local_max
 
-    tops = peak_local_max(dist, min_distance=2, labels=lab * fgc, exclude_border=False)  # one per plateau
+    tops = peak_local_max(
+        dist, min_distance=2, labels=lab * fgc, exclude_border=False
+    )  # one per plateau
     if len(tops) == 0:
         return max(2.0, math.sqrt(float(np.median(areas[1:][big[1:]]))))
     return max(2.0, 2.0 * float(np.median(dist[tuple(tops.T)])))
@@ -599,7 +673,9 @@ def measure_particles(
         sm0 = 1.0 - sm0
 
     def sub(a):
-        return a[valid] if a.size <= 1_000_000 or not all_valid else a.ravel()[:: a.size // 1_000_000]
+        return (
+            a[valid] if a.size <= 1_000_000 or not all_valid else a.ravel()[:: a.size // 1_000_000]
+        )
 
     # first pass: phases, background flattening (the quadratic surface is smooth, so it is
     # removed from the smoothed image as well without filtering again), typical size
@@ -613,11 +689,17 @@ def measure_particles(
     t0 = _otsu(sub(sm0))
     typical_px = _typical_size_px((sm0 > t0) & valid, min_area0)
     if typical_px is None:
-        raise InputError("no particles found (the threshold leaves only specks of 1-3 px)", source or "image")
+        raise InputError(
+            "no particles found (the threshold leaves only specks of 1-3 px)", source or "image"
+        )
     typical_area = typical_px**2
     if smooth_px is None:
         smooth_px = 1.0 if typical_px >= 8 else 0.6
-    sm = (sm0 if smooth_px == 1.0 else ndimage.gaussian_filter(work, smooth_px)) if smooth_px > 0 else work
+    sm = (
+        (sm0 if smooth_px == 1.0 else ndimage.gaussian_filter(work, smooth_px))
+        if smooth_px > 0
+        else work
+    )
 
     # mid-level threshold
     t1 = _otsu(sub(sm))
@@ -662,11 +744,16 @@ def measure_particles(
         dist = _edt_by_object(comp)
         r_typ = 0.5 * typical_px
         min_dist = max(1, int(round(0.6 * r_typ)))
-        occ_s = np.clip((ndimage.gaussian_filter(work, max(0.5, 0.3 * r_typ)) - level_bg)
-                        / (level_fg - level_bg), 0.0, 1.5)
+        occ_s = np.clip(
+            (ndimage.gaussian_filter(work, max(0.5, 0.3 * r_typ)) - level_bg)
+            / (level_fg - level_bg),
+            0.0,
+            1.5,
+        )
         land = dist + np.float32(_INTENSITY_WEIGHT * r_typ) * occ_s * mask
-        peaks = peak_local_max(land, min_distance=min_dist, exclude_border=False,
-                               threshold_abs=max(0.5, 0.25 * r_typ))
+        peaks = peak_local_max(
+            land, min_distance=min_dist, exclude_border=False, threshold_abs=max(0.5, 0.25 * r_typ)
+        )
         markers = np.zeros(mask.shape, np.int32)
         if len(peaks):
             peaks = peaks[mask[tuple(peaks.T)]]
@@ -715,7 +802,9 @@ def measure_particles(
         pr1, pc1 = min(r1 + 2, rows), min(c1 + 2, cols)
         crop = labels[pr0:pr1, pc0:pc1]
         occ = np.where((crop == lab_id) | (crop == 0), occupancy[pr0:pr1, pc0:pc1], 0.0)
-        occ[crop == 0] = np.minimum(occ[crop == 0], 0.499)  # the outline stays inside the region's pixels' reach
+        occ[crop == 0] = np.minimum(
+            occ[crop == 0], 0.499
+        )  # the outline stays inside the region's pixels' reach
         contours = find_contours(occ, 0.5)
         pts = max(contours, key=len) + [pr0, pc0] if contours else None
         if pts is None or len(pts) < 4:
@@ -726,11 +815,16 @@ def measure_particles(
             solidity, elong = 1.0, 1.0
         else:
             width_px, angle, rect_area, hull_area = _feret_and_hull(pts)
-            poly_area = 0.5 * abs(float(np.dot(pts[:-1, 0], pts[1:, 1]) - np.dot(pts[1:, 0], pts[:-1, 1])))
+            poly_area = 0.5 * abs(
+                float(np.dot(pts[:-1, 0], pts[1:, 1]) - np.dot(pts[1:, 0], pts[:-1, 1]))
+            )
             solidity = poly_area / hull_area if hull_area > 0 else 0.0
             elong = (rect_area / width_px**2) if width_px > 0 else float("inf")
-        if (solidity < _SOLIDITY_MIN or elong > _ELONGATION_MAX
-                or (area > _AREA_MAX_FACTOR * median_area and solidity < _SOLIDITY_LARGE)):
+        if (
+            solidity < _SOLIDITY_MIN
+            or elong > _ELONGATION_MAX
+            or (area > _AREA_MAX_FACTOR * median_area and solidity < _SOLIDITY_LARGE)
+        ):
             status[lab_id] = "cluster"
             clusters += 1
             continue
@@ -761,13 +855,17 @@ def measure_particles(
     rect_med = float(np.nanmedian(rect)) if np.any(np.isfinite(rect)) else float("nan")
     if shape == "auto":
         shape_used = "cube" if rect_med > _RECTANGULARITY_CUBE else "sphere"
-        shape_source = f"auto (median rectangularity {rect_med:.3f}; cube above {_RECTANGULARITY_CUBE})"
+        shape_source = (
+            f"auto (median rectangularity {rect_med:.3f}; cube above {_RECTANGULARITY_CUBE})"
+        )
     else:
         shape_used, shape_source = shape, "option"
     if shape_used == "sphere":
         # a single sphere projects to a convex disc: two or three touching spheres that passed the
         # general test (lobed, solidity < 0.93, or elongated > 1.35) are clusters
-        keep = [sol >= _SOLIDITY_SPHERE and el <= _ELONGATION_SPHERE for sol, el in zip(solids, elongs)]
+        keep = [
+            sol >= _SOLIDITY_SPHERE and el <= _ELONGATION_SPHERE for sol, el in zip(solids, elongs)
+        ]
         if not any(keep):
             keep = [True] * count
         for k, ok in zip(kept_ids, keep):
@@ -779,7 +877,14 @@ def measure_particles(
             return [v for v, ok in zip(values, keep) if ok]
 
         kept_ids, feret, faces, sqrt_area, orient, rect, outlines = (
-            pick(kept_ids), pick(feret), pick(faces), pick(sqrt_area), pick(orient), pick(rect), pick(outlines))
+            pick(kept_ids),
+            pick(feret),
+            pick(faces),
+            pick(sqrt_area),
+            pick(orient),
+            pick(rect),
+            pick(outlines),
+        )
         count = len(kept_ids)
     if shape_used == "cube":
         sizes = np.array(faces)
@@ -790,7 +895,9 @@ def measure_particles(
     if count < 10:
         notes.append(f"only {count} particles counted: the statistics are rough")
     if count < _MIN_FIT_SIZES:
-        notes.append(f"no histogram fit: {count} particles are fewer than the {_MIN_FIT_SIZES} a fit needs")
+        notes.append(
+            f"no histogram fit: {count} particles are fewer than the {_MIN_FIT_SIZES} a fit needs"
+        )
     if clusters > 0.3 * (count + clusters):
         notes.append(
             f"{clusters} of {count + clusters} interior objects are unsplit clusters and were left out; "
@@ -808,12 +915,31 @@ def measure_particles(
             f"particles are only ~{typical_px:.0f} px across: sizes carry a pixelisation error of ~{100 / typical_px:.0f} %"
         )
     return TEMResult(
-        source=str(source), pixel_nm=float(pixel_nm), shape=shape_used, shape_source=shape_source,
-        contrast=contrast_used, size_method=size_method, count=count, excluded_border=border,
-        excluded_clusters=clusters, mean_nm=mean, mean_err_nm=sd / math.sqrt(count), sd_nm=sd,
-        median_nm=float(np.median(sizes)), median_err_nm=1.2533 * sd / math.sqrt(count),
-        sizes_nm=tuple(float(s) for s in sizes), edges_feret_nm=tuple(feret),
-        edges_area_nm=tuple(sqrt_area), edges_face_nm=tuple(faces), orientations_deg=tuple(orient), rectangularity=rect_med,
-        fits=fits, threshold=threshold, warnings=tuple(dict.fromkeys(notes)), image=img, labels=labels,
-        status=status, outlines=tuple(o for o in outlines if o is not None),
+        source=str(source),
+        pixel_nm=float(pixel_nm),
+        shape=shape_used,
+        shape_source=shape_source,
+        contrast=contrast_used,
+        size_method=size_method,
+        count=count,
+        excluded_border=border,
+        excluded_clusters=clusters,
+        mean_nm=mean,
+        mean_err_nm=sd / math.sqrt(count),
+        sd_nm=sd,
+        median_nm=float(np.median(sizes)),
+        median_err_nm=1.2533 * sd / math.sqrt(count),
+        sizes_nm=tuple(float(s) for s in sizes),
+        edges_feret_nm=tuple(feret),
+        edges_area_nm=tuple(sqrt_area),
+        edges_face_nm=tuple(faces),
+        orientations_deg=tuple(orient),
+        rectangularity=rect_med,
+        fits=fits,
+        threshold=threshold,
+        warnings=tuple(dict.fromkeys(notes)),
+        image=img,
+        labels=labels,
+        status=status,
+        outlines=tuple(o for o in outlines if o is not None),
     )

@@ -15,14 +15,21 @@ def command(
         help="Atomic-resolution image: .dm3/.dm4, .emd, .ser, .hspy, .tif (calibrated), or .png/.jpg with --pixel-nm.",
         show_default=False,
     ),
-    pixel_nm: float = typer.Option(None, "--pixel-nm", help="Pixel size [nm]; overrides the file's calibration."),
+    pixel_nm: float = typer.Option(
+        None, "--pixel-nm", help="Pixel size [nm]; overrides the file's calibration."
+    ),
     crystal: str = typer.Option(
-        None, "--crystal",
+        None,
+        "--crystal",
         help="Match the spacings to a crystal's planes and report the calibration factor: CsPbBr3 "
         "(cubic, a = 0.5874 nm), CsPbBr3-ortho (Pnma), SrTiO3 (a = 0.3905 nm), or a cell a=0.59[,b=..,c=..] (nm).",
     ),
-    crop: str = typer.Option(None, "--crop", help="Analyse only x0,y0,x1,y1 (pixels, end exclusive)."),
-    max_spacings: int = typer.Option(8, "--max-spacings", help="Report at most this many spacings (strongest)."),
+    crop: str = typer.Option(
+        None, "--crop", help="Analyse only x0,y0,x1,y1 (pixels, end exclusive)."
+    ),
+    max_spacings: int = typer.Option(
+        8, "--max-spacings", help="Report at most this many spacings (strongest)."
+    ),
     d_min_nm: float = typer.Option(
         None, "--d-min-nm", help="Ignore spacings below this [nm] (default: max(2.5 px, 0.06 nm))."
     ),
@@ -66,11 +73,19 @@ def command(
     def figures():
         from qdstack.plotting.tem import plot_lattice_fft, plot_lattice_profile
 
-        return {"lattice_fft": lambda: plot_lattice_fft(result).figure,
-                "lattice_profile": lambda: plot_lattice_profile(result).figure}
+        return {
+            "lattice_fft": lambda: plot_lattice_fft(result).figure,
+            "lattice_profile": lambda: plot_lattice_profile(result).figure,
+        }
 
     def summary(console):
         result.print_summary(console)
         console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
 
-    emit(data, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(
+        data,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=summary,
+    )

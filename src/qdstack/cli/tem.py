@@ -16,35 +16,50 @@ def command(
         ".tif/.tiff (FEI/TFS or ImageJ calibration), or .png/.jpg with --pixel-nm or --scale-bar-nm.",
         show_default=False,
     ),
-    pixel_nm: float = typer.Option(None, "--pixel-nm", help="Pixel size [nm]; overrides the file's calibration."),
+    pixel_nm: float = typer.Option(
+        None, "--pixel-nm", help="Pixel size [nm]; overrides the file's calibration."
+    ),
     scale_bar_nm: float = typer.Option(
-        None, "--scale-bar-nm",
+        None,
+        "--scale-bar-nm",
         help="Length [nm] of the burned-in scale bar: the bar (a thin uniform bright or dark horizontal "
         "line) is found and gives the pixel size; the bar and its label are left out of the analysis.",
     ),
     crop: str = typer.Option(
-        None, "--crop",
+        None,
+        "--crop",
         help="Analyse only x0,y0,x1,y1 (pixels of the file, end exclusive), e.g. the image inside a "
         "screenshot; the scale bar is searched inside the crop.",
     ),
     shape: str = typer.Option(
-        "auto", "--shape",
+        "auto",
+        "--shape",
         help="cube (edge, face to face along the minimum-Feret direction), sphere (equivalent-circle "
         "diameter) or auto (cube when the median rectangularity exceeds 0.88).",
     ),
     contrast: str = typer.Option(
-        "auto", "--contrast",
+        "auto",
+        "--contrast",
         help="dark (bright-field TEM: dark particles), bright (HAADF STEM: bright particles) or auto.",
     ),
     threshold: str = typer.Option(
-        "otsu", "--threshold",
+        "otsu",
+        "--threshold",
         help="otsu (global, moved to the mid level between background and particles) or local "
         "(block threshold: dense arrays whose gaps never reach the background level).",
     ),
-    smooth_px: float = typer.Option(None, "--smooth-px", help="Gaussian smoothing before the threshold [px]."),
-    min_size_nm: float = typer.Option(None, "--min-size-nm", help="Ignore objects smaller than this [nm]."),
-    no_split: bool = typer.Option(False, "--no-split", help="Do not split touching particles (no watershed)."),
-    bins: int = typer.Option(None, "--bins", help="Histogram bins of the fits (default: Freedman-Diaconis)."),
+    smooth_px: float = typer.Option(
+        None, "--smooth-px", help="Gaussian smoothing before the threshold [px]."
+    ),
+    min_size_nm: float = typer.Option(
+        None, "--min-size-nm", help="Ignore objects smaller than this [nm]."
+    ),
+    no_split: bool = typer.Option(
+        False, "--no-split", help="Do not split touching particles (no watershed)."
+    ),
+    bins: int = typer.Option(
+        None, "--bins", help="Histogram bins of the fits (default: Freedman-Diaconis)."
+    ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
 ) -> None:
@@ -79,8 +94,14 @@ def command(
     with captured_warnings() as warned:
         micro = read_image(image, pixel_nm=pixel_nm, scale_bar_nm=scale_bar_nm, crop=box)
         result = measure_particles(
-            micro, shape=shape, contrast=contrast, threshold=threshold, smooth_px=smooth_px,
-            min_size_nm=min_size_nm, split=not no_split, bins=bins,
+            micro,
+            shape=shape,
+            contrast=contrast,
+            threshold=threshold,
+            smooth_px=smooth_px,
+            min_size_nm=min_size_nm,
+            split=not no_split,
+            bins=bins,
             progress=lambda items, desc, total: progress(items, desc, total=total),
         )
     data = result.to_dict()
@@ -90,11 +111,19 @@ def command(
     def figures():
         from qdstack.plotting.tem import plot_tem_histogram, plot_tem_overlay
 
-        return {"tem_overlay": lambda: plot_tem_overlay(result).figure,
-                "tem_histogram": lambda: plot_tem_histogram(result).figure}
+        return {
+            "tem_overlay": lambda: plot_tem_overlay(result).figure,
+            "tem_histogram": lambda: plot_tem_histogram(result).figure,
+        }
 
     def summary(console):
         result.print_summary(console)
         console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
 
-    emit(data, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(
+        data,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=summary,
+    )

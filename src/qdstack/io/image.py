@@ -118,8 +118,14 @@ class ScaleBar:
         return self.x1 - self.x0
 
     def to_dict(self) -> dict:
-        return {"row": self.row, "height_px": self.height_px, "x0": self.x0, "x1": self.x1,
-                "length_px": self.length_px, "polarity": self.polarity}
+        return {
+            "row": self.row,
+            "height_px": self.height_px,
+            "x0": self.x0,
+            "x1": self.x1,
+            "length_px": self.length_px,
+            "polarity": self.polarity,
+        }
 
 
 @dataclass
@@ -203,7 +209,8 @@ def _grey(data: np.ndarray, path: str) -> np.ndarray:
     if a.ndim != 2:
         raise FileFormatError(
             f"holds a {a.ndim}-D data set of shape {tuple(a.shape)}, not one 2-D image "
-            "(spectrum images and stacks are not micrographs: export one image)", path
+            "(spectrum images and stacks are not micrographs: export one image)",
+            path,
         )
     if a.dtype.kind == "c":
         raise FileFormatError("holds complex data (a diffractogram or wave), not an image", path)
@@ -232,16 +239,25 @@ def _read_rsciio(path: str, reader: str):
             signals = module.file_reader(path, lazy=False)
     except Exception as exc:  # noqa: BLE001 - rsciio raises many types on corrupt files
         raise FileFormatError(
-            f"cannot read as {reader} (damaged or truncated file?): {type(exc).__name__}: {exc}", path
+            f"cannot read as {reader} (damaged or truncated file?): {type(exc).__name__}: {exc}",
+            path,
         ) from None
     images = []
     for s in signals if isinstance(signals, list) else [signals]:
         data = np.asarray(s.get("data"))
         axes = s.get("axes") or []
-        if data.ndim == 2 or (data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype.kind in "iu") or data.dtype.names is not None and data.ndim == 2:
+        if (
+            data.ndim == 2
+            or (data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype.kind in "iu")
+            or data.dtype.names is not None
+            and data.ndim == 2
+        ):
             images.append((data, axes, s.get("metadata") or {}, s.get("original_metadata") or {}))
     if not images:
-        shapes = [tuple(np.shape(s.get("data"))) for s in (signals if isinstance(signals, list) else [signals])]
+        shapes = [
+            tuple(np.shape(s.get("data")))
+            for s in (signals if isinstance(signals, list) else [signals])
+        ]
         raise FileFormatError(f"holds no 2-D image (data sets of shape {shapes})", path)
     data, axes, meta, _orig = images[0]
     scales = []
@@ -259,7 +275,11 @@ def _read_rsciio(path: str, reader: str):
     general = meta.get("General", {}) if isinstance(meta, dict) else {}
     if general.get("title"):
         metadata["title"] = str(general["title"])
-    tem = (meta.get("Acquisition_instrument", {}) or {}).get("TEM", {}) if isinstance(meta, dict) else {}
+    tem = (
+        (meta.get("Acquisition_instrument", {}) or {}).get("TEM", {})
+        if isinstance(meta, dict)
+        else {}
+    )
     for key in ("beam_energy", "magnification", "microscope", "acquisition_mode"):
         if key in tem:
             value = tem[key]
@@ -271,7 +291,9 @@ def _read_rsciio(path: str, reader: str):
         if abs(scales[0] - scales[-1]) > 0.01 * max(scales):
             warnings.warn(
                 f"{path}: the pixels are not square ({scales[0]:.5g} x {scales[-1]:.5g} nm); "
-                "using their geometric mean", QdstackWarning, stacklevel=3,
+                "using their geometric mean",
+                QdstackWarning,
+                stacklevel=3,
             )
             pixel = float(np.sqrt(scales[0] * scales[-1]))
         else:
@@ -293,7 +315,9 @@ def _read_tiff(path: str):
             pixel, metadata = None, {}
             fei = getattr(tif, "fei_metadata", None)
             if fei:
-                width = (fei.get("Scan") or {}).get("PixelWidth") or (fei.get("EScan") or {}).get("PixelWidth")
+                width = (fei.get("Scan") or {}).get("PixelWidth") or (fei.get("EScan") or {}).get(
+                    "PixelWidth"
+                )
                 if width:
                     pixel = float(width) * 1e9
                     metadata["file_units"] = "m (FEI metadata)"
@@ -310,9 +334,13 @@ def _read_tiff(path: str):
                         pixel = den / num * factor
                         metadata["file_units"] = f"{ij['unit']} (ImageJ)"
             series_shape = tuple(tif.series[0].shape) if tif.series else data.shape
-            stacked = len(series_shape) > 3 or (len(series_shape) == 3 and series_shape[-1] not in (3, 4))
+            stacked = len(series_shape) > 3 or (
+                len(series_shape) == 3 and series_shape[-1] not in (3, 4)
+            )
             if stacked or (data.ndim == 3 and data.shape[-1] not in (3, 4)):
-                raise FileFormatError(f"holds a stack of images {series_shape}; export one image", path)
+                raise FileFormatError(
+                    f"holds a stack of images {series_shape}; export one image", path
+                )
     except FileFormatError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -387,7 +415,9 @@ def find_scale_bar(image: np.ndarray, min_length_px: int = 15) -> ScaleBar | Non
                 continue
             # a bar has uniform full-length rows: the widest row spans >= 95 % of the box
             if best is None or w > best.length_px:
-                best = ScaleBar(row=sl[0].start, height_px=h, x0=sl[1].start, x1=sl[1].stop, polarity=polarity)
+                best = ScaleBar(
+                    row=sl[0].start, height_px=h, x0=sl[1].start, x1=sl[1].stop, polarity=polarity
+                )
     return best
 
 
@@ -398,7 +428,7 @@ def _bar_mask(shape, bar: ScaleBar) -> np.ndarray:
     label_h = int(round(0.45 * bar.length_px)) + 4
     r0 = max(0, bar.row - label_h)
     r1 = min(shape[0], bar.row + bar.height_px + max(4, label_h // 3))
-    valid[r0:r1, max(0, bar.x0 - pad_x):min(shape[1], bar.x1 + pad_x)] = False
+    valid[r0:r1, max(0, bar.x0 - pad_x) : min(shape[1], bar.x1 + pad_x)] = False
     return valid
 
 
@@ -456,14 +486,18 @@ def read_image(
         data, file_pixel, metadata = _read_plain(path)
     else:
         raise FileFormatError(
-            f"unknown image format {suffix or '(no suffix)'!r}; readable: " + ", ".join(IMAGE_SUFFIXES), path
+            f"unknown image format {suffix or '(no suffix)'!r}; readable: "
+            + ", ".join(IMAGE_SUFFIXES),
+            path,
         )
     image = _grey(data, path)
     if crop is not None:
         x0, y0, x1, y1 = crop
         rows, cols = image.shape
         if x1 > cols or y1 > rows:
-            raise OptionError(f"crop {x0},{y0},{x1},{y1} reaches outside the {cols} x {rows} px image", "--crop")
+            raise OptionError(
+                f"crop {x0},{y0},{x1},{y1} reaches outside the {cols} x {rows} px image", "--crop"
+            )
         image = image[y0:y1, x0:x1].copy()
         if min(image.shape) < 8:
             raise OptionError("the cropped image is smaller than 8 px", "--crop")
@@ -491,9 +525,20 @@ def read_image(
         pixel = file_pixel
         calibration = f"file ({metadata.get('file_units')})"
     else:
-        why = "a PNG/JPEG has no calibration" if suffix in _PLAIN else "the file holds no length calibration"
+        why = (
+            "a PNG/JPEG has no calibration"
+            if suffix in _PLAIN
+            else "the file holds no length calibration"
+        )
         raise FileFormatError(f"{why}; give --pixel-nm P or --scale-bar-nm L", path)
     return Micrograph(
-        data=image, pixel_nm=pixel, source=path, format=fmt, calibration=calibration,
-        metadata=metadata, valid=valid, scale_bar=bar, crop=crop,
+        data=image,
+        pixel_nm=pixel,
+        source=path,
+        format=fmt,
+        calibration=calibration,
+        metadata=metadata,
+        valid=valid,
+        scale_bar=bar,
+        crop=crop,
     )

@@ -64,16 +64,22 @@ def read_sizes(path: str | os.PathLike) -> MeasuredSizes:
         tem = {k: v for k, v in data["analyses"].items() if isinstance(v, dict) and "sizes_nm" in v}
         if key is not None:
             if key not in tem:
-                raise FileFormatError(f"has no TEM analysis {key!r} (it has: {', '.join(tem) or 'none'})", path)
+                raise FileFormatError(
+                    f"has no TEM analysis {key!r} (it has: {', '.join(tem) or 'none'})", path
+                )
             data = tem[key]
         elif len(tem) == 1:
             data = next(iter(tem.values()))
         else:
             raise FileFormatError(
-                f"holds {len(tem)} TEM analyses ({', '.join(tem) or 'none'}); name one as FILE::NAME", path)
+                f"holds {len(tem)} TEM analyses ({', '.join(tem) or 'none'}); name one as FILE::NAME",
+                path,
+            )
     if isinstance(data, dict):
         if "sizes_nm" not in data:
-            raise FileFormatError("holds no 'sizes_nm' list (expected the results.json of qdstack tem)", path)
+            raise FileFormatError(
+                "holds no 'sizes_nm' list (expected the results.json of qdstack tem)", path
+            )
         values = data["sizes_nm"]
         shape = data.get("shape")
         fits = data.get("fits") or {}
@@ -81,17 +87,23 @@ def read_sizes(path: str | os.PathLike) -> MeasuredSizes:
             lognormal = fits["lognormal"]
     else:
         values = data
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if not isinstance(values, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+    ):
         raise FileFormatError("'sizes_nm' must be a list of numbers", path)
     sizes = np.asarray(values, dtype=float)
     if sizes.size < 10:
-        raise FileFormatError(f"only {sizes.size} sizes; at least 10 are needed to stand for a distribution", path)
+        raise FileFormatError(
+            f"only {sizes.size} sizes; at least 10 are needed to stand for a distribution", path
+        )
     if not np.all(np.isfinite(sizes)) or sizes.min() <= 0:
         raise FileFormatError("every size must be a positive number of nm", path)
     return MeasuredSizes(sizes_nm=sizes, shape=shape, source=path, lognormal=lognormal)
 
 
-def edge_pool(measured: MeasuredSizes, law: str = "empirical", n_quantiles: int = 2000) -> np.ndarray:
+def edge_pool(
+    measured: MeasuredSizes, law: str = "empirical", n_quantiles: int = 2000
+) -> np.ndarray:
     """The edges the film model resamples.
 
     ``"empirical"``: the measured sizes themselves (bootstrap).  ``"lognormal"``:

@@ -27,7 +27,9 @@ def _scale_bar(ax, shape, pixel_nm, colour="yellow"):
     x0, y0 = 0.95 * cols - px, 0.93 * rows
     ax.plot([x0, x0 + px], [y0, y0], color=colour, lw=3, solid_capstyle="butt")
     label = f"{length:g} nm" if length >= 1 else f"{length * 10:g} Å"
-    ax.text(x0 + px / 2, y0 - 0.02 * rows, label, color=colour, ha="center", va="bottom", fontsize=9)
+    ax.text(
+        x0 + px / 2, y0 - 0.02 * rows, label, color=colour, ha="center", va="bottom", fontsize=9
+    )
 
 
 def plot_tem_overlay(result, ax=None, title: str | None = None):
@@ -63,10 +65,14 @@ def plot_tem_overlay(result, ax=None, title: str | None = None):
     ax.set_xticks([])
     ax.set_yticks([])
     name = Path(result.source).name if result.source else "image"
-    ax.set_title(title or (
-        f"{name}: {result.count} counted (cyan), {result.excluded_border} at the border (grey), "
-        f"{result.excluded_clusters} unsplit clusters (red)"
-    ), fontsize=9)
+    ax.set_title(
+        title
+        or (
+            f"{name}: {result.count} counted (cyan), {result.excluded_border} at the border (grey), "
+            f"{result.excluded_clusters} unsplit clusters (red)"
+        ),
+        fontsize=9,
+    )
     return ax
 
 
@@ -88,11 +94,18 @@ def plot_tem_histogram(result, ax=None, title: str | None = None):
         if f.law == "normal":
             lab = f"normal: {f.centre:.2f} ± {f.centre_err:.2f} nm, sd {f.width:.2f} ± {f.width_err:.2f} nm"
         else:
-            lab = (f"log-normal: median {f.centre:.2f} ± {f.centre_err:.2f} nm, s = {f.width:.3f} ± {f.width_err:.3f}"
-                   f" (mean {f.mean:.2f}, sd {f.sd:.2f} nm)")
+            lab = (
+                f"log-normal: median {f.centre:.2f} ± {f.centre_err:.2f} nm, s = {f.width:.3f} ± {f.width_err:.3f}"
+                f" (mean {f.mean:.2f}, sd {f.sd:.2f} nm)"
+            )
         ax.plot(x, y, color=col, lw=1.5, label=lab)
-    ax.axvline(result.mean_nm, color="k", ls="--", lw=0.8,
-               label=f"mean {result.mean_nm:.2f} ± {result.mean_err_nm:.2f} nm, sd {result.sd_nm:.2f} nm")
+    ax.axvline(
+        result.mean_nm,
+        color="k",
+        ls="--",
+        lw=0.8,
+        label=f"mean {result.mean_nm:.2f} ± {result.mean_err_nm:.2f} nm, sd {result.sd_nm:.2f} nm",
+    )
     what = "edge (face to face)" if result.shape == "cube" else "diameter (equivalent circle)"
     ax.set_xlabel(f"{what} (nm)")
     ax.set_ylabel("particles per bin")
@@ -115,13 +128,27 @@ def plot_lattice_fft(result, ax=None, title: str | None = None):
     lo, hi = np.percentile(shown, [50, 99.98])
     ax.imshow(shown, cmap="magma", extent=ext, vmin=lo, vmax=hi, interpolation="nearest")
     for s in result.spots:  # each spot and its Friedel mate
-        ax.plot([s["kx_per_nm"], -s["kx_per_nm"]], [s["ky_per_nm"], -s["ky_per_nm"]], "o", mfc="none",
-                mec="cyan", ms=9, mew=0.9)
+        ax.plot(
+            [s["kx_per_nm"], -s["kx_per_nm"]],
+            [s["ky_per_nm"], -s["ky_per_nm"]],
+            "o",
+            mfc="none",
+            mec="cyan",
+            ms=9,
+            mew=0.9,
+        )
     theta = np.linspace(0, 2 * np.pi, 300)
     for k, sp in enumerate(result.spacings):
         r = 1.0 / sp.d_nm
-        ax.plot(r * np.cos(theta), r * np.sin(theta), "--", color=f"C{k % 10}", lw=0.8, alpha=0.8,
-                label=f"d = {sp.d_nm:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""))
+        ax.plot(
+            r * np.cos(theta),
+            r * np.sin(theta),
+            "--",
+            color=f"C{k % 10}",
+            lw=0.8,
+            alpha=0.8,
+            label=f"d = {sp.d_nm:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""),
+        )
     ax.set_xlim(-kmax, kmax)
     ax.set_ylim(kmax, -kmax)
     ax.set_xlabel("k_x = 1/d (nm⁻¹)")
@@ -138,8 +165,12 @@ def plot_lattice_profile(result, ax=None, title: str | None = None):
     k = result.radial_k_per_nm
     ax.semilogy(k, result.radial_power, color="0.3", lw=1, label="radial average")
     for j, sp in enumerate(result.spacings):
-        ax.axvline(1.0 / sp.d_nm, color=f"C{j % 10}", lw=1,
-                   label=f"{sp.d_nm:.4f} ± {sp.d_nm_err:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""))
+        ax.axvline(
+            1.0 / sp.d_nm,
+            color=f"C{j % 10}",
+            lw=1,
+            label=f"{sp.d_nm:.4f} ± {sp.d_nm_err:.4f} nm" + (f" {sp.hkl}" if sp.hkl else ""),
+        )
     if result.crystal is not None and result.expected:
         for e in result.expected:
             ax.axvline(1.0 / e["d_nm"], color="k", ls=":", lw=0.7)

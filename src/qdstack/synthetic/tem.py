@@ -234,8 +234,13 @@ def tem_micrograph(
             members = [_make(centre, draw(), rng.uniform(0, math.pi / 2), particle)]
             direction = rng.uniform(0, 2 * math.pi)
             for _ in range(size - 1):
-                nxt = _touching(members[-1], draw(), rng.uniform(0, math.pi / 2),
-                                direction + rng.normal(0, 0.3), particle)
+                nxt = _touching(
+                    members[-1],
+                    draw(),
+                    rng.uniform(0, math.pi / 2),
+                    direction + rng.normal(0, 0.3),
+                    particle,
+                )
                 members.append(nxt)
             if all(free(m) for m in members):
                 start = len(placed)
@@ -247,7 +252,7 @@ def tem_micrograph(
     cover = _coverage(shape, placed, particle)
     yy, xx = np.mgrid[0:rows, 0:cols]
     angle = rng.uniform(0, 2 * math.pi)
-    ramp = ((yy / rows - 0.5) * math.sin(angle) + (xx / cols - 0.5) * math.cos(angle))
+    ramp = (yy / rows - 0.5) * math.sin(angle) + (xx / cols - 0.5) * math.cos(angle)
     background = 1.0 + gradient * ramp
     if contrast == "dark":
         clean = background * (1.0 - particle_contrast * cover)
@@ -261,13 +266,21 @@ def tem_micrograph(
     angles = np.degrees([p[4] for p in placed]) if particle == "cube" else np.zeros(len(placed))
     reach = np.array([p[1] for p in placed]) + 1.0
     inside = (
-        (centres[:, 0] - reach >= 0) & (centres[:, 0] + reach <= rows - 1)
-        & (centres[:, 1] - reach >= 0) & (centres[:, 1] + reach <= cols - 1)
+        (centres[:, 0] - reach >= 0)
+        & (centres[:, 0] + reach <= rows - 1)
+        & (centres[:, 1] - reach >= 0)
+        & (centres[:, 1] + reach <= cols - 1)
     )
     return SyntheticMicrograph(
-        image=image, pixel_nm=float(pixel_nm), sizes_nm=sizes, centres_px=centres,
-        angles_deg=np.asarray(angles, float), inside=inside, group=np.asarray(groups, int),
-        particle=particle, contrast=contrast,
+        image=image,
+        pixel_nm=float(pixel_nm),
+        sizes_nm=sizes,
+        centres_px=centres,
+        angles_deg=np.asarray(angles, float),
+        inside=inside,
+        group=np.asarray(groups, int),
+        particle=particle,
+        contrast=contrast,
     )
 
 

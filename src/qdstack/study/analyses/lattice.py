@@ -13,10 +13,19 @@ def plan(study) -> list[Task]:
             continue
         payload = {
             "sample": s.name,
-            "images": [{"file": str(study.path(x.file)), "pixel_nm": x.pixel_nm, "crystal": x.crystal,
-                        "crop": None if x.crop is None else list(x.crop)} for x in s.lattice],
+            "images": [
+                {
+                    "file": str(study.path(x.file)),
+                    "pixel_nm": x.pixel_nm,
+                    "crystal": x.crystal,
+                    "crop": None if x.crop is None else list(x.crop),
+                }
+                for x in s.lattice
+            ],
         }
-        tasks.append(Task("lattice", f"lattice_{safe_name(s.name)}", f"Lattice spacings: {s.name}", payload))
+        tasks.append(
+            Task("lattice", f"lattice_{safe_name(s.name)}", f"Lattice spacings: {s.name}", payload)
+        )
     return tasks
 
 
@@ -30,7 +39,11 @@ def run(task: Task, deps: dict) -> TaskOutput:
     p = task.payload
     out = TaskOutput(task.name, task.kind, task.title, result={"sample": p["sample"], "images": []})
     for k, im in enumerate(p["images"], start=1):
-        micro = read_image(im["file"], pixel_nm=im["pixel_nm"], crop=None if im["crop"] is None else tuple(im["crop"]))
+        micro = read_image(
+            im["file"],
+            pixel_nm=im["pixel_nm"],
+            crop=None if im["crop"] is None else tuple(im["crop"]),
+        )
         r = measure_lattice(micro, crystal=im["crystal"])
         d = r.to_dict()
         d["image"] = micro.info()
@@ -39,13 +52,20 @@ def run(task: Task, deps: dict) -> TaskOutput:
         out.figures[f"fft_{k}"] = png(plot_lattice_fft(r))
         out.figures[f"profile_{k}"] = png(plot_lattice_profile(r))
         name = Path(im["file"]).name
-        spacings = ", ".join(f"{fmt(s.d_nm, '.4f')}{' ' + s.hkl if s.hkl else ''}" for s in r.spacings[:5])
+        spacings = ", ".join(
+            f"{fmt(s.d_nm, '.4f')}{' ' + s.hkl if s.hkl else ''}" for s in r.spacings[:5]
+        )
         out.summary.append((f"{name}: d (nm)", spacings))
         if r.scale_factor is not None:
-            out.summary.append((f"{name}: calibration factor vs {r.crystal}",
-                                f"{fmt(r.scale_factor, '.4f')} ± {fmt(r.scale_factor_err, '.4f')}"))
+            out.summary.append(
+                (
+                    f"{name}: calibration factor vs {r.crystal}",
+                    f"{fmt(r.scale_factor, '.4f')} ± {fmt(r.scale_factor_err, '.4f')}",
+                )
+            )
         out.tables[f"spacings_{k}"] = {
-            "d_nm": [s.d_nm for s in r.spacings], "d_nm_err": [s.d_nm_err for s in r.spacings],
+            "d_nm": [s.d_nm for s in r.spacings],
+            "d_nm_err": [s.d_nm_err for s in r.spacings],
             "hkl": [s.hkl or "" for s in r.spacings],
         }
     if len(out.result["images"]) == 1:

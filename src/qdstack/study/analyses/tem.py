@@ -23,13 +23,22 @@ def plan(study) -> list[Task]:
         payload = {
             "sample": s.name,
             "images": [
-                {"file": str(study.path(t.file)), "pixel_nm": t.pixel_nm, "scale_bar_nm": t.scale_bar_nm,
-                 "crop": None if t.crop is None else list(t.crop), "shape": t.shape, "contrast": t.contrast,
-                 "threshold": t.threshold, "min_size_nm": t.min_size_nm}
+                {
+                    "file": str(study.path(t.file)),
+                    "pixel_nm": t.pixel_nm,
+                    "scale_bar_nm": t.scale_bar_nm,
+                    "crop": None if t.crop is None else list(t.crop),
+                    "shape": t.shape,
+                    "contrast": t.contrast,
+                    "threshold": t.threshold,
+                    "min_size_nm": t.min_size_nm,
+                }
                 for t in s.tem
             ],
         }
-        tasks.append(Task("tem", f"tem_{safe_name(s.name)}", f"Particle sizes (TEM): {s.name}", payload))
+        tasks.append(
+            Task("tem", f"tem_{safe_name(s.name)}", f"Particle sizes (TEM): {s.name}", payload)
+        )
     return tasks
 
 
@@ -46,14 +55,25 @@ def run(task: Task, deps: dict) -> TaskOutput:
     border = clusters = 0
     last = None
     for k, im in enumerate(p["images"], start=1):
-        micro = read_image(im["file"], pixel_nm=im["pixel_nm"], scale_bar_nm=im["scale_bar_nm"],
-                           crop=None if im["crop"] is None else tuple(im["crop"]))
+        micro = read_image(
+            im["file"],
+            pixel_nm=im["pixel_nm"],
+            scale_bar_nm=im["scale_bar_nm"],
+            crop=None if im["crop"] is None else tuple(im["crop"]),
+        )
         wanted = im["shape"] if (im["shape"] != "auto" or shape is None) else shape
-        r = measure_particles(micro, shape=wanted, contrast=im["contrast"], threshold=im["threshold"],
-                              min_size_nm=im["min_size_nm"])
+        r = measure_particles(
+            micro,
+            shape=wanted,
+            contrast=im["contrast"],
+            threshold=im["threshold"],
+            min_size_nm=im["min_size_nm"],
+        )
         shape = shape or r.shape
         if r.shape != shape:
-            out.warnings.append(f"{im['file']}: sized as {r.shape}s while the first image gave {shape}s")
+            out.warnings.append(
+                f"{im['file']}: sized as {r.shape}s while the first image gave {shape}s"
+            )
         d = r.to_dict()
         d.pop("sizes_nm")
         d["image"] = micro.info()
@@ -68,33 +88,59 @@ def run(task: Task, deps: dict) -> TaskOutput:
     n = int(v.size)
     sd = float(v.std(ddof=1)) if n > 1 else 0.0
     fits = fit_size_histogram(v)
-    out.result.update({
-        "pixel_nm": per_image[0]["pixel_nm"],
-        "count": n,
-        "excluded": {"border": border, "unsplit_clusters": clusters},
-        "shape": shape,
-        "size_nm": {"mean": float(v.mean()), "mean_err": sd / math.sqrt(n), "sd": sd,
-                    "median": float(np.median(v)), "median_err": 1.2533 * sd / math.sqrt(n)},
-        "sizes_nm": [float(x) for x in v],
-        "fits": {f.law: f.to_dict() for f in fits},
-        "images": per_image,
-    })
+    out.result.update(
+        {
+            "pixel_nm": per_image[0]["pixel_nm"],
+            "count": n,
+            "excluded": {"border": border, "unsplit_clusters": clusters},
+            "shape": shape,
+            "size_nm": {
+                "mean": float(v.mean()),
+                "mean_err": sd / math.sqrt(n),
+                "sd": sd,
+                "median": float(np.median(v)),
+                "median_err": 1.2533 * sd / math.sqrt(n),
+            },
+            "sizes_nm": [float(x) for x in v],
+            "fits": {f.law: f.to_dict() for f in fits},
+            "images": per_image,
+        }
+    )
     if len(p["images"]) == 1:
         out.figures["histogram"] = png(plot_tem_histogram(last))
     else:
         from dataclasses import replace
 
-        pooled = replace(last, sizes_nm=tuple(float(x) for x in v), count=n, mean_nm=float(v.mean()),
-                         mean_err_nm=sd / math.sqrt(n), sd_nm=sd, fits=fits, source=p["sample"])
-        out.figures["histogram"] = png(plot_tem_histogram(pooled, title=f"{p['sample']}: {n} particles, "
-                                                                         f"{len(p['images'])} images"))
+        pooled = replace(
+            last,
+            sizes_nm=tuple(float(x) for x in v),
+            count=n,
+            mean_nm=float(v.mean()),
+            mean_err_nm=sd / math.sqrt(n),
+            sd_nm=sd,
+            fits=fits,
+            source=p["sample"],
+        )
+        out.figures["histogram"] = png(
+            plot_tem_histogram(
+                pooled, title=f"{p['sample']}: {n} particles, {len(p['images'])} images"
+            )
+        )
     what = "edge" if shape == "cube" else "diameter"
     out.summary = [
-        ("particles counted", f"{n} ({border} at the border, {clusters} unsplit clusters left out)"),
-        (f"mean {what}", f"{fmt(v.mean(), '.2f')} ± {fmt(sd / math.sqrt(n), '.2f')} nm (sd {fmt(sd, '.2f')} nm)"),
+        (
+            "particles counted",
+            f"{n} ({border} at the border, {clusters} unsplit clusters left out)",
+        ),
+        (
+            f"mean {what}",
+            f"{fmt(v.mean(), '.2f')} ± {fmt(sd / math.sqrt(n), '.2f')} nm (sd {fmt(sd, '.2f')} nm)",
+        ),
         (f"median {what}", f"{fmt(float(np.median(v)), '.2f')} nm"),
     ]
     for f in fits:
-        out.fit_reports[f"{f.law} fit of the size histogram"] = f.fit.fit_report() if f.fit is not None else ""
+        out.fit_reports[f"{f.law} fit of the size histogram"] = (
+            f.fit.fit_report() if f.fit is not None else ""
+        )
     out.tables["sizes"] = {"size_nm": [float(x) for x in v]}
     return out
