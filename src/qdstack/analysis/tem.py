@@ -152,7 +152,11 @@ class TEMResult(Result):
             ("excluded: cut by the border", str(self.excluded_border)),
             ("excluded: unsplit clusters", str(self.excluded_clusters)),
             (f"mean {what} (nm)", pm(self.mean_nm, self.mean_err_nm, ".3f")),
-            ("sd (nm)", f"{self.sd_nm:.3f} ({100 * self.sd_nm / self.mean_nm:.1f} %)"),
+            (
+                "sd (nm)",
+                f"{pm(self.sd_nm, self.sd_nm / math.sqrt(2 * (self.count - 1)) if self.count > 1 else None, '.3f')} "
+                f"({100 * self.sd_nm / self.mean_nm:.1f} %)",
+            ),
             (f"median {what} (nm)", pm(self.median_nm, self.median_err_nm, ".3f")),
         ]
         if self.shape == "cube":
@@ -212,6 +216,8 @@ class TEMResult(Result):
                 "mean": self.mean_nm,
                 "mean_err": self.mean_err_nm,
                 "sd": self.sd_nm,
+                # standard error of a sample sd (normal approximation): sd / sqrt(2 (n - 1))
+                "sd_err": self.sd_nm / math.sqrt(2 * (self.count - 1)) if self.count > 1 else None,
                 "median": self.median_nm,
                 "median_err": self.median_err_nm,
             },

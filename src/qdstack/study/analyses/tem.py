@@ -98,6 +98,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
                 "mean": float(v.mean()),
                 "mean_err": sd / math.sqrt(n),
                 "sd": sd,
+                "sd_err": sd / math.sqrt(2 * (n - 1)) if n > 1 else None,
                 "median": float(np.median(v)),
                 "median_err": 1.2533 * sd / math.sqrt(n),
             },
