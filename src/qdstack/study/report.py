@@ -62,8 +62,20 @@ def _measurements(s) -> str:
     return ", ".join(parts) or "—"
 
 
-def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "") -> str:
-    """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`."""
+def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "",
+                  headline: str = "", sections=()) -> str:
+    """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`.
+
+    Parameters
+    ----------
+    comparison : list of dict, optional
+        Rows of a paper comparison (``qdstack reproduce``).
+    headline : str
+        One line shown above everything (the comparison's summary).
+    sections : sequence of dict
+        Further sections after the comparison, each ``{"id", "title", "paragraphs": [str],
+        "tables": [(name, {column: [values]})], "figures": [(caption, png bytes)]}``.
+    """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -100,6 +112,10 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         for s in study.sample
     ]
     comparison = comparison if comparison is not None else run.results.get("comparison")
+    extra = [{"id": sec["id"], "title": sec["title"], "paragraphs": list(sec.get("paragraphs", ())),
+              "tables": [(k, _table(v)) for k, v in sec.get("tables", ())],
+              "figures": [(k, base64.b64encode(v).decode("ascii")) for k, v in sec.get("figures", ())]}
+             for sec in sections]
     return env.get_template("report.html.j2").render(
         study=study,
         samples=samples,
@@ -113,4 +129,6 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         comparison_intro=comparison_intro,
         discussion=list(discussion),
         intro=intro,
+        headline=headline,
+        sections=extra,
     )
