@@ -194,11 +194,14 @@ def parse_reference(text: str, source: str = "<reference>") -> Reference:
         return Reference.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        loc = tuple(p for p in err["loc"]
+                    if not (isinstance(p, str) and (p in ("float", "int", "str", "tuple") or "[" in p)))
         line = _line_of(text, loc)
         where = "".join(f"[{p + 1}]" if isinstance(p, int) else ("." if i else "") + str(p)
                         for i, p in enumerate(loc)) or "file"
         msg = err["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] == "uncertainty":
+            msg = "must be a number or 'not stated'"
         raise ReferenceFileError(f"{'line %d: ' % line if line else ''}{where}: {msg}", source) from None
 
 
