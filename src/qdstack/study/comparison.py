@@ -326,7 +326,7 @@ def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | Non
             f"the model's series reads N = {reading.noiseless}; series drawn from it with the paper's "
             f"+-{peak_sd:g} meV per film read {pv:g} with probability {p_paper:.2f} "
             f"(95 % of readings in {lo}..{hi})",
-            tolerance=tol, agrees=lo <= pv <= hi, relation="within the 95 % range of noisy readings",
+            tolerance=tol, agrees=lo <= pv <= hi, relation="95 % range of noisy readings",
             probability=p_paper)
         saturation[name] = {"paper_layers": pv, "model_fit": model_fit.to_dict(), "measured_fit": meas_fit.to_dict(),
                             "reading": reading.to_dict(), "probability_of_paper_reading": p_paper}

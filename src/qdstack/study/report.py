@@ -30,9 +30,19 @@ def _num(value):
             return "0"
         mag = abs(value)
         if 1e-3 <= mag < 1e5:
-            return f"{value:.5g}"
+            return f"{value:.4g}"
         return f"{value:.4e}"
     return str(value)
+
+
+def _pm(value, err=None):
+    """'value ± err' with the error to two significant digits and the value to the same decimal place."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return _num(value)
+    if not isinstance(err, (int, float)) or not math.isfinite(err) or err <= 0:
+        return _num(value)
+    digits = min(max(0, 1 - int(math.floor(math.log10(err)))), 6)
+    return f"{value:.{digits}f} ± {err:.{digits}f}"
 
 
 def _table(columns: dict) -> dict:
@@ -85,6 +95,7 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         lstrip_blocks=True,
     )
     env.filters["num"] = _num
+    env.filters["pm"] = _pm
     outputs = []
     for o in run.outputs.values():
         outputs.append(
