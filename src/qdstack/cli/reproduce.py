@@ -23,7 +23,8 @@ def command(
     """Reproduce the reference study (Enomoto et al. 2024) from physics and compare with its numbers.
 
     The paper's raw data are not public, so: (1) the film model is calibrated on the two
-    N = 8 shifts (its energy scale, line width and Stokes shift on the solution spectra);
+    N = 8 shifts (its energy scale, line width and Stokes shift on the solution spectra,
+    its in-plane gap on the in-plane period);
     (2) its films become simulated instrument files with realistic noise (absorption
     series of C3DT and C10DT films and of six other linkers' bilayers, monolayers of
     different density, solution PL, X-ray profiles, TCSPC decays); (3) those files run
@@ -38,7 +39,7 @@ def command(
     (qdstack/references/enomoto2024.toml).
 
     Writes OUT/results.json (with "comparison"), OUT/report.html, tables, figures, and
-    OUT/simulated/ (the simulated files and their study.toml). Takes a few minutes on 2 cores.
+    OUT/simulated/ (the simulated files and their study.toml). Takes 1-2 minutes on 2 cores.
 
     Example: qdstack reproduce enomoto2024 --out results/
     """
