@@ -16,7 +16,9 @@ def test_geometry_by_hand():
     assert out_of_plane_period("x", 6.8, flat, ss_distance_nm=1.0).period_nm == pytest.approx(7.8)
     # 60 deg: half the S-S distance; a Pb-S bond 0.02 nm shorter pulls each sulfur in: -0.04 nm per gap
     s = StackStructure(tilt_deg=60.0, pb_s_nm=0.2737, pb_br_nm=0.2937)
-    assert out_of_plane_period("x", 6.8, s, ss_distance_nm=1.0).period_nm == pytest.approx(6.8 + 0.5 - 0.04)
+    assert out_of_plane_period("x", 6.8, s, ss_distance_nm=1.0).period_nm == pytest.approx(
+        6.8 + 0.5 - 0.04
+    )
 
 
 def test_uncertainty_is_the_propagated_parameter_spread():
@@ -26,7 +28,9 @@ def test_uncertainty_is_the_propagated_parameter_spread():
     d_tilt = (up.period_nm - base.period_nm) / math.radians(h)
     up2 = out_of_plane_period("C10DT", 6.8, StackStructure(pb_s_nm=0.280 + h))
     d_pbs = (up2.period_nm - base.period_nm) / h
-    expected = math.hypot(d_tilt * math.radians(DEFAULT_STRUCTURE.tilt_err_deg), d_pbs * DEFAULT_STRUCTURE.pb_s_err_nm)
+    expected = math.hypot(
+        d_tilt * math.radians(DEFAULT_STRUCTURE.tilt_err_deg), d_pbs * DEFAULT_STRUCTURE.pb_s_err_nm
+    )
     assert base.period_nm_err == pytest.approx(expected, rel=1e-3)
     assert base.dperiod_dtilt_nm_per_rad == pytest.approx(d_tilt, rel=1e-3)
 
@@ -37,8 +41,9 @@ def test_library_linkers_and_literature_defaults():
     c3 = out_of_plane_period("C3DT", 6.8)
     c10 = out_of_plane_period("C10DT", 6.8)
     assert c3.ss_distance_nm == pytest.approx(0.55, abs=0.01)  # all-anti, linker library
-    assert c10.period_nm - c3.period_nm == pytest.approx((c10.ss_distance_nm - c3.ss_distance_nm)
-                                                         * math.cos(math.radians(30)), rel=1e-9)
+    assert c10.period_nm - c3.period_nm == pytest.approx(
+        (c10.ss_distance_nm - c3.ss_distance_nm) * math.cos(math.radians(30)), rel=1e-9
+    )
     boltz = out_of_plane_period("C10DT", 6.8, StackStructure(conformer="boltzmann"))
     assert boltz.period_nm < c10.period_nm  # gauche conformers shorten the chain
 

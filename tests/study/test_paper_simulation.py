@@ -72,7 +72,9 @@ def test_channel_budget_shows_what_makes_the_shift(sim):
     assert s3["dipolar"][-1] > -1.0  # in-plane dipoles stacked along z: H-type, no red shift
     assert -10.0 < s3["dielectric"][-1] < 0 and -10.0 < s10["dielectric"][-1] < 0
     assert abs(s3["dielectric"][-1] - s10["dielectric"][-1]) < 6.0
-    assert s3["tunnelling"][-1] < 2.5 * s10["tunnelling"][-1] < 0  # tunnelling carries the linker dependence
+    assert (
+        s3["tunnelling"][-1] < 2.5 * s10["tunnelling"][-1] < 0
+    )  # tunnelling carries the linker dependence
 
 
 def test_emission_predictions(sim):

@@ -15,7 +15,10 @@ from qdstack.study.comparison import ModelInputs, derive_kind, headline, summari
 #: spectra, in-plane gap set from the in-plane period)
 EXPECTED = {
     "first excitonic peak of 6.8 nm dots in solution, single-dot model": (2.477, "prediction"),
-    "first excitonic peak in solution, read from the simulated spectrum": (2.477, "calibration input"),
+    "first excitonic peak in solution, read from the simulated spectrum": (
+        2.477,
+        "calibration input",
+    ),
     "PL peak in solution": (2.446, "calibration input"),
     "PL FWHM in solution": (77.0, "calibration input"),
     "monolayer film first peak": (2.473, "prediction"),
@@ -55,7 +58,9 @@ def _by_prefix(rows):
 def test_rows_paper_values_and_kinds(reproduced):
     _, r = reproduced
     rows = r["comparison"]
-    assert len(rows) == len(EXPECTED)  # nothing the paper does not state (no spread 0, r2 1.0, ratio 1.0)
+    assert len(rows) == len(
+        EXPECTED
+    )  # nothing the paper does not state (no spread 0, r2 1.0, ratio 1.0)
     by = _by_prefix(rows)
     for key, (paper, kind) in EXPECTED.items():
         row = by[key]
@@ -68,8 +73,12 @@ def test_rows_paper_values_and_kinds(reproduced):
     # tolerances from the paper's own statements, computed by hand:
     # shift: sigma = sqrt(2) x 2 meV (per-film spread of the first peak); XRD: q quoted to 0.005 nm^-1
     assert by["shift N = 8, C3DT"]["paper_err"] == pytest.approx(2.8284, abs=1e-4)
-    assert by["out-of-plane period from XRD, C3DT"]["paper_err"] == pytest.approx(7.7 * 0.005 / 0.82, rel=1e-9)
-    assert by["out-of-plane period from XRD, C10DT"]["paper_err"] == pytest.approx(8.1 * 0.005 / 0.78, rel=1e-9)
+    assert by["out-of-plane period from XRD, C3DT"]["paper_err"] == pytest.approx(
+        7.7 * 0.005 / 0.82, rel=1e-9
+    )
+    assert by["out-of-plane period from XRD, C10DT"]["paper_err"] == pytest.approx(
+        8.1 * 0.005 / 0.78, rel=1e-9
+    )
     assert by["thickness of a 20-layer C3DT film vs SEM"]["paper_err"] == 10.0
     # the structural period is not edge + S-S (7.35 nm): the tilt shortens it
     assert by["out-of-plane period from XRD, C3DT"]["qdstack"] < 7.3
@@ -86,7 +95,11 @@ def test_summary_is_a_referees_count(reproduced):
     assert s["consistency_checks"] == 1
     assert s["independent_predictions"] == 9
     assert s["rows_not_counted"] == ["out-of-plane period difference C10DT - C3DT (XRD)"]
-    agree = sum(1 for row in r["comparison"] if row["kind"] == "prediction" and row["counted"] and row["agrees"])
+    agree = sum(
+        1
+        for row in r["comparison"]
+        if row["kind"] == "prediction" and row["counted"] and row["agrees"]
+    )
     assert s["predictions_agree"] == agree
     assert r["headline"] == headline(s)
     assert r["headline"].startswith(f"{agree} of 9 independent predictions agree; ")
@@ -100,7 +113,9 @@ def test_roles_flip_when_the_inputs_change(reproduced):
     by = _by_prefix(rows)
 
     def kinds(inp):
-        return {k: derive_kind(row["paper_ids"], row["depends_on"], inp, ref) for k, row in by.items()}
+        return {
+            k: derive_kind(row["paper_ids"], row["depends_on"], inp, ref) for k, row in by.items()
+        }
 
     assert kinds(inputs) == {k: v[1] for k, v in EXPECTED.items()}
     # the in-plane gap from a ligand-shell model instead of the paper's period: the period is predicted
@@ -108,16 +123,29 @@ def test_roles_flip_when_the_inputs_change(reproduced):
     assert k["in-plane period from XRD"] == "prediction"
     # calibrated on the C3DT shift only: the C10DT shift becomes a prediction, C3DT stays an input
     only = ["shift_N8_C3DT_meV"]
-    k = kinds(inputs.with_(fitted={"coupling_amplitude_meV": only, "barrier_e_eV": only, "barrier_h_eV": only}))
+    k = kinds(
+        inputs.with_(
+            fitted={"coupling_amplitude_meV": only, "barrier_e_eV": only, "barrier_h_eV": only}
+        )
+    )
     assert k["shift N = 8, C10DT"] == "prediction" and k["shift N = 8, C3DT"] == "calibration input"
     # the energy offset set on the monolayer film instead of the solution: the roles swap
     k = kinds(inputs.with_(fitted={"energy_offset_meV": ["monolayer_peak_eV"]}))
     assert k["monolayer film first peak"] == "calibration input"
     assert k["first excitonic peak in solution, read from the simulated spectrum"] == "prediction"
     # and the summary counts what the flipped roles say
-    flipped = [dict(row, kind=derive_kind(row["paper_ids"], row["depends_on"],
-                                          inputs.with_(set_from={"in_plane_gap_nm": ["oleyl"]}), ref))
-               for row in rows]
+    flipped = [
+        dict(
+            row,
+            kind=derive_kind(
+                row["paper_ids"],
+                row["depends_on"],
+                inputs.with_(set_from={"in_plane_gap_nm": ["oleyl"]}),
+                ref,
+            ),
+        )
+        for row in rows
+    ]
     s = summarise(flipped)
     assert s["independent_predictions"] == 10 and s["consistency_checks"] == 0
 
@@ -133,9 +161,13 @@ def test_saturation_and_claims(reproduced):
             f = s[key]
             lo, hi = f["d_over_s_inf_ci95"]
             assert lo < f["d_over_s_inf"] < hi
-            assert 0.5 < f["d_over_s_inf"] < 1.6  # near the ideal chain's 1.08: parameters do not change with N
+            assert (
+                0.5 < f["d_over_s_inf"] < 1.6
+            )  # near the ideal chain's 1.08: parameters do not change with N
     assert {c["claim"].split(" (")[0] for c in r["claims"]} >= {
-        "C3DT saturates at more layers than C10DT", "monolayer PL lifetime independent of temperature"}
+        "C3DT saturates at more layers than C10DT",
+        "monolayer PL lifetime independent of temperature",
+    }
 
 
 def test_outputs_are_the_users_outputs(reproduced):
@@ -144,14 +176,19 @@ def test_outputs_are_the_users_outputs(reproduced):
     html = (out / "report.html").read_text()
     assert "Paper vs qdstack" in html and "Where they disagree" in html
     assert r["headline"] in html
-    for section in ("Saturation with the number of layers", "Structural model of the stack",
-                    "Qualitative statements of the paper"):
+    for section in (
+        "Saturation with the number of layers",
+        "Structural model of the stack",
+        "Qualitative statements of the paper",
+    ):
         assert section in html
     from qdstack.study.manifest import load_manifest
 
     study = load_manifest(out / "simulated" / "study.toml")
     assert len(study.sample) > 20
-    assert all(s.thickness_nm is None for s in study.sample)  # the SEM number is compared, not simulated
+    assert all(
+        s.thickness_nm is None for s in study.sample
+    )  # the SEM number is compared, not simulated
     assert r["reference"]["id"] == "enomoto2024"
 
 

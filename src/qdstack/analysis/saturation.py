@@ -62,11 +62,18 @@ class SaturationFit:
     fit_result: object = field(repr=False, compare=False, default=None)
 
     def to_dict(self) -> dict:
-        return {"s_inf_meV": self.s_inf_meV, "s_inf_meV_err": self.s_inf_meV_err,
-                "d_over_s_inf": self.ratio, "d_over_s_inf_err": self.ratio_err,
-                "s_inf_meV_ci95": list(self.s_inf_meV_ci95), "d_over_s_inf_ci95": list(self.ratio_ci95),
-                "r2": self.r2, "layers": list(self.layers), "success": self.success,
-                "warnings": list(self.warnings)}
+        return {
+            "s_inf_meV": self.s_inf_meV,
+            "s_inf_meV_err": self.s_inf_meV_err,
+            "d_over_s_inf": self.ratio,
+            "d_over_s_inf_err": self.ratio_err,
+            "s_inf_meV_ci95": list(self.s_inf_meV_ci95),
+            "d_over_s_inf_ci95": list(self.ratio_ci95),
+            "r2": self.r2,
+            "layers": list(self.layers),
+            "success": self.success,
+            "warnings": list(self.warnings),
+        }
 
 
 def _saturating(n, s_inf_meV, ratio):
@@ -105,8 +112,11 @@ def fit_saturation(layers, shift_meV, shift_meV_err=None) -> SaturationFit:
         raise InputError("shifts must be finite and layer counts >= 1", "shift_meV")
     keep = n >= 2
     if np.unique(n[keep]).size < 3:
-        raise InputError("a saturation fit needs at least 3 layer counts above N = 1, got "
-                         f"{np.unique(n[keep]).size}", "layers")
+        raise InputError(
+            "a saturation fit needs at least 3 layer counts above N = 1, got "
+            f"{np.unique(n[keep]).size}",
+            "layers",
+        )
     weights = None
     if shift_meV_err is not None:
         err = np.broadcast_to(np.asarray(shift_meV_err, dtype=float), s.shape)[keep].copy()
@@ -139,11 +149,17 @@ def fit_saturation(layers, shift_meV, shift_meV_err=None) -> SaturationFit:
     else:
         msgs.append("the fit gives no standard errors (too few points or a singular covariance)")
     return SaturationFit(
-        s_inf_meV=param_value(res, "s_inf_meV"), s_inf_meV_err=param_error(res, "s_inf_meV"),
-        ratio=param_value(res, "ratio"), ratio_err=param_error(res, "ratio"),
-        s_inf_meV_ci95=ci["s_inf_meV"], ratio_ci95=ci["ratio"],
-        r2=r_squared(s, res.best_fit), layers=tuple(int(k) for k in n), success=bool(res.success),
-        warnings=tuple(msgs), fit_result=res,
+        s_inf_meV=param_value(res, "s_inf_meV"),
+        s_inf_meV_err=param_error(res, "s_inf_meV"),
+        ratio=param_value(res, "ratio"),
+        ratio_err=param_error(res, "ratio"),
+        s_inf_meV_ci95=ci["s_inf_meV"],
+        ratio_ci95=ci["ratio"],
+        r2=r_squared(s, res.best_fit),
+        layers=tuple(int(k) for k in n),
+        success=bool(res.success),
+        warnings=tuple(msgs),
+        fit_result=res,
     )
 
 
@@ -181,12 +197,25 @@ class SaturationReading:
 
     def to_dict(self) -> dict:
         lo, hi = self.interval()
-        return {"noiseless": self.noiseless, "probability": {str(k): v for k, v in sorted(self.probability.items())},
-                "interval95": [lo, hi], "peak_sd_meV": self.peak_sd_meV, "draws": self.draws, "seed": self.seed}
+        return {
+            "noiseless": self.noiseless,
+            "probability": {str(k): v for k, v in sorted(self.probability.items())},
+            "interval95": [lo, hi],
+            "peak_sd_meV": self.peak_sd_meV,
+            "draws": self.draws,
+            "seed": self.seed,
+        }
 
 
-def saturation_reading_probability(layers, shift_meV, peak_sd_meV: float, *, fraction: float = 0.9,
-                                   draws: int = 20000, seed: int = 0) -> SaturationReading:
+def saturation_reading_probability(
+    layers,
+    shift_meV,
+    peak_sd_meV: float,
+    *,
+    fraction: float = 0.9,
+    draws: int = 20000,
+    seed: int = 0,
+) -> SaturationReading:
     """How often a series drawn from a model reads each saturation layer count.
 
     Each draw adds an independent Gaussian error of ``peak_sd_meV`` to every
@@ -223,4 +252,6 @@ def saturation_reading_probability(layers, shift_meV, peak_sd_meV: float, *, fra
     first = n_sorted[np.argmax(reach, axis=1)]
     ks, counts = np.unique(first, return_counts=True)
     prob = {int(k): float(c) / draws for k, c in zip(ks, counts)}
-    return SaturationReading(int(saturation_layers(n, s, fraction)), prob, float(peak_sd_meV), int(draws), int(seed))
+    return SaturationReading(
+        int(saturation_layers(n, s, fraction)), prob, float(peak_sd_meV), int(draws), int(seed)
+    )

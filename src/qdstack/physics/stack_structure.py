@@ -63,28 +63,38 @@ class StackStructure:
     pb_s_err_nm: float = 0.015
     pb_br_nm: float = 0.2937
     conformer: str = "anti"
-    sources: dict = field(default_factory=lambda: {
-        "tilt_deg": "alkanethiol monolayers: ~30 deg on Au (Porter et al. JACS 1987), ~12 deg on Ag/Cu "
-                    "(Laibinis et al. JACS 1991); 30 +- 10 deg covers both",
-        "pb_s_nm": "Pb(II) thiolates 0.26-0.29 nm, rock-salt PbS 0.297 nm: 0.280 +- 0.015 nm",
-        "pb_br_nm": "CsPbBr3 cubic a = 0.5874 nm (Stoumpos et al. Cryst. Growth Des. 2013): a/2",
-        "conformer": "all-trans chain (dense alkanethiol monolayers, Porter et al. 1987)",
-        "ss_distance_nm": "qdstack linker library (RDKit ETKDG + MMFF94 conformer search)",
-    })
+    sources: dict = field(
+        default_factory=lambda: {
+            "tilt_deg": "alkanethiol monolayers: ~30 deg on Au (Porter et al. JACS 1987), ~12 deg on Ag/Cu "
+            "(Laibinis et al. JACS 1991); 30 +- 10 deg covers both",
+            "pb_s_nm": "Pb(II) thiolates 0.26-0.29 nm, rock-salt PbS 0.297 nm: 0.280 +- 0.015 nm",
+            "pb_br_nm": "CsPbBr3 cubic a = 0.5874 nm (Stoumpos et al. Cryst. Growth Des. 2013): a/2",
+            "conformer": "all-trans chain (dense alkanethiol monolayers, Porter et al. 1987)",
+            "ss_distance_nm": "qdstack linker library (RDKit ETKDG + MMFF94 conformer search)",
+        }
+    )
 
     def __post_init__(self):
         if not 0.0 <= self.tilt_deg < 90.0:
             raise InputError(f"tilt must be in [0, 90) deg, got {self.tilt_deg}", "tilt_deg")
         if self.conformer not in ("anti", "boltzmann"):
-            raise InputError(f"conformer must be 'anti' or 'boltzmann', got {self.conformer!r}", "conformer")
+            raise InputError(
+                f"conformer must be 'anti' or 'boltzmann', got {self.conformer!r}", "conformer"
+            )
         for name in ("tilt_err_deg", "pb_s_nm", "pb_s_err_nm", "pb_br_nm"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise InputError(f"{name} must be a non-negative number", name)
 
     def to_dict(self) -> dict:
-        return {"tilt_deg": self.tilt_deg, "tilt_err_deg": self.tilt_err_deg, "pb_s_nm": self.pb_s_nm,
-                "pb_s_err_nm": self.pb_s_err_nm, "pb_br_nm": self.pb_br_nm, "conformer": self.conformer,
-                "sources": dict(self.sources)}
+        return {
+            "tilt_deg": self.tilt_deg,
+            "tilt_err_deg": self.tilt_err_deg,
+            "pb_s_nm": self.pb_s_nm,
+            "pb_s_err_nm": self.pb_s_err_nm,
+            "pb_br_nm": self.pb_br_nm,
+            "conformer": self.conformer,
+            "sources": dict(self.sources),
+        }
 
 
 #: the literature structure (never adjusted to a measured period)
@@ -121,14 +131,24 @@ class PeriodPrediction:
     structure: StackStructure
 
     def to_dict(self) -> dict:
-        return {"linker": self.linker, "edge_nm": self.edge_nm, "period_nm": self.period_nm,
-                "period_nm_err": self.period_nm_err, "gap_nm": self.gap_nm,
-                "ss_distance_nm": self.ss_distance_nm, "terms_nm": dict(self.terms_nm),
-                "structure": self.structure.to_dict()}
+        return {
+            "linker": self.linker,
+            "edge_nm": self.edge_nm,
+            "period_nm": self.period_nm,
+            "period_nm_err": self.period_nm_err,
+            "gap_nm": self.gap_nm,
+            "ss_distance_nm": self.ss_distance_nm,
+            "terms_nm": dict(self.terms_nm),
+            "structure": self.structure.to_dict(),
+        }
 
 
-def out_of_plane_period(linker: str, edge_nm: float, structure: StackStructure = DEFAULT_STRUCTURE,
-                        ss_distance_nm: float | None = None) -> PeriodPrediction:
+def out_of_plane_period(
+    linker: str,
+    edge_nm: float,
+    structure: StackStructure = DEFAULT_STRUCTURE,
+    ss_distance_nm: float | None = None,
+) -> PeriodPrediction:
     """Period of a stack of cubes of edge ``edge_nm`` joined by ``linker``.
 
     ``period = L + d_SS cos(theta) + 2 (d_PbS - a/2)`` (module docstring);
@@ -160,6 +180,14 @@ def out_of_plane_period(linker: str, edge_nm: float, structure: StackStructure =
     gap = proj + surface
     d_tilt = -ss * math.sin(th)
     err = math.hypot(d_tilt * math.radians(structure.tilt_err_deg), 2.0 * structure.pb_s_err_nm)
-    return PeriodPrediction(name, float(edge_nm), float(edge_nm + gap), float(err), float(gap), float(ss),
-                            {"edge": float(edge_nm), "ss_projection": float(proj), "surface": float(surface)},
-                            float(d_tilt), structure)
+    return PeriodPrediction(
+        name,
+        float(edge_nm),
+        float(edge_nm + gap),
+        float(err),
+        float(gap),
+        float(ss),
+        {"edge": float(edge_nm), "ss_projection": float(proj), "surface": float(surface)},
+        float(d_tilt),
+        structure,
+    )

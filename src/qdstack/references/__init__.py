@@ -38,7 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from qdstack.errors import InputError
 
-__all__ = ["Number", "Reference", "ReferenceFileError", "load_reference", "parse_reference", "available_references"]
+__all__ = [
+    "Number",
+    "Reference",
+    "ReferenceFileError",
+    "load_reference",
+    "parse_reference",
+    "available_references",
+]
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,7 +93,9 @@ class Number(_Strict):
             object.__setattr__(self, "value", 0.5 * (lo + hi))
         elif not math.isfinite(self.value):
             raise ValueError("value must be a finite number")
-        if isinstance(self.uncertainty, float) and not (self.uncertainty >= 0 and math.isfinite(self.uncertainty)):
+        if isinstance(self.uncertainty, float) and not (
+            self.uncertainty >= 0 and math.isfinite(self.uncertainty)
+        ):
             raise ValueError("uncertainty must be a non-negative number or 'not stated'")
         return self
 
@@ -194,15 +203,25 @@ def parse_reference(text: str, source: str = "<reference>") -> Reference:
         return Reference.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"]
-                    if not (isinstance(p, str) and (p in ("float", "int", "str", "tuple") or "[" in p)))
+        loc = tuple(
+            p
+            for p in err["loc"]
+            if not (isinstance(p, str) and (p in ("float", "int", "str", "tuple") or "[" in p))
+        )
         line = _line_of(text, loc)
-        where = "".join(f"[{p + 1}]" if isinstance(p, int) else ("." if i else "") + str(p)
-                        for i, p in enumerate(loc)) or "file"
+        where = (
+            "".join(
+                f"[{p + 1}]" if isinstance(p, int) else ("." if i else "") + str(p)
+                for i, p in enumerate(loc)
+            )
+            or "file"
+        )
         msg = err["msg"].removeprefix("Value error, ")
         if loc and loc[-1] == "uncertainty":
             msg = "must be a number or 'not stated'"
-        raise ReferenceFileError(f"{'line %d: ' % line if line else ''}{where}: {msg}", source) from None
+        raise ReferenceFileError(
+            f"{'line %d: ' % line if line else ''}{where}: {msg}", source
+        ) from None
 
 
 def available_references() -> list[str]:

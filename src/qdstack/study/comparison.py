@@ -76,8 +76,10 @@ class ModelInputs:
     def from_parameters(cls, params) -> "ModelInputs":
         """From a parameter set's ``provenance["reference_inputs"]`` (written by make_enomoto2024)."""
         ri = (getattr(params, "provenance", None) or {}).get("reference_inputs") or {}
-        return cls({k: list(v) for k, v in (ri.get("fitted") or {}).items()},
-                   {k: list(v) for k, v in (ri.get("set_from") or {}).items()})
+        return cls(
+            {k: list(v) for k, v in (ri.get("fitted") or {}).items()},
+            {k: list(v) for k, v in (ri.get("set_from") or {}).items()},
+        )
 
     def with_(self, *, fitted: dict | None = None, set_from: dict | None = None) -> "ModelInputs":
         """A copy with some parameters' sources replaced (``[]`` or text: from no paper number)."""
@@ -132,14 +134,31 @@ def derive_kind(paper_ids, depends_on, inputs: ModelInputs, reference) -> str:
     return "prediction"
 
 
-def make_row(quantity: str, *, paper_ids, paper: float, paper_err: float, paper_err_means: str,
-             qdstack: float, qdstack_err: float, unit: str, depends_on, inputs: ModelInputs, reference,
-             how: str, tolerance: float | None = None, agrees: bool | None = None,
-             relation: str = "=", **extra) -> dict:
+def make_row(
+    quantity: str,
+    *,
+    paper_ids,
+    paper: float,
+    paper_err: float,
+    paper_err_means: str,
+    qdstack: float,
+    qdstack_err: float,
+    unit: str,
+    depends_on,
+    inputs: ModelInputs,
+    reference,
+    how: str,
+    tolerance: float | None = None,
+    agrees: bool | None = None,
+    relation: str = "=",
+    **extra,
+) -> dict:
     """One comparison row (the contract's keys plus ``kind``, ``depends_on`` and the uncertainty budget)."""
     paper, qdstack = float(paper), float(qdstack)
     paper_err = float(paper_err)
-    qdstack_err = float(qdstack_err) if qdstack_err is not None and math.isfinite(qdstack_err) else 0.0
+    qdstack_err = (
+        float(qdstack_err) if qdstack_err is not None and math.isfinite(qdstack_err) else 0.0
+    )
     if tolerance is None:
         tolerance = 2.0 * math.hypot(paper_err, qdstack_err)
     tolerance = float(tolerance)
@@ -147,10 +166,24 @@ def make_row(quantity: str, *, paper_ids, paper: float, paper_err: float, paper_
         agrees = math.isfinite(qdstack) and abs(qdstack - paper) <= tolerance
     kind = derive_kind(paper_ids, depends_on, inputs, reference)
     where = "; ".join(dict.fromkeys(reference[p].where for p in paper_ids))
-    return {"quantity": quantity, "paper": paper, "qdstack": qdstack, "unit": unit, "tolerance": tolerance,
-            "agrees": bool(agrees), "kind": kind, "depends_on": list(depends_on), "paper_ids": list(paper_ids),
-            "paper_err": paper_err, "paper_err_means": paper_err_means, "qdstack_err": qdstack_err,
-            "relation": relation, "source": how, "where": where, **extra}
+    return {
+        "quantity": quantity,
+        "paper": paper,
+        "qdstack": qdstack,
+        "unit": unit,
+        "tolerance": tolerance,
+        "agrees": bool(agrees),
+        "kind": kind,
+        "depends_on": list(depends_on),
+        "paper_ids": list(paper_ids),
+        "paper_err": paper_err,
+        "paper_err_means": paper_err_means,
+        "qdstack_err": qdstack_err,
+        "relation": relation,
+        "source": how,
+        "where": where,
+        **extra,
+    }
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -167,16 +200,20 @@ def summarise(rows: list[dict]) -> dict:
         "consistency_checks": sum(r["kind"] == "consistency" for r in c),
         "consistency_agree": sum(r["kind"] == "consistency" and r["agrees"] for r in c),
         "calibration_inputs": sum(r["kind"] == "calibration input" for r in c),
-        "calibration_inputs_read_back": sum(r["kind"] == "calibration input" and r["agrees"] for r in c),
+        "calibration_inputs_read_back": sum(
+            r["kind"] == "calibration input" and r["agrees"] for r in c
+        ),
         "rows_not_counted": [r["quantity"] for r in rows if not r["counted"]],
     }
 
 
 def headline(summary: dict) -> str:
     """'k of m independent predictions agree; c consistency checks pass; i calibration inputs'."""
-    return (f"{summary['predictions_agree']} of {summary['independent_predictions']} independent predictions agree; "
-            f"{summary['consistency_agree']} of {summary['consistency_checks']} consistency checks pass; "
-            f"{summary['calibration_inputs']} calibration inputs")
+    return (
+        f"{summary['predictions_agree']} of {summary['independent_predictions']} independent predictions agree; "
+        f"{summary['consistency_agree']} of {summary['consistency_checks']} consistency checks pass; "
+        f"{summary['calibration_inputs']} calibration inputs"
+    )
 
 
 # ----------------------------------------------------------------------------- the comparison
@@ -200,9 +237,16 @@ class Comparison:
 
     def to_results(self) -> dict:
         """The keys ``qdstack reproduce`` adds to results.json."""
-        return {"comparison": self.rows, "comparison_summary": self.summary, "headline": self.headline,
-                "claims": self.claims, "saturation": self.saturation, "structure": self.structure,
-                "model_inputs": self.inputs.to_dict(), "discussion": self.discussion}
+        return {
+            "comparison": self.rows,
+            "comparison_summary": self.summary,
+            "headline": self.headline,
+            "claims": self.claims,
+            "saturation": self.saturation,
+            "structure": self.structure,
+            "model_inputs": self.inputs.to_dict(),
+            "discussion": self.discussion,
+        }
 
 
 def _p(ref, pid: str) -> tuple[float, float, str]:
@@ -232,8 +276,16 @@ def _lifetime_ratio(analysis: dict, low_K: float = 10.0, high_K: float = 295.0) 
     return float(by_t[lo] / by_t[hi])
 
 
-def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | None = None, structure=None,
-                     draws: int = 20000, seed: int = 0) -> Comparison:
+def build_comparison(
+    results: dict,
+    sim,
+    *,
+    reference,
+    inputs: ModelInputs | None = None,
+    structure=None,
+    draws: int = 20000,
+    seed: int = 0,
+) -> Comparison:
     """Every number of the paper the simulated study speaks to, beside the paper's.
 
     Parameters
@@ -260,80 +312,172 @@ def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | Non
     a = results["analyses"]
     rows: list[dict] = []
     edge = ref.value("edge_nm")
-    film_params = ["param:energy_offset_meV", "param:homogeneous_fwhm_meV", "param:coupling_amplitude_meV",
-                   "param:barrier_e_eV", "param:barrier_h_eV", "param:edge_nm", "param:edge_sd_nm"]
+    film_params = [
+        "param:energy_offset_meV",
+        "param:homogeneous_fwhm_meV",
+        "param:coupling_amplitude_meV",
+        "param:barrier_e_eV",
+        "param:barrier_h_eV",
+        "param:edge_nm",
+        "param:edge_sd_nm",
+    ]
 
-    def row(quantity, pid, value, value_err, unit, depends_on, how, paper_err=None, paper_err_means=None, **kw):
+    def row(
+        quantity,
+        pid,
+        value,
+        value_err,
+        unit,
+        depends_on,
+        how,
+        paper_err=None,
+        paper_err_means=None,
+        **kw,
+    ):
         pv, pe, pm = _p(ref, pid)
         if paper_err is not None:
             pe, pm = paper_err, paper_err_means
-        rows.append(make_row(quantity, paper_ids=[pid], paper=pv, paper_err=pe, paper_err_means=pm, qdstack=value,
-                             qdstack_err=value_err, unit=unit, depends_on=depends_on, inputs=inputs,
-                             reference=ref, how=how, **kw))
+        rows.append(
+            make_row(
+                quantity,
+                paper_ids=[pid],
+                paper=pv,
+                paper_err=pe,
+                paper_err_means=pm,
+                qdstack=value,
+                qdstack_err=value_err,
+                unit=unit,
+                depends_on=depends_on,
+                inputs=inputs,
+                reference=ref,
+                how=how,
+                **kw,
+            )
+        )
 
     # --- the dots in solution
     e_dot, e_sd, sets = _single_dot_spread_eV(edge)
-    row("first excitonic peak of 6.8 nm dots in solution, single-dot model (no calibration)", "solution_peak_eV",
-        e_dot, e_sd, "eV", ["paper:edge_nm", "materials: CsPbBr3 effective-mass parameter sets"],
-        f"qdstack.physics.single_dot, default CsPbBr3 set; qdstack_err: spread over the sets ({sets})")
+    row(
+        "first excitonic peak of 6.8 nm dots in solution, single-dot model (no calibration)",
+        "solution_peak_eV",
+        e_dot,
+        e_sd,
+        "eV",
+        ["paper:edge_nm", "materials: CsPbBr3 effective-mass parameter sets"],
+        f"qdstack.physics.single_dot, default CsPbBr3 set; qdstack_err: spread over the sets ({sets})",
+    )
     sol = a["absorption_solution"]["peaks"][0]
-    row("first excitonic peak in solution, read from the simulated spectrum", "solution_peak_eV", sol["peak_eV"],
-        sol.get("peak_eV_err"), "eV", film_params + ["analysis: qdstack absorption"],
-        "film model (energy offset) -> simulated spectrum -> qdstack absorption")
+    row(
+        "first excitonic peak in solution, read from the simulated spectrum",
+        "solution_peak_eV",
+        sol["peak_eV"],
+        sol.get("peak_eV_err"),
+        "eV",
+        film_params + ["analysis: qdstack absorption"],
+        "film model (energy offset) -> simulated spectrum -> qdstack absorption",
+    )
     pl = a["pl"]["spectra"][0]
-    row("PL peak in solution", "solution_pl_peak_eV", pl["peak_eV"], pl.get("peak_eV_err"), "eV",
+    row(
+        "PL peak in solution",
+        "solution_pl_peak_eV",
+        pl["peak_eV"],
+        pl.get("peak_eV_err"),
+        "eV",
         film_params + ["param:intrinsic_stokes_meV", "analysis: PL peak fit"],
-        "film model emission (intrinsic Stokes shift) -> simulated PL -> PL analysis")
-    row("PL FWHM in solution", "solution_pl_fwhm_meV", pl["fwhm_meV"], pl.get("fwhm_meV_err"), "meV",
-        film_params + ["analysis: PL peak fit"], "film model homogeneous width x size distribution -> PL analysis")
+        "film model emission (intrinsic Stokes shift) -> simulated PL -> PL analysis",
+    )
+    row(
+        "PL FWHM in solution",
+        "solution_pl_fwhm_meV",
+        pl["fwhm_meV"],
+        pl.get("fwhm_meV_err"),
+        "meV",
+        film_params + ["analysis: PL peak fit"],
+        "film model homogeneous width x size distribution -> PL analysis",
+    )
 
     # --- films: monolayer and the two series
     c3, c10 = a["absorption_C3DT"], a["absorption_C10DT"]
     mono = c3["spectra"][0]
-    row("monolayer film first peak (C3DT series, N = 1)", "monolayer_peak_eV", mono["peak_eV"],
-        mono.get("peak_eV_err"), "eV", film_params + ["model: dielectric environment of a film",
-                                                      "analysis: qdstack absorption"],
-        "film model: the solution-to-film change is the dielectric environment term only")
+    row(
+        "monolayer film first peak (C3DT series, N = 1)",
+        "monolayer_peak_eV",
+        mono["peak_eV"],
+        mono.get("peak_eV_err"),
+        "eV",
+        film_params + ["model: dielectric environment of a film", "analysis: qdstack absorption"],
+        "film model: the solution-to-film change is the dielectric environment term only",
+    )
     peak_sd = 1e3 * ref["monolayer_peak_eV"].stated_uncertainty
     for name, an in (("C3DT", c3), ("C10DT", c10)):
         errs = [s.get("peak_eV_err") or 0.0 for s in an["spectra"]]
-        row(f"shift N = 8, {name}", f"shift_N8_{name}_meV", an["shift_meV"][-1],
-            1e3 * math.hypot(errs[0], errs[-1]), "meV", film_params + [f"linker library: {name} S-S distance",
-                                                                        "analysis: qdstack absorption"],
+        row(
+            f"shift N = 8, {name}",
+            f"shift_N8_{name}_meV",
+            an["shift_meV"][-1],
+            1e3 * math.hypot(errs[0], errs[-1]),
+            "meV",
+            film_params + [f"linker library: {name} S-S distance", "analysis: qdstack absorption"],
             "film model calibrated on it; read back through qdstack absorption",
             paper_err=math.sqrt(2.0) * peak_sd,
             paper_err_means=f"not stated: sqrt(2) x the per-film peak spread (+-{peak_sd:g} meV, monolayer_peak_eV); "
-                            "a shift is the difference of two peaks")
+            "a shift is the difference of two peaks",
+        )
 
     # --- saturation: fits and the noise Monte Carlo
-    saturation = {"peak_sd_meV": peak_sd, "rule": "smallest N whose |shift| reaches 90 % of the largest in the series",
-                  "model": "|S(N)| = S_inf (1 - r/N), r = D/S_inf, fitted over N = 2..8 (ideal chain: r = 1.08)"}
+    saturation = {
+        "peak_sd_meV": peak_sd,
+        "rule": "smallest N whose |shift| reaches 90 % of the largest in the series",
+        "model": "|S(N)| = S_inf (1 - r/N), r = D/S_inf, fitted over N = 2..8 (ideal chain: r = 1.08)",
+    }
     for name, an, series in (("C3DT", c3, sim.c3dt), ("C10DT", c10, sim.c10dt)):
-        model_fit = fit_saturation(series.layers, series.shift_meV, np.nan_to_num(series.shift_meV_err, nan=0.1))
+        model_fit = fit_saturation(
+            series.layers, series.shift_meV, np.nan_to_num(series.shift_meV_err, nan=0.1)
+        )
         errs = 1e3 * np.array([s.get("peak_eV_err") or 0.0 for s in an["spectra"]])
         meas_err = np.hypot(errs, errs[0])
-        meas_fit = fit_saturation([s["layers"] for s in an["spectra"]], an["shift_meV"],
-                                  np.maximum(meas_err, 1e-3))
-        reading = saturation_reading_probability(series.layers, series.shift_meV, peak_sd, draws=draws, seed=seed)
+        meas_fit = fit_saturation(
+            [s["layers"] for s in an["spectra"]], an["shift_meV"], np.maximum(meas_err, 1e-3)
+        )
+        reading = saturation_reading_probability(
+            series.layers, series.shift_meV, peak_sd, draws=draws, seed=seed
+        )
         pid = f"saturation_{name}_layers"
         pv = ref.value(pid)
         lo, hi = reading.interval(0.95)
         tol = float(hi - reading.noiseless if pv >= reading.noiseless else reading.noiseless - lo)
         p_paper = reading.p(int(pv))
-        row(f"saturation layer count, {name} (90 % rule; 95 % range of noisy readings)", pid,
-            reading.noiseless, 0.0, "layers",
+        row(
+            f"saturation layer count, {name} (90 % rule; 95 % range of noisy readings)",
+            pid,
+            reading.noiseless,
+            0.0,
+            "layers",
             film_params + [f"linker library: {name} S-S distance", "paper:monolayer_peak_eV"],
             f"the model's series reads N = {reading.noiseless}; series drawn from it with the paper's "
             f"+-{peak_sd:g} meV per film read {pv:g} with probability {p_paper:.2f} "
             f"(95 % of readings in {lo}..{hi})",
-            tolerance=tol, agrees=lo <= pv <= hi, relation="95 % range of noisy readings",
-            probability=p_paper)
-        saturation[name] = {"paper_layers": pv, "model_fit": model_fit.to_dict(), "measured_fit": meas_fit.to_dict(),
-                            "reading": reading.to_dict(), "probability_of_paper_reading": p_paper}
-    sat3 = saturation_reading_probability(sim.c3dt.layers, sim.c3dt.shift_meV, peak_sd, draws=draws, seed=seed + 1)
-    sat10 = saturation_reading_probability(sim.c10dt.layers, sim.c10dt.shift_meV, peak_sd, draws=draws,
-                                           seed=seed + 2)
-    p_joint = sat3.p(int(ref.value("saturation_C3DT_layers"))) * sat10.p(int(ref.value("saturation_C10DT_layers")))
+            tolerance=tol,
+            agrees=lo <= pv <= hi,
+            relation="95 % range of noisy readings",
+            probability=p_paper,
+        )
+        saturation[name] = {
+            "paper_layers": pv,
+            "model_fit": model_fit.to_dict(),
+            "measured_fit": meas_fit.to_dict(),
+            "reading": reading.to_dict(),
+            "probability_of_paper_reading": p_paper,
+        }
+    sat3 = saturation_reading_probability(
+        sim.c3dt.layers, sim.c3dt.shift_meV, peak_sd, draws=draws, seed=seed + 1
+    )
+    sat10 = saturation_reading_probability(
+        sim.c10dt.layers, sim.c10dt.shift_meV, peak_sd, draws=draws, seed=seed + 2
+    )
+    p_joint = sat3.p(int(ref.value("saturation_C3DT_layers"))) * sat10.p(
+        int(ref.value("saturation_C10DT_layers"))
+    )
     saturation["probability_both_paper_readings"] = p_joint
 
     # --- the linkers and the structure of the stack
@@ -345,9 +489,15 @@ def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | Non
             spread = abs(other - g.anti_ss_distance_nm)
         except QdstackError:  # a missing level only removes the spread
             spread = 0.0
-        row(f"S-S distance of {name} (all-anti conformer)", f"ss_{name}_nm", g.anti_ss_distance_nm, spread, "nm",
+        row(
+            f"S-S distance of {name} (all-anti conformer)",
+            f"ss_{name}_nm",
+            g.anti_ss_distance_nm,
+            spread,
+            "nm",
             [f"linker library: {name} ({g.method})"],
-            f"qdstack linker library, {g.method}; qdstack_err: |MMFF94 - GFN2-xTB|; paper: B3LYP/6-31G*(d)")
+            f"qdstack linker library, {g.method}; qdstack_err: |MMFF94 - GFN2-xTB|; paper: B3LYP/6-31G*(d)",
+        )
         struct[name] = out_of_plane_period(name, edge, structure)
     for name in ("C3DT", "C10DT"):
         pred = struct[name]
@@ -356,46 +506,91 @@ def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | Non
         q = ref.value(q_id)
         d_paper = ref.value(f"period_out_of_plane_{name}_nm")
         sigma_d = d_paper * ref[q_id].last_digit_half / q
-        rows.append(make_row(
-            f"out-of-plane period from XRD, {name}", paper_ids=[f"period_out_of_plane_{name}_nm", q_id],
-            paper=d_paper, paper_err=sigma_d,
-            paper_err_means=f"not stated: q = {q:g} nm^-1 quoted to +-{ref[q_id].last_digit_half:g} nm^-1",
-            qdstack=x["d_nm"], qdstack_err=math.hypot(pred.period_nm_err, x.get("d_nm_err") or 0.0), unit="nm",
-            depends_on=["paper:edge_nm", f"linker library: {name} S-S distance",
-                        "structure: chain tilt (literature)", "structure: Pb-S in the Br site (literature)",
-                        "analysis: qdstack xrd"],
-            inputs=inputs, reference=ref,
-            how=f"structural model: {edge:g} + {pred.terms_nm['ss_projection']:.3f} (S-S x cos tilt) "
+        rows.append(
+            make_row(
+                f"out-of-plane period from XRD, {name}",
+                paper_ids=[f"period_out_of_plane_{name}_nm", q_id],
+                paper=d_paper,
+                paper_err=sigma_d,
+                paper_err_means=f"not stated: q = {q:g} nm^-1 quoted to +-{ref[q_id].last_digit_half:g} nm^-1",
+                qdstack=x["d_nm"],
+                qdstack_err=math.hypot(pred.period_nm_err, x.get("d_nm_err") or 0.0),
+                unit="nm",
+                depends_on=[
+                    "paper:edge_nm",
+                    f"linker library: {name} S-S distance",
+                    "structure: chain tilt (literature)",
+                    "structure: Pb-S in the Br site (literature)",
+                    "analysis: qdstack xrd",
+                ],
+                inputs=inputs,
+                reference=ref,
+                how=f"structural model: {edge:g} + {pred.terms_nm['ss_projection']:.3f} (S-S x cos tilt) "
                 f"{pred.terms_nm['surface']:+.3f} (thiolate in the Br site) = {pred.period_nm:.3f} nm -> simulated "
-                "profile -> qdstack xrd"))
+                "profile -> qdstack xrd",
+            )
+        )
     diff_pred = struct["C10DT"].period_nm - struct["C3DT"].period_nm
-    diff_err = abs(struct["C10DT"].dperiod_dtilt_nm_per_rad - struct["C3DT"].dperiod_dtilt_nm_per_rad) \
-        * math.radians(structure.tilt_err_deg)
+    diff_err = abs(
+        struct["C10DT"].dperiod_dtilt_nm_per_rad - struct["C3DT"].dperiod_dtilt_nm_per_rad
+    ) * math.radians(structure.tilt_err_deg)
     d3, d10 = rows[-2], rows[-1]
-    rows.append(make_row(
-        "out-of-plane period difference C10DT - C3DT (XRD)",
-        paper_ids=["period_out_of_plane_C3DT_nm", "period_out_of_plane_C10DT_nm", "q_out_of_plane_C3DT_per_nm",
-                   "q_out_of_plane_C10DT_per_nm"],
-        paper=d10["paper"] - d3["paper"], paper_err=math.hypot(d3["paper_err"], d10["paper_err"]),
-        paper_err_means="the two periods' uncertainties in quadrature",
-        qdstack=d10["qdstack"] - d3["qdstack"], qdstack_err=diff_err, unit="nm",
-        depends_on=["linker library: C3DT and C10DT S-S distances", "structure: chain tilt (literature)",
-                    "analysis: qdstack xrd"],
-        inputs=inputs, reference=ref,
-        how=f"structural model {diff_pred:.3f} nm (the edge and the surface term cancel; the linkers' S-S "
-            f"difference {struct['C10DT'].ss_distance_nm - struct['C3DT'].ss_distance_nm:.3f} nm x cos tilt)"))
+    rows.append(
+        make_row(
+            "out-of-plane period difference C10DT - C3DT (XRD)",
+            paper_ids=[
+                "period_out_of_plane_C3DT_nm",
+                "period_out_of_plane_C10DT_nm",
+                "q_out_of_plane_C3DT_per_nm",
+                "q_out_of_plane_C10DT_per_nm",
+            ],
+            paper=d10["paper"] - d3["paper"],
+            paper_err=math.hypot(d3["paper_err"], d10["paper_err"]),
+            paper_err_means="the two periods' uncertainties in quadrature",
+            qdstack=d10["qdstack"] - d3["qdstack"],
+            qdstack_err=diff_err,
+            unit="nm",
+            depends_on=[
+                "linker library: C3DT and C10DT S-S distances",
+                "structure: chain tilt (literature)",
+                "analysis: qdstack xrd",
+            ],
+            inputs=inputs,
+            reference=ref,
+            how=f"structural model {diff_pred:.3f} nm (the edge and the surface term cancel; the linkers' S-S "
+            f"difference {struct['C10DT'].ss_distance_nm - struct['C3DT'].ss_distance_nm:.3f} nm x cos tilt)",
+        )
+    )
     ip = a["xrd_C3DT_30L_XRD"]["in-plane"]["peaks"][0]
-    row("in-plane period from XRD", "period_in_plane_nm", ip["d_nm"], ip.get("d_nm_err"), "nm",
+    row(
+        "in-plane period from XRD",
+        "period_in_plane_nm",
+        ip["d_nm"],
+        ip.get("d_nm_err"),
+        "nm",
         ["paper:edge_nm", "param:in_plane_gap_nm", "analysis: qdstack xrd"],
-        f"edge + in-plane gap {sim.params.in_plane_gap_nm:g} nm -> simulated profile -> qdstack xrd")
+        f"edge + in-plane gap {sim.params.in_plane_gap_nm:g} nm -> simulated profile -> qdstack xrd",
+    )
     n_sem = 20
     t = n_sem * struct["C3DT"].period_nm
-    t_err = math.hypot(n_sem * struct["C3DT"].period_nm_err, math.sqrt(n_sem) * ref["edge_nm"].stated_uncertainty)
-    row(f"thickness of a {n_sem}-layer C3DT film vs SEM", "thickness_sem_C3DT_20L_nm", t, t_err, "nm",
-        ["paper:edge_nm", "linker library: C3DT S-S distance", "structure: chain tilt (literature)",
-         "structure: Pb-S in the Br site (literature)"],
+    t_err = math.hypot(
+        n_sem * struct["C3DT"].period_nm_err, math.sqrt(n_sem) * ref["edge_nm"].stated_uncertainty
+    )
+    row(
+        f"thickness of a {n_sem}-layer C3DT film vs SEM",
+        "thickness_sem_C3DT_20L_nm",
+        t,
+        t_err,
+        "nm",
+        [
+            "paper:edge_nm",
+            "linker library: C3DT S-S distance",
+            "structure: chain tilt (literature)",
+            "structure: Pb-S in the Br site (literature)",
+        ],
         f"N x structural period ({n_sem} x {struct['C3DT'].period_nm:.3f} nm); qdstack_err: the structure's "
-        "uncertainty x N and the edge spread of N independent layers")
+        "uncertainty x N and the edge spread of N independent layers",
+    )
 
     summary = summarise(rows)
 
@@ -403,28 +598,50 @@ def build_comparison(results: dict, sim, *, reference, inputs: ModelInputs | Non
     claims = []
     dens = a["absorption_no_linker"]["peak_spread"] if "absorption_no_linker" in a else None
     if dens:
-        claims.append({"claim": "the monolayer peak does not change with packing density (Fig. 2b: constant "
-                                f"within the +-{1e3 * ref['monolayer_peak_eV'].stated_uncertainty:g} meV spread)",
-                       "qdstack": f"spread over in-plane gaps 3-6 nm: {dens['std_meV']:.2f} meV",
-                       "holds": bool(dens["std_meV"] <= 1e3 * ref["monolayer_peak_eV"].stated_uncertainty)})
-    claims.append({"claim": "C3DT saturates at more layers than C10DT (text on Fig. 6)",
-                   "qdstack": f"model series: C3DT N = {sat3.noiseless}, C10DT N = {sat10.noiseless}; "
-                              f"P(both paper readings, 6 and 3) = {p_joint:.3f}",
-                   "holds": bool(sat3.noiseless > sat10.noiseless)})
+        claims.append(
+            {
+                "claim": "the monolayer peak does not change with packing density (Fig. 2b: constant "
+                f"within the +-{1e3 * ref['monolayer_peak_eV'].stated_uncertainty:g} meV spread)",
+                "qdstack": f"spread over in-plane gaps 3-6 nm: {dens['std_meV']:.2f} meV",
+                "holds": bool(dens["std_meV"] <= 1e3 * ref["monolayer_peak_eV"].stated_uncertainty),
+            }
+        )
+    claims.append(
+        {
+            "claim": "C3DT saturates at more layers than C10DT (text on Fig. 6)",
+            "qdstack": f"model series: C3DT N = {sat3.noiseless}, C10DT N = {sat10.noiseless}; "
+            f"P(both paper readings, 6 and 3) = {p_joint:.3f}",
+            "holds": bool(sat3.noiseless > sat10.noiseless),
+        }
+    )
     for n in (1, 3, 6):
         key = f"decays_C3DT_{n}L"
         if key not in a:
             continue
         ratio = _lifetime_ratio(a[key])
         if n == 1:
-            claims.append({"claim": "monolayer PL lifetime independent of temperature (Fig. 6d)",
-                           "qdstack": f"tau(10 K)/tau(295 K) = {ratio:.3f}", "holds": bool(abs(ratio - 1.0) < 0.1)})
+            claims.append(
+                {
+                    "claim": "monolayer PL lifetime independent of temperature (Fig. 6d)",
+                    "qdstack": f"tau(10 K)/tau(295 K) = {ratio:.3f}",
+                    "holds": bool(abs(ratio - 1.0) < 0.1),
+                }
+            )
         else:
-            claims.append({"claim": f"C3DT N = {n}: PL lifetime longer at low temperature (Fig. 6d)",
-                           "qdstack": f"tau(10 K)/tau(295 K) = {ratio:.3f}", "holds": bool(ratio > 1.0)})
+            claims.append(
+                {
+                    "claim": f"C3DT N = {n}: PL lifetime longer at low temperature (Fig. 6d)",
+                    "qdstack": f"tau(10 K)/tau(295 K) = {ratio:.3f}",
+                    "holds": bool(ratio > 1.0),
+                }
+            )
 
-    structure_out = {"model": structure.to_dict(), "periods": {k: v.to_dict() for k, v in struct.items()},
-                     "difference_nm": diff_pred, "difference_nm_err": diff_err}
+    structure_out = {
+        "model": structure.to_dict(),
+        "periods": {k: v.to_dict() for k, v in struct.items()},
+        "difference_nm": diff_pred,
+        "difference_nm_err": diff_err,
+    }
     comp = Comparison(rows, claims, saturation, structure_out, summary, inputs)
     comp.discussion.extend(_discussion(comp, sim))
     return comp
@@ -442,7 +659,8 @@ def _saturation_text(comp: Comparison) -> str:
         f"and 3 for C10DT with probability {s['C10DT']['probability_of_paper_reading']:.2f} (both together "
         f"{s['probability_both_paper_readings']:.3f}). The paper's pair is unlikely but not excluded by the model; "
         "a linker-dependent saturation would need something the model lacks (coupling that changes with N, "
-        "incomplete linker layers).")
+        "incomplete linker layers)."
+    )
 
 
 def _discussion(comp: Comparison, sim) -> list[str]:
@@ -457,7 +675,8 @@ def _discussion(comp: Comparison, sim) -> list[str]:
                 f"Monolayer peak: the model puts the film at {r['qdstack']:.4f} eV, the paper at {r['paper']:.3f} eV. "
                 "The only solution-to-film term in the model is the dielectric environment, which moves the peak by "
                 "a fraction of a meV; the paper's ~4 meV red shift needs more (the substrate/PEI environment, ligand "
-                "changes), which the model does not contain.")
+                "changes), which the model does not contain."
+            )
         elif q.startswith("saturation layer count"):
             if not any(s.startswith("Saturation") for s in out):
                 out.append(_saturation_text(comp))
@@ -474,25 +693,36 @@ def _discussion(comp: Comparison, sim) -> list[str]:
                     "(cos theta ~ 0.45 would do it) or interdigitated, and the short-linker period is ~0.4 nm longer "
                     "than any tilt allows, which points to an extra layer at the interface (residual oleyl ligands, "
                     "or linkers bound end-on without sitting in the Br site). No literature parameter of the model "
-                    "gives both numbers.")
+                    "gives both numbers."
+                )
         else:
-            out.append(f"{q}: paper {r['paper']:g}, qdstack {r['qdstack']:.4g} {r['unit']} "
-                       f"(tolerance {r['tolerance']:.3g}).")
+            out.append(
+                f"{q}: paper {r['paper']:g}, qdstack {r['qdstack']:.4g} {r['unit']} "
+                f"(tolerance {r['tolerance']:.3g})."
+            )
     for c in comp.claims:
         if c["holds"]:
             continue
-        if "saturates at more layers" in c["claim"] and not any(s.startswith("Saturation") for s in out):
+        if "saturates at more layers" in c["claim"] and not any(
+            s.startswith("Saturation") for s in out
+        ):
             out.append(_saturation_text(comp))
-        if "longer at low temperature" in c["claim"] and not any(s.startswith("Lifetimes") for s in out):
+        if "longer at low temperature" in c["claim"] and not any(
+            s.startswith("Lifetimes") for s in out
+        ):
             out.append(
                 "Lifetimes: the model's coherent exciton in a coupled column is superradiant, so its radiative "
                 "lifetime gets shorter at low temperature (the lowest state carries the oscillator strength), the "
                 "opposite of the paper's longer lifetimes. Longer low-temperature lifetimes point to a dark lowest "
                 "state (a bright-dark exciton splitting or an H-aggregate-like arrangement of transition dipoles), "
-                "which the model does not include.")
+                "which the model does not include."
+            )
     cal = (sim.params.provenance or {}).get("calibration", {})
     if cal.get("warnings"):
-        out.append("Mechanism: the calibration itself is flagged: "
-                   + "; ".join(w.rstrip(".") for w in cal["warnings"]) + ".")
+        out.append(
+            "Mechanism: the calibration itself is flagged: "
+            + "; ".join(w.rstrip(".") for w in cal["warnings"])
+            + "."
+        )
     del by
     return out

@@ -30,10 +30,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qdstack.errors import OptionError
+
+if TYPE_CHECKING:
+    from qdstack.physics.film_model import FilmParameters
 
 __all__ = ["reproduce_enomoto2024", "STUDIES", "PaperSimulation", "simulate_paper", "write_simulated_study",
            "REPORT_SECTIONS"]

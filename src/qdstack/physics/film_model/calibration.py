@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
-from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables, load_parameter_set
+from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables
 
 __all__ = [
     "ShiftMeasurement",
