@@ -76,6 +76,18 @@ def run(task: Task, deps: dict) -> TaskOutput:
     for row, f in zip(result["spectra"], films):
         row["sample"] = f["sample"]
     result["group"] = task.payload["group"]
+    if sum(1 for n in set(layers) if n > ref) >= 3:
+        # how the shift saturates: |S(N)| = S_inf (1 - r/N) (ideal chain r = 1.08), more telling than N_sat
+        from qdstack.analysis.saturation import fit_saturation
+        from qdstack.errors import QdstackError
+
+        try:
+            sat = fit_saturation(layers, series.shift_meV, series.shift_meV_err)
+        except QdstackError as exc:
+            out.warnings.append(f"saturation fit: {exc}")
+        else:
+            result["saturation_fit"] = sat.to_dict()
+            out.warnings.extend(sat.warnings)
     result["linker"] = films[0]["linker"]
     result["gap_nm"] = films[0]["gap_nm"]
     out.result = result
@@ -103,6 +115,9 @@ def run(task: Task, deps: dict) -> TaskOutput:
                 ("chain coupling beta", f"{fmt(c.beta_meV, '.2f')} ± {fmt(c.beta_meV_err, '.2f')} meV"),
                 ("largest shift", f"{fmt(min(series.shift_meV), '.1f')} meV"),
                 ("saturation (90 %)", f"N = {series.saturation_layers}"),
+                *([("saturation fit D/S_inf (ideal chain 1.08)",
+                    f"{fmt(result['saturation_fit']['d_over_s_inf'], '.2f')} ± "
+                    f"{fmt(result['saturation_fit']['d_over_s_inf_err'], '.2f')}")] if "saturation_fit" in result else []),
                 ("OD per layer", f"{fmt(series.od_vs_layers.slope, '.4g')} (r² {fmt(series.od_vs_layers.r2, '.4f')})"),
             ]
         else:
