@@ -190,6 +190,9 @@ def test_outputs_are_the_users_outputs(reproduced):
         s.thickness_nm is None for s in study.sample
     )  # the SEM number is compared, not simulated
     assert r["reference"]["id"] == "enomoto2024"
+    # what the paper only plots is listed without a paper value, not compared
+    assert sum(p["quantity"].startswith("shift N = ") for p in r["predictions"]) == 12
+    assert all("paper" not in p for p in r["predictions"])
 
 
 def test_unknown_study(run_cli, tmp_path):

@@ -230,6 +230,7 @@ class Comparison:
     summary: dict
     inputs: ModelInputs
     discussion: list = field(default_factory=list)
+    predictions: list = field(default_factory=list)
 
     @property
     def headline(self) -> str:
@@ -246,6 +247,7 @@ class Comparison:
             "structure": self.structure,
             "model_inputs": self.inputs.to_dict(),
             "discussion": self.discussion,
+            "predictions": self.predictions,
         }
 
 
@@ -642,7 +644,34 @@ def build_comparison(
         "difference_nm": diff_pred,
         "difference_nm_err": diff_err,
     }
-    comp = Comparison(rows, claims, saturation, structure_out, summary, inputs)
+    # numbers the paper only plots (no value in its text): the model's, for a reader with the figures
+    predictions = []
+    for n in range(2, 8):
+        for name, an in (("C3DT", c3), ("C10DT", c10)):
+            predictions.append(
+                {
+                    "quantity": f"shift N = {n}, {name}",
+                    "qdstack": an["shift_meV"][n - 1],
+                    "unit": "meV",
+                    "note": "Fig. 3d (no number in the text)",
+                }
+            )
+    cp = a.get("coupling")
+    if cp:
+        for lk, d_nm, sh in zip(
+            cp["data"]["linker"], cp["data"]["distance_nm"], cp["data"]["shift_meV"]
+        ):
+            predictions.append(
+                {
+                    "quantity": f"bilayer shift, {lk} (S-S {d_nm:.3f} nm)",
+                    "qdstack": sh,
+                    "unit": "meV",
+                    "note": "Fig. 4 (no number in the text)",
+                }
+            )
+    comp = Comparison(
+        rows, claims, saturation, structure_out, summary, inputs, predictions=predictions
+    )
     comp.discussion.extend(_discussion(comp, sim))
     return comp
 
