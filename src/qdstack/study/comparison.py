@@ -694,7 +694,6 @@ def _saturation_text(comp: Comparison) -> str:
 
 def _discussion(comp: Comparison, sim) -> list[str]:
     out = []
-    by = {r["quantity"]: r for r in comp.rows}
     for r in comp.rows:
         if r["agrees"]:
             continue
@@ -753,5 +752,4 @@ def _discussion(comp: Comparison, sim) -> list[str]:
             + "; ".join(w.rstrip(".") for w in cal["warnings"])
             + "."
         )
-    del by
     return out
