@@ -1,29 +1,5 @@
-"""Diffractometer files: PANalytical ``.xrdml``, Rigaku ``.ras``, Bruker ``.brml`` and ``.raw``.
+"""Bruker diffractometer files: DIFFRAC.SUITE ``.brml`` and DIFFRAC-AT ``.raw`` (``RAW1.01``).
 
-Each reader returns every scan of a file as a :class:`RawScan` (2theta in
-degrees, intensities as the instrument states them, their Poisson standard
-errors, the wavelength the file states); :mod:`qdstack.io.profile` turns a scan
-into a :class:`~qdstack.io.profile.Profile` in q.
-
-Where a maintained library reads a format it is used, and only what it leaves
-out is read here:
-
-``.xrdml`` (PANalytical XRDML 1.0-2.x)
-    Scan data through :class:`xrayutilities.io.XRDMLFile` (it returns counts per
-    second, ``detector``, and the motor positions; a UTF-8 BOM is handled).
-    The wavelength is not read by xrayutilities, so ``<usedWavelength>`` is read
-    here: the line named by its ``intended`` attribute (``K-Alpha 1`` ->
-    ``kAlpha1``; ``K-Alpha`` -> the intensity-weighted mean of K-alpha1 and
-    K-alpha2 with ``ratioKAlpha2KAlpha1``).  The detected counts behind each
-    point are ``cps * countTime / attenuation``, which gives the Poisson error.
-``.ras`` (Rigaku SmartLab / RAS)
-    Scans through :class:`xrayutilities.io.rigaku_ras.RASFile` (several scans
-    per file, Shift-JIS header bytes, CRLF).  The intensity is the second
-    column times the third (the attenuator factor), as in the NIST reductus
-    loader; the count time per step is ``MEAS_SCAN_STEP * 60 / MEAS_SCAN_SPEED``
-    for speeds in deg/min.  The wavelength is the line named by
-    ``MEAS_COND_XG_WAVE_TYPE`` (``Ka1``, ``Ka2``, ``Kb``; ``Ka`` -> (2 Ka1 + Ka2)/3)
-    from the ``HW_XG_WAVE_LENGTH_*`` entries [angstrom].
 ``.brml`` (Bruker DIFFRAC.SUITE, a zip of XML)
     No maintained Python library reads it, so it is parsed here with
     :mod:`zipfile` and :mod:`xml.etree.ElementTree`.  Every
@@ -56,388 +32,32 @@ mean ``(a1 + r a2) / (1 + r)`` is used, else K-alpha1.
 
 References
 ----------
-PANalytical XRDML schema, http://www.xrdml.com; D. Kriegner, E. Wintersberger,
-J. Stangl, J. Appl. Cryst. 46, 1162 (2013) (xrayutilities); M. Wojdyr, xylib
-(``bruker_raw.cpp``, ``brml`` notes) for the Bruker layouts; B. Maranville et
-al., reductus (``rigaku.py``) for the RAS attenuator and count-time conventions.
+M. Wojdyr, xylib (``bruker_raw.cpp``, ``brml`` notes) for the Bruker layouts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from qdstack.errors import FileFormatError
+from qdstack.io.xrd_formats.scan import (
+    _ANGSTROM_NM,
+    RawScan,
+    _describe_range,
+    _float_or_none,
+    _local,
+    _poisson_err,
+)
 
-__all__ = [
-    "RawScan",
-    "read_xrdml_scans",
-    "read_ras_scans",
-    "read_brml_scans",
-    "read_bruker_raw_scans",
-    "sniff_format",
-]
+__all__ = ["read_brml_scans", "read_bruker_raw_scans"]
 
-_ANGSTROM_NM = 0.1
-
-
-@dataclass(frozen=True)
-class RawScan:
-    """One scan of a diffractometer file, before conversion to q.
-
-    Attributes
-    ----------
-    two_theta_deg : ndarray, shape (n,)
-        Scattering angle 2theta [deg], in file order.
-    intensity : ndarray, shape (n,)
-        Intensity in ``intensity_unit``.
-    intensity_err : ndarray or None, shape (n,)
-        One standard error of each intensity from Poisson statistics of the
-        detected counts (``sqrt(max(N, 1))`` for N detected counts, scaled like
-        the intensity); None when the file does not say how many counts.
-    intensity_unit : str
-        ``"counts"`` or ``"cps"`` (counts per second).
-    wavelength_nm : float or None
-        The wavelength the file states [nm] (see the module docstring for which line).
-    scan_axis : str
-        The scan axis as the file names it (``2Theta-Omega``, ``TwoThetaOmega``, ...).
-    description : str
-        A short human description (range and number of points).
-    meta : dict
-        Other facts read from the file (count time, sample name, anode, ...).
-    """
-
-    two_theta_deg: np.ndarray
-    intensity: np.ndarray
-    intensity_err: np.ndarray | None
-    intensity_unit: str
-    wavelength_nm: float | None
-    scan_axis: str
-    description: str = ""
-    meta: dict = field(default_factory=dict, compare=False)
-
-
-def _describe_range(tt: np.ndarray) -> str:
-    return f"2theta {float(np.min(tt)):.4g}-{float(np.max(tt)):.4g} deg, {tt.size} points"
-
-
-def _poisson_err(detected_counts, scale) -> np.ndarray:
-    """sqrt(max(N, 1)) * scale: the Poisson error of N counts (1 count for an empty bin)."""
-    n = np.asarray(detected_counts, dtype=float)
-    return np.sqrt(np.maximum(n, 1.0)) * scale
-
-
-def sniff_format(path: str | os.PathLike) -> str:
-    """The diffractometer format of a file, from its suffix and first bytes.
-
-    Returns
-    -------
-    str
-        ``"xrdml"``, ``"ras"``, ``"brml"``, ``"bruker_raw"`` or ``"text"``.
-    """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(512)
-    except FileNotFoundError:
-        raise FileFormatError("no such file", str(path)) from None
-    except IsADirectoryError:
-        raise FileFormatError("is a directory, not a file", str(path)) from None
-    except PermissionError:
-        raise FileFormatError("permission denied", str(path)) from None
-    except OSError as exc:
-        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})", str(path)) from None
-    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"RAW") and (suffix == ".raw" or head[:7] in (b"RAW1.01", b"RAW4.00")):
-        return "bruker_raw"
-    if head.startswith(b"PK\x03\x04") and suffix in (".brml", ".zip", ""):
-        return "brml"
-    if stripped.startswith(b"*RAS_DATA_START") or suffix == ".ras":
-        return "ras"
-    if suffix == ".xrdml" or (stripped.startswith(b"<?xml") and b"xrdMeasurement" in head):
-        return "xrdml"
-    if suffix == ".brml":
-        return "brml"
-    return "text"
-
-
-# ----------------------------------------------------------------------------- XRDML
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _xrdml_wavelengths(path: str) -> list[tuple[float | None, str]]:
-    """(wavelength [nm] or None, description) of every <xrdMeasurement> in file order."""
-    from xml.etree import ElementTree as ET
-
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise FileFormatError(f"not well-formed XML ({exc})", path) from None
-    out: list[tuple[float | None, str]] = []
-    for meas in root.iter():
-        if _local(meas.tag) != "xrdMeasurement":
-            continue
-        used = next((e for e in meas.iter() if _local(e.tag) == "usedWavelength"), None)
-        if used is None:
-            out.append((None, "no <usedWavelength>"))
-            continue
-        lines = {}
-        for child in used:
-            name = _local(child.tag)
-            try:
-                value = float((child.text or "").strip())
-            except ValueError:
-                continue
-            unit = (child.get("unit") or "Angstrom").lower()
-            if name.startswith("k"):
-                value = value * (_ANGSTROM_NM if unit.startswith("ang") else 1.0)
-            lines[name] = value
-        intended = (used.get("intended") or "K-Alpha 1").strip()
-        key = {"k-alpha 1": "kAlpha1", "k-alpha 2": "kAlpha2", "k-beta": "kBeta"}.get(intended.lower())
-        wl = None
-        if key is not None and lines.get(key, 0) > 0:
-            wl = lines[key]
-        elif intended.lower() == "k-alpha" and lines.get("kAlpha1", 0) > 0:
-            r = lines.get("ratioKAlpha2KAlpha1", 0.0)
-            a2 = lines.get("kAlpha2", 0.0)
-            wl = (lines["kAlpha1"] + r * a2) / (1 + r) if (r > 0 and a2 > 0) else lines["kAlpha1"]
-        out.append((wl, intended))
-    return out
-
-
-def _quietly(func, *args):
-    """Call a third-party reader with its stdout captured (it may print); returns (value, printed)."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        value = func(*args)
-    return value, buf.getvalue().strip()
-
-
-def read_xrdml_scans(path: str | os.PathLike) -> list[RawScan]:
-    """Every scan of a PANalytical ``.xrdml`` file (see the module docstring).
-
-    Raises
-    ------
-    FileFormatError
-        Not XRDML, no scan, or a scan that does not step 2theta.
-    """
-    src = os.fspath(path)
-    try:
-        from xrayutilities.io.panalytical_xml import XRDMLFile
-    except ImportError as exc:  # pragma: no cover - a core dependency
-        raise FileFormatError(f"reading .xrdml needs xrayutilities ({exc})", src) from None
-    wavelengths = _xrdml_wavelengths(src)
-    try:
-        xfile, printed = _quietly(XRDMLFile, src)
-    except FileFormatError:
-        raise
-    except Exception as exc:  # xrayutilities raises many kinds on malformed files
-        raise FileFormatError(
-            f"not a readable XRDML scan ({type(exc).__name__}: {exc})", src
-        ) from None
-    if not xfile.scans:
-        raise FileFormatError("no <xrdMeasurement> with scan data in this XRDML file", src)
-    scans: list[RawScan] = []
-    for m_index, meas in enumerate(xfile.scans):
-        d = meas.ddict
-        wl = wavelengths[m_index][0] if m_index < len(wavelengths) else None
-        if "2Theta" not in d:
-            raise FileFormatError(f"measurement {m_index + 1} has no 2Theta positions", src)
-        det = np.asarray(d["detector"], dtype=float)
-        det = det[None, :] if det.ndim == 1 else det.reshape(-1, det.shape[-1])
-        n_rows, n_pts = det.shape
-        tt = np.asarray(d["2Theta"], dtype=float)
-        axis = str(getattr(meas, "scanmotname", "") or "")
-        if tt.size in (1, n_rows) and n_pts > 1:
-            raise FileFormatError(
-                f"scan {len(scans) + 1} ({axis or 'unnamed'} axis) is at fixed 2theta "
-                f"({float(np.ravel(tt)[0]):g} deg), e.g. a rocking curve; a profile in q needs a scan "
-                "that steps 2theta",
-                src,
-            )
-        if tt.size != n_rows * n_pts:
-            raise FileFormatError(
-                f"measurement {m_index + 1}: {tt.size} 2theta positions for {n_rows * n_pts} intensities",
-                src,
-            )
-        tt = tt.reshape(n_rows, n_pts)
-        ctime = np.ravel(np.asarray(d["countTime"], dtype=float))
-        att = np.asarray(d.get("beamAttenuationFactors", []), dtype=float)
-        att = att.reshape(n_rows, n_pts) if att.size == n_rows * n_pts else np.ones((n_rows, n_pts))
-        for r in range(n_rows):
-            x, y = tt[r], det[r]
-            a = np.where(np.isfinite(att[r]) & (att[r] > 0), att[r], 1.0)
-            t = float(ctime[min(r, ctime.size - 1)]) if ctime.size else float("nan")
-            if math.isfinite(t) and t > 0:
-                err = _poisson_err(y * t / a, a / t)
-            else:
-                err = None
-            meta = {"count_time_s": t, "measurement": m_index + 1}
-            if printed:
-                meta["reader_message"] = printed
-            scans.append(
-                RawScan(
-                    two_theta_deg=x.astype(float),
-                    intensity=y.astype(float),
-                    intensity_err=err,
-                    intensity_unit="cps",
-                    wavelength_nm=wl,
-                    scan_axis=str(getattr(meas, "scanmotname", "")),
-                    description=f"{getattr(meas, 'scanmotname', 'scan')}: {_describe_range(x)}",
-                    meta=meta,
-                )
-            )
-    return scans
-
-
-# ----------------------------------------------------------------------------- RAS
-
-_RAS_LINE = re.compile(r'^\*(\S+)\s+"(.*)"\s*$')
-
-
-def _ras_header(lines) -> dict[str, str]:
-    out = {}
-    for line in lines:
-        m = _RAS_LINE.match(line.strip())
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out
-
-
-def _float_or_none(text) -> float | None:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _ras_wavelength_nm(h: dict[str, str]) -> float | None:
-    a1 = _float_or_none(h.get("HW_XG_WAVE_LENGTH_ALPHA1"))
-    a2 = _float_or_none(h.get("HW_XG_WAVE_LENGTH_ALPHA2"))
-    kb = _float_or_none(h.get("HW_XG_WAVE_LENGTH_BETA"))
-    kind = h.get("MEAS_COND_XG_WAVE_TYPE", "").strip().lower()
-    value = None
-    if kind == "ka1":
-        value = a1
-    elif kind == "ka2":
-        value = a2
-    elif kind == "kb":
-        value = kb
-    elif a1 is not None:
-        value = (2 * a1 + a2) / 3 if a2 else a1
-    if value is None or not (0.01 < value < 20):
-        return None
-    return value * _ANGSTROM_NM
-
-
-def _ras_count_time(h: dict[str, str]) -> float | None:
-    speed = _float_or_none(h.get("MEAS_SCAN_SPEED"))
-    step = _float_or_none(h.get("MEAS_SCAN_STEP"))
-    unit = h.get("MEAS_SCAN_SPEED_UNIT", "").strip().lower()
-    if speed is None or speed <= 0:
-        return None
-    if unit.startswith("sec"):
-        return speed
-    if unit.endswith("/min") and step:
-        return abs(step) * 60.0 / speed
-    return None
-
-
-def read_ras_scans(path: str | os.PathLike) -> list[RawScan]:
-    """Every scan of a Rigaku ``.ras`` file (see the module docstring).
-
-    Raises
-    ------
-    FileFormatError
-        Not RAS, a broken data block, or a scan that does not step 2theta.
-    """
-    src = os.fspath(path)
-    try:
-        from xrayutilities.io.rigaku_ras import RASFile
-    except ImportError as exc:  # pragma: no cover - a core dependency
-        raise FileFormatError(f"reading .ras needs xrayutilities ({exc})", src) from None
-    with open(src, "rb") as fh:
-        first = fh.read(64).lstrip(b"\xef\xbb\xbf").lstrip()
-    if not first.startswith(b"*RAS_DATA_START"):
-        raise FileFormatError("not a Rigaku RAS file (it does not start with *RAS_DATA_START)", src)
-    try:
-        rfile, printed = _quietly(RASFile, src)
-    except Exception as exc:
-        raise FileFormatError(f"not a readable RAS file ({type(exc).__name__}: {exc})", src) from None
-    if not rfile.scans:
-        raise FileFormatError("no scan (*RAS_HEADER_START ... *RAS_INT_END) in this RAS file", src)
-    scans = []
-    for k, s in enumerate(rfile.scans, start=1):
-        h = _ras_header(s.header)
-        axis = getattr(s, "scan_axis", "") or h.get("MEAS_SCAN_AXIS_X_INTERNAL", "")
-        data = getattr(s, "data", None)
-        if data is None or data.dtype.names is None or len(data.dtype.names) < 2:
-            raise FileFormatError(f"scan {k}: no data block", src)
-        names = data.dtype.names
-        x = np.atleast_1d(np.asarray(data[names[0]], dtype=float))
-        y = np.atleast_1d(np.asarray(data[names[1]], dtype=float))
-        att = np.atleast_1d(np.asarray(data[names[2]], dtype=float)) if len(names) > 2 else np.ones_like(y)
-        expected = getattr(s, "length", x.size)
-        if x.size != expected or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-            raise FileFormatError(
-                f"scan {k}: the data block is broken ({x.size} rows read, {expected} announced by "
-                "*MEAS_DATA_COUNT, or a non-numeric value)",
-                src,
-            )
-        if "twotheta" not in axis.lower():
-            raise FileFormatError(
-                f"scan {k} steps {axis or 'an unnamed axis'}, not 2theta; a profile in q needs a "
-                "2theta scan (TwoThetaOmega, TwoThetaTheta, TwoTheta, TwoThetaChi)",
-                src,
-            )
-        unit_x = h.get("MEAS_SCAN_UNIT_X", "deg").strip().lower()
-        if unit_x not in ("deg", "degree", "degrees", ""):
-            raise FileFormatError(f"scan {k}: x unit {unit_x!r}; only degrees are read", src)
-        if not np.all(np.isfinite(att)) or np.any(att <= 0):
-            att = np.ones_like(y)
-        unit_y = h.get("MEAS_SCAN_UNIT_Y", "counts").strip().lower()
-        t = _ras_count_time(h)
-        intensity = y * att
-        if unit_y == "cps" and t:
-            err = _poisson_err(y * t, att / t)
-            unit = "cps"
-        elif unit_y == "cps":
-            err, unit = None, "cps"
-        else:
-            err, unit = _poisson_err(y, att), "counts"
-        meta = {"count_time_s": t, "sample": h.get("FILE_SAMPLE", "").strip()}
-        if printed:
-            meta["reader_message"] = printed
-        scans.append(
-            RawScan(
-                two_theta_deg=x,
-                intensity=intensity,
-                intensity_err=err,
-                intensity_unit=unit,
-                wavelength_nm=_ras_wavelength_nm(h),
-                scan_axis=axis,
-                description=f"{axis}: {_describe_range(x)}",
-                meta=meta,
-            )
-        )
-    return scans
-
-
-# ----------------------------------------------------------------------------- BRML
 
 _BRML_RAW = re.compile(r"(?:^|/)(Experiment(\d+))/RawData(\d+)\.xml$", re.I)
 
@@ -577,8 +197,6 @@ def read_brml_scans(path: str | os.PathLike) -> list[RawScan]:
         raise FileFormatError("no <Datum> rows in any DataRoute of this .brml archive", src)
     return scans
 
-
-# ----------------------------------------------------------------------------- Bruker RAW
 
 _RAW1_FILE_HEADER = 712
 _RAW1_MIN_RANGE_HEADER = 260
