@@ -128,3 +128,24 @@ def test_summary_numbers_and_result_interface():
     assert g.covariance is None and g.correl is None  # nothing fitted
     with pytest.raises(InputError):
         g.summary_blocks(offset_nm=-5.0)  # a non-positive gap, as linker_gap_nm says
+
+
+def test_plot_shows_every_minimum_and_the_distances():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    g = get_linker("C10DT", method="gfn2")
+    fig = g.plot()
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], g.ensemble_ss_distance_nm)
+    np.testing.assert_allclose(points[:, 1], g.ensemble_energy_meV)
+    vlines = [line.get_xdata()[0] for line in ax.lines if line.get_xdata()[0] == line.get_xdata()[1]]
+    assert g.anti_ss_distance_nm in vlines and g.boltzmann_ss_distance_nm in vlines
+    assert g.paper_ss_distance_nm in vlines
+    # a rigid linker is not magnified: its 0.0001 nm spread sits on a 0.1 nm wide axis
+    lo, hi = get_linker("BDT").plot().axes[0].get_xlim()
+    assert hi - lo == pytest.approx(0.1)

@@ -100,7 +100,8 @@ class LinkerGeometry(Result):
     """Anchor-anchor (S-S) distance of a linker at one level, and its conformers.
 
     A :class:`~qdstack._result.Result`: ``summary()`` is what ``qdstack linker NAME``
-    prints, ``_repr_html_()`` shows it in Jupyter, ``to_json()`` the JSON object.
+    prints, ``_repr_html_()`` shows it in Jupyter, ``plot()`` the conformers
+    (:func:`~qdstack.plotting.linkers.plot_conformers`), ``to_json()`` the JSON object.
 
     ``ss_distance_nm`` is the distance between the two anchoring atoms (the two
     sulfur atoms of a dithiol) in the conformer named by ``conformer``:
@@ -326,6 +327,11 @@ class LinkerGeometry(Result):
             "paper_ss_distance_nm": self.paper_ss_distance_nm,
             "warnings": list(self.warnings),
         }
+
+    def _plot(self, ax):
+        from qdstack.plotting.linkers import plot_conformers
+
+        return plot_conformers(self, ax=ax)
 
     def summary_blocks(self, offset_nm: float = 0.0) -> tuple[str, ...]:
         """What ``qdstack linker NAME`` prints: the distances, the conformers, the gap.
