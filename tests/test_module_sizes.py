@@ -23,8 +23,8 @@ LIMIT = 600
 
 PACKAGE = Path(qdstack.__file__).resolve().parent
 
-#: path relative to src/qdstack -> why it may exceed LIMIT.  Line counts as of the
-#: main branch on 2026-12-04 (wc -l), in brackets where another branch changes them.
+#: path relative to src/qdstack -> why it may exceed LIMIT.  Line counts (wc -l) as of
+#: main on 2026-12-04, in brackets where a branch in flight changes them.
 ALLOWED: dict[str, str] = {
     # --- one algorithm ------------------------------------------------------------------
     # 641 lines: the lmfit fits of eqns (2) and (3) with their shared start-value scan
@@ -54,7 +54,7 @@ ALLOWED: dict[str, str] = {
     # and the 3D finite-volume solver.  The solver is one algorithm; the description,
     # results and the separable fast path are separate concerns.
     "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
-    # 1111 [1186] lines: description (ExcitonStack, bonds), dense matrices, the matrix-free
+    # 1186 lines: description (ExcitonStack, bonds), dense matrices, the matrix-free
     # operator and Chebyshev moments, bright spectra, the dense reference path, thermal
     # emission.  The Chebyshev kernel-polynomial method is one algorithm; the dense
     # reference path and thermal emission are separate concerns.
@@ -62,7 +62,7 @@ ALLOWED: dict[str, str] = {
     # 1002 [1134 on i16-newuser] lines: model pieces, results, candidate search, the joint
     # raw + derivative peak fit, periods and the in-plane/out-of-plane comparison.
     "analysis/xrd.py": "to split: results and the period/direction comparisons out of the peak fit",
-    # 720 [889, 980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
+    # 889 [980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
     # the layer series (chain fit, OD vs layers, saturation) with their results.
     "analysis/absorption.py": "to split: the single-spectrum peak and the layer-series fits",
     # 605 [616 on i13-explain] lines: the calibration fit, and the paper-vs-model comparison
