@@ -102,7 +102,12 @@ def test_every_long_module_is_one_algorithm_or_a_named_debt():
 def test_the_scan_sees_the_package():
     """The walk finds the package's modules (so an empty result means short modules, not a wrong path)."""
     names = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")}
-    assert {"__init__.py", "_result.py", "analysis/angle/series.py", "io/xrd_formats/bruker.py"} <= names
+    assert {
+        "__init__.py",
+        "_result.py",
+        "analysis/angle/series.py",
+        "io/xrd_formats/bruker.py",
+    } <= names
     assert _line_count(PACKAGE / "_result.py") > 100
 
 

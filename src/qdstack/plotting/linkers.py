@@ -34,17 +34,44 @@ def plot_conformers(geometry, ax=None):
     e = np.asarray(g.ensemble_energy_meV, dtype=float)
     p = g.boltzmann_weights()
     what = "-".join(g.anchor_elements)
-    ax.scatter(d, e, s=20 + 400 * p, color="C0", alpha=0.7, edgecolor="k", linewidth=0.5,
-               label=f"{g.n_conformers} minima (area ~ population at {g.temperature_K:g} K)")
-    ax.axvline(g.anti_ss_distance_nm, color="C3", lw=1.5,
-               label=f"all-anti {g.anti_ss_distance_nm:.3f} nm (+{g.anti_relative_energy_meV:.1f} meV)")
-    ax.axvline(g.boltzmann_ss_distance_nm, color="C2", lw=1.2, ls="--",
-               label=f"Boltzmann mean {g.boltzmann_ss_distance_nm:.3f} nm")
+    ax.scatter(
+        d,
+        e,
+        s=20 + 400 * p,
+        color="C0",
+        alpha=0.7,
+        edgecolor="k",
+        linewidth=0.5,
+        label=f"{g.n_conformers} minima (area ~ population at {g.temperature_K:g} K)",
+    )
+    ax.axvline(
+        g.anti_ss_distance_nm,
+        color="C3",
+        lw=1.5,
+        label=f"all-anti {g.anti_ss_distance_nm:.3f} nm (+{g.anti_relative_energy_meV:.1f} meV)",
+    )
+    ax.axvline(
+        g.boltzmann_ss_distance_nm,
+        color="C2",
+        lw=1.2,
+        ls="--",
+        label=f"Boltzmann mean {g.boltzmann_ss_distance_nm:.3f} nm",
+    )
     if g.paper_ss_distance_nm is not None:
-        ax.axvline(g.paper_ss_distance_nm, color="0.3", lw=1.2, ls=":",
-                   label=f"paper (B3LYP/6-31G(d)) {g.paper_ss_distance_nm:.2f} nm")
-    ax.axhline(K_B_MEV_PER_K * g.temperature_K, color="0.5", lw=0.8, ls=":",
-               label=f"k_B T = {K_B_MEV_PER_K * g.temperature_K:.1f} meV")
+        ax.axvline(
+            g.paper_ss_distance_nm,
+            color="0.3",
+            lw=1.2,
+            ls=":",
+            label=f"paper (B3LYP/6-31G(d)) {g.paper_ss_distance_nm:.2f} nm",
+        )
+    ax.axhline(
+        K_B_MEV_PER_K * g.temperature_K,
+        color="0.5",
+        lw=0.8,
+        ls=":",
+        label=f"k_B T = {K_B_MEV_PER_K * g.temperature_K:.1f} meV",
+    )
     # a rigid linker's minima differ by < 0.01 nm: show them on a 0.1 nm wide axis, not magnified
     xs = np.concatenate([d, [g.anti_ss_distance_nm, g.boltzmann_ss_distance_nm]])
     lo, hi = float(np.min(xs)), float(np.max(xs))

@@ -134,7 +134,6 @@ def _reabs_model(ctx, tau=0.5):
     return _solve(ctx, _mats_reabs(ctx, tau))[0].ravel()
 
 
-
 def _info(chi2, n, k):
     chi2 = max(chi2, 1e-300)
     aic = n * math.log(chi2 / n) + 2 * k
@@ -182,8 +181,10 @@ def _fit_model(name, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles):
         best_fit = None
         d_max = 1.5 * ctx.fwhm_meV
         for f0, d0 in ((0.1, 0.2), (0.1, -0.2), (0.4, 0.5), (0.4, -0.5)):
-            p = model.make_params(fraction=dict(value=f0, min=0.0, max=0.95),
-                                  offset_meV=dict(value=d0 * ctx.fwhm_meV, min=-d_max, max=d_max))
+            p = model.make_params(
+                fraction=dict(value=f0, min=0.0, max=0.95),
+                offset_meV=dict(value=d0 * ctx.fwhm_meV, min=-d_max, max=d_max),
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 r = model.fit(y, p, ctx=ctx, weights=w)
@@ -199,8 +200,13 @@ def _fit_model(name, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles):
             grad = np.array([d / (1 - f) ** 2, f / (1 - f)])
             comb_err = float(math.sqrt(max(grad @ fit.covar @ grad, 0.0)))
         params = {
-            "fraction": f, "fraction_err": fe, "offset_meV": d, "offset_meV_err": de,
-            "fraction_offset_meV": comb, "fraction_offset_meV_err": comb_err, "n_film": n_film,
+            "fraction": f,
+            "fraction_err": fe,
+            "offset_meV": d,
+            "offset_meV_err": de,
+            "fraction_offset_meV": comb,
+            "fraction_offset_meV_err": comb_err,
+            "n_film": n_film,
         }
         mats_fn = lambda c, f=f, d=d: _mats_aniso(c, f, d)  # noqa: E731
         k = n_lin + 2
@@ -217,7 +223,12 @@ def _fit_model(name, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles):
                 best_fit = r
         fit = best_fit
         t = param_value(fit, "tau")
-        params = {"tau": t, "tau_err": param_error(fit, "tau"), "urbach_meV": urbach_meV, "n_film": n_film}
+        params = {
+            "tau": t,
+            "tau_err": param_error(fit, "tau"),
+            "urbach_meV": urbach_meV,
+            "n_film": n_film,
+        }
         mats_fn = lambda c, t=t: _mats_reabs(c, t)  # noqa: E731
         k = n_lin + 1
         success = bool(fit.success)

@@ -147,29 +147,65 @@ class AngleSeries(Result):
 
     def summary_blocks(self):
         rows = []
-        for a, f, pk, sh, sh_e, w, i in zip(self.angles_deg, self.files, self.peak_eV, self.shift_meV,
-                                            self.shift_meV_err, self.fwhm_meV, self.intensity):
-            rows.append((f"{a:g}", Path(f).name, fmt(pk, ".4f"), f"{fmt(sh, '+.2f')} ± {fmt(sh_e, '.2f')}",
-                         fmt(w, ".1f"), fmt(i, ".4g")))
-        blocks: list = [Table("Angle-dependent PL", ("angle (°)", "file", "peak (eV)", "shift (meV)",
-                                                     "FWHM (meV)", "intensity"), tuple(rows),
-                              align=("r", "l", "r", "r", "r", "r"))]
+        for a, f, pk, sh, sh_e, w, i in zip(
+            self.angles_deg,
+            self.files,
+            self.peak_eV,
+            self.shift_meV,
+            self.shift_meV_err,
+            self.fwhm_meV,
+            self.intensity,
+        ):
+            rows.append(
+                (
+                    f"{a:g}",
+                    Path(f).name,
+                    fmt(pk, ".4f"),
+                    f"{fmt(sh, '+.2f')} ± {fmt(sh_e, '.2f')}",
+                    fmt(w, ".1f"),
+                    fmt(i, ".4g"),
+                )
+            )
+        blocks: list = [
+            Table(
+                "Angle-dependent PL",
+                ("angle (°)", "file", "peak (eV)", "shift (meV)", "FWHM (meV)", "intensity"),
+                tuple(rows),
+                align=("r", "l", "r", "r", "r", "r"),
+            )
+        ]
         rows = []
         for m in self.models:
             p = m.params
             if m.name == "anisotropic-emission":
-                text = (f"f = {p['fraction']:.3f} ± {fmt(p['fraction_err'], '.3f')}, "
-                        f"Δ = {p['offset_meV']:.1f} ± {fmt(p['offset_meV_err'], '.1f')} meV")
+                text = (
+                    f"f = {p['fraction']:.3f} ± {fmt(p['fraction_err'], '.3f')}, "
+                    f"Δ = {p['offset_meV']:.1f} ± {fmt(p['offset_meV_err'], '.1f')} meV"
+                )
             elif m.name == "reabsorption":
                 text = f"αd = {p['tau']:.3f} ± {fmt(p['tau_err'], '.3f')}"
             else:
                 text = "-"
-            rows.append((m.name + (" *" if m.name == self.model.name else ""), text, f"{m.chi2_reduced:.3f}",
-                         f"{self.delta_aic[m.name]:.1f}", f"{self.delta_bic[m.name]:.1f}"))
-        blocks.append(Table("Models of the whole series (lowest BIC preferred)",
-                            ("model", "fitted parameters", "χ²ᵣ", "ΔAIC", "ΔBIC"), tuple(rows),
-                            align=("l", "l", "r", "r", "r")))
-        blocks.append(f"preferred: {self.model.name} (evidence against the next model: {self.evidence})")
+            rows.append(
+                (
+                    m.name + (" *" if m.name == self.model.name else ""),
+                    text,
+                    f"{m.chi2_reduced:.3f}",
+                    f"{self.delta_aic[m.name]:.1f}",
+                    f"{self.delta_bic[m.name]:.1f}",
+                )
+            )
+        blocks.append(
+            Table(
+                "Models of the whole series (lowest BIC preferred)",
+                ("model", "fitted parameters", "χ²ᵣ", "ΔAIC", "ΔBIC"),
+                tuple(rows),
+                align=("l", "l", "r", "r", "r"),
+            )
+        )
+        blocks.append(
+            f"preferred: {self.model.name} (evidence against the next model: {self.evidence})"
+        )
         return tuple(blocks)
 
     def _plot(self, ax):

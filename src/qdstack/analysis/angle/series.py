@@ -47,6 +47,7 @@ def _noise_model(y, window: int = 41):
     floor = (0.05 * const) ** 2
     return np.sqrt(np.maximum(var, floor))
 
+
 def _evidence(delta: float) -> str:
     for limit, words in _EVIDENCE:
         if delta < limit:
@@ -112,7 +113,11 @@ def analyse_angle_series(
         raise InputError(f"the film index must be between 1 and 5, got {n_film}", "--n-film")
     if not (math.isfinite(urbach_meV) and urbach_meV > 0):
         raise InputError(f"the Urbach energy must be positive, got {urbach_meV}", "--urbach-meV")
-    names = list(files) if files is not None else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
+    names = (
+        list(files)
+        if files is not None
+        else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
+    )
     order = np.argsort(angles, kind="stable")
     angles = angles[order]
     spectra = [spectra[i] for i in order]
@@ -123,8 +128,14 @@ def analyse_angle_series(
     peaks = []
     for spec, name in zip(spectra, names):
         try:
-            p = pl_peak(spec.energy_eV, spec.intensity, emin_eV=emin_eV, emax_eV=emax_eV,
-                        fit_fraction=fit_fraction, source=name)
+            p = pl_peak(
+                spec.energy_eV,
+                spec.intensity,
+                emin_eV=emin_eV,
+                emax_eV=emax_eV,
+                fit_fraction=fit_fraction,
+                source=name,
+            )
             msgs += list(p.warnings)
             peaks.append(p)
         except FitError as exc:
@@ -157,7 +168,12 @@ def analyse_angle_series(
     if inside.sum() < 20:
         raise FitError("the spectra share fewer than 20 points of energy range", names[ref])
     e = e[inside]
-    data = np.array([np.interp(e, spectra[i].energy_eV, spectra[i].intensity) - peaks[i].background for i in use])
+    data = np.array(
+        [
+            np.interp(e, spectra[i].energy_eV, spectra[i].intensity) - peaks[i].background
+            for i in use
+        ]
+    )
     ref_use = use.index(ref)
     fwhm_ref = peaks[ref].fwhm_meV * 1e-3 if math.isfinite(peaks[ref].fwhm_meV) else 0.1 * (hi - lo)
     sig = np.array([_noise_model(r) for r in data])
@@ -177,10 +193,15 @@ def analyse_angle_series(
     if absorption is not None:
         ae, aa = np.asarray(absorption.energy_eV), np.asarray(absorption.intensity)
         if e.min() < ae.min() or e.max() > ae.max():
-            raise InputError("the absorbance spectrum does not cover the PL band", absorption.source or "--absorption")
+            raise InputError(
+                "the absorbance spectrum does not cover the PL band",
+                absorption.source or "--absorption",
+            )
         a_ref = float(np.interp(e_ref, ae, aa))
         if not a_ref > 0:
-            raise InputError("the absorbance at the PL peak is not positive", absorption.source or "--absorption")
+            raise InputError(
+                "the absorbance at the PL peak is not positive", absorption.source or "--absorption"
+            )
 
         def a_fn(x, ae=ae, aa=aa, a_ref=a_ref):
             return np.clip(np.interp(x, ae, aa) / a_ref, 0.0, None)
@@ -195,19 +216,31 @@ def analyse_angle_series(
 
     ti = internal_angle_rad(angles[use], n_film)
     ctx = _Context(
-        energy=e, data=data, weight=1.0 / sig, knots=knots, cos_i=np.cos(ti),
-        ratio=op_ip_ratio(angles[use], n_film), ref=ref_use, absorption=a_fn, amp0=amp0,
+        energy=e,
+        data=data,
+        weight=1.0 / sig,
+        knots=knots,
+        cos_i=np.cos(ti),
+        ratio=op_ip_ratio(angles[use], n_film),
+        ref=ref_use,
+        absorption=a_fn,
+        amp0=amp0,
         fwhm_meV=fwhm_ref * 1e3,
     )
     curve_angles = np.linspace(0.0, max(float(np.max(np.abs(angles))), 1.0), 9)
     ref_angle = float(angles[ref])
     if len(use) < 3:
         msgs.append("only two angles: the model comparison rests on the change of one spectrum")
-    fitted = [_fit_model(nm, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles) for nm in MODEL_NAMES]
+    fitted = [
+        _fit_model(nm, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles)
+        for nm in MODEL_NAMES
+    ]
     models = [m for m, _ in fitted]
     if tau_from_od is not None:
         rb = models[2]
-        models[2] = replace(rb, params={**rb.params, "urbach_meV": None, "tau_from_absorbance": tau_from_od})
+        models[2] = replace(
+            rb, params={**rb.params, "urbach_meV": None, "tau_from_absorbance": tau_from_od}
+        )
     bics = {m.name: m.bic for m in models}
     aics = {m.name: m.aic for m in models}
     best_i = int(np.argmin([m.bic for m in models]))
@@ -224,7 +257,9 @@ def analyse_angle_series(
         if not best.fit.errorbars:
             msgs.append(f"{best.name} model: the parameter uncertainties could not be estimated")
     if best.name == "anisotropic-emission" and best.params["fraction"] > 0.9:
-        msgs.append("the fitted out-of-plane fraction is at its upper range; the model may not describe the data")
+        msgs.append(
+            "the fitted out-of-plane fraction is at its upper range; the model may not describe the data"
+        )
     if best.chi2_reduced > 3:
         msgs.append(
             f"the preferred model leaves a reduced chi^2 of {best.chi2_reduced:.3g}: none of the models "

@@ -106,7 +106,10 @@ def _brml_columns(route) -> dict[str, int]:
             elif kind.endswith("VaryingRawDataView"):
                 defs = [e for e in view.iter() if _local(e.tag) == "FieldDefinitions"]
                 for i, d in enumerate(defs):
-                    if d.get("TwoTheta") or "twotheta" in (d.get("AxisId", "") + d.get("Name", "")).lower():
+                    if (
+                        d.get("TwoTheta")
+                        or "twotheta" in (d.get("AxisId", "") + d.get("Name", "")).lower()
+                    ):
                         cols["two_theta"] = start + i
                         break
             elif kind.endswith("RecordedRawDataView"):
@@ -162,7 +165,12 @@ def read_brml_scans(path: str | os.PathLike) -> list[RawScan]:
                 for i, d in enumerate(datums):
                     fields = (d.text or "").split(",")
                     try:
-                        rows.append([float(fields[cols[k]]) for k in ("time", "enabled", "two_theta", "counts")])
+                        rows.append(
+                            [
+                                float(fields[cols[k]])
+                                for k in ("time", "enabled", "two_theta", "counts")
+                            ]
+                        )
                     except (IndexError, ValueError):
                         raise FileFormatError(
                             f"{name}: <Datum> {i + 1} ({(d.text or '').strip()[:40]!r}) does not hold "
@@ -190,7 +198,10 @@ def read_brml_scans(path: str | os.PathLike) -> list[RawScan]:
                         wavelength_nm=wl,
                         scan_axis=axis or "TwoTheta",
                         description=f"{name}: {_describe_range(tt)}",
-                        meta={"entry": name, "count_time_s": float(np.median(t)) if t.size else None},
+                        meta={
+                            "entry": name,
+                            "count_time_s": float(np.median(t)) if t.size else None,
+                        },
                     )
                 )
     if not scans:
@@ -261,13 +272,21 @@ def read_bruker_raw_scans(path: str | os.PathLike) -> list[RawScan]:
                 f"range {k}: implausible header length {head_len} or step count {steps} at byte {pos}",
                 src,
             )
-        if not (math.isfinite(start) and math.isfinite(step) and 0 < abs(step) < 45 and -10 < start < 180):
-            raise FileFormatError(f"range {k}: implausible 2theta start {start:g} or step {step:g}", src)
+        if not (
+            math.isfinite(start)
+            and math.isfinite(step)
+            and 0 < abs(step) < 45
+            and -10 < start < 180
+        ):
+            raise FileFormatError(
+                f"range {k}: implausible 2theta start {start:g} or step {step:g}", src
+            )
         data = pos + head_len + supp
         end = data + 4 * steps
         if end > len(raw):
             raise FileFormatError(
-                f"range {k}: {steps} points run past the end of the file ({end} > {len(raw)} bytes)", src
+                f"range {k}: {steps} points run past the end of the file ({end} > {len(raw)} bytes)",
+                src,
             )
         counts = np.frombuffer(raw, dtype="<f4", count=steps, offset=data).astype(float)
         if not np.all(np.isfinite(counts)):

@@ -23,7 +23,14 @@ import os
 import numpy as np
 
 from qdstack.errors import FileFormatError
-from qdstack.io.xrd_formats.scan import _ANGSTROM_NM, RawScan, _describe_range, _local, _poisson_err, _quietly
+from qdstack.io.xrd_formats.scan import (
+    _ANGSTROM_NM,
+    RawScan,
+    _describe_range,
+    _local,
+    _poisson_err,
+    _quietly,
+)
 
 __all__ = ["read_xrdml_scans"]
 
@@ -56,7 +63,9 @@ def _xrdml_wavelengths(path: str) -> list[tuple[float | None, str]]:
                 value = value * (_ANGSTROM_NM if unit.startswith("ang") else 1.0)
             lines[name] = value
         intended = (used.get("intended") or "K-Alpha 1").strip()
-        key = {"k-alpha 1": "kAlpha1", "k-alpha 2": "kAlpha2", "k-beta": "kBeta"}.get(intended.lower())
+        key = {"k-alpha 1": "kAlpha1", "k-alpha 2": "kAlpha2", "k-beta": "kBeta"}.get(
+            intended.lower()
+        )
         wl = None
         if key is not None and lines.get(key, 0) > 0:
             wl = lines[key]

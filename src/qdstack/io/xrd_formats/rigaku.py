@@ -47,7 +47,6 @@ def _ras_header(lines) -> dict[str, str]:
     return out
 
 
-
 def _ras_wavelength_nm(h: dict[str, str]) -> float | None:
     a1 = _float_or_none(h.get("HW_XG_WAVE_LENGTH_ALPHA1"))
     a2 = _float_or_none(h.get("HW_XG_WAVE_LENGTH_ALPHA2"))
@@ -100,7 +99,9 @@ def read_ras_scans(path: str | os.PathLike) -> list[RawScan]:
     try:
         rfile, printed = _quietly(RASFile, src)
     except Exception as exc:
-        raise FileFormatError(f"not a readable RAS file ({type(exc).__name__}: {exc})", src) from None
+        raise FileFormatError(
+            f"not a readable RAS file ({type(exc).__name__}: {exc})", src
+        ) from None
     if not rfile.scans:
         raise FileFormatError("no scan (*RAS_HEADER_START ... *RAS_INT_END) in this RAS file", src)
     scans = []
@@ -113,7 +114,11 @@ def read_ras_scans(path: str | os.PathLike) -> list[RawScan]:
         names = data.dtype.names
         x = np.atleast_1d(np.asarray(data[names[0]], dtype=float))
         y = np.atleast_1d(np.asarray(data[names[1]], dtype=float))
-        att = np.atleast_1d(np.asarray(data[names[2]], dtype=float)) if len(names) > 2 else np.ones_like(y)
+        att = (
+            np.atleast_1d(np.asarray(data[names[2]], dtype=float))
+            if len(names) > 2
+            else np.ones_like(y)
+        )
         expected = getattr(s, "length", x.size)
         if x.size != expected or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise FileFormatError(
