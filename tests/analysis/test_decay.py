@@ -31,7 +31,7 @@ from qdstack.analysis.decay import (
     poisson_deviance_residuals,
 )
 from qdstack.analysis.decay.convolution import Geometry, columns
-from qdstack.analysis.decay.fitter import _Problem
+from qdstack.analysis.decay._problem import _Problem
 from qdstack.errors import FitError, InputError
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 

@@ -50,7 +50,7 @@ import numpy as np
 from qdstack.analysis.decay._report import _results
 from qdstack.analysis.decay._stack import _KINK_BINS, _Eval
 from qdstack.analysis.decay.convolution import columns
-from qdstack.analysis.decay.fitter import _Problem
+from qdstack.analysis.decay._problem import _Problem
 from qdstack.analysis.decay.projection import neyman_amplitudes
 from qdstack.analysis.decay.results import DecayFit
 from qdstack.analysis.decay.starts import starts as _starts
