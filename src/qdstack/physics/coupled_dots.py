@@ -92,8 +92,11 @@ _TOL_NM = 1e-9
 #: Safety factor on the Richardson error estimate |E(3 grids) - E(2 grids)|.
 SAFETY_FACTOR = 2.0
 #: ``backend="auto"`` picks the GPU only for grids at least this large (unknowns per
-#: sector on a grid): below it the 16-core CPU path won on the H200 machine measured
-#: (benchmarks/bench_dots_gpu.py, docs/guide/dots.md).
+#: sector).  Measured on an H200 machine (issue 17), the old Jacobi-preconditioned GPU
+#: path lost to the 16-core CPU path at 72k-109k unknowns (0.5-0.36x); the AMG-
+#: preconditioned GPU path has not been timed on a GPU yet (benchmarks/bench_dots_gpu.py
+#: is ready for that), so "auto" keeps the CPU an order of magnitude past every size
+#: where the GPU was seen to lose.  See docs/guide/dots.md.
 GPU_MIN_UNKNOWNS = 1_000_000
 
 
@@ -377,8 +380,8 @@ class SolverSettings:
     backend : {"cpu", "cupy", "auto"}
         Where LOBPCG runs on the finer grids; "cupy" needs CuPy and a GPU, "auto"
         uses it when present and the grid has at least :data:`GPU_MIN_UNKNOWNS`
-        unknowns per sector (below that the CPU path was faster on the machine
-        measured, see ``docs/guide/dots.md``).  The coarsest grid is always solved
+        unknowns per sector (the GPU lost at every smaller size measured, see
+        ``docs/guide/dots.md``).  The coarsest grid is always solved
         on the CPU.
     max_unknowns : int
         Refuse problems whose finest sector grid would exceed this (memory guard).
