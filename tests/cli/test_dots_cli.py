@@ -152,3 +152,23 @@ def test_disordered_column_reports_the_drawn_edges(run_json):
         0.6,
     )
     assert again["energies_meV"] == d["energies_meV"]
+
+
+def test_disordered_text_summary(run_cli):
+    code, out, err = run_cli(
+        "dots",
+        "--count",
+        2,
+        "--edge-sd-nm",
+        0.4,
+        "--seed",
+        5,
+        "--barrier-eV",
+        1,
+        "--mass",
+        0.15,
+        "--grid-nm",
+        0.6,
+    )
+    assert code == 0, err
+    assert "+/- 0.4 nm (seed 5)" in out and "chain formula" in out

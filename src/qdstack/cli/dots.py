@@ -215,10 +215,12 @@ def command(
             s = f"{sep[i]:.4f}" if i < len(sep) else "-"
             console.print(f"{i + 1:5d}  {par:>6}  {e:12.4f}   {err:9.4f}   {s:>18}", markup=False)
         if result.coupling_meV is not None:
+            sep_c = result.separable_coupling_meV
             console.print(
                 f"coupling beta = {result.coupling_meV:.4f} "
-                f"+/- {result.coupling_converged_meV:.2g} meV "
-                f"(1D separable estimate {result.separable_coupling_meV:.4f} meV)",
+                f"+/- {result.coupling_converged_meV:.2g} meV"
+                + ("" if sep_c is None else f" (1D separable estimate {sep_c:.4f} meV)")
+                + ("" if system.is_column() else " (chain formula; the cubes differ)"),
                 markup=False,
             )
         order = "n/a" if result.observed_order is None else f"{result.observed_order:.2f}"
