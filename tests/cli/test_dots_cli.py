@@ -171,4 +171,4 @@ def test_disordered_text_summary(run_cli):
         0.6,
     )
     assert code == 0, err
-    assert "+/- 0.4 nm (seed 5)" in out and "chain formula" in out
+    assert "2 cube(s) of " in out and "chain formula" in out

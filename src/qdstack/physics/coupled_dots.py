@@ -69,6 +69,7 @@ from qdstack.physics._fv import (
     subcell_material,
 )
 from qdstack.physics.transfer_matrix import bound_states_eV, finite_well, multi_well
+from qdstack._result import Result, Table
 from qdstack.units import HBAR2_OVER_2ME_EV_NM2
 
 __all__ = [
@@ -248,7 +249,7 @@ class DotSystem:
     ) -> "DotSystem":
         """A block of cubes with edges drawn from a normal distribution (a disordered film).
 
-        Laid out as in the film model (:mod:`qdstack.physics.film`): columns on a
+        Laid out as in the film model (:mod:`qdstack.physics.film_model`): columns on a
         square lattice of pitch ``edge_nm + gap_xy``; in each column the cubes are
         stacked along z with face-to-face gaps ``gap_z`` (each column's first cube
         centred at z = 0), so in-plane neighbours are not level and in-plane gaps
@@ -441,7 +442,7 @@ class LevelResult:
 
 
 @dataclass(frozen=True)
-class DotsResult:
+class DotsResult(Result):
     """Result of :func:`solve_dots`; ``to_dict()`` is the contract's ``qdstack dots`` JSON.
 
     Attributes
@@ -539,6 +540,52 @@ class DotsResult:
 
 
 # --------------------------------------------------------------------------- separable estimates
+
+    def summary_blocks(self):
+        s = self.system
+        edges = sorted({round(max(d.size_nm), 4) for d in s.dots})
+        dz = sorted(s.dots, key=lambda d: d.center_nm[2])
+        gaps = sorted({round(b.center_nm[2] - a.center_nm[2] - (a.size_nm[2] + b.size_nm[2]) / 2, 4)
+                       for a, b in zip(dz, dz[1:])
+                       if abs(b.center_nm[0] - a.center_nm[0]) < 1e-9 and abs(b.center_nm[1] - a.center_nm[1]) < 1e-9})
+        gap_txt = f", gap(s) {', '.join(f'{g:g}' for g in gaps)} nm" if gaps else ""
+        if len(edges) > 3:  # a disordered array: the range and the spread, not every edge
+            sizes = np.array([max(d.size_nm) for d in s.dots])
+            edge_txt = (
+                f"{sizes.min():.3g}-{sizes.max():.3g} nm (mean {sizes.mean():.3g}, "
+                f"sd {sizes.std():.2g} nm)"
+            )
+        else:
+            edge_txt = f"{', '.join(f'{e:g}' for e in edges)} nm"
+        blocks: list = [
+            f"{len(s.dots)} cube(s) of {edge_txt}{gap_txt}, barrier "
+            f"{s.barrier_eV:g} eV, m = {s.mass:g} m_e inside, {s.effective_barrier_mass:g} m_e outside"
+        ]
+        sep = self.separable_meV or ()
+        rows = []
+        for i, (e, err, par) in enumerate(zip(self.energies_meV, self.energies_converged_meV, self.parities)):
+            rows.append((str(i + 1), par, f"{e:.4f}", f"{err:.4f}", f"{sep[i]:.4f}" if i < len(sep) else "-"))
+        blocks.append(Table("", ("state", "parity", "energy [meV]", "+/- [meV]", "1D separable [meV]"),
+                            tuple(rows), align=("r",) * 5))
+        if self.coupling_meV is not None:
+            sep_c = self.separable_coupling_meV
+            blocks.append(
+                f"coupling beta = {self.coupling_meV:.4f} +/- {self.coupling_converged_meV:.2g} meV"
+                + ("" if sep_c is None else f" (1D separable estimate {sep_c:.4f} meV)")
+                + ("" if s.is_column() else " (chain formula; the cubes differ)")
+            )
+        order = "n/a" if self.observed_order is None else f"{self.observed_order:.2f}"
+        blocks.append(f"finest grid {self.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
+                      f"{self.converged_meV:.2g} meV (observed order {order}), "
+                      f"{self.wall_time_s:.1f} s on {self.backend}")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.dots import plot_dot_levels
+
+        return plot_dot_levels(self, ax=ax)
+
+
 def _lateral_levels(edge: float, V: float, m: float, mb: float, n: int) -> np.ndarray:
     return bound_states_eV(finite_well(edge, V, m, mb), n)
 
@@ -1337,15 +1384,17 @@ def tight_binding(
 ) -> TightBinding:
     """The film model's tight-binding reduction of a block of cubes, for comparison with 3D.
 
-    The film model (:mod:`qdstack.physics.film`) replaces the dots by one orbital
+    The film model (:mod:`qdstack.physics.film_model`) replaces the dots by one orbital
     each: the on-site energy is that of the dot alone, and each bond carries one
     coupling from a *pair* calculation, ``beta(L, d)`` of two identical cubes of
     edge L across the gap d, combined for unequal neighbours as
-    ``beta_ij = sqrt(beta(L_i, d) beta(L_j, d))`` (:func:`film._column_ensemble`'s
-    ``pair_beta``).  Here the on-site energies come from the 3D solver (each dot
-    alone, same barrier and masses, so only the reduction is tested) and
-    ``beta(L, d)`` from :func:`coupling_meV` (``"separable"``: the transfer-matrix
-    path the film's :func:`film.linker_coupling_meV` uses; ``"3d"``: the full pair).
+    ``beta_ij = sqrt(beta(L_i, d) beta(L_j, d))`` (``pair_beta`` in
+    :mod:`qdstack.physics.film_model.ensemble`).  Here the on-site energies come
+    from the 3D solver (each dot alone, same barrier and masses, so only the
+    reduction is tested) and ``beta(L, d)`` from :func:`coupling_meV`
+    (``"separable"``: the transfer-matrix path of the film's
+    :func:`qdstack.physics.film_model.dots.linker_coupling_meV`; ``"3d"``: the
+    full pair).
     What the reduction leaves out: the on-site shift each neighbour's dot material
     causes (a "crystal field", the same sign for every level), the dependence of
     beta on the two sizes beyond the geometric mean, overlap (non-orthogonality)
