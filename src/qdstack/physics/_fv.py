@@ -7,7 +7,9 @@ Grids
 Every axis is a sorted array of cell faces.  The faces contain every dot face
 (so each cell is entirely dot or entirely barrier and every material interface
 lies on a cell face), the domain ends and, when the geometry is mirror symmetric
-along the axis, the mirror plane.  Each segment between consecutive breakpoints
+along the axis, the mirror plane.  Dot faces closer together than a fraction of
+a cell (a disordered array) may instead share one grid plane; the cells they cut
+then get exact sub-cell material averages (:func:`subcell_material`).  Each segment between consecutive breakpoints
 is cut into ``k * n_base`` cells, so a family of grids with multipliers ``k`` is
 *geometrically similar*: every cell shrinks by the same factor, the
 discretisation error expands as ``c2 h^2 + c4 h^4 + ...`` and Richardson

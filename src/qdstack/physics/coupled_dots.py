@@ -22,8 +22,13 @@ How it is solved (and why it is fast)
 * **Finite volumes on a rectilinear grid aligned with every dot face**
   (:mod:`qdstack.physics._fv`): cells are all-dot or all-barrier and the
   harmonic face conductance is exactly the BenDaniel-Duke condition, so the
-  scheme is second order.  Barrier cells resolve the decay length 1/kappa; the
-  padding towards the hard-wall box is graded (fine at the dots, coarse far out)
+  scheme is second order.  In a disordered array, faces closer together than a
+  third of the grid step share one grid plane and the cells they cut get exact
+  sub-cell averages (otherwise every near-coincident pair of faces forces a sliver
+  of needle cells: many more unknowns and a poorly converging multigrid; the two
+  faces of a tunnelling gap are never merged).  Barrier cells resolve the decay
+  length 1/kappa; the padding towards the hard-wall box is graded (fine at the
+  dots, coarse far out)
   and ``9/kappa`` long (the envelope is down by exp(-9) at the wall; doubling it
   moves the contract case's extrapolated energies by ~6e-4 meV).
 * **Mirror symmetry**: when the geometry is symmetric under x -> -x (etc.), each
