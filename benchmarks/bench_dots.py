@@ -213,7 +213,9 @@ def disorder(args) -> None:
             f"max |E_ours - E_plain| = {de:.4f} meV"
         )
     elif ours:
-        print(f"  ratio plain/ours > {args.disorder_limit_s / ours['time_s']:.1f}x (plain unfinished)")
+        print(
+            f"  ratio plain/ours > {args.disorder_limit_s / ours['time_s']:.1f}x (plain unfinished)"
+        )
     print("\ndisordered 2 x 2 x 4 block, 1 nm in-plane gaps, 16 states, 0.3 nm:")
     n_plain, n_ours = finest_unknowns("block-plain"), finest_unknowns("block")
     print(f"  unknowns on the finest grid: plain {n_plain:,}, ours {n_ours:,}")

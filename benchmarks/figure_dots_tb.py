@@ -2,6 +2,7 @@
 
 Run from the repository root: python benchmarks/figure_dots_tb.py
 """
+
 import numpy as np
 from matplotlib.figure import Figure
 from qdstack.physics import DotSystem, SolverSettings, solve_dots, tight_binding
@@ -14,9 +15,11 @@ full = solve_dots(system, 4, st)
 e3 = np.asarray(full.energies_meV)
 fig = Figure(figsize=(5.2, 3.6), layout="constrained")
 ax = fig.add_subplot()
-cols = {"on-site only (no coupling)": (np.sort(tb.onsite_meV), "0.6"),
-        "tight binding (film model)": (tb.levels_meV, "C1"),
-        "3D solution": (e3, "C0")}
+cols = {
+    "on-site only (no coupling)": (np.sort(tb.onsite_meV), "0.6"),
+    "tight binding (film model)": (tb.levels_meV, "C1"),
+    "3D solution": (e3, "C0"),
+}
 for x, (label, (lv, c)) in enumerate(cols.items()):
     for e in lv:
         ax.hlines(e, x - 0.3, x + 0.3, color=c, lw=2)

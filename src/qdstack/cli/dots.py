@@ -208,4 +208,6 @@ def command(
             return plot_dot_wavefunctions(result)
 
         figures = {"dots_levels": levels_fig, "dots_wavefunctions": wave_fig}
-    emit(payload, json_output=json_output, out_dir=out, figures=figures, summary=result.print_summary)
+    emit(
+        payload, json_output=json_output, out_dir=out, figures=figures, summary=result.print_summary
+    )

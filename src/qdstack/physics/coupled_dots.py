@@ -543,16 +543,20 @@ class DotsResult(Result):
             raise InputError("this result kept no wavefunctions")
         return _slice(self.fields, state, plane, offset_nm)
 
-
-# --------------------------------------------------------------------------- separable estimates
+    # --------------------------------------------------------------------------- separable estimates
 
     def summary_blocks(self):
         s = self.system
         edges = sorted({round(max(d.size_nm), 4) for d in s.dots})
         dz = sorted(s.dots, key=lambda d: d.center_nm[2])
-        gaps = sorted({round(b.center_nm[2] - a.center_nm[2] - (a.size_nm[2] + b.size_nm[2]) / 2, 4)
-                       for a, b in zip(dz, dz[1:])
-                       if abs(b.center_nm[0] - a.center_nm[0]) < 1e-9 and abs(b.center_nm[1] - a.center_nm[1]) < 1e-9})
+        gaps = sorted(
+            {
+                round(b.center_nm[2] - a.center_nm[2] - (a.size_nm[2] + b.size_nm[2]) / 2, 4)
+                for a, b in zip(dz, dz[1:])
+                if abs(b.center_nm[0] - a.center_nm[0]) < 1e-9
+                and abs(b.center_nm[1] - a.center_nm[1]) < 1e-9
+            }
+        )
         gap_txt = f", gap(s) {', '.join(f'{g:g}' for g in gaps)} nm" if gaps else ""
         if len(edges) > 3:  # a disordered array: the range and the spread, not every edge
             sizes = np.array([max(d.size_nm) for d in s.dots])
@@ -568,10 +572,26 @@ class DotsResult(Result):
         ]
         sep = self.separable_meV or ()
         rows = []
-        for i, (e, err, par) in enumerate(zip(self.energies_meV, self.energies_converged_meV, self.parities)):
-            rows.append((str(i + 1), par, f"{e:.4f}", f"{err:.4f}", f"{sep[i]:.4f}" if i < len(sep) else "-"))
-        blocks.append(Table("", ("state", "parity", "energy [meV]", "+/- [meV]", "1D separable [meV]"),
-                            tuple(rows), align=("r",) * 5))
+        for i, (e, err, par) in enumerate(
+            zip(self.energies_meV, self.energies_converged_meV, self.parities)
+        ):
+            rows.append(
+                (
+                    str(i + 1),
+                    par,
+                    f"{e:.4f}",
+                    f"{err:.4f}",
+                    f"{sep[i]:.4f}" if i < len(sep) else "-",
+                )
+            )
+        blocks.append(
+            Table(
+                "",
+                ("state", "parity", "energy [meV]", "+/- [meV]", "1D separable [meV]"),
+                tuple(rows),
+                align=("r",) * 5,
+            )
+        )
         if self.coupling_meV is not None:
             sep_c = self.separable_coupling_meV
             blocks.append(
@@ -580,9 +600,11 @@ class DotsResult(Result):
                 + ("" if s.is_column() else " (chain formula; the cubes differ)")
             )
         order = "n/a" if self.observed_order is None else f"{self.observed_order:.2f}"
-        blocks.append(f"finest grid {self.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
-                      f"{self.converged_meV:.2g} meV (observed order {order}), "
-                      f"{self.wall_time_s:.1f} s on {self.backend}")
+        blocks.append(
+            f"finest grid {self.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
+            f"{self.converged_meV:.2g} meV (observed order {order}), "
+            f"{self.wall_time_s:.1f} s on {self.backend}"
+        )
         return tuple(blocks)
 
     def _plot(self, ax):
