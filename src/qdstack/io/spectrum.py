@@ -194,7 +194,7 @@ def spectrum_from_table(
             name = table.names[1] if table.names else "2"
             warnings.warn(
                 f"{table.source}: {table.n_columns} columns; using column 2 ({name!r}) as the "
-                "intensity (choose another with column=...)",
+                "intensity (choose another with --column; absorption_column / pl_column in a study manifest)",
                 QdstackWarning,
                 stacklevel=3,
             )
