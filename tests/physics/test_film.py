@@ -249,7 +249,7 @@ def test_sweep_on_a_local_cluster_equals_in_process():
     kw = dict(realisations=300, seed=5, emission=False, solution_reference=False)
     local = sweep(reqs, [1, 2], PARAMS, **kw)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         remote = sweep(reqs, [1, 2], PARAMS, scheduler=cluster.scheduler_address, **kw)
     for a, b in zip(local, remote):
         assert a.to_dict()["peak_eV"] == b.to_dict()["peak_eV"]

@@ -53,6 +53,12 @@ def _root(
     traceback: bool = typer.Option(
         False, "--traceback", help="Show the full traceback when a command fails (also QDSTACK_TRACEBACK=1)."
     ),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Let --out replace the results of another run: a results folder belongs to one run, so "
+        "--out refuses a folder holding another command's (or other inputs') results; with --force the "
+        "files that run wrote are removed first. Files qdstack did not write are never deleted.",
+    ),
 ) -> None:
     """qdstack: analyse and model films of coupled quantum dots."""
 
@@ -166,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in ("", "0")
     args = [a for a in args if a != "--traceback"]
+    from qdstack.cli import _common
+
+    _common.FORCE = "--force" in args  # like --traceback: accepted anywhere on the command line
+    args = [a for a in args if a != "--force"]
+    _common.INVOCATION = tuple(args)
 
     def _show_warning(message, category, filename, lineno, file=None, line=None):
         sys.stderr.write(f"warning: {message}\n")

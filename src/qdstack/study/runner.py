@@ -155,7 +155,7 @@ def _client(scheduler: str | None):
             raise OptionError(f"cannot reach the dask scheduler ({exc})", "--scheduler") from None
     cluster = LocalCluster(
         n_workers=1, threads_per_worker=max(1, min(4, os.cpu_count() or 1)), processes=False,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: None still takes 8787 and warns when it is busy
     )
     return Client(cluster), cluster
 
