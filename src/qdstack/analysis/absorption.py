@@ -18,8 +18,8 @@ Which energy is reported
 ``peak_eV`` is the *transition energy*: the centre of the fitted peak after the
 local background is separated.  On a film the first exciton is often a
 shoulder with no local maximum, so the raw "peak top" is not always defined;
-where it is, it is reported too (``peak_top_eV``, the maximum of peak +
-background).  The two differ by an offset set by the background slope, which is
+where it is, it is reported too (``peak_top_eV``, the maximum of the measured
+spectrum, refined by a parabola through its top points).  The two differ by an offset set by the background slope, which is
 the same for every film of a series (OD grows with N for peak and background
 alike), so shifts computed either way agree to a few tenths of a meV (tested).
 """
@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from qdstack.analysis._fitting import param_error, param_value, r_squared
+from qdstack.analysis._fitting import FWHM_PER_SIGMA, param_error, param_value, peak_model, r_squared
 from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
 from qdstack.errors import FitError, InputError
 from qdstack.units import HC_EV_NM
@@ -57,10 +57,19 @@ Profile = Literal["gaussian", "voigt"]
 _GAUSS_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
-def _local_background(x, c0=0.0, c1=0.0, c2=0.0, e_ref=0.0):
-    """Quadratic background about a fixed reference energy: c0 + c1 (x - e_ref) + c2 (x - e_ref)^2."""
+def _local_background(x, e_ref, c0=0.0, c1=0.0, c2=0.0):
+    """Quadratic background about a reference energy: c0 + c1 (x - e_ref) + c2 (x - e_ref)^2.
+
+    ``e_ref`` is an independent variable, not a fixed Parameter (see
+    :func:`qdstack.analysis._fitting.peak_model` for why no fit here holds a fixed one).
+    """
     u = x - e_ref
     return c0 + c1 * u + c2 * u * u
+
+
+def _linear_background(x, e_ref, c0=0.0, c1=0.0):
+    """Straight background about a reference energy: c0 + c1 (x - e_ref)."""
+    return c0 + c1 * (x - e_ref)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,11 @@ class ExcitonicPeak:
     peak_nm : float
         The same as a vacuum wavelength [nm].
     peak_top_eV : float
-        Maximum of the fitted peak + background inside the fit window, the raw
-        "peak top"; NaN when the peak is a shoulder without a maximum.
+        The measured maximum inside the fit window (the vertex of a parabola through the
+        points around the highest one), the raw "peak top"; NaN when the peak is a
+        shoulder without a maximum.
+    peak_top_eV_err : float
+        Its standard error (from the parabola's covariance) [eV].
     od, od_err : float
         Absorbance (optical density) of the spectrum at ``peak_eV`` (peak + background).
     height_od : float
@@ -107,6 +119,7 @@ class ExcitonicPeak:
     noise_od: float
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
+    peak_top_eV_err: float = float("nan")
 
     def to_dict(self) -> dict:
         return {
@@ -114,6 +127,7 @@ class ExcitonicPeak:
             "peak_eV_err": self.peak_eV_err,
             "peak_nm": self.peak_nm,
             "peak_top_eV": self.peak_top_eV,
+            "peak_top_eV_err": self.peak_top_eV_err,
             "od": self.od,
             "od_err": self.od_err,
             "height_od": self.height_od,
@@ -124,17 +138,14 @@ class ExcitonicPeak:
         }
 
 
-def _peak_model(profile: Profile):
+def _peak_model(profile: Profile, quadratic: bool = True):
+    """Peak + local background; every parameter varied, none derived (no zero-width errors)."""
     from lmfit import Model
-    from lmfit.models import GaussianModel, VoigtModel
 
-    if profile == "gaussian":
-        peak = GaussianModel(prefix="peak_")
-    elif profile == "voigt":
-        peak = VoigtModel(prefix="peak_")
-    else:
+    if profile not in ("gaussian", "voigt"):
         raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
-    return peak + Model(_local_background, prefix="bg_")
+    background = _local_background if quadratic else _linear_background
+    return peak_model(profile, "peak_") + Model(background, prefix="bg_", independent_vars=["x", "e_ref"])
 
 
 def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True):
@@ -144,15 +155,15 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     x, y = e[mask], a[mask]
     if x.size < 8:
         return None, (lo, hi)
-    model = _peak_model(profile)
+    model = _peak_model(profile, quadratic)
     params = model.make_params()
-    params["bg_e_ref"].set(value=center, vary=False)
     # initial background: the straight line through the window's ends
     slope = (y[-1] - y[0]) / (x[-1] - x[0])
     base = y[0] + slope * (center - x[0])
     params["bg_c0"].set(value=base)
     params["bg_c1"].set(value=slope)
-    params["bg_c2"].set(value=0.0, vary=quadratic)
+    if quadratic:
+        params["bg_c2"].set(value=0.0)
     height = max(float(np.interp(center, x, y) - base), 1e-6 * max(float(np.ptp(y)), 1e-12))
     sigma0 = max(width, 2 * step)
     params["peak_center"].set(value=center, min=lo, max=hi)
@@ -160,7 +171,7 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(y, params, x=x, nan_policy="raise")
+        result = model.fit(y, params, x=x, e_ref=center, nan_policy="raise")
     return result, (float(x[0]), float(x[-1]))
 
 
@@ -177,6 +188,59 @@ def _sane(result, window, step) -> bool:
         and s < 0.9 * (hi - lo)
         and result.params["peak_amplitude"].value > 0
     )
+
+
+def _data_top(x, y, sigma: float) -> tuple[float, float]:
+    """Energy of the measured maximum inside the fit window; NaN when it is not a local maximum.
+
+    The data's own top, not the model's: a band that is not Gaussian (a dye's steep red
+    edge and vibronic blue tail) puts the top of a Gaussian + background fit on its flank.
+    A parabola (lmfit ``QuadraticModel``) is fitted to the points within half a fitted sigma
+    (at least 2 grid steps, 5 points) of the highest point and re-centred on its vertex, so
+    noise does not pick one sample; the vertex is the top.  A highest point at the window's edge (a shoulder on a
+    rising continuum has no maximum), a vertex outside those points or an upward parabola
+    give NaN.  Returns (top, its standard error from the parabola's covariance).
+    """
+    from lmfit.models import QuadraticModel
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    i = int(np.argmax(y))
+    nan = (float("nan"), float("nan"))
+    if n < 7 or i < 3 or i > n - 4:
+        return nan
+    step = float(np.median(np.diff(x)))
+    half = max(0.5 * sigma, 2.0 * step) if math.isfinite(sigma) else 2.0 * step
+    model = QuadraticModel()
+    centre = float(x[i])
+    for _ in range(3):  # re-centred on the vertex, so the noisiest point does not set the window
+        sel = np.abs(x - centre) <= half
+        if sel.sum() < 5:
+            sel = np.zeros(n, dtype=bool)
+            sel[np.argsort(np.abs(x - centre))[:5]] = True
+        u = x[sel] - centre
+        result = model.fit(y[sel], model.make_params(a=-1.0, b=0.0, c=float(np.max(y[sel]))), x=u)
+        a, b = result.params["a"].value, result.params["b"].value
+        if not (a < 0):
+            return nan
+        vertex = -b / (2.0 * a)
+        if not (u.min() <= vertex <= u.max()):
+            return nan
+        moved = abs(vertex)
+        centre += vertex
+        if moved < 0.1 * step:
+            break
+    if not (x[0] < centre < x[-1]):
+        return nan
+    err = float("nan")
+    if result.covar is not None:  # v = -b/(2a): dv/da = b/(2a^2), dv/db = -1/(2a)
+        names = list(result.var_names)
+        grad = np.zeros(len(names))
+        grad[names.index("a")] = b / (2 * a * a)
+        grad[names.index("b")] = -1 / (2 * a)
+        err = float(np.sqrt(max(grad @ result.covar @ grad, 0.0)))
+    return float(centre), err
 
 
 def first_excitonic_peak(
@@ -278,8 +342,8 @@ def first_excitonic_peak(
     center_err = param_error(result, "peak_center")
     if not math.isfinite(center_err):
         msgs.append(f"{src}: the uncertainty of the peak energy could not be estimated")
-    fwhm = param_value(result, "peak_fwhm") * 1e3
-    fwhm_err = param_error(result, "peak_fwhm") * 1e3
+    fwhm = FWHM_PER_SIGMA[profile] * param_value(result, "peak_sigma") * 1e3
+    fwhm_err = FWHM_PER_SIGMA[profile] * param_error(result, "peak_sigma") * 1e3
     s = result.params["peak_sigma"]
     at_bound = abs(s.value - s.min) < 1e-6 * s.min or abs(s.value - s.max) < 1e-6 * s.max
     if at_bound or not math.isfinite(fwhm_err) or fwhm_err > 0.5 * fwhm:
@@ -292,10 +356,7 @@ def first_excitonic_peak(
         od_err = float(result.eval_uncertainty(x=np.array([center]))[0])
     except Exception:  # covariance unavailable
         od_err = float("nan")
-    fine = np.linspace(x[0], x[-1], 2001)
-    total = result.eval(x=fine)
-    i = int(np.argmax(total))
-    peak_top = float(fine[i]) if 0 < i < fine.size - 1 else float("nan")
+    peak_top, peak_top_err = _data_top(x, result.data, param_value(result, "peak_sigma"))
     if not result.success:
         msgs.append(f"{src}: peak fit did not converge ({result.message})")
     return ExcitonicPeak(
@@ -303,6 +364,7 @@ def first_excitonic_peak(
         peak_eV_err=center_err,
         peak_nm=HC_EV_NM / center,
         peak_top_eV=peak_top,
+        peak_top_eV_err=peak_top_err,
         od=od,
         od_err=od_err,
         height_od=height,
@@ -492,6 +554,7 @@ class FilmPeak:
                 "od": self.peak.od,
                 "fwhm_meV": self.peak.fwhm_meV,
                 "peak_top_eV": self.peak.peak_top_eV,
+                "peak_top_eV_err": self.peak.peak_top_eV_err,
                 "od_err": self.peak.od_err,
                 "height_od": self.peak.height_od,
             }
