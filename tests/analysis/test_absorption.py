@@ -233,5 +233,6 @@ def test_real_shimadzu_dye(real_data):
     # of the file, 1.113 OD each, are at 554 and 553 nm (2.2380 and 2.2420 eV)
     i = np.argsort(s.intensity)[-2:]
     data_top = float(np.mean(s.energy_eV[i]))
-    assert abs(p.peak_top_eV - data_top) < 0.002
+    step = float(np.median(np.abs(np.diff(s.energy_eV))))  # 1 nm = 4 meV here
+    assert abs(p.peak_top_eV - data_top) < 0.6 * step  # within the sampling of the file (was 18 meV off)
     assert p.peak_top_eV_err < 0.002
