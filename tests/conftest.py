@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-def _find_real_data() -> Path:
-    """Real instrument files (see their README for sources and licenses): $QDSTACK_REAL_DATA, else
-    ``shared/data/real`` beside the clone (or beside any folder above it)."""
+#: the permissively licensed real files shipped in the repository (examples/real/README.md)
+SHIPPED_REAL_DATA = REPO / "examples" / "real"
+
+
+def _find_external_real_data() -> Path:
+    """All real instrument files, GPL ones included (see their README for sources and licenses):
+    $QDSTACK_REAL_DATA, else ``shared/data/real`` beside the clone (or beside any folder above it)."""
     if os.environ.get("QDSTACK_REAL_DATA"):
         return Path(os.environ["QDSTACK_REAL_DATA"])
     for folder in REPO.parents:
@@ -21,16 +25,28 @@ def _find_real_data() -> Path:
     return REPO.parent / "shared" / "data" / "real"
 
 
-REAL_DATA = _find_real_data()
+EXTERNAL_REAL_DATA = _find_external_real_data()
+REAL_DATA = SHIPPED_REAL_DATA if SHIPPED_REAL_DATA.is_dir() else EXTERNAL_REAL_DATA
 EXAMPLES = REPO / "examples"
 
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """Folder of real instrument files (``../shared/data/real``); skips when absent."""
+    """Folder of the real instrument files: the copies shipped in ``examples/real`` (permissive
+    licences), else the external folder; skips when neither exists."""
     if not REAL_DATA.is_dir():
         pytest.skip(f"real instrument files not found at {REAL_DATA} (set QDSTACK_REAL_DATA)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def real_data_gpl() -> Path:
+    """Folder of the GPL-licensed real files, which are not shipped (``../shared/data/real`` or
+    $QDSTACK_REAL_DATA); skips when absent."""
+    if not EXTERNAL_REAL_DATA.is_dir():
+        pytest.skip(f"GPL-licensed real files are not shipped; not found at {EXTERNAL_REAL_DATA} "
+                    "(set QDSTACK_REAL_DATA)")
+    return EXTERNAL_REAL_DATA
 
 
 @pytest.fixture

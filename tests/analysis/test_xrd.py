@@ -148,10 +148,10 @@ def test_paper_periods():
     )
 
 
-def test_real_inas_002(real_data):
+def test_real_inas_002(real_data_gpl):
     """InAs (002) of the RAS file: a = 0.60583 nm gives d = a/2 = 0.30292 nm (a strained layer may differ by ~0.1 %)."""
     with pytest.warns(Warning, match="2 scans"):
-        prof = read_profile(real_data / "xrd" / "inas_layer_radial_002_004.ras")
+        prof = read_profile(real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras")
     fit = fit_profile(prof, qmin_per_nm=20.3, qmax_per_nm=21.2)
     assert fit.peaks[0].d_nm == pytest.approx(0.60583 / 2, rel=2e-3)
     assert any("reduced chi^2" in w for w in fit.warnings)  # a Bragg peak is not a Gaussian at 1e8 counts
