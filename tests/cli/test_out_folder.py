@@ -117,3 +117,11 @@ def test_reproduce_refuses_another_commands_folder_before_any_work(run_cli, tmp_
     code, _, err = run_cli("reproduce", "enomoto2024", "--out", out)
     assert code == 2 and err.startswith("error: --out: ") and "qdstack coupling" in err
     assert not (out / "simulated").exists()
+
+
+def test_nested_results_folders_of_other_runs_do_not_block_the_parent(run_cli, tmp_path):
+    """The README's examples write results/absorption, results/tpl, ... and reproduce writes results/."""
+    assert run_cli("coupling", COUPLING, "--out", tmp_path / "results" / "coupling")[0] == 0
+    code, _, err = run_cli("absorption", *ABS[:2], "--out", tmp_path / "results")
+    assert code == 0, err
+    assert (tmp_path / "results" / "coupling" / "results.json").is_file()  # left alone

@@ -4,7 +4,8 @@ A folder that ``--out`` names belongs to the run that wrote it.  Each run leaves
 a small marker, ``.qdstack-run.json``, naming the command, a hash of its
 arguments (its *identity*) and every file it wrote.  Before anything is written:
 
-* a folder that does not exist or is empty is used;
+* a folder that does not exist or is empty is used (sub-folders holding another run's own
+  marker, like ``results/absorption`` inside ``results/``, do not count);
 * a folder whose marker has the same command and identity (the same command run
   again, or a study re-run from the same manifest, which keeps its cache) is used,
   and the files of the previous run that this one does not write again are removed;
@@ -47,7 +48,9 @@ def _read_marker(folder: Path) -> dict | None:
 
 
 def _visible(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if p.name != MARKER]
+    """What the folder holds, leaving out the marker and sub-folders that are runs' own folders
+    (``results/absorption`` inside ``results/`` belongs to its run, not to ``results/``)."""
+    return [p for p in folder.iterdir() if p.name != MARKER and not (p.is_dir() and (p / MARKER).is_file())]
 
 
 def _describe(marker: dict | None) -> str:
