@@ -26,7 +26,10 @@ SCHEDULER_OPTION = typer.Option(
 def run(
     manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
     out: Path = typer.Option(
-        None, "--out", help="Output folder; default 'qdstack-results' beside the manifest."
+        None, "--out",
+        help="Output folder; default 'qdstack-results' beside the manifest. It belongs to this study: a "
+        "re-run of the same manifest resumes from its cache; a folder holding another run's results is "
+        "refused unless --force is given.",
     ),
     scheduler: str = SCHEDULER_OPTION,
     json_output: bool = JSON_OPTION,
