@@ -100,8 +100,8 @@ def test_fwhm_without_derived_parameters_matches_lmfits_expression():
 
 def test_film_model_threads_make_no_zero_width_value(zero_width_ufloats):
     """The path of the original failure: films simulated as dask tasks in threads."""
-    from qdstack.physics.film import load_parameter_set
-    from qdstack.physics.film_series import simulate_series
+    from qdstack.physics.film_model import load_parameter_set
+    from qdstack.physics.film_model.series import simulate_series
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -30,11 +30,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from qdstack.analysis._fitting import FWHM_PER_SIGMA, param_error, param_value, peak_model, r_squared
+from qdstack._result import Result, Table, fmt
+from qdstack.analysis._fitting import param_error, param_value, peak_model, r_squared
 from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
 from qdstack.errors import FitError, InputError
 from qdstack.units import HC_EV_NM
@@ -48,6 +51,7 @@ __all__ = [
     "FilmPeak",
     "AbsorptionSeries",
     "analyse_absorption_series",
+    "fit_absorption_series",
     "fit_chain",
     "fit_od_vs_layers",
     "saturation_layers",
@@ -73,7 +77,7 @@ def _linear_background(x, e_ref, c0=0.0, c1=0.0):
 
 
 @dataclass(frozen=True)
-class ExcitonicPeak:
+class ExcitonicPeak(Result):
     """The first excitonic absorption peak of one spectrum.
 
     Attributes
@@ -138,25 +142,186 @@ class ExcitonicPeak:
         }
 
 
-def _peak_model(profile: Profile, quadratic: bool = True):
-    """Peak + local background; every parameter varied, none derived (no zero-width errors)."""
+#: parameters of the peak models that only report (FWHM, height): evaluated once on the
+#: chosen fit (:func:`_restore_reported`), not at every step of every fit
+_REPORTED = ("peak_fwhm", "peak_height")
+
+
+@lru_cache(maxsize=None)
+def _peak_model_and_params(profile: Profile, quadratic: bool = True):
+    """The composite lmfit Model of a profile and its parameter template (built once).
+
+    Every parameter of the fit is varied and none is an expression: the background's
+    reference energy is an independent variable, the straight background a model of its
+    own, the Voigt's gamma = sigma inside its function (:func:`qdstack.analysis._fitting.peak_model`:
+    a fixed or derived parameter makes lmfit build a zero-width ``uncertainties`` value,
+    whose warning it silences with the process-global ``catch_warnings`` -- raced by fits in
+    other threads, the flaky "UFloat std_dev==0" of issue 16).  The reporting expressions
+    (FWHM, height) are lmfit's own for the profile, with gamma = sigma.
+    """
     from lmfit import Model
+    from lmfit.models import GaussianModel, VoigtModel
 
-    if profile not in ("gaussian", "voigt"):
+    builtin = {"gaussian": GaussianModel, "voigt": VoigtModel}.get(profile)
+    if builtin is None:
         raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
+    with warnings.catch_warnings():  # only the expression strings are wanted (evaluated later)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hints = builtin(prefix="peak_").make_params()
+    reported = {name: hints[name].expr.replace("peak_gamma", "peak_sigma") for name in _REPORTED if name in hints}
     background = _local_background if quadratic else _linear_background
-    return peak_model(profile, "peak_") + Model(background, prefix="bg_", independent_vars=["x", "e_ref"])
+    model = peak_model(profile, "peak_") + Model(background, prefix="bg_", independent_vars=["x", "e_ref"])
+    params = model.make_params()
+    return model, params, reported
 
 
-def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True):
+def _peak_model(profile: Profile, quadratic: bool = True):
+    """The lmfit Model of the peak + local background (shared, built once)."""
+    return _peak_model_and_params(profile, quadratic)[0]
+
+
+def _restore_reported(result, profile: Profile):
+    """Put the reporting parameters (FWHM, height) back on a fit result, with their errors.
+
+    The fit itself leaves them out (an expression parameter is re-evaluated by
+    asteval at every step of every fit); here they are added with the model's
+    own expressions (lmfit evaluates the values) and their standard errors are
+    propagated from the covariance.  For both profiles (the Voigt's gamma tied
+    to sigma) the FWHM is proportional to sigma and the height to
+    amplitude / sigma, so the propagation is exact and closed-form:
+
+    .. math:: \\delta w = \\frac{w}{\\sigma}\\delta\\sigma, \\qquad
+              \\delta h^2 = h^2 \\left(\\frac{C_{AA}}{A^2} + \\frac{C_{\\sigma\\sigma}}{\\sigma^2}
+              - \\frac{2 C_{A\\sigma}}{A \\sigma}\\right),
+
+    the numbers lmfit's ``Parameters.create_uvars`` gives (tested), without its cost.
+    """
+    if result is None or all(name in result.params for name in _REPORTED):
+        return result
+    params = result.params
+    for name, expr in _peak_model_and_params(profile)[2].items():
+        params.add(name, expr=expr)
+    cov = result.covar
+    names = list(result.var_names or ())
+    if cov is not None and not getattr(result, "errorbars", False):
+        for name in _REPORTED:  # as lmfit leaves them: zero, not propagated
+            if name in params:
+                params[name].stderr = 0.0
+    if not (getattr(result, "errorbars", False) and cov is not None
+            and "peak_amplitude" in names and "peak_sigma" in names):
+        return result
+    amp, sig = params["peak_amplitude"].value, params["peak_sigma"].value
+    if not (amp > 0 and sig > 0):  # outside the closed form: let lmfit propagate
+        result.uvars = params.create_uvars(covar=cov)
+        return result
+    ia, js = names.index("peak_amplitude"), names.index("peak_sigma")
+    if "peak_fwhm" in params:
+        params["peak_fwhm"].stderr = abs(params["peak_fwhm"].value / sig) * math.sqrt(cov[js, js])
+    if "peak_height" in params:
+        h = params["peak_height"].value
+        var = h * h * (cov[ia, ia] / amp**2 + cov[js, js] / sig**2 - 2 * cov[ia, js] / (amp * sig))
+        params["peak_height"].stderr = math.sqrt(max(var, 0.0))
+    return result
+
+
+@lru_cache(maxsize=256)
+def _t_scale(dof: int) -> float:
+    """Student-t factor of a one-sigma band with ``dof`` degrees of freedom (as lmfit uses)."""
+    from scipy.special import erf
+    from scipy.stats import t
+
+    return float(t.ppf((erf(1.0 / math.sqrt(2.0)) + 1.0) / 2.0, dof))
+
+
+def _uncertainty_at(result, x0: float, dscale: float = 0.01) -> float:
+    """``result.eval_uncertainty(x=[x0])[0]``: lmfit's recipe, without its parameter copies.
+
+    The model's gradient by central differences (steps ``dscale`` times each
+    standard error), ``sqrt(J C J^T)`` with the fit's covariance ``C``, times
+    the Student-t one-sigma factor for ``ndata - nvarys`` degrees of freedom:
+    the same numbers as :meth:`lmfit.model.ModelResult.eval_uncertainty`
+    (tested), at a tenth of the cost; that method is used for any parameter
+    expression other than a plain alias (the Voigt's ``gamma = sigma``).
+    """
+    params = result.params
+    if any(p.stderr is None for p in params.values()):
+        return 0.0  # what lmfit returns without standard errors
+    alias = {}
+    for name, p in params.items():
+        if p.expr is not None and name not in _REPORTED:
+            if p.expr.strip() not in params:
+                return float(result.eval_uncertainty(x=np.array([x0]), dscale=dscale)[0])
+            alias[name] = p.expr.strip()
+    calls = _component_calls(result.model)
+    indep = result.userkws
+    x = np.array([float(x0)])
+    values = {name: p.value for name, p in params.items()}
+
+    def model_at(v):
+        total = None
+        for func, args, names in calls:
+            part = func(x=x, **{arg: v[alias.get(name, name)] for arg, name in args}, **{n: indep[n] for n in names})
+            total = part if total is None else total + part
+        return float(np.asarray(total).ravel()[0])
+
+    jac = np.zeros(len(result.var_names))
+    for i, name in enumerate(result.var_names):
+        d = params[name].stderr * dscale
+        v = dict(values)
+        v[name] = values[name] + d
+        up = model_at(v)
+        v[name] = values[name] - d
+        jac[i] = (up - model_at(v)) / (2 * d)
+    df2 = 0.0
+    for i in range(jac.size):  # the order of lmfit's sum
+        for j in range(jac.size):
+            df2 += jac[i] * jac[j] * result.covar[i, j]
+    return _t_scale(int(result.ndata - result.nvarys)) * math.sqrt(df2)
+
+
+def _component_calls(model):
+    """(function, [(argument, parameter name)], [independent variables other than x]) of each
+    component of a composite Model, in order."""
+    calls = []
+    for comp in model.components:
+        args = [(name[len(comp.prefix):], name) for name in comp.param_names]
+        calls.append((comp.func, args, [v for v in comp.independent_vars if v != "x"]))
+    return calls
+
+
+def _model_residual(params, x, y, calls, indep):
+    """``model(x) - y`` evaluated as lmfit's CompositeModel does (peak + background), for Minimizer."""
+    total = None
+    for func, args, names in calls:
+        part = func(x=x, **{arg: params[name].value for arg, name in args}, **{n: indep[n] for n in names})
+        total = part if total is None else total + part
+    return total - y
+
+
+def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None,
+                stepping_stone=False):
+    """One lmfit refinement over ``center - lo_factor width .. center + hi_factor width``.
+
+    ``stepping_stone``: the fit only serves to re-centre the window of the next
+    one; it is done with ``lmfit.minimize`` on the model's own functions (the
+    same residual, parameters, bounds and Levenberg-Marquardt settings as
+    ``Model.fit``, hence the same optimum) without building a ``ModelResult``
+    or a covariance, which cost more than the fit itself on a small window.
+
+    ``start``: a previous fit (of a window around the same peak) whose best
+    values start this one (its background re-expanded about the new reference
+    energy); otherwise the starting values are guessed from the data.  Either
+    way the fit converges to the same optimum of this window's data (to lmfit's
+    convergence tolerance); a good start only takes fewer steps.
+    """
     lo = max(center - lo_factor * width, e[0])
     hi = min(center + hi_factor * width, e[-1])
     mask = (e >= lo) & (e <= hi)
     x, y = e[mask], a[mask]
     if x.size < 8:
         return None, (lo, hi)
-    model = _peak_model(profile, quadratic)
-    params = model.make_params()
+    model, template, _ = _peak_model_and_params(profile, quadratic)
+    params = template.copy()
     # initial background: the straight line through the window's ends
     slope = (y[-1] - y[0]) / (x[-1] - x[0])
     base = y[0] + slope * (center - x[0])
@@ -169,9 +334,28 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     params["peak_center"].set(value=center, min=lo, max=hi)
     params["peak_sigma"].set(value=sigma0, min=0.5 * step, max=hi - lo)
     params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
+    if start is not None:
+        best = start.params
+        d = center - start.e_ref_eV
+        b0, b1 = best["bg_c0"].value, best["bg_c1"].value
+        b2 = best["bg_c2"].value if "bg_c2" in best else 0.0
+        params["bg_c0"].set(value=b0 + b1 * d + b2 * d * d)
+        params["bg_c1"].set(value=b1 + 2 * b2 * d)
+        if quadratic:
+            params["bg_c2"].set(value=b2)
+        for name in ("peak_center", "peak_sigma", "peak_amplitude"):
+            p = params[name]
+            p.set(value=min(max(best[name].value, p.min), p.max))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(y, params, x=x, e_ref=center, nan_policy="raise")
+        if stepping_stone:
+            from lmfit import minimize
+
+            result = minimize(_model_residual, params, args=(x, y, _component_calls(model), {"e_ref": center}),
+                              method="leastsq", nan_policy="raise", calc_covar=False)
+        else:
+            result = model.fit(y, params, x=x, e_ref=center, nan_policy="raise")
+    result.e_ref_eV = center  # the background's reference energy (an independent variable)
     return result, (float(x[0]), float(x[-1]))
 
 
@@ -190,14 +374,16 @@ def _sane(result, window, step) -> bool:
     )
 
 
-def _data_top(x, y, sigma: float) -> tuple[float, float]:
+def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
     """Energy of the measured maximum inside the fit window; NaN when it is not a local maximum.
 
     The data's own top, not the model's: a band that is not Gaussian (a dye's steep red
     edge and vibronic blue tail) puts the top of a Gaussian + background fit on its flank.
-    A parabola (lmfit ``QuadraticModel``) is fitted to the points within half a fitted sigma
-    (at least 2 grid steps, 5 points) of the highest point and re-centred on its vertex, so
-    noise does not pick one sample; the vertex is the top.  A highest point at the window's edge (a shoulder on a
+    A parabola (lmfit ``QuadraticModel``) is fitted to the points around the highest one and
+    re-centred on its vertex, so noise does not pick one sample; the vertex is the top.  The
+    half-width of those points is where the band has fallen by 5 % of its rise in the window
+    (or 3 noise standard deviations, if more) on its steeper side, at most half a fitted sigma
+    and at least 2 grid steps (5 points): an asymmetric band is fitted only near its top.  A highest point at the window's edge (a shoulder on a
     rising continuum has no maximum), a vertex outside those points or an upward parabola
     give NaN.  Returns (top, its standard error from the parabola's covariance).
     """
@@ -211,7 +397,17 @@ def _data_top(x, y, sigma: float) -> tuple[float, float]:
     if n < 7 or i < 3 or i > n - 4:
         return nan
     step = float(np.median(np.diff(x)))
-    half = max(0.5 * sigma, 2.0 * step) if math.isfinite(sigma) else 2.0 * step
+    drop = max(0.1 * float(y[i] - y.min()), 5.0 * noise if math.isfinite(noise) else 0.0)
+    left = i
+    while left > 0 and y[left - 1] >= y[i] - drop:
+        left -= 1
+    right = i
+    while right < n - 1 and y[right + 1] >= y[i] - drop:
+        right += 1
+    half = min(x[i] - x[left], x[right] - x[i])
+    if math.isfinite(sigma):
+        half = min(half, 0.5 * sigma)
+    half = max(half, 2.0 * step)
     model = QuadraticModel()
     centre = float(x[i])
     for _ in range(3):  # re-centred on the vertex, so the noisiest point does not set the window
@@ -319,13 +515,16 @@ def first_excitonic_peak(
             src,
         )
     width = max(cand.half_width, 3 * step)
-    result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
-    if _sane(result, window, step):
-        c1 = result.params["peak_center"].value
-        s1 = result.params["peak_sigma"].value
-        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step)
-        if _sane(result2, window2, step):
-            result, window = result2, window2
+    first, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step, stepping_stone=True)
+    if _sane(first, window, step):
+        c1 = first.params["peak_center"].value
+        s1 = first.params["peak_sigma"].value
+        result, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
+                                      start=first)
+        if _sane(result, window2, step):
+            window = window2
+        else:  # keep the first fit: redo it as a full lmfit ModelResult (the same optimum)
+            result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
     else:
         result, window = _fit_window(
             e, a, cand.position, width, 2.0, 1.0, profile, step, quadratic=False
@@ -337,13 +536,14 @@ def first_excitonic_peak(
                 src,
             )
 
+    _restore_reported(result, profile)
     msgs: list[str] = []
     center = param_value(result, "peak_center")
     center_err = param_error(result, "peak_center")
     if not math.isfinite(center_err):
         msgs.append(f"{src}: the uncertainty of the peak energy could not be estimated")
-    fwhm = FWHM_PER_SIGMA[profile] * param_value(result, "peak_sigma") * 1e3
-    fwhm_err = FWHM_PER_SIGMA[profile] * param_error(result, "peak_sigma") * 1e3
+    fwhm = param_value(result, "peak_fwhm") * 1e3
+    fwhm_err = param_error(result, "peak_fwhm") * 1e3
     s = result.params["peak_sigma"]
     at_bound = abs(s.value - s.min) < 1e-6 * s.min or abs(s.value - s.max) < 1e-6 * s.max
     if at_bound or not math.isfinite(fwhm_err) or fwhm_err > 0.5 * fwhm:
@@ -353,10 +553,10 @@ def first_excitonic_peak(
     od = float(result.eval(x=np.array([center]))[0])
     height = float(comps["peak_"][0])
     try:
-        od_err = float(result.eval_uncertainty(x=np.array([center]))[0])
+        od_err = _uncertainty_at(result, center)
     except Exception:  # covariance unavailable
         od_err = float("nan")
-    peak_top, peak_top_err = _data_top(x, result.data, param_value(result, "peak_sigma"))
+    peak_top, peak_top_err = _data_top(x, result.data, param_value(result, "peak_sigma"), sigma_noise)
     if not result.success:
         msgs.append(f"{src}: peak fit did not converge ({result.message})")
     return ExcitonicPeak(
@@ -411,7 +611,7 @@ def chain_energy_eV(layers, e1_eV, beta_meV):
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class LinearFit(Result):
     """y = slope * x + intercept, with standard errors and r^2."""
 
     slope: float
@@ -432,7 +632,7 @@ class LinearFit:
 
 
 @dataclass(frozen=True)
-class ChainFit:
+class ChainFit(Result):
     """Fit of E(N) = E1 - 2 beta cos(pi/(N+1)) to peak energies."""
 
     e1_eV: float
@@ -536,7 +736,7 @@ def saturation_layers(layers, shift_meV, fraction: float = 0.9) -> int | None:
 
 
 @dataclass(frozen=True)
-class FilmPeak:
+class FilmPeak(Result):
     """One film of a series: its file, layer count and first excitonic peak."""
 
     file: str
@@ -565,8 +765,24 @@ class FilmPeak:
 
 
 @dataclass(frozen=True)
-class AbsorptionSeries:
-    """Result of :func:`analyse_absorption_series` (``to_dict()`` is the contract JSON)."""
+class AbsorptionSeries(Result):
+    """Result of :func:`analyse_absorption_series` (``to_dict()`` is the contract JSON).
+
+    Keeps the spectra it was computed from (``spectra``, in the order of ``films``).
+    ``summary()`` is the table ``qdstack absorption`` prints; ``plot()`` draws the shift vs
+    N with the chain fit (or the spectra, for a density series); the chain fit's
+    covariance is ``chain_fit.covariance``.
+
+    Examples
+    --------
+    >>> from qdstack.analysis import fit_absorption_series
+    >>> from qdstack.io import read_spectrum
+    >>> files = sorted(EXAMPLES.glob("absorption_c3dt/C3DT_N*.csv"))
+    >>> series = fit_absorption_series([read_spectrum(f) for f in files], range(1, 9))
+    >>> round(series.chain_fit.beta_meV)
+    23
+    >>> fig = series.plot()          # shift vs N with the chain fit; inline in Jupyter
+    """
 
     films: tuple[FilmPeak, ...]
     reference_layers: int
@@ -578,6 +794,7 @@ class AbsorptionSeries:
     chain_fit: ChainFit | None
     saturation_layers: int | None
     warnings: tuple[str, ...] = ()
+    spectra: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def layers(self) -> np.ndarray:
@@ -610,6 +827,36 @@ class AbsorptionSeries:
             },
             "warnings": list(self.warnings),
         }
+
+    def summary_blocks(self):
+        rows = []
+        for f, sh in zip(self.films, self.shift_meV):
+            p = f.peak
+            rows.append((Path(f.file).name + (f" [{f.label}]" if f.label else ""), str(f.layers),
+                         f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}", f"{p.peak_nm:.1f}",
+                         f"{p.od:.4f}", fmt(p.fwhm_meV, ".0f"), f"{sh:+.1f}"))
+        blocks: list = [Table("First excitonic absorption peak",
+                              ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"),
+                              tuple(rows))]
+        if self.chain_fit is not None:
+            c, o = self.chain_fit, self.od_vs_layers
+            blocks.append(f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
+                          f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {fmt(c.r2, '.3f')}")
+            blocks.append(f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, "
+                          f"r2 = {fmt(o.r2, '.3f')}")
+            blocks.append(f"saturation (90 % of the largest shift) at N = {self.saturation_layers}")
+        else:
+            ps = self.to_dict()["peak_spread"]
+            blocks.append(f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
+                          f"{len(self.films)} films; OD {min(self.od):.4g}..{max(self.od):.4g}")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_absorption_spectra, plot_shift_vs_layers
+
+        if self.chain_fit is not None:
+            return plot_shift_vs_layers(self, ax=ax)
+        return plot_absorption_spectra(self, self.spectra, ax=ax)
 
 
 def analyse_absorption_series(
@@ -725,4 +972,9 @@ def analyse_absorption_series(
         chain_fit=chain,
         saturation_layers=sat,
         warnings=tuple(msgs),
+        spectra=tuple(spectra),
     )
+
+
+#: The public name of :func:`analyse_absorption_series` (``from qdstack.analysis import ...``).
+fit_absorption_series = analyse_absorption_series

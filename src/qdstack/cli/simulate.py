@@ -19,6 +19,16 @@ def command(
     layers: str = typer.Option("1-8", "--layers", help="Layer counts N to simulate (1-8, or 1,2,4,8)."),
     edge_nm: float = typer.Option(6.8, "--edge-nm", help="Mean dot edge length [nm] (paper: 6.8)."),
     edge_sd_nm: float = typer.Option(0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm] (paper: 0.5)."),
+    sizes: str = typer.Option(
+        None, "--sizes",
+        help="Measured edges: the results.json of `qdstack tem`, a study's results.json (FILE::tem_<sample> "
+        "when it has several), or a JSON list of nm. The dots' edges are drawn from this distribution "
+        "instead of --edge-nm +- --edge-sd-nm.",
+    ),
+    sizes_law: str = typer.Option(
+        "empirical", "--sizes-law",
+        help="With --sizes: empirical (resample the measured sizes) or lognormal (draw from the fitted log-normal).",
+    ),
     gap_nm: float = typer.Option(None, "--gap-nm", help="Use this inter-layer gap [nm] instead of the linker's."),
     parameters: str = typer.Option(
         "enomoto2024", "--parameters",
@@ -91,8 +101,8 @@ def command(
 
     Example: qdstack simulate --linker C3DT --layers 1-8 --out results/c3dt/
     """
-    from qdstack.physics.film import load_parameter_set
-    from qdstack.physics.film_series import simulate_series
+    from qdstack.physics.film_model import load_parameter_set
+    from qdstack.physics.film_model.series import simulate_series
 
     if linker is None and gap_nm is None:
         raise OptionError("give --linker NAME (or --gap-nm D)", "--linker")
@@ -106,6 +116,22 @@ def command(
             f"an {in_plane} x {in_plane} x {max(n_list)} block has {in_plane**2 * max(n_list)} dots "
             f"({(in_plane**2 * max(n_list))**2} pair states); keep M^2 N <= 64 (e.g. --in-plane 3 --layers 1-4)",
             "--in-plane")
+    pool = None
+    if sizes is not None:
+        import numpy as np
+
+        from qdstack.io.sizes import edge_pool, read_sizes
+
+        measured = read_sizes(sizes)
+        pool = edge_pool(measured, sizes_law)
+        edge_nm, edge_sd_nm = float(np.mean(pool)), float(np.std(pool, ddof=1))
+        if measured.shape == "sphere":
+            import warnings
+
+            warnings.warn(f"{sizes}: the sizes are sphere diameters; the film model's dots are cubes and "
+                          "takes them as edges", stacklevel=1)
+    elif sizes_law != "empirical":
+        raise OptionError("--sizes-law needs --sizes", "--sizes-law")
     params = load_parameter_set(parameters)
     params = _overrides(params, coupling=coupling, barrier_eV=barrier_eV, barrier_e_eV=barrier_e_eV,
                         barrier_h_eV=barrier_h_eV, barrier_mass=barrier_mass, amplitude_meV=amplitude_meV,
@@ -116,10 +142,15 @@ def command(
             linker, n_list, params, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm,
             realisations=realisations, seed=seed, emission=not no_emission,
             emission_realisations=400 if in_plane > 1 else 600, channel_breakdown=breakdown,
-            in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm, scheduler=scheduler,
+            in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm, scheduler=scheduler, edge_pool_nm=pool,
             progress=lambda items: progress(items, "simulating films", total=n_tasks),
         )
     result = series.to_dict()
+    result["edge_distribution"] = (
+        {"law": "normal", "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm} if pool is None else
+        {"law": sizes_law, "file": str(sizes), "n_sizes": int(len(measured.sizes_nm)), "edge_nm": edge_nm,
+         "edge_sd_nm": edge_sd_nm, "median_nm": float(np.median(pool))}
+    )
     result["parameter_values"] = {k: v for k, v in params.to_dict().items() if k != "provenance"}
     result["warnings"] = sorted(set(result["warnings"]) | set(warned) | set(_model_notes(params)), key=str)
 
@@ -157,31 +188,10 @@ def command(
                                comment=f"qdstack simulate: PL of {stem}, N = {f.layers}, T = {t:.0f} K")
 
     def summary(console):
-        from rich.table import Table
-
-        t = Table(title=f"Simulated films: {series.linker or 'gap'} (gap {series.gap_nm:.3f} nm), "
-                        f"edge {edge_nm:g} ± {edge_sd_nm:g} nm, parameters {params.name}",
-                  title_justify="left")
-        for col in ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"):
-            t.add_column(col, justify="right")
-        for i, f in enumerate(series.films):
-            e = f.emission
-            t.add_row(str(f.layers), f"{f.peak_eV:.4f}", f"{result['shift_meV'][i]:+.1f}",
-                      _fmt(result["shift_meV_err"][i], ".2f"), f"{result['centroid_shift_meV'][i]:+.1f}",
-                      _fmt(e.pl_peak_eV if e else None, ".4f"), _fmt(e.stokes_shift_meV if e else None, ".1f"),
-                      _fmt(e.participation_exciton[-1] if e else None, ".2f"))
-        console.print(t)
-        console.print(f"beta_e = {result['beta_e_meV']:.2f} meV, beta_h = {result['beta_h_meV']:.2f} meV "
-                      f"({params.coupling} coupling); in-plane beta_e = {result['beta_e_in_meV']:.2g} meV")
-        c = result["chain_fit"]
-        if c:
-            console.print(f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
-                          f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {result['saturation_layers']}")
-        if result["solution_peak_eV"] is not None:
-            console.print(f"solution peak {result['solution_peak_eV']:.4f} eV; monolayer film "
-                          f"{result['peak_eV'][0]:.4f} eV (environment {result['environment_shift_meV']:+.1f} meV)")
-        for name, v in result["channel_shifts_meV"].items():
-            console.print(f"{name} only: shift at N = {max(series.layers)}: {v[-1]:+.1f} meV")
+        series.print_summary(console)
+        if pool is not None:
+            console.print(f"dot edges drawn from {sizes} ({sizes_law}; {len(measured.sizes_nm)} measured sizes, "
+                          f"median {float(np.median(pool)):.3g} nm)", markup=False, highlight=False)
 
     emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary,
          extra_files={"spectra": write_spectra} if out else None)
@@ -235,9 +245,3 @@ def _safe(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:40] or "film"
-
-
-def _fmt(value, spec):
-    import math
-
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
