@@ -30,13 +30,45 @@ REAL_DATA = SHIPPED_REAL_DATA if SHIPPED_REAL_DATA.is_dir() else EXTERNAL_REAL_D
 EXAMPLES = REPO / "examples"
 
 
+class RealData:
+    """``real_data / "xrd" / "Cu3Au-1.raw"``: the shipped copy when there is one, else the external file.
+
+    Joining parts gives another ``RealData`` until a part names an existing file (or
+    folder) in one of the roots, in order (shipped first); a file that is in no root skips
+    the test (the GPL-licensed files are not shipped and need ``../shared/data/real``).
+    """
+
+    def __init__(self, roots):
+        self.roots = [Path(r) for r in roots]
+
+    def __truediv__(self, part):
+        joined = [r / part for r in self.roots]
+        for path in joined:
+            if path.is_file():
+                return path
+        if any(path.is_dir() for path in joined):
+            return RealData([path for path in joined if path.is_dir()])
+        pytest.skip(f"real file {part} not found in {', '.join(map(str, self.roots))} (GPL-licensed files are "
+                    "not shipped: they need ../shared/data/real or $QDSTACK_REAL_DATA)")
+
+    def __fspath__(self):
+        return str(self.roots[0])
+
+    def __eq__(self, other):
+        return Path(self.roots[0]) == Path(other)
+
+    def __hash__(self):
+        return hash(self.roots[0])
+
+
 @pytest.fixture(scope="session")
-def real_data() -> Path:
-    """Folder of the real instrument files: the copies shipped in ``examples/real`` (permissive
-    licences), else the external folder; skips when neither exists."""
-    if not REAL_DATA.is_dir():
+def real_data() -> RealData:
+    """The real instrument files: the copies shipped in ``examples/real`` (permissive licences)
+    first, then the external folder; skips when neither exists."""
+    roots = [r for r in (SHIPPED_REAL_DATA, EXTERNAL_REAL_DATA) if r.is_dir()]
+    if not roots:
         pytest.skip(f"real instrument files not found at {REAL_DATA} (set QDSTACK_REAL_DATA)")
-    return REAL_DATA
+    return RealData(roots)
 
 
 @pytest.fixture(scope="session")
