@@ -379,7 +379,7 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
 
     The data's own top, not the model's: a band that is not Gaussian (a dye's steep red
     edge and vibronic blue tail) puts the top of a Gaussian + background fit on its flank.
-    A parabola (lmfit ``QuadraticModel``) is fitted to the points around the highest one and
+    A parabola (``lmfit.minimize``) is fitted to the points around the highest one and
     re-centred on its vertex, so noise does not pick one sample; the vertex is the top.  The
     half-width of those points is where the band has fallen by 5 % of its rise in the window
     (or 3 noise standard deviations, if more) on its steeper side, at most half a fitted sigma
@@ -387,8 +387,6 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
     rising continuum has no maximum), a vertex outside those points or an upward parabola
     give NaN.  Returns (top, its standard error from the parabola's covariance).
     """
-    from lmfit.models import QuadraticModel
-
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = x.size
@@ -408,7 +406,11 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
     if math.isfinite(sigma):
         half = min(half, 0.5 * sigma)
     half = max(half, 2.0 * step)
-    model = QuadraticModel()
+    from lmfit import Parameters, minimize
+
+    def residual(params, u, v):
+        return params["a"].value * u * u + params["b"].value * u + params["c"].value - v
+
     centre = float(x[i])
     for _ in range(3):  # re-centred on the vertex, so the noisiest point does not set the window
         sel = np.abs(x - centre) <= half
@@ -416,7 +418,13 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
             sel = np.zeros(n, dtype=bool)
             sel[np.argsort(np.abs(x - centre))[:5]] = True
         u = x[sel] - centre
-        result = model.fit(y[sel], model.make_params(a=-1.0, b=0.0, c=float(np.max(y[sel]))), x=u)
+        start = Parameters()
+        start.add("a", value=-1.0)
+        start.add("b", value=0.0)
+        start.add("c", value=float(np.max(y[sel])))
+        # lmfit.minimize, not Model.fit: ModelResult.fit builds uncertainties values even when the
+        # errors are zero (a noise-free top), the thread-unsafe warning path of issue 16
+        result = minimize(residual, start, args=(u, y[sel]), method="leastsq")
         a, b = result.params["a"].value, result.params["b"].value
         if not (a < 0):
             return nan
@@ -430,7 +438,7 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
     if not (x[0] < centre < x[-1]):
         return nan
     err = float("nan")
-    if result.covar is not None:  # v = -b/(2a): dv/da = b/(2a^2), dv/db = -1/(2a)
+    if getattr(result, "covar", None) is not None:  # v = -b/(2a): dv/da = b/(2a^2), dv/db = -1/(2a)
         names = list(result.var_names)
         grad = np.zeros(len(names))
         grad[names.index("a")] = b / (2 * a * a)
