@@ -77,7 +77,7 @@ def test_out_folder_spectra_are_read_back_by_absorption(run_cli, run_json, tmp_p
     # read back are simulate's to 1e-9 eV; simulate weights them by the ensemble's block-to-block error,
     # absorption by the peak fit's standard error on the noise-free written spectra, and the simulated
     # E(N) is not exactly the chain formula, so weighted least squares give different betas
-    # (README: 21.52 vs 23.55 meV for C3DT N = 1-8).  Either peak set with the other's errors gives
+    # (README: 21.50 vs 23.56 meV for C3DT N = 1-8).  Either peak set with the other's errors gives
     # the other's beta.
     from qdstack.analysis.absorption import fit_chain
 
