@@ -90,6 +90,9 @@ def _register() -> None:
 
     app.command("simulate", no_args_is_help=True)(simulate.command)
     app.command("calibrate", no_args_is_help=True)(calibrate.command)
+    from qdstack.cli import explain
+
+    app.command("explain", no_args_is_help=True)(explain.command)
 
 
 _register()
