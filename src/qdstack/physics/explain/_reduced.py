@@ -25,18 +25,49 @@ sum), so predictions are smooth in the parameters.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 
 import numpy as np
 
 from qdstack.units import COULOMB_EV_NM
 
 
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def single_thread_blas():
+    """BLAS on one thread while inside (re-entrant: only the outermost call touches the library).
+
+    The matrices here are tiny (at most a few hundred pair states); threaded BLAS only
+    spin-waits on them, and finding the BLAS library costs more than one solve, so the
+    fitter enters this once around a whole analysis.
+    """
+    depth = getattr(_LOCAL, "depth", 0)
+    if depth:
+        _LOCAL.depth = depth + 1
+        try:
+            yield
+        finally:
+            _LOCAL.depth -= 1
+        return
+    from qdstack.physics.exciton_stack import _single_thread_blas
+
+    with _single_thread_blas():
+        _LOCAL.depth = 1
+        try:
+            yield
+        finally:
+            _LOCAL.depth = 0
+
+
 def peak_top_meV(centres_meV, weights, sigma_meV: float) -> float:
     """Energy of the maximum of ``sum_k w_k exp(-(E - c_k)^2 / 2 sigma^2)`` [meV].
 
-    A grid of sigma/25 steps brackets the global maximum; Newton's method on the
+    A grid of sigma/8 steps brackets the global maximum; Newton's method on the
     derivative refines it to 1e-9 meV, so the result is a smooth function of the
     centres and weights.
     """
@@ -47,7 +78,7 @@ def peak_top_meV(centres_meV, weights, sigma_meV: float) -> float:
     if c.size == 1:
         return float(c[0])
     s2 = sigma_meV * sigma_meV
-    grid = np.arange(c.min() - sigma_meV, c.max() + sigma_meV, sigma_meV / 25.0)
+    grid = np.arange(c.min() - sigma_meV, c.max() + sigma_meV, sigma_meV / 8.0)
     a = np.exp(-0.5 * (grid[:, None] - c[None, :]) ** 2 / s2) @ w
     e = float(grid[int(np.argmax(a))])
     for _ in range(30):
@@ -83,26 +114,33 @@ def coulomb_offsite_meV(context, gap_nm: float, distance_sites: np.ndarray) -> n
     return 1e3 * COULOMB_EV_NM / (eps_film * k * (L + gap_nm))
 
 
-@functools.lru_cache(maxsize=4096)
-def _chain_lines(n: int, beta_e: float, beta_h: float, u0: float, u_off: tuple) -> tuple[np.ndarray, np.ndarray]:
-    from qdstack.physics.exciton_stack import (
-        ExcitonStack,
-        _single_thread_blas,
-        chain_bonds,
-        eigenstates,
-        oscillator_strengths,
-    )
-
+@functools.lru_cache(maxsize=64)
+def _chain_parts(n: int, u0: float, u_off: tuple):
+    """Pair-state diagonal -U_ij and the hopping operators of an n-chain (basis i * n + j)."""
     idx = np.arange(n)
     dist = np.abs(idx[:, None] - idx[None, :])
     coul = np.where(dist == 0, u0, np.asarray((0.0,) + u_off)[np.minimum(dist, len(u_off))])
-    bonds = chain_bonds(n)
-    stack = ExcitonStack(electron_meV=np.zeros(n), hole_meV=np.zeros(n), coulomb_meV=coul, bonds=bonds,
-                         beta_e_meV=np.full(len(bonds), beta_e), beta_h_meV=np.full(len(bonds), beta_h))
-    with _single_thread_blas():  # threaded BLAS only spin-waits on matrices this small
-        st = eigenstates(stack)
-    f = oscillator_strengths(st)[0] / n
-    e = st.energies_meV[0]
+    adj = np.zeros((n, n))
+    adj[idx[:-1], idx[1:]] = adj[idx[1:], idx[:-1]] = 1.0
+    eye = np.eye(n)
+    return -coul.ravel(), np.kron(adj, eye), np.kron(eye, adj), idx * (n + 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _chain_lines(n: int, beta_e: float, beta_h: float, u0: float, u_off: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-energies and bright strengths per dot of the ideal chain.
+
+    The same Hamiltonian as :func:`qdstack.physics.exciton_stack.hamiltonian_matrix`
+    (``-U_ij`` on the diagonal, ``-beta_e`` hops of the electron index, ``-beta_h`` of
+    the hole index; tested equal), built with Kronecker products because the fitter
+    needs thousands of them.
+    """
+    diag, hop_e, hop_h, bright = _chain_parts(n, u0, u_off)
+    h = np.diag(diag) - beta_e * hop_e - beta_h * hop_h
+    with single_thread_blas():
+        e, v = np.linalg.eigh(h)
+    amp = v[bright, :].sum(axis=0)
+    f = amp * amp / n
     e.setflags(write=False)
     f.setflags(write=False)
     return e, f

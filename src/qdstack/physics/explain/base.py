@@ -73,8 +73,10 @@ class ParameterSpec:
             raise InputError(f"{self.name}: the plausible range must lie inside the physical one", self.name)
 
     def grid(self, which: str = "plausible", n: int = 5) -> np.ndarray:
-        """``n`` starting values spread over the plausible or physical range."""
-        lo, hi = self.plausible if which == "plausible" else self.physical
+        """``n`` starting values over the plausible ("plausible"/"bounded") or physical ("physical"/"unbounded") range."""
+        if which not in ("plausible", "bounded", "physical", "unbounded"):
+            raise ValueError(f"unknown range {which!r}")
+        lo, hi = self.plausible if which in ("plausible", "bounded") else self.physical
         if self.log and lo > 0:
             return np.geomspace(lo, hi, n)
         if self.log and lo == 0:

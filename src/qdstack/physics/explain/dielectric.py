@@ -41,7 +41,7 @@ from qdstack.physics.explain.base import Conditions, ExplainContext, Mechanism, 
 
 def layer_offsets_meV(context: ExplainContext, n: int, gap_nm: float, eps_dot: float, eps_linker: float):
     """Dielectric shift of the dots of each layer of an N-layer film vs the monolayer [meV]."""
-    from qdstack.physics.film_model.dots import face_eps, polarization_energy_meV
+    from qdstack.physics.film_model.dots import face_eps
 
     f = context.film
     L = context.edge_nm
@@ -52,7 +52,21 @@ def layer_offsets_meV(context: ExplainContext, n: int, gap_nm: float, eps_dot: f
     below, above = neighbour_faces(n)
     eps_out = (4.0 * side + np.where(below, stacked, free_bottom) + np.where(above, stacked, free_top)) / 6.0
     eps_mono = (4.0 * side + free_bottom + free_top) / 6.0
-    return polarization_energy_meV(L, eps_dot, eps_out) - polarization_energy_meV(L, eps_dot, eps_mono)
+    return _polarization_meV(L, eps_dot, eps_out) - _polarization_meV(L, eps_dot, np.asarray([eps_mono]))
+
+
+def _polarization_meV(edge_nm: float, eps_in: float, eps_out) -> np.ndarray:
+    """:func:`qdstack.physics.film_model.polarization_energy_meV`, summed exactly for a few eps_out.
+
+    The film model tabulates the Brus series once per eps_in (it keeps eps_in fixed);
+    here eps_in is a fit parameter, so the series is summed directly for the handful
+    of environments of one film (the same sum, without the table).
+    """
+    from qdstack.physics.film_model.dots import _series_exact
+    from qdstack.units import COULOMB_EV_NM
+
+    r = edge_nm * (3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    return 1e3 * COULOMB_EV_NM / (eps_in * r) * _series_exact(float(eps_in), np.asarray(eps_out, dtype=float))
 
 
 class Dielectric(Mechanism):

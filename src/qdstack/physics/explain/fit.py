@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
+from qdstack.physics.explain._reduced import single_thread_blas
 from qdstack.physics.explain.base import (
     Conditions,
     ExplainContext,
@@ -249,12 +250,14 @@ class _Predictor:
         self.context = context
         self.cache: dict = {}
         self.calls = 0
+        self.single_fits: dict = {}
 
     def single(self, mech: Mechanism, values: dict) -> np.ndarray:
         key = (mech.name,) + tuple(round(values[k], 12) for k in sorted(values))
         hit = self.cache.get(key)
         if hit is None:
-            hit = np.asarray(mech.predict(self.conditions, self.context, **values), dtype=float)
+            with single_thread_blas():
+                hit = np.asarray(mech.predict(self.conditions, self.context, **values), dtype=float)
             self.calls += 1
             if len(self.cache) > 200000:
                 self.cache.clear()
@@ -283,11 +286,12 @@ def _lmfit(combo: _Combination, predictor: _Predictor, y, err, start: dict, whic
     pars = model.make_params()
     for i, (public, _, spec) in enumerate(combo.entries):
         lo, hi = spec.plausible if which == "bounded" else spec.physical
-        v = min(max(float(start[public]), lo), hi)
+        pad = 1e-4 * (hi - lo)  # a start exactly on a bound stalls the bounds transformation
+        v = min(max(float(start[public]), lo + pad), hi - pad)
         pars[internal[i]].set(value=v, min=lo, max=hi)
     try:
         res = model.fit(y, pars, index=np.arange(len(y)), weights=1.0 / err, scale_covar=False,
-                        fit_kws={"epsfcn": 1e-6, "xtol": 1e-8, "ftol": 1e-10}, max_nfev=400)
+                        fit_kws={"epsfcn": 1e-6, "xtol": 1e-8, "ftol": 1e-10}, max_nfev=300)
     except QdstackError:
         raise
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
@@ -301,6 +305,42 @@ def _lmfit(combo: _Combination, predictor: _Predictor, y, err, start: dict, whic
         # an error at a bound of the fit is not a standard error (the optimum is on the edge)
         errors[n] = float(e) if e is not None and np.isfinite(e) and not at_limit else math.nan
     return values, errors, res
+
+
+def _least_effect(mech: Mechanism, predictor: _Predictor, which: str) -> dict:
+    """The grid point of a mechanism's range where it shifts the table least (its "off" state)."""
+    single = _Combination((mech,))
+    best, best_s = None, math.inf
+    for cand in _grid_starts(single, which, 5):
+        s = float(np.sum(predictor.single(mech, cand) ** 2))
+        if s < best_s:
+            best, best_s = cand, s
+    return best
+
+
+def _pair_starts(combo: _Combination, predictor: _Predictor) -> dict:
+    """Starts of a pair: each component at its best single fit with the others "off", and all at best."""
+    out = {"bounded": [], "unbounded": []}
+    cache = getattr(predictor, "single_fits", {})
+    for which in out:
+        off = [_least_effect(m, predictor, which) for m in combo.mechanisms]
+        best = [cache.get((m.name, which)) for m in combo.mechanisms]
+        for i in range(len(combo.mechanisms)):
+            if best[i] is None:
+                continue
+            parts = [best[i] if j == i else off[j] for j in range(len(combo.mechanisms))]
+            out[which].append(_join(combo, parts))
+        if all(b is not None for b in best):
+            out[which].append(_join(combo, best))
+        out[which].append(_join(combo, off))
+    return out
+
+
+def _join(combo: _Combination, parts: list[dict]) -> dict:
+    values = {}
+    for public, i, spec in combo.entries:
+        values[public] = float(parts[i][spec.name])
+    return values
 
 
 def _grid_starts(combo: _Combination, which: str, n: int):
@@ -325,11 +365,18 @@ def _best_start(combo, predictor, y, err, candidates):
 def _fit_once(combo, predictor, y, err, which, extra_starts, grid_n):
     starts = list(_grid_starts(combo, which, grid_n)) if grid_n else []
     starts += [s for s in extra_starts if s is not None]
-    start, _ = _best_start(combo, predictor, y, err, starts)
+    start, start_chi2 = _best_start(combo, predictor, y, err, starts)
     values, errors, res = _lmfit(combo, predictor, y, err, start, which)
     pred = predictor.combination(combo, values)
-    return {"values": values, "errors": errors, "chi2": _chi2(pred, y, err), "prediction": pred,
-            "success": bool(res.success), "message": str(res.message), "result": res}
+    chi2 = _chi2(pred, y, err)
+    message = str(res.message)
+    if chi2 > start_chi2 + 1e-9:  # the optimiser wandered off a better start: keep the start
+        values, errors = dict(start), {k: math.nan for k in start}
+        pred = predictor.combination(combo, values)
+        chi2 = start_chi2
+        message += " (the optimiser ended above its start; the best starting point is reported, without errors)"
+    return {"values": values, "errors": errors, "chi2": chi2, "prediction": pred,
+            "success": bool(res.success), "message": message, "result": res}
 
 
 def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None = None, *,
@@ -363,14 +410,19 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
     y, err = table.shift_meV, table.shift_meV_err
     starts = starts or {}
     grid_n = {1: 9, 2: 5}.get(k, 0)
-    if k > 2:  # pairs start from their components' fits (passed in) and a sparse grid
-        grid_n = 3
+    if len(mechs) > 1:  # pairs start from their components' fits and "least effect" points
+        grid_n = 0
+        extra = _pair_starts(combo, predictor)
+        starts = {w: list(starts.get(w, [])) + extra[w] for w in ("bounded", "unbounded")}
     bounded = _fit_once(combo, predictor, y, err, "bounded", starts.get("bounded", []), grid_n)
-    unb_starts = list(starts.get("unbounded", [])) + [bounded["values"]]
-    unbounded = _fit_once(combo, predictor, y, err, "unbounded", unb_starts, grid_n)
-    if unbounded["chi2"] > bounded["chi2"]:  # the bounded optimum is also allowed physically
-        unbounded = dict(bounded)
     dof = n - k
+    if _acceptable(bounded["chi2"], dof)[0]:
+        unbounded = dict(bounded)  # no refit needed: the plausible fit already explains the table
+    else:
+        unb_starts = list(starts.get("unbounded", [])) + [bounded["values"]]
+        unbounded = _fit_once(combo, predictor, y, err, "unbounded", unb_starts, grid_n)
+        if unbounded["chi2"] > bounded["chi2"]:  # the bounded optimum is also allowed physically
+            unbounded = dict(bounded)
     ok_b, p_b = _acceptable(bounded["chi2"], dof)
     ok_u, p_u = _acceptable(unbounded["chi2"], dof)
 
@@ -446,6 +498,11 @@ def explain(table: ShiftTable, mechanisms=None, *, pairs: bool = True, context: 
     -------
     ExplainResult
     """
+    with single_thread_blas():
+        return _explain(table, mechanisms, pairs=pairs, context=context, strict=strict, progress=progress)
+
+
+def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainResult:
     names = list(available_mechanisms() if mechanisms is None else mechanisms)
     if not names:
         raise OptionError("no mechanisms to fit", "--mechanisms")
@@ -477,22 +534,11 @@ def explain(table: ShiftTable, mechanisms=None, *, pairs: bool = True, context: 
         if progress:
             progress(i, len(todo), name)
         starts = None
-        if len(c) > 1 and all(m.name in fits for m in c):
-            parts = [fits[m.name] for m in c]
-            starts = {}
-            for which in ("bounded", "unbounded"):
-                combos_vals = []
-                for a, b in itertools.product(("bounded", "unbounded"), repeat=2):
-                    if which == "bounded" and (a, b) != ("bounded", "bounded"):
-                        continue
-                    v = dict(parts[0].values(a))
-                    v.update(parts[1].values(b))
-                    combos_vals.append(v)
-                # each component alone, the other at its "nothing" point (lowest effect in its range)
-                starts[which] = combos_vals
-            fix = _Combination(c)
-            starts = {w: [s for s in v if set(s) == set(fix.names)] for w, v in starts.items()}
         fits[name] = fit_mechanism(c, table, context, predictor=predictor, starts=starts)
+        if len(c) == 1:
+            for which in ("bounded", "unbounded"):
+                predictor.single_fits[(name, which)] = {
+                    spec.name: fits[name].values(which)[public] for public, _, spec in _Combination(c).entries}
     if progress:
         progress(len(todo), len(todo), "done")
     ordered = list(fits.values())

@@ -4,8 +4,9 @@ Prediction
 ----------
 For each linker gap ``d`` the effective-mass engine gives the single-carrier
 couplings of two cubes of the mean edge across a barrier of height ``V`` and
-carrier mass ``m_B`` (:func:`qdstack.physics.film_model.linker_coupling_meV`,
-the adiabatic-separable transfer-matrix path, BenDaniel-Duke conditions).  The
+carrier mass ``m_B`` (the model of :func:`qdstack.physics.film_model.linker_coupling_meV`,
+adiabatic-separable, BenDaniel-Duke conditions, solved by parity in
+:mod:`._coupling`, which agrees with it to 1e-6).  The
 exciton of an ideal column of N such dots (on-site binding, screened
 attraction of charge-transfer pairs, beta_e, beta_h) is diagonalised exactly
 and its bright lines broadened as described in :mod:`._reduced`; the shift is
@@ -41,10 +42,9 @@ from qdstack.physics.explain.base import Conditions, ExplainContext, Mechanism, 
 
 @functools.lru_cache(maxsize=65536)
 def _beta(edge: float, gap: float, v: float, mass: float, mb: float, vo: float, mo: float) -> float:
-    from qdstack.physics.film_model.dots import linker_coupling_meV
+    from qdstack.physics.explain._coupling import coupling_meV
 
-    b = float(linker_coupling_meV(edge, gap, v, mass, barrier_mass=mb, outer_barrier_eV=vo,
-                                  outer_barrier_mass=mo))
+    b = coupling_meV(edge, gap, v, mass, mb, vo, mo)  # linker_coupling_meV's model, solved by parity
     return b if np.isfinite(b) else 0.0
 
 
