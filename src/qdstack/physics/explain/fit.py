@@ -23,7 +23,9 @@ must come within about 2.6 errors of the data).  The verdict:
 
 The information criteria are ``AIC = chi2 + 2k`` and ``BIC = chi2 + k ln n``
 (Gaussian errors of known size, constants dropped).  Mechanisms that explain
-the table within ``Delta AIC < 2`` of the best one cannot be told apart by it;
+the table within ``Delta AIC < 2`` of the best one, or whose best curves stay
+within two errors of the best one's at every measured point, cannot be told
+apart by it;
 for each such pair the measurement that would separate them is searched
 among more layers of the same linkers, other built-in linkers and a 10 K
 measurement, and the largest predicted difference is reported.
@@ -597,7 +599,12 @@ def _best(fits: list[MechanismFit]) -> str:
 
 
 def _ties(fits, best_name, table, context) -> list[dict]:
-    """Explaining mechanisms within DELTA_AIC_TIE of the best, with the measurement that would separate them."""
+    """Explaining mechanisms the table cannot tell from the best one, with the measurement that would.
+
+    A rival ties when it also explains the table and either its AIC is within
+    ``DELTA_AIC_TIE`` of the best or its best curve stays within two errors of the
+    best one's at every measured point (then only the parameter count separates them).
+    """
     by = {f.name: f for f in fits}
     best = by[best_name]
     if best.verdict != "explains":
@@ -609,9 +616,10 @@ def _ties(fits, best_name, table, context) -> list[dict]:
         if set(best.components) < set(f.components) or set(f.components) < set(best.components):
             continue  # nested: the pair adds nothing the table needs (or the single suffices)
         d_aic = f.aic - best.aic
-        if d_aic >= DELTA_AIC_TIE:
+        gap = float(np.max(np.abs(np.subtract(f.prediction_meV, best.prediction_meV)) / table.shift_meV_err))
+        if d_aic >= DELTA_AIC_TIE and gap >= 2.0:
             continue
-        out.append({"mechanisms": [best.name, f.name], "delta_aic": d_aic,
+        out.append({"mechanisms": [best.name, f.name], "delta_aic": d_aic, "max_difference_in_errors": gap,
                     "separating_measurements": separating_measurements(best, f, table, context)})
     return out
 
@@ -699,7 +707,7 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
                 try:
                     geom = get_linker(name, method=gap_method)
                 except QdstackError as exc:
-                    raise InputError(f"row {i + 1}: {getattr(exc, 'message', exc)}", source) from None
+                    raise InputError(f"row {i + 1}: {name!r}: {getattr(exc, 'message', exc)}", source) from None
                 known[name] = (float(linker_gap_nm(geom)), geom.name)
             gaps[i], lab = known[name]
             labels.append(lab)
