@@ -50,9 +50,11 @@ def command(
     what physics allows.  Verdict: explains (the bounded fit is acceptable,
     chi2 p-value >= 0.01), implausible (only with a parameter outside its
     plausible range), cannot (no acceptable fit).  AIC = chi2 + 2k and
-    BIC = chi2 + k ln n rank them; mechanisms within Delta AIC < 2 of the best
-    cannot be told apart by the table, and the measurement that would separate
-    them (more layers, another linker, 10 K) is printed.
+    BIC = chi2 + k ln n rank them; a mechanism that also explains the table
+    within Delta AIC < 2 of the best (or whose curve stays within two errors of
+    the best one everywhere) cannot be told apart from it by the table, and the
+    measurement that would separate them (more layers, another linker, 10 K) is
+    printed.
 
     Example: qdstack explain examples/explain/enomoto2024_shifts.csv --out explain_out/
     """

@@ -226,6 +226,7 @@ class Mechanism:
 
 
 _REGISTRY: dict[str, Mechanism] = {}
+_BUILTIN_ORDER = ("tunnelling", "dielectric", "surface", "fusion")
 
 
 def register_mechanism(mechanism: Mechanism, *, replace: bool = False) -> Mechanism:
@@ -257,7 +258,8 @@ def _ensure_builtins() -> None:
 def available_mechanisms() -> list[str]:
     """Names of the registered mechanisms, built-ins first."""
     _ensure_builtins()
-    return list(_REGISTRY)
+    builtin = [n for n in _BUILTIN_ORDER if n in _REGISTRY]
+    return builtin + [n for n in _REGISTRY if n not in _BUILTIN_ORDER]
 
 
 def get_mechanism(name: str) -> Mechanism:
