@@ -195,6 +195,7 @@ class ExplainResult:
     context: dict
     warnings: tuple[str, ...] = ()
     context_obj: object = field(repr=False, compare=False, default=None)
+    bilayer: dict = field(default_factory=dict)
 
     def get(self, name: str) -> MechanismFit:
         for m in self.mechanisms:
@@ -207,6 +208,7 @@ class ExplainResult:
         return {"mechanisms": [m.to_dict() for m in self.mechanisms], "best": self.best,
                 "best_verdict": best.verdict if best else None,
                 "indistinguishable": list(self.indistinguishable), "not_fitted": list(self.not_fitted),
+                "bilayer_vs_distance": self.bilayer,
                 "data": self.table.rows(), "context": self.context, "warnings": list(self.warnings)}
 
 
@@ -556,9 +558,46 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
            "line_fwhm_meV": float(context.fwhm_meV(context.film.temperature_K)),
            "inhomogeneous_fwhm_meV": context.inhomogeneous_fwhm_meV, "readout": "peak top",
            "accept_p": ACCEPT_P, "delta_aic_tie": DELTA_AIC_TIE}
+    bil = {f.name: bilayer_check(f, context) for f in ordered}
     return ExplainResult(mechanisms=tuple(ordered), best=best, table=table, indistinguishable=tuple(ties),
                          not_fitted=tuple(skipped), context=ctx, warnings=tuple(dict.fromkeys(msgs)),
-                         context_obj=context)
+                         context_obj=context, bilayer=bil)
+
+
+def bilayer_check(fit_: MechanismFit, context: ExplainContext) -> dict:
+    """The bilayer shift of every built-in linker at a fit's parameters, and whether it decays exponentially.
+
+    The reference study states (Fig. 4) that the monolayer-to-bilayer shift
+    "decreases exponentially with increasing spacer length"; this predicts the
+    N = 2 shift of each built-in linker (S-S gap) at the fitted parameters and fits
+    ``|S| = A exp(-k d)`` (:func:`qdstack.analysis.coupling.fit_tunnelling_decay`,
+    amplitude law).  ``exponential_decrease`` is true when k > 0 by more than two
+    errors and r2 >= 0.9.
+    """
+    import warnings
+
+    from qdstack.analysis.coupling import fit_tunnelling_decay
+    from qdstack.linkers import builtin_linkers, linker_gap_nm
+
+    names = [b.name for b in builtin_linkers()]
+    gaps = np.array([linker_gap_nm(n) for n in names])
+    cond = Conditions(gaps, np.full(gaps.size, 2), np.full(gaps.size, context.film.temperature_K))
+    combo = _Combination(tuple(get_mechanism(m) for m in fit_.components))
+    shifts = _Predictor(cond, context).combination(combo, fit_.values())
+    out = {"linkers": names, "gap_nm": list(map(float, gaps)), "shift_meV": list(map(float, shifts)),
+           "decay_per_nm": None, "decay_per_nm_err": None, "r2": None, "exponential_decrease": False}
+    if np.all(np.abs(shifts) > 1e-9):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dec = fit_tunnelling_decay(gaps, shifts, law="amplitude", linkers=names)
+            k, ke = float(dec.decay_per_nm), float(dec.decay_per_nm_err)
+            out.update(decay_per_nm=k, decay_per_nm_err=ke, r2=float(dec.r2),
+                       exponential_decrease=bool(k > 2 * (ke if math.isfinite(ke) else 0.0) and k > 0
+                                                 and dec.r2 >= 0.9))
+        except QdstackError:
+            pass
+    return out
 
 
 def mechanism_curves(result: ExplainResult, name: str, *, which: str = "reported", max_layers: int | None = None):
