@@ -97,10 +97,10 @@ def command(
             def build(m=m):
                 fig, ax = new_figure(figsize=(6.4, 4.6))
                 cur = mechanism_curves(res, m.name)
-                unb = None
-                if m.verdict == "explains" and m.bounded["chi2"] != m.unbounded["chi2"]:
-                    unb = mechanism_curves(res, m.name, which="unbounded")
-                plot_explain_mechanism(res, m.name, cur, ax=ax, unbounded_curves=unb)
+                alt = None
+                if m.verdict != "explains" and m.bounded["values"] != m.unbounded["values"]:
+                    alt = mechanism_curves(res, m.name, which="bounded")
+                plot_explain_mechanism(res, m.name, cur, ax=ax, alt_curves=alt)
                 return fig
             figs[f"explain_{m.name.replace('+', '_')}"] = build
         return figs

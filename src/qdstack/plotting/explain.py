@@ -7,7 +7,8 @@ from qdstack.plotting._base import new_axes
 __all__ = ["plot_explain_mechanism"]
 
 
-def plot_explain_mechanism(result, name: str, curves: dict, ax=None, *, unbounded_curves: dict | None = None):
+def plot_explain_mechanism(result, name: str, curves: dict, ax=None, *, alt_curves: dict | None = None,
+                           alt_label: str = "dashed: best inside the plausible ranges"):
     """Measured S(N) (points with error bars) and the fitted S(N) of one mechanism (lines).
 
     Parameters
@@ -17,8 +18,11 @@ def plot_explain_mechanism(result, name: str, curves: dict, ax=None, *, unbounde
         Mechanism (or pair) name.
     curves : dict
         label -> (layers, shift_meV) of the reported fit (:func:`mechanism_curves`).
-    unbounded_curves : dict, optional
-        The same for the unbounded fit, drawn dashed when it differs.
+    alt_curves : dict, optional
+        The same for another fit (the bounded one when the verdict rests on the
+        unbounded refit), drawn dashed.
+    alt_label : str
+        What the dashed lines are.
     """
     ax = new_axes(ax)
     fit_ = result.get(name)
@@ -30,8 +34,8 @@ def plot_explain_mechanism(result, name: str, curves: dict, ax=None, *, unbounde
         color = f"C{i % 10}"
         colors[label] = color
         ax.plot(n, s, "-", color=color, lw=1.6, label=label)
-        if unbounded_curves and label in unbounded_curves:
-            un, us = unbounded_curves[label]
+        if alt_curves and label in alt_curves:
+            un, us = alt_curves[label]
             ax.plot(un, us, "--", color=color, lw=1.0, alpha=0.8)
     for lab, n, t, y, e in zip(table.labels, c.layers, c.temperature_K, table.shift_meV, table.shift_meV_err):
         label = f"{lab}, {t:g} K" if multi_t else lab
@@ -41,6 +45,6 @@ def plot_explain_mechanism(result, name: str, curves: dict, ax=None, *, unbounde
     ax.set_title(f"{name}: {fit_.verdict}, chi2 = {fit_.chi2:.3g} (dof {fit_.dof})\n{params}", fontsize=9)
     ax.set_xlabel("layers N")
     ax.set_ylabel("shift of the first peak (meV)")
-    ax.legend(fontsize=8, title="lines: best fit" + (" (dashed: unbounded)" if unbounded_curves else ""),
+    ax.legend(fontsize=8, title="solid: reported fit" + (f"\n{alt_label}" if alt_curves else ""),
               title_fontsize=8)
     return ax
