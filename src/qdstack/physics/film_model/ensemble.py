@@ -154,11 +154,13 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
                                   in_plane_gap_nm=g_in)
     eps_sol = environment_eps(params, eps_dot, edges, environment="solution")
     env = polarization_energy_meV(edges, eps_dot, eps_out) - polarization_energy_meV(edges, eps_dot, eps_sol)
+    # single-dot dielectric confinement: the solution's own polarisation energy (env stays the change)
+    conf = polarization_energy_meV(edges, eps_dot, eps_sol) if params.dielectric_confinement else 0.0
 
     reference = float(np.mean(ex)) + 1e-3 * params.energy_offset_meV
-    pair0 = (ex - reference) * 1e3 + params.energy_offset_meV + env  # on-site pair energy [meV]
+    pair0 = (ex - reference) * 1e3 + params.energy_offset_meV + env + conf  # on-site pair energy [meV]
     # split: electron carries E_g,eff + e_conf, hole h_conf; shifts half each
-    shift_each = 0.5 * (params.energy_offset_meV + env)
+    shift_each = 0.5 * (params.energy_offset_meV + env + conf)
     hole = chh + shift_each
     electron = pair0 + u0 - hole
 

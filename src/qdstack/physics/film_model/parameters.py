@@ -133,6 +133,13 @@ class FilmParameters:
         Transition dipoles probed: in-plane (normal incidence, the default:
         side-by-side dipoles along the column, H-type) or along the stacking axis.
     channels : Channels
+    dielectric_confinement : bool
+        Include the single-dot dielectric confinement (net Brus self-polarisation and
+        image-modified binding, :func:`~qdstack.physics.film_model.polarization_energy_meV`)
+        in every dot's energy, not only its change from the solution: with it the
+        single-dot model places a 6.8 nm cube in toluene at 2.48 eV without an offset
+        (set ``energy_offset_meV`` to 0).  Off by default (the shipped sets calibrate the
+        offset without it).
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -163,6 +170,7 @@ class FilmParameters:
     kane_energy_eV: float = 27.9
     polarisation: str = "in-plane"
     channels: Channels = field(default_factory=Channels)
+    dielectric_confinement: bool = False
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
