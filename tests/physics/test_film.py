@@ -273,3 +273,46 @@ def test_film_switch_dielectric_confinement_places_the_solution_without_offset()
     films = [simulate_film(FilmSpec(n, 0.55), base.with_(dielectric_confinement=dc), realisations=400, seed=1,
                            emission=False, blocks=1).peak_eV for dc in (False, True) for n in (1, 2)]
     assert (films[1] - films[0]) == pytest.approx(films[3] - films[2], abs=5e-4)
+
+
+def test_dimer_charge_transfer_gap_and_effective_exciton_hopping():
+    """Issue 13: the CT charging energy raises the CT states by Sigma_e(i) + Sigma_h(j) (Brus n = 0 terms of
+    the lone charges), and a dimer's exciton splitting is 2 J_eff = 4 beta_e beta_h / Delta (second order,
+    Hestand & Spano 2018) with the larger Delta."""
+    from qdstack.physics.exciton_stack import hamiltonian_matrix
+    from qdstack.physics.film_model import (
+        Channels,
+        FilmSpec,
+        build_column_ensemble,
+        charging_energy_meV,
+        load_parameter_set,
+    )
+
+    deltas, splits = {}, {}
+    for charging in (False, True):
+        p = load_parameter_set("enomoto2024").with_(
+            coupling_amplitude_meV=0.4, channels=Channels(tunnelling=True, dielectric=False, dipolar=False,
+                                                          interdot_coulomb=True, ct_charging=charging))
+        ens = build_column_ensemble(FilmSpec(2, 0.55, edge_sd_nm=0.0), p, 1, seed=0)
+        st = ens.stack
+        pe = st.pair_energies_meV()[0]
+        assert pe[0, 0] == pytest.approx(pe[1, 1]) and pe[0, 1] == pytest.approx(pe[1, 0])
+        delta = pe[0, 1] - pe[0, 0]
+        be, bh = float(st.beta_e_meV[0, 0]), float(st.beta_h_meV[0, 0])
+        w = np.linalg.eigvalsh(hamiltonian_matrix(st)[0])
+        assert w[1] - w[0] == pytest.approx(4 * be * bh / delta, rel=0.03)
+        deltas[charging] = delta
+        splits[charging] = w[1] - w[0]
+        from qdstack.materials import get_material
+
+        sig = charging_energy_meV(ens.edges_nm[0], get_material("CsPbBr3").exciton_dielectric, ens.eps_out[0])
+    assert deltas[True] - deltas[False] == pytest.approx(sig.sum(), rel=1e-9)
+    assert sig.sum() > 20.0  # tens of meV per carrier
+    assert splits[True] < splits[False]
+
+
+def test_charging_energy_vanishes_without_dielectric_contrast():
+    from qdstack.physics.film_model import charging_energy_meV
+
+    assert charging_energy_meV(6.8, 7.2, 7.2) == pytest.approx(0.0, abs=1e-12)
+    assert charging_energy_meV(6.8, 7.2, 2.3) > 0 > charging_energy_meV(6.8, 7.2, 20.0)

@@ -19,6 +19,7 @@ from qdstack.units import COULOMB_EV_NM
 from qdstack.physics.film_model.parameters import FilmParameters, FilmSpec
 from qdstack.physics.film_model.dots import (
     DotTables,
+    charging_energy_meV,
     dipolar_coupling_meV,
     dot_tables,
     environment_eps,
@@ -188,6 +189,9 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         coul[:, off] = 1e3 * COULOMB_EV_NM / (eps_film * dist[:, off])
     i = np.arange(s)
     coul[:, i, i] = u0
+    if ch.ct_charging and s > 1:  # lone charges of a CT pair polarise their dots (Brus n = 0 terms)
+        sig = charging_energy_meV(edges, eps_dot, eps_out)
+        coul[:, off] -= (sig[:, :, None] + sig[:, None, :])[:, off]
 
     # bonds and couplings
     z_bonds, xy_bonds = block_bonds(m, n) if m > 1 else (chain_bonds(n), np.zeros((0, 2), np.intp))

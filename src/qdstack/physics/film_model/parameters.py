@@ -42,12 +42,18 @@ class Channels:
     interdot_coulomb : bool
         Screened attraction of an electron and a hole on different dots (the
         charge-transfer states' binding); off: only the on-site binding.
+    ct_charging : bool
+        Charging energy of charge-transfer states: the single-charge self-energies
+        (Brus n = 0 term, :func:`~qdstack.physics.film_model.charging_energy_meV`) of
+        the lone electron and hole in their dots, which raise every |e on i, h on j != i>
+        state (off by default: the shipped sets were calibrated without it).
     """
 
     tunnelling: bool = True
     dielectric: bool = True
     dipolar: bool = True
     interdot_coulomb: bool = True
+    ct_charging: bool = False
 
     def only(self, *names: str) -> "Channels":
         """A copy with only the named channels among tunnelling/dielectric/dipolar on."""
