@@ -316,3 +316,21 @@ def test_charging_energy_vanishes_without_dielectric_contrast():
 
     assert charging_energy_meV(6.8, 7.2, 7.2) == pytest.approx(0.0, abs=1e-12)
     assert charging_energy_meV(6.8, 7.2, 2.3) > 0 > charging_energy_meV(6.8, 7.2, 20.0)
+
+
+def test_peak_top_readout_beside_the_fit_centre():
+    """The parabola vertex finds a Gaussian's maximum between grid points; a simulated film reports it."""
+    from qdstack.physics.film_model import FilmSpec, load_parameter_set
+    from qdstack.physics.film_model.spectra import peak_top_eV, simulate_film
+
+    def curve(x):
+        return np.exp(-0.5 * ((x - 2.44537) / 0.03) ** 2) + 0.2 * np.exp(-0.5 * ((x - 2.55) / 0.05) ** 2)
+
+    e = np.arange(2.30, 2.60, 0.001)
+    dense = np.linspace(2.40, 2.49, 900001)
+    truth = dense[np.argmax(curve(dense))]
+    assert peak_top_eV(e, curve(e), (2.40, 2.49)) == pytest.approx(truth, abs=2e-5)
+    r = simulate_film(FilmSpec(8, 0.55), load_parameter_set("enomoto2024"), realisations=300, seed=2,
+                      emission=False, blocks=1)
+    assert np.isfinite(r.peak_top_eV) and abs(r.peak_top_eV - r.peak_eV) < 0.015
+    assert r.to_dict()["peak_top_eV"] == r.peak_top_eV

@@ -202,12 +202,17 @@ def model_shifts_meV(
     seed: int = 0,
     edge_nm: float = 6.8,
     edge_sd_nm: float = 0.5,
+    readout: str = "fit",
 ) -> np.ndarray:
     """Simulated shifts (peak(N) - peak(1), meV) of the films the measurements are about.
 
     Films of one linker share their dots (common random numbers), so the
-    shifts are smooth functions of the parameters.
+    shifts are smooth functions of the parameters.  ``readout``: ``"fit"`` (the
+    fitted centre of the first peak) or ``"peak_top"`` (the paper's "peak top
+    energy", :func:`~qdstack.physics.film_model.spectra.peak_top_eV`).
     """
+    if readout not in ("fit", "peak_top"):
+        raise OptionError(f"unknown readout {readout!r}; use fit or peak_top", "readout")
     from qdstack.physics.film_model.spectra import simulate_film
 
     out = np.empty(len(measurements))
@@ -220,8 +225,9 @@ def model_shifts_meV(
         peaks = {}
         for n in sorted({1} | {measurements[i].layers for i in idx}):
             spec = FilmSpec(n, base.gap_nm, edge_nm, edge_sd_nm, linker=base.linker)
-            peaks[n] = simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
-                                     tables=tables, emission=False).peak_eV
+            r = simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
+                              tables=tables, emission=False)
+            peaks[n] = r.peak_eV if readout == "fit" else r.peak_top_eV
         for i in idx:
             out[i] = (peaks[measurements[i].layers] - peaks[1]) * 1e3
     return out
@@ -238,6 +244,7 @@ def calibrate(
     edge_sd_nm: float = 0.5,
     start: dict | None = None,
     progress=None,
+    readout: str = "fit",
 ) -> CalibrationResult:
     """Fit the film model's barrier parameters to measured shifts (an lmfit Model).
 
@@ -258,6 +265,9 @@ def calibrate(
         Starting values (``barrier_eV``, ``coupling_amplitude_meV``, ...).
     progress : callable, optional
         Called with the number of model evaluations so far.
+    readout : {"fit", "peak_top"}
+        How the simulated first peak is read: its fitted centre, or the paper's
+        "peak top energy" (:func:`model_shifts_meV`).
 
     Returns
     -------
@@ -308,7 +318,7 @@ def calibrate(
         if key not in cache:
             params = _apply(base, fit, **p)
             cache[key] = model_shifts_meV(meas, params, realisations=realisations, seed=seed,
-                                          edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)
+                                          edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, readout=readout)
             calls[0] += 1
             if progress is not None:
                 progress(calls[0])
@@ -359,7 +369,7 @@ def calibrate(
     if base.coupling == "engine":
         zero = _apply(base, fit, **{n: 0.0 for n in names})
         r = model_shifts_meV(meas, zero, realisations=realisations, seed=seed, edge_nm=edge_nm,
-                             edge_sd_nm=edge_sd_nm)
+                             edge_sd_nm=edge_sd_nm, readout=readout)
         reach = {f"{m.linker} N={m.layers}": float(v) for m, v in zip(meas, r)}
         for m, v in zip(meas, r):
             if abs(m.shift_meV) > abs(v) + 2 * m.shift_meV_err:
@@ -384,6 +394,7 @@ def calibrate(
     chi2 = float(np.sum((resid / err) ** 2))
     provenance = {
         "calibrated_on": [m.to_dict() for m in meas], "fit": fit, "values": values, "errors": errors,
+        "readout": readout,
         "chi2": chi2, "realisations": realisations, "seed": seed, "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm,
     }
     params = params.with_(provenance={**base.provenance, "calibration": provenance}, name=base.name)
