@@ -99,3 +99,11 @@ def test_missing_file_and_bad_json(run_cli, tmp_path):
     f.write_text("{not json")
     code, _, err = run_cli("explain", f)
     assert code == 2 and "x.json" in err and err.count("\n") == 1
+
+
+def test_xrd_period_column_sets_the_gap(run_json, tmp_path):
+    f = tmp_path / "shifts.csv"
+    f.write_text("linker,period_nm,layers,shift_meV\nC3DT,7.35,2,-2\nC3DT,,8,-3\nC10DT,8.3,8,-1\n")
+    d = run_json("explain", f, "--mechanisms", "surface", "--no-pairs")
+    assert [round(r["gap_nm"], 3) for r in d["data"]] == [0.55, 0.55, 1.5]
+    assert d["data"][0]["linker"] == "C3DT (XRD)" and d["data"][1]["linker"] == "C3DT"

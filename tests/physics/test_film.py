@@ -334,3 +334,13 @@ def test_peak_top_readout_beside_the_fit_centre():
                       emission=False, blocks=1)
     assert np.isfinite(r.peak_top_eV) and abs(r.peak_top_eV - r.peak_eV) < 0.015
     assert r.to_dict()["peak_top_eV"] == r.peak_top_eV
+
+
+def test_gap_from_the_xrd_period():
+    from qdstack.errors import InputError
+    from qdstack.physics.film_model import FilmSpec
+
+    s = FilmSpec.from_xrd_period(7.35, 3, edge_nm=6.8, linker="C3DT")
+    assert s.gap_nm == pytest.approx(0.55) and s.layers == 3 and s.linker == "C3DT"
+    with pytest.raises(InputError):
+        FilmSpec.from_xrd_period(6.5, 3, edge_nm=6.8)

@@ -16,7 +16,7 @@ def command(
     table: Path = typer.Argument(
         ..., show_default=False,
         help="CSV with columns linker (a library name) or gap_nm, layers, shift_meV, optional shift_meV_err "
-        "(default 2 meV), temperature_K; or the results.json of 'qdstack absorption' (with --linker or "
+        "(default 2 meV), temperature_K, period_nm (XRD period: gap = period - edge); or the results.json of 'qdstack absorption' (with --linker or "
         "--gap-nm) or of 'qdstack study run'.",
     ),
     mechanisms: str = typer.Option(
@@ -72,7 +72,7 @@ def command(
         for n in names:
             get_mechanism(n)
     with captured_warnings() as warned:
-        shifts = read_shift_table(table, default_err, linker=linker, gap_nm=gap_nm)
+        shifts = read_shift_table(table, default_err, linker=linker, gap_nm=gap_nm, edge_nm=edge_nm)
         from qdstack.physics.film_model import load_parameter_set
 
         load_parameter_set(parameters)  # unknown set: an InputError naming it
@@ -180,7 +180,7 @@ def print_summary(c, res) -> None:
 
 
 def read_shift_table(path: Path, default_err: float = 2.0, *, linker: str | None = None,
-                     gap_nm: float | None = None):
+                     gap_nm: float | None = None, edge_nm: float = 6.8):
     """A ShiftTable from a CSV or from an absorption / study-run results.json (FileFormatError otherwise)."""
     from qdstack.errors import InputError, QdstackError
 
@@ -194,9 +194,10 @@ def read_shift_table(path: Path, default_err: float = 2.0, *, linker: str | None
     from qdstack.io.columns import read_columns
 
     cols = read_columns(path, required=("layers", "shift_meV"),
-                        optional=("linker", "gap_nm", "shift_meV_err", "temperature_K", "lifetime_ns"),
-                        text_columns=("linker", "gap_nm", "shift_meV_err", "temperature_K", "lifetime_ns"))
-    if "linker" not in cols and "gap_nm" not in cols:
+                        optional=("linker", "gap_nm", "period_nm", "shift_meV_err", "temperature_K", "lifetime_ns"),
+                        text_columns=("linker", "gap_nm", "period_nm", "shift_meV_err", "temperature_K",
+                                      "lifetime_ns"))
+    if "linker" not in cols and "gap_nm" not in cols and "period_nm" not in cols:
         raise FileFormatError("missing column linker or gap_nm (one of them names the linker of each row)", src)
     n = len(cols["layers"])
     layers = list(cols["layers"])
@@ -223,6 +224,7 @@ def read_shift_table(path: Path, default_err: float = 2.0, *, linker: str | None
         return out
 
     gaps = numbers("gap_nm")
+    periods = numbers("period_nm")
     errs = numbers("shift_meV_err")
     temps = numbers("temperature_K")
     life = numbers("lifetime_ns")
@@ -255,7 +257,8 @@ def read_shift_table(path: Path, default_err: float = 2.0, *, linker: str | None
     try:
         return make_table(sel(layers), sel(shifts), sel(errs), linker=sel(links), gap_nm=sel(gaps),
                           temperature_K=sel(temps), default_err_meV=default_err, source=src,
-                          extra={"lifetime_ns": sel(life)} if life is not None else None)
+                          extra={"lifetime_ns": sel(life)} if life is not None else None,
+                          period_nm=sel(periods), edge_nm=edge_nm)
     except InputError as exc:
         raise FileFormatError(_row_message(exc.message if hasattr(exc, "message") else str(exc), keep), src) \
             from None

@@ -710,7 +710,7 @@ def separating_measurements(a: MechanismFit, b: MechanismFit, table: ShiftTable,
 
 def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=None, temperature_K=None,
                default_err_meV: float = 2.0, source: str = "table", extra: dict | None = None,
-               gap_method: str = "mmff") -> ShiftTable:
+               gap_method: str = "mmff", period_nm=None, edge_nm: float = 6.8) -> ShiftTable:
     """Build a :class:`ShiftTable` from columns; linker names become gaps through the linker library.
 
     Parameters
@@ -724,6 +724,9 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
         Gaps given directly (used where ``linker`` is absent or empty).
     temperature_K : sequence, optional
         Default: the parameter set's temperature (295 K).
+    period_nm : sequence, optional
+        Measured out-of-plane XRD periods: where given, the gap is ``period - edge_nm``
+        (what the stacking leaves between the faces) instead of the linker's S-S distance.
 
     Raises
     ------
@@ -741,7 +744,15 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
     for i in range(n):
         name = None if linker is None else linker[i]
         name = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name).strip()
-        if name:
+        period = math.nan if period_nm is None else float(period_nm[i])
+        if math.isfinite(period):
+            g = period - float(edge_nm)
+            if not g > 0:
+                raise InputError(f"row {i + 1}: the XRD period {period:g} nm does not exceed the edge "
+                                 f"{edge_nm:g} nm", source)
+            gaps[i] = g
+            labels.append(f"{name} (XRD)" if name else f"period {period:g} nm")
+        elif name:
             if name not in known:
                 try:
                     geom = get_linker(name, method=gap_method)

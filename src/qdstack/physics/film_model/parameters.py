@@ -363,6 +363,20 @@ class FilmSpec:
         geom = get_linker(linker, method=method)
         return cls(layers=layers, gap_nm=linker_gap_nm(geom, offset_nm=offset_nm), linker=geom.name, **kwargs)
 
+    @classmethod
+    def from_xrd_period(cls, period_nm: float, layers: int, *, edge_nm: float = 6.8, **kwargs) -> "FilmSpec":
+        """The gap as the measured out-of-plane XRD period minus the dot edge (instead of the S-S distance).
+
+        ``gap = period - edge``: what the stacking actually leaves between the faces,
+        which differs from the linker's S-S distance when the linker tilts, binds
+        off-centre or interdigitates.
+        """
+        gap = float(period_nm) - float(edge_nm)
+        if not (math.isfinite(gap) and gap > 0):
+            raise InputError(f"the XRD period {period_nm!r} nm must exceed the edge {edge_nm!r} nm",
+                             "--period-nm")
+        return cls(layers=layers, gap_nm=gap, edge_nm=edge_nm, **kwargs)
+
     @property
     def n_sites(self) -> int:
         return self.in_plane * self.in_plane * self.layers
