@@ -344,3 +344,26 @@ def test_gap_from_the_xrd_period():
     assert s.gap_nm == pytest.approx(0.55) and s.layers == 3 and s.linker == "C3DT"
     with pytest.raises(InputError):
         FilmSpec.from_xrd_period(6.5, 3, edge_nm=6.8)
+
+
+def test_static_fraction_keeps_uncoupled_spectra_and_localises_coupled_ones():
+    """Issue 13: with beta = 0 the spectrum does not change as the static fraction moves (the width is only
+    moved from the line into the site energies); with coupling the participation ratio falls as it rises."""
+    from qdstack.physics.film_model import Channels, FilmSpec, load_parameter_set
+    from qdstack.physics.film_model.spectra import simulate_film
+
+    base = load_parameter_set("enomoto2024")
+    off = base.with_(channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False))
+    spec = FilmSpec(2, 0.55)
+    a0 = simulate_film(spec, off, realisations=20000, seed=4, emission=False, blocks=1)
+    a5 = simulate_film(spec, off.with_(static_fraction=0.5), realisations=20000, seed=4, emission=False, blocks=1)
+    assert a5.peak_eV == pytest.approx(a0.peak_eV, abs=5e-4)
+    assert np.max(np.abs(a5.absorption_per_eV - a0.absorption_per_eV)) < 0.03 * a0.absorption_per_eV.max()
+    pr = []
+    for f in (0.0, 0.3, 0.7):
+        r = simulate_film(FilmSpec(6, 0.55), base.with_(static_fraction=f), realisations=300, seed=4,
+                          emission_realisations=300, blocks=1, temperatures_K=(295.0,))
+        pr.append(r.emission.participation_exciton[0])
+    assert pr[0] > pr[1] > pr[2]
+    with pytest.raises(Exception):
+        base.with_(static_fraction=1.0)

@@ -86,6 +86,14 @@ class ColumnEnsemble:
     mu_enm: float
 
 
+def _static_rng(seed):
+    """A stream for the static site energies, independent of the one the edges are drawn from."""
+    if isinstance(seed, np.random.Generator):
+        return seed  # already advanced past the edges
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (0x5747,)))
+
+
 def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *, seed=0,
                           tables: DotTables | None = None, edges_nm: np.ndarray | None = None
                           ) -> ColumnEnsemble:
@@ -162,6 +170,10 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     pair0 = (ex - reference) * 1e3 + params.energy_offset_meV + env + conf  # on-site pair energy [meV]
     # split: electron carries E_g,eff + e_conf, hole h_conf; shifts half each
     shift_each = 0.5 * (params.energy_offset_meV + env + conf)
+    if params.static_fraction > 0:  # static part of the line: random site energies, half on each carrier
+        site = _static_rng(seed).normal(0.0, params.static_sigma_meV, edges.shape)
+        pair0 = pair0 + site
+        shift_each = shift_each + 0.5 * site
     hole = chh + shift_each
     electron = pair0 + u0 - hole
 

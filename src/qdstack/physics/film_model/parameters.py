@@ -146,6 +146,15 @@ class FilmParameters:
         single-dot model places a 6.8 nm cube in toluene at 2.48 eV without an offset
         (set ``energy_offset_meV`` to 0).  Off by default (the shipped sets calibrate the
         offset without it).
+    static_fraction : float
+        Fraction f (0 <= f < 1) of the homogeneous line's variance that is in fact
+        static site disorder: each dot's exciton energy gets a random offset of
+        standard deviation ``sqrt(f) sigma_hom`` (drawn per dot, on top of the size
+        disorder) and the line convolved after diagonalising keeps ``sqrt(1 - f)
+        sigma_hom``, so the total width of uncoupled dots (the solution PL width the
+        set was made from) is unchanged while coupled states can localise.  At other
+        temperatures the dynamic width is ``sqrt(Gamma(T)^2 - f Gamma(T_0)^2)`` (at
+        least 1 meV).  Default 0: all of it dynamic.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -177,6 +186,7 @@ class FilmParameters:
     polarisation: str = "in-plane"
     channels: Channels = field(default_factory=Channels)
     dielectric_confinement: bool = False
+    static_fraction: float = 0.0
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -200,6 +210,8 @@ class FilmParameters:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise InputError(f"must be a finite number, got {v!r}", name)
+        if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
+            raise InputError(f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction")
         if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:
             raise InputError("the low-temperature width must be below the room-temperature width",
                              "linewidth_gamma0_meV")
@@ -237,6 +249,17 @@ class FilmParameters:
 
         gamma_lo = (self.homogeneous_fwhm_meV - self.linewidth_gamma0_meV) / occ(self.temperature_K)
         return self.linewidth_gamma0_meV + gamma_lo * occ(t)
+
+    def dynamic_fwhm_at(self, temperature_K) -> np.ndarray:
+        """FWHM [meV] of the line convolved after diagonalising (the homogeneous width less its static part)."""
+        total = self.homogeneous_fwhm_at(temperature_K)
+        static2 = self.static_fraction * self.homogeneous_fwhm_meV**2
+        return np.sqrt(np.maximum(total**2 - static2, 1.0))
+
+    @property
+    def static_sigma_meV(self) -> float:
+        """Standard deviation of the extra static site energies [meV]."""
+        return math.sqrt(self.static_fraction) * self.homogeneous_fwhm_meV / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -351,7 +351,7 @@ def simulate_film(
     ensembles = [build_column_ensemble(spec, params, k, seed=film_seed(seed, seed_index, b), tables=tables)
                  for b, k in enumerate(sizes)]
     stack = concat_stacks([e.stack for e in ensembles]) if blocks > 1 else ensembles[0].stack
-    fwhm = params.homogeneous_fwhm_meV
+    fwhm = float(params.dynamic_fwhm_at(params.temperature_K))  # the static part is in the site energies
     sigma = gaussian_sigma_meV(fwhm)
 
     # common Chebyshev map for every block, moments per block
@@ -437,7 +437,7 @@ def _emission(stack, params: FilmParameters, energy, temperatures_K, abs_peak_eV
     from qdstack.analysis.pl import pl_peak
 
     t = np.asarray(temperatures_K, dtype=float)
-    fw = params.homogeneous_fwhm_at(t)
+    fw = params.dynamic_fwhm_at(t)
     # the isolated dot's intrinsic Stokes shift moves every emission line down
     shifted = energy + 1e-3 * params.intrinsic_stokes_meV
     th = thermal_emission(stack, t, shifted, fwhm_meV=fw)
