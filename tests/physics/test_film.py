@@ -367,3 +367,22 @@ def test_static_fraction_keeps_uncoupled_spectra_and_localises_coupled_ones():
     assert pr[0] > pr[1] > pr[2]
     with pytest.raises(Exception):
         base.with_(static_fraction=1.0)
+
+
+def test_layer_dependent_couplings():
+    """bond_scale_by_layer scales the out-of-plane bonds of the chosen layers only (columns and blocks);
+    the JSON round trip keeps it."""
+    from qdstack.physics.film_model import FilmParameters, FilmSpec, build_column_ensemble, load_parameter_set
+
+    base = load_parameter_set("enomoto2024")
+    p = base.with_(bond_scale_by_layer=(0.0, 2.0))
+    for spec in (FilmSpec(4, 0.55, edge_sd_nm=0.0), FilmSpec(3, 0.55, edge_sd_nm=0.0, in_plane=3)):
+        ref = build_column_ensemble(spec, base, 2, seed=1).stack
+        new = build_column_ensemble(spec, p, 2, seed=1).stack
+        nz = spec.in_plane**2 * (spec.layers - 1)
+        ratio = new.beta_e_meV[:, :nz] / ref.beta_e_meV[:, :nz]
+        layer_of_bond = np.tile(np.arange(spec.layers), spec.in_plane**2)[ref.bonds[:nz, 0]]
+        expect = np.where(layer_of_bond == 0, 0.0, np.where(layer_of_bond == 1, 2.0, 1.0))
+        assert np.allclose(ratio, expect[None, :])
+        assert np.allclose(new.beta_e_meV[:, nz:], ref.beta_e_meV[:, nz:])  # in-plane bonds untouched
+    assert FilmParameters.from_dict(p.to_dict()).bond_scale_by_layer == (0.0, 2.0)

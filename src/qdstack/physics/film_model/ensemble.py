@@ -221,6 +221,13 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     else:
         be = np.zeros((n_real, len(bonds)))
         bh = np.zeros((n_real, len(bonds)))
+    if params.bond_scale_by_layer and nz:  # couplings that change with layer index (out-of-plane bonds)
+        table = np.ones(max(n, len(params.bond_scale_by_layer) + 1))
+        table[:len(params.bond_scale_by_layer)] = params.bond_scale_by_layer
+        scale = np.ones(len(bonds))
+        scale[:nz] = table[layer[z_bonds[:, 0]]]
+        be = be * scale
+        bh = bh * scale
     del nz
 
     mu = transition_dipole_enm(params.kane_energy_eV, float(np.mean(ex)) + 1e-3 * params.energy_offset_meV)

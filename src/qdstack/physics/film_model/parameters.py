@@ -155,6 +155,10 @@ class FilmParameters:
         set was made from) is unchanged while coupled states can localise.  At other
         temperatures the dynamic width is ``sqrt(Gamma(T)^2 - f Gamma(T_0)^2)`` (at
         least 1 meV).  Default 0: all of it dynamic.
+    bond_scale_by_layer : tuple of float
+        Couplings that change with layer index: entry k multiplies beta_e and beta_h of
+        the out-of-plane bonds between layer k and k + 1 (k = 0 is the first layer, on
+        PEI); missing entries are 1.  Default (): every bond alike.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -187,6 +191,7 @@ class FilmParameters:
     channels: Channels = field(default_factory=Channels)
     dielectric_confinement: bool = False
     static_fraction: float = 0.0
+    bond_scale_by_layer: tuple = ()
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -210,6 +215,10 @@ class FilmParameters:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise InputError(f"must be a finite number, got {v!r}", name)
+        scales = tuple(self.bond_scale_by_layer or ())
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in scales):
+            raise InputError("bond scales must be numbers >= 0", "bond_scale_by_layer")
+        object.__setattr__(self, "bond_scale_by_layer", tuple(float(v) for v in scales))
         if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
             raise InputError(f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction")
         if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:
