@@ -45,6 +45,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from qdstack._result import Result
 from qdstack.errors import InputError
 
 __all__ = ["FilmThickness", "film_thickness", "film_period_nm", "Propagation"]
@@ -58,7 +59,7 @@ def film_period_nm(edge_nm: float, gap_nm: float) -> float:
 
 
 @dataclass(frozen=True)
-class FilmThickness:
+class FilmThickness(Result):
     """Predicted period and thickness of an N-layer film, optionally against a measurement.
 
     Attributes
@@ -129,6 +130,22 @@ class FilmThickness:
             "difference_nm": self.difference_nm,
             "warnings": list(self.warnings),
         }
+
+    def summary_blocks(self):
+        blocks = [
+            f"period = L + D = {self.edge_nm:g} + {self.gap_nm:.3f} = {self.period_nm:.3f} ± "
+            f"{self.period_nm_err:.3f} nm (gap from {self.gap_source})",
+            f"thickness = N × period = {self.layers} × {self.period_nm:.3f} = {self.thickness_nm:.1f} ± "
+            f"{self.thickness_nm_err:.1f} nm ({self.propagation} propagation of the edge s.d. {self.edge_sd_nm:g} nm)",
+        ]
+        if self.measured_nm is not None:
+            z = "n/a" if self.z_score is None else f"{self.z_score:+.2f}"
+            verdict = "" if self.z_score is None else (
+                "agrees (|z| < 2)" if abs(self.z_score) < 2 else "disagrees (|z| >= 2)")
+            err = "" if self.measured_err_nm is None else f" ± {self.measured_err_nm:g}"
+            blocks.append(f"measured {self.measured_nm:g}{err} nm: difference {self.difference_nm:+.1f} nm, "
+                          f"z = {z} {verdict}")
+        return tuple(blocks)
 
 
 def _check(value, name, *, positive=False, allow_none=False):

@@ -75,22 +75,4 @@ def command(
     result = result_obj.to_dict()
     result["warnings"] = list(dict.fromkeys(list(result_obj.warnings) + list(warned)))
 
-    def summary(console):
-        r = result_obj
-        console.print(
-            f"period = L + D = {r.edge_nm:g} + {r.gap_nm:.3f} = {r.period_nm:.3f} ± {r.period_nm_err:.3f} nm "
-            f"(gap from {r.gap_source})"
-        )
-        console.print(
-            f"thickness = N × period = {r.layers} × {r.period_nm:.3f} = {r.thickness_nm:.1f} ± "
-            f"{r.thickness_nm_err:.1f} nm ({r.propagation} propagation of the edge s.d. {r.edge_sd_nm:g} nm)"
-        )
-        if r.measured_nm is not None:
-            z = "n/a" if r.z_score is None else f"{r.z_score:+.2f}"
-            verdict = "" if r.z_score is None else ("agrees (|z| < 2)" if abs(r.z_score) < 2 else "disagrees (|z| >= 2)")
-            err = "" if r.measured_err_nm is None else f" ± {r.measured_err_nm:g}"
-            console.print(
-                f"measured {r.measured_nm:g}{err} nm: difference {r.difference_nm:+.1f} nm, z = {z} {verdict}"
-            )
-
-    emit(result, json_output=json_output, summary=summary)
+    emit(result, json_output=json_output, summary=result_obj.print_summary)

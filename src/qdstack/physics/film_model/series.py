@@ -25,6 +25,7 @@ import numpy as np
 
 from qdstack.errors import InputError, OptionError
 from qdstack.physics.film_model import DotTables, FilmParameters, FilmSpec, dot_tables
+from qdstack._result import Result, Table, fmt
 from qdstack.physics.film_model.spectra import FilmResult, simulate_film
 
 __all__ = [
@@ -51,7 +52,7 @@ def sum_rule_beta_meV(centroid_shift_meV: float, layers: int) -> float:
 
 
 @dataclass(frozen=True)
-class FilmSeries:
+class FilmSeries(Result):
     """Simulated films of one linker (one size distribution, one seed) for several N.
 
     ``to_dict()`` is the contract JSON of ``qdstack simulate``:
@@ -170,6 +171,39 @@ class FilmSeries:
             "warnings": list(self.warnings),
         }
         return d
+
+    def summary_blocks(self):
+        d = self.to_dict()
+        params = self.parameters
+        rows = []
+        for i, f in enumerate(self.films):
+            e = f.emission
+            rows.append((str(f.layers), f"{f.peak_eV:.4f}", f"{d['shift_meV'][i]:+.1f}",
+                         fmt(d["shift_meV_err"][i], ".2f"), f"{d['centroid_shift_meV'][i]:+.1f}",
+                         fmt(e.pl_peak_eV if e else None, ".4f"), fmt(e.stokes_shift_meV if e else None, ".1f"),
+                         fmt(e.participation_exciton[-1] if e else None, ".2f")))
+        blocks: list = [Table(
+            f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), edge {self.edge_nm:g} ± "
+            f"{self.edge_sd_nm:g} nm, parameters {params.name}",
+            ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"),
+            tuple(rows), align=("r",) * 8)]
+        blocks.append(f"beta_e = {d['beta_e_meV']:.2f} meV, beta_h = {d['beta_h_meV']:.2f} meV "
+                      f"({params.coupling} coupling); in-plane beta_e = {d['beta_e_in_meV']:.2g} meV")
+        c = d["chain_fit"]
+        if c:
+            blocks.append(f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
+                          f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {d['saturation_layers']}")
+        if d["solution_peak_eV"] is not None:
+            blocks.append(f"solution peak {d['solution_peak_eV']:.4f} eV; monolayer film "
+                          f"{d['peak_eV'][0]:.4f} eV (environment {d['environment_shift_meV']:+.1f} meV)")
+        for name, v in d["channel_shifts_meV"].items():
+            blocks.append(f"{name} only: shift at N = {max(self.layers)}: {v[-1]:+.1f} meV")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.film_model import plot_model_shift_vs_layers
+
+        return plot_model_shift_vs_layers([self], ax=ax)
 
 
 def _centroid_beta(layers, fb):
