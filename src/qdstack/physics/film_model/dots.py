@@ -151,7 +151,7 @@ def charging_energy_meV(edge_nm, eps_in: float, eps_out) -> np.ndarray:
 
     positive in less polarisable surroundings.  In a neutral exciton on one dot the
     n = 0 terms of electron and hole cancel; in a charge-transfer state they do not,
-    so each CT pair |e on i, h on j> costs ``Sigma_i + Sigma_j`` more (the charging
+    so each CT pair (electron on i, hole on j) costs ``Sigma_i + Sigma_j`` more (the charging
     energy).  Zero for ``eps_out == eps_in``.
 
     References

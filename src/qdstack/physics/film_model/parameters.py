@@ -45,8 +45,8 @@ class Channels:
     ct_charging : bool
         Charging energy of charge-transfer states: the single-charge self-energies
         (Brus n = 0 term, :func:`~qdstack.physics.film_model.charging_energy_meV`) of
-        the lone electron and hole in their dots, which raise every |e on i, h on j != i>
-        state (off by default: the shipped sets were calibrated without it).
+        the lone electron and hole in their dots, which raise every charge-transfer state
+        (electron on dot i, hole on dot j != i) (off by default: the shipped sets were calibrated without it).
     """
 
     tunnelling: bool = True
