@@ -62,7 +62,8 @@ def _measurements(s) -> str:
     return ", ".join(parts) or "—"
 
 
-def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "") -> str:
+def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "",
+                  explain=None) -> str:
     """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -113,4 +114,5 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         comparison_intro=comparison_intro,
         discussion=list(discussion),
         intro=intro,
+        explain=explain,
     )
