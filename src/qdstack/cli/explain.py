@@ -118,6 +118,8 @@ def command(
 
 def table_rows(res) -> list[dict]:
     """One row per fitted mechanism: verdict, chi2, dof, AIC, BIC and the parameters as text."""
+    from qdstack.physics.explain.fit import _param_text
+
     rows = []
     for m in res.mechanisms:
         rows.append({
@@ -129,51 +131,9 @@ def table_rows(res) -> list[dict]:
     return rows
 
 
-def _param_text(name, p) -> str:
-    err = f" ± {p.err:.2g}" if math.isfinite(p.err) else ""
-    flag = "" if p.plausible else f" (outside {p.plausible_min:g}-{p.plausible_max:g})"
-    if p.at_bound and p.plausible:
-        flag = " (at plausible bound)"
-    return f"{name} = {p.value:.4g}{err}{flag}"
-
-
 def print_summary(c, res) -> None:
-    from rich.table import Table
-
-    c.print(f"{len(res.table)} shifts ({res.table.source}); line FWHM {res.context['line_fwhm_meV']:.1f} meV, "
-            f"readout: peak top; parameter set {res.context['parameter_set']}")
-    t = Table(title="mechanisms (parameters of the fit the verdict rests on)", title_justify="left")
-    for col in ("mechanism", "verdict", "chi2", "dof", "AIC", "BIC", "parameters"):
-        t.add_column(col, justify="left" if col in ("mechanism", "verdict", "parameters") else "right")
-    for m in sorted(res.mechanisms, key=lambda m: ({"explains": 0, "implausible": 1, "cannot": 2}[m.verdict], m.aic)):
-        t.add_row(m.name, m.verdict, f"{m.chi2:.3g}", str(m.dof), f"{m.aic:.3g}", f"{m.bic:.3g}",
-                  "\n".join(_param_text(k, p) for k, p in m.parameters.items()))
-    c.print(t)
-    d = Table(title="data and predictions [meV]", title_justify="left")
-    d.add_column("linker")
-    d.add_column("N", justify="right")
-    d.add_column("measured", justify="right")
-    for m in res.mechanisms:
-        if len(m.components) == 1:
-            d.add_column(m.name, justify="right")
-    singles = [m for m in res.mechanisms if len(m.components) == 1]
-    for i, r in enumerate(res.table.rows()):
-        d.add_row(r["linker"], str(r["layers"]), f"{r['shift_meV']:+.1f} ± {r['shift_meV_err']:.1f}",
-                  *[f"{m.prediction_meV[i]:+.1f}" for m in singles])
-    c.print(d)
-    for s in res.not_fitted:
-        c.print(f"not fitted: {s['name']} ({s['reason']})")
-    for tie in res.indistinguishable:
-        a, b = tie["mechanisms"]
-        c.print(f"cannot tell apart: {a} and {b} (Delta AIC {tie['delta_aic']:.2f})")
-        for s in tie["separating_measurements"]:
-            verb = "would separate them" if s["separates"] else "would not separate them"
-            p = s["predictions_meV"]
-            c.print(f"  {s['kind']}: {s['linker']} N = {s['layers']} at {s['temperature_K']:g} K "
-                    f"({a} {p[a]:+.1f} meV, {b} {p[b]:+.1f} meV; {verb})")
-    best = res.get(res.best) if res.best else None
-    if best is not None:
-        c.print(f"best: {best.name} ({best.verdict}, AIC {best.aic:.3g})")
+    """The result's summary (tables and lines) on a rich console."""
+    res.print_summary(c)
 
 
 # ----------------------------------------------------------------------------- input

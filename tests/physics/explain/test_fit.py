@@ -185,6 +185,10 @@ def test_contract_keys(ctx):
         for p in m["parameters"].values():
             assert set(p) >= {"value", "err", "plausible_min", "plausible_max", "at_bound"}
     assert d["best"] in [m["name"] for m in d["mechanisms"]]
+    res = explain(table, ["surface"], context=ctx)
+    text = res.summary()
+    assert "surface" in text and "verdict" in text and "data and predictions" in text
+    assert res.plot().axes  # the standard figure: data with the best mechanism's curves
 
 
 class _Rigid(Mechanism):

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qdstack._result import Result, Table
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
 from qdstack.physics.explain._reduced import single_thread_blas
 from qdstack.physics.explain.base import (
@@ -183,9 +184,18 @@ class MechanismFit:
                 "warnings": list(self.warnings)}
 
 
+def _param_text(name, p) -> str:
+    err = f" ± {p.err:.2g}" if math.isfinite(p.err) else ""
+    flag = "" if p.plausible else f" (outside {p.plausible_min:g}-{p.plausible_max:g})"
+    if p.at_bound and p.plausible:
+        flag = " (at plausible bound)"
+    return f"{name} = {p.value:.4g}{err}{flag}"
+
+
 @dataclass(frozen=True)
-class ExplainResult:
-    """Result of :func:`explain` (``to_dict()`` is the contract's JSON)."""
+class ExplainResult(Result):
+    """Result of :func:`explain` (``to_dict()`` is the contract's JSON; ``summary()`` the CLI's tables;
+    ``plot()`` the data with the best mechanism's curves)."""
 
     mechanisms: tuple[MechanismFit, ...]
     best: str
@@ -202,6 +212,46 @@ class ExplainResult:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    def summary_blocks(self):
+        order = {"explains": 0, "implausible": 1, "cannot": 2}
+        ctx = self.context
+        head = (f"{len(self.table)} shifts ({self.table.source}); line FWHM {ctx['line_fwhm_meV']:.1f} meV, "
+                f"readout: peak top; parameter set {ctx['parameter_set']}")
+        mech = Table(
+            "mechanisms (parameters of the fit the verdict rests on)",
+            ("mechanism", "verdict", "chi2", "dof", "AIC", "BIC", "parameters"),
+            tuple((m.name, m.verdict, f"{m.chi2:.3g}", str(m.dof), f"{m.aic:.3g}", f"{m.bic:.3g}",
+                   "; ".join(_param_text(k, p) for k, p in m.parameters.items()))
+                  for m in sorted(self.mechanisms, key=lambda m: (order[m.verdict], m.aic))),
+            align=("l", "l", "r", "r", "r", "r", "l"),
+        )
+        singles = [m for m in self.mechanisms if len(m.components) == 1]
+        data = Table(
+            "data and predictions [meV]",
+            ("linker", "N", "measured") + tuple(m.name for m in singles),
+            tuple((r["linker"], str(r["layers"]), f"{r['shift_meV']:+.1f} ± {r['shift_meV_err']:.1f}",
+                   *[f"{m.prediction_meV[i]:+.1f}" for m in singles])
+                  for i, r in enumerate(self.table.rows())),
+        )
+        lines = [f"not fitted: {s['name']} ({s['reason']})" for s in self.not_fitted]
+        for tie in self.indistinguishable:
+            a, b = tie["mechanisms"]
+            lines.append(f"cannot tell apart: {a} and {b} (Delta AIC {tie['delta_aic']:.2f})")
+            for m in tie["separating_measurements"]:
+                verb = "would separate them" if m["separates"] else "would not separate them"
+                p = m["predictions_meV"]
+                lines.append(f"  {m['kind']}: {m['linker']} N = {m['layers']} at {m['temperature_K']:g} K "
+                             f"({a} {p[a]:+.1f} meV, {b} {p[b]:+.1f} meV; {verb})")
+        if self.best:
+            best = self.get(self.best)
+            lines.append(f"best: {best.name} ({best.verdict}, AIC {best.aic:.3g})")
+        return (head, mech, data, *lines)
+
+    def _plot(self, ax):
+        from qdstack.plotting.explain import plot_explain_mechanism
+
+        return plot_explain_mechanism(self, self.best, mechanism_curves(self, self.best), ax=ax)
 
     def to_dict(self) -> dict:
         best = self.get(self.best) if self.best else None
