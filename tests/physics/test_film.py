@@ -386,3 +386,30 @@ def test_layer_dependent_couplings():
         assert np.allclose(ratio, expect[None, :])
         assert np.allclose(new.beta_e_meV[:, nz:], ref.beta_e_meV[:, nz:])  # in-plane bonds untouched
     assert FilmParameters.from_dict(p.to_dict()).bond_scale_by_layer == (0.0, 2.0)
+
+
+def test_conformer_bond_disorder():
+    """Each bond draws a conformer: a rigid linker keeps its couplings; an alkane's bonds are scaled by
+    exp(-kappa (g - g_anti)) with the library's Boltzmann populations (exponential law, checked by counts)."""
+    from qdstack.linkers import get_linker
+    from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
+
+    base = load_parameter_set("enomoto2024")
+    p = base.with_(conformer_disorder=True)
+    bdt = FilmSpec.from_linker("BDT", 4, edge_sd_nm=0.0)
+    a = build_column_ensemble(bdt, base, 50, seed=1).stack.beta_e_meV
+    b = build_column_ensemble(bdt, p, 50, seed=1).stack.beta_e_meV
+    assert np.allclose(a, b, rtol=1e-3)  # BDT's conformers all have the same S-S distance
+    spec = FilmSpec.from_linker("C10DT", 5, edge_sd_nm=0.0)
+    ref = build_column_ensemble(spec, base, 4000, seed=2).stack.beta_e_meV
+    new = build_column_ensemble(spec, p, 4000, seed=2).stack.beta_e_meV
+    ratio = (new / ref).ravel()
+    geom = get_linker("C10DT")
+    gaps = np.asarray(geom.ensemble_ss_distance_nm)
+    w = np.asarray(geom.boltzmann_weights())
+    expect = np.exp(-base.decay_per_nm("e") * (gaps - spec.gap_nm))
+    assert np.mean(ratio) == pytest.approx(np.sum(w * expect) / np.sum(w), rel=0.02)
+    anti = np.isclose(ratio, 1.0, atol=1e-6).mean()
+    assert anti == pytest.approx(np.sum(w[np.isclose(expect, 1.0, atol=1e-6)]) / np.sum(w), abs=0.02)
+    with pytest.raises(Exception, match="linker"):
+        build_column_ensemble(FilmSpec(3, 0.55), p, 2, seed=0)

@@ -86,12 +86,54 @@ class ColumnEnsemble:
     mu_enm: float
 
 
-def _static_rng(seed):
-    """A stream for the static site energies, independent of the one the edges are drawn from."""
+def _stream(seed, key: int):
+    """A random stream independent of the one the edges are drawn from (``key`` names its purpose)."""
     if isinstance(seed, np.random.Generator):
         return seed  # already advanced past the edges
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (0x5747,)))
+    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (key,)))
+
+
+def _static_rng(seed):
+    """The stream of the static site energies."""
+    return _stream(seed, 0x5747)
+
+
+def _conformers(linker: str):
+    """S-S distances [nm] and Boltzmann populations of a linker's conformers (library, MMFF level)."""
+    from qdstack.linkers import get_linker
+
+    geom = get_linker(linker)
+    gaps = np.asarray(geom.ensemble_ss_distance_nm, dtype=float)
+    w = np.asarray(geom.boltzmann_weights(), dtype=float)
+    if gaps.size == 0 or gaps.size != w.size:
+        return np.array([float(geom.ss_distance_nm)]), np.array([1.0])
+    return gaps, w / w.sum()
+
+
+def conformer_coupling_ratios(params: FilmParameters, tables: DotTables, edge_nm: float, gap_nm: float, gaps):
+    """beta(gap) / beta(gap_nm) for electrons and holes at the mean edge, for each conformer gap.
+
+    Exponential law: ``exp(-kappa (g - g0))``; engine: the model of
+    :func:`~qdstack.physics.film_model.linker_coupling_meV` (solved by parity,
+    :func:`qdstack.physics.explain._coupling.coupling_meV`).
+    """
+    gaps = np.asarray(gaps, dtype=float)
+    if params.coupling == "exponential":
+        return (np.exp(-params.decay_per_nm("e") * (gaps - gap_nm)),
+                np.exp(-params.decay_per_nm("h") * (gaps - gap_nm)))
+    from qdstack.physics.explain._coupling import coupling_meV
+    from qdstack.physics.film_model.dots import _material
+
+    mat = _material(params)
+    out = []
+    for v, m in ((params.barrier_e_eV, mat.electron_mass), (params.barrier_h_eV, mat.hole_mass)):
+        def beta(g, v=v, m=m):
+            return coupling_meV(edge_nm, g, v, m, params.barrier_mass, params.outer_barrier_eV,
+                                params.outer_barrier_mass)
+        b0 = beta(gap_nm)
+        out.append(np.array([beta(g) / b0 if b0 > 0 else 1.0 for g in gaps]))
+    return out[0], out[1]
 
 
 def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *, seed=0,
@@ -221,6 +263,16 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     else:
         be = np.zeros((n_real, len(bonds)))
         bh = np.zeros((n_real, len(bonds)))
+    if params.conformer_disorder and nz and ch.tunnelling:
+        if not spec.linker:
+            raise InputError("conformer disorder needs the film's linker (FilmSpec.from_linker)", "conformer_disorder")
+        gaps, weights = _conformers(spec.linker)
+        re_, rh_ = conformer_coupling_ratios(params, tables, spec.edge_nm, spec.gap_nm, gaps)
+        pick = _stream(seed, 0x434F).choice(gaps.size, size=(n_real, nz), p=weights)
+        be = be.copy()
+        bh = bh.copy()
+        be[:, :nz] *= re_[pick]
+        bh[:, :nz] *= rh_[pick]
     if params.bond_scale_by_layer and nz:  # couplings that change with layer index (out-of-plane bonds)
         table = np.ones(max(n, len(params.bond_scale_by_layer) + 1))
         table[:len(params.bond_scale_by_layer)] = params.bond_scale_by_layer

@@ -159,6 +159,12 @@ class FilmParameters:
         Couplings that change with layer index: entry k multiplies beta_e and beta_h of
         the out-of-plane bonds between layer k and k + 1 (k = 0 is the first layer, on
         PEI); missing entries are 1.  Default (): every bond alike.
+    conformer_disorder : bool
+        Bond-wise coupling disorder from linker conformers: every out-of-plane bond
+        draws a conformer of its linker from the library's Boltzmann ensemble
+        (gauche defects shorten the S-S distance) and its beta_e, beta_h are scaled by
+        beta(gap_conformer) / beta(gap_all-anti) of the mean dot (the positions and the
+        Coulomb terms keep the all-anti gap).  Needs the film's linker name.  Off by default.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -192,6 +198,7 @@ class FilmParameters:
     dielectric_confinement: bool = False
     static_fraction: float = 0.0
     bond_scale_by_layer: tuple = ()
+    conformer_disorder: bool = False
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
