@@ -413,3 +413,28 @@ def test_conformer_bond_disorder():
     assert anti == pytest.approx(np.sum(w[np.isclose(expect, 1.0, atol=1e-6)]) / np.sum(w), abs=0.02)
     with pytest.raises(Exception, match="linker"):
         build_column_ensemble(FilmSpec(3, 0.55), p, 2, seed=0)
+
+
+def test_coverage_vacancies():
+    """p < 1: without coupling the absorption per site is p times the full film's at the same peak; with
+    coupling the columns break up and the shift shrinks; centroids count only the dots that are there."""
+    from qdstack.physics.film_model import Channels, FilmSpec, load_parameter_set
+    from qdstack.physics.film_model.spectra import simulate_film
+
+    base = load_parameter_set("enomoto2024")
+    off = base.with_(channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False))
+    spec = FilmSpec(4, 0.55)
+    full = simulate_film(spec, off, realisations=4000, seed=6, emission=False, blocks=1)
+    part = simulate_film(spec, off.with_(coverage=0.6), realisations=4000, seed=6, emission=False, blocks=1)
+    step = full.energy_eV[1] - full.energy_eV[0]
+    area = np.sum(part.absorption_per_eV) * step / (np.sum(full.absorption_per_eV) * step)
+    assert area == pytest.approx(0.6, abs=0.02)
+    assert part.peak_eV == pytest.approx(full.peak_eV, abs=5e-4)
+    assert part.centroid_eV == pytest.approx(full.centroid_eV, abs=2e-4)
+    shifts = {}
+    for p in (1.0, 0.5):
+        prm = base.with_(coverage=p)
+        pk = [simulate_film(FilmSpec(n, 0.55), prm, realisations=1500, seed=6, emission=False, blocks=1).peak_eV
+              for n in (1, 8)]
+        shifts[p] = (pk[1] - pk[0]) * 1e3
+    assert shifts[1.0] < shifts[0.5] < 0

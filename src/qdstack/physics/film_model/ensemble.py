@@ -30,6 +30,9 @@ from qdstack.physics.film_model.dots import (
 
 # ----------------------------------------------------------------------------- ensembles
 
+#: How far a vacancy's pair states are moved up [meV] (out of every spectrum's energy window).
+VACANCY_OFFSET_MEV = 1000.0
+
 
 def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, seed) -> np.ndarray:
     """Dot edges [nm], shape (n_real, n_dots): normal, truncated at +-4 sd.
@@ -75,6 +78,8 @@ class ColumnEnsemble:
         Effective-medium dielectric constant screening inter-dot interactions.
     mu_enm : float
         Transition dipole [e nm].
+    present : ndarray of bool, shape (R, S), or None
+        Which sites hold a dot (None: all; ``FilmParameters.coverage``).
     """
 
     stack: ExcitonStack
@@ -84,6 +89,7 @@ class ColumnEnsemble:
     layer: np.ndarray
     eps_film: float
     mu_enm: float
+    present: np.ndarray | None = None
 
 
 def _stream(seed, key: int):
@@ -289,7 +295,17 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         eps_opt = maxwell_garnett_eps(tables.eps_optical, params.eps_ligand, fill)
         dip[:, off] = dipolar_coupling_meV(mu, disp[:, off], eps_opt, params.polarisation)
 
+    present = None
+    if params.coverage < 1.0 and spec.environment == "film":  # vacancies: no bonds, pair states out of range
+        present = _stream(seed, 0x5643).random((n_real, s)) < params.coverage
+        gone = ~present
+        electron = np.where(gone, electron + VACANCY_OFFSET_MEV, electron)
+        keep = present[:, bonds[:, 0]] & present[:, bonds[:, 1]]
+        be = np.where(keep, be, 0.0)
+        bh = np.where(keep, bh, 0.0)
+        if dip is not None:
+            dip = dip * (present[:, :, None] & present[:, None, :])
     stack = ExcitonStack(electron_meV=electron, hole_meV=hole, coulomb_meV=coul, bonds=bonds,
                          beta_e_meV=be, beta_h_meV=bh, dipolar_meV=dip, reference_eV=reference)
     return ColumnEnsemble(stack=stack, edges_nm=edges, eps_out=eps_out, environment_meV=env,
-                          layer=layer, eps_film=eps_film, mu_enm=mu)
+                          layer=layer, eps_film=eps_film, mu_enm=mu, present=present)

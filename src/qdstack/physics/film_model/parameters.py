@@ -165,6 +165,13 @@ class FilmParameters:
         (gauche defects shorten the S-S distance) and its beta_e, beta_h are scaled by
         beta(gap_conformer) / beta(gap_all-anti) of the mean dot (the positions and the
         Coulomb terms keep the all-anti gap).  Needs the film's linker name.  Off by default.
+    coverage : float
+        Per-layer coverage p (0 < p <= 1): each site of a film holds a dot with
+        probability p (vacancies otherwise, independently).  A vacancy has no bonds, no
+        dipolar terms and its pair states are moved 1 eV up, out of the spectrum, so a
+        film's absorption per site is p times that of its present dots and columns break
+        into shorter stacks.  The dielectric environment of a dot next to a vacancy is
+        kept as if the neighbour were there.  Default 1.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -199,6 +206,7 @@ class FilmParameters:
     static_fraction: float = 0.0
     bond_scale_by_layer: tuple = ()
     conformer_disorder: bool = False
+    coverage: float = 1.0
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -226,6 +234,8 @@ class FilmParameters:
         if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in scales):
             raise InputError("bond scales must be numbers >= 0", "bond_scale_by_layer")
         object.__setattr__(self, "bond_scale_by_layer", tuple(float(v) for v in scales))
+        if not (isinstance(self.coverage, (int, float)) and 0.0 < self.coverage <= 1.0):
+            raise InputError(f"must be a fraction in (0, 1], got {self.coverage!r}", "coverage")
         if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
             raise InputError(f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction")
         if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:

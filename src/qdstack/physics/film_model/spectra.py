@@ -388,9 +388,18 @@ def simulate_film(
     peak_err = math.hypot(stat, fit_err) if math.isfinite(stat) else peak.peak_eV_err
 
     i = np.arange(stack.n_sites)
-    centroid = float(np.mean(stack.electron_meV + stack.hole_meV - stack.coulomb_meV[:, i, i]))
-    if stack.dipolar_meV is not None:
-        centroid += float(np.mean(stack.dipolar_meV.sum(axis=(1, 2)) / stack.n_sites))
+    onsite = stack.electron_meV + stack.hole_meV - stack.coulomb_meV[:, i, i]
+    masks = [e.present for e in ensembles]
+    if all(m is None for m in masks):
+        centroid = float(np.mean(onsite))
+        if stack.dipolar_meV is not None:
+            centroid += float(np.mean(stack.dipolar_meV.sum(axis=(1, 2)) / stack.n_sites))
+    else:  # the bright centroid of the dots that are there
+        present = np.concatenate([np.ones(e.stack.electron_meV.shape, bool) if e.present is None else e.present
+                                  for e in ensembles])
+        centroid = float(np.sum(onsite[present]) / max(present.sum(), 1))
+        if stack.dipolar_meV is not None:
+            centroid += float(stack.dipolar_meV.sum() / max(present.sum(), 1))
     centroid_eV = stack.reference_eV + 1e-3 * centroid
 
     nz = spec.in_plane**2 * (spec.layers - 1)  # out-of-plane bonds come first
