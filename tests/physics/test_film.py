@@ -438,3 +438,31 @@ def test_coverage_vacancies():
               for n in (1, 8)]
         shifts[p] = (pk[1] - pk[0]) * 1e3
     assert shifts[1.0] < shifts[0.5] < 0
+
+
+def test_per_dot_surface_mechanisms_match_their_reduced_explain_models():
+    """The full film model with the thiolate leak / necks vs the reduced mechanisms of qdstack explain
+    (surface: uncoupled layers; fusion: mixture of ideal segments), coupling through the linker off."""
+    from qdstack.physics.explain import Conditions, context_from_parameters, get_mechanism
+    from qdstack.physics.film_model import Channels, FilmSpec, load_parameter_set
+    from qdstack.physics.film_model.spectra import simulate_film
+
+    ctx = context_from_parameters()
+    base = load_parameter_set("enomoto2024").with_(coupling_amplitude_meV=0.0)
+    base = base.with_(channels=Channels(tunnelling=True, dielectric=False, dipolar=False, interdot_coulomb=True))
+
+    def shift(params, n, gap=0.55):
+        grid = 2.45 + np.arange(-3000, 3001) * 1e-4
+        pk = []
+        for layers in (1, n):
+            r = simulate_film(FilmSpec(layers, gap), params, realisations=3000, seed=8, emission=False, blocks=1,
+                              energy_eV=grid)
+            pk.append(r.energy_eV[np.argmax(r.absorbance)])
+        return (pk[1] - pk[0]) * 1e3
+
+    full = shift(base.with_(thiolate_leak_nm=0.3), 4)
+    red = get_mechanism("surface").predict(Conditions([0.55], [4], 295.0), ctx, delta_nm=0.3)[0]
+    assert full == pytest.approx(red, abs=0.5) and full < 0
+    full = shift(base.with_(neck_fraction=1.0, neck_nm=6.8), 4)
+    red = get_mechanism("fusion").predict(Conditions([0.55], [4], 295.0), ctx, fused_fraction=1.0, neck_nm=6.8)[0]
+    assert full == pytest.approx(red, abs=3.0) and full < 0

@@ -105,6 +105,36 @@ def _static_rng(seed):
     return _stream(seed, 0x5747)
 
 
+def _well_level_meV(width_nm, params: FilmParameters, carrier: str) -> np.ndarray:
+    """Lowest 1D level [meV] of a carrier in a well of the ligand barrier, for every width (interpolated)."""
+    from scipy.interpolate import CubicSpline
+
+    from qdstack.physics.film_model.dots import _material
+    from qdstack.physics.transfer_matrix import bound_states_eV, finite_well
+
+    w = np.asarray(width_nm, dtype=float)
+    mat = _material(params)
+    m = mat.hole_mass if carrier == "h" else mat.electron_mass
+    grid = np.linspace(max(float(w.min()) - 0.1, 0.2), float(w.max()) + 0.1, 25)
+    levels = [1e3 * float(bound_states_eV(finite_well(g, params.outer_barrier_eV, m, params.outer_barrier_mass), 1)[0])
+              for g in grid]
+    return CubicSpline(grid, levels)(w)
+
+
+def neck_couplings_meV(params: FilmParameters, tables: DotTables, edge_nm: float, gap_nm: float):
+    """(beta_e, beta_h) [meV] of two mean dots joined by a neck of ``params.neck_nm`` across the gap."""
+    from qdstack.physics.explain._coupling import coupling_meV
+    from qdstack.physics.film_model.dots import _material
+
+    mat = _material(params)
+    out = []
+    for carrier, m in (("e", mat.electron_mass), ("h", mat.hole_mass)):
+        lv = _well_level_meV(np.array([min(params.neck_nm, edge_nm), edge_nm]), params, carrier)
+        v = max(2e-3 * (lv[0] - lv[1]), 0.0)
+        out.append(coupling_meV(edge_nm, gap_nm, v, m, m, params.outer_barrier_eV, params.outer_barrier_mass))
+    return out[0], out[1]
+
+
 def _conformers(linker: str):
     """S-S distances [nm] and Boltzmann populations of a linker's conformers (library, MMFF level)."""
     from qdstack.linkers import get_linker
@@ -222,6 +252,13 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         site = _static_rng(seed).normal(0.0, params.static_sigma_meV, edges.shape)
         pair0 = pair0 + site
         shift_each = shift_each + 0.5 * site
+    if params.thiolate_leak_nm > 0 and spec.environment == "film" and n > 1:
+        # the hole leaks into the thiolate shell of every linker-bound face (z confinement only)
+        faces = ((layer > 0).astype(int) + (layer < n - 1).astype(int))[None, :]
+        leak = _well_level_meV(edges + faces * params.thiolate_leak_nm, params, "h") - _well_level_meV(
+            edges, params, "h")
+        pair0 = pair0 + leak
+        shift_each = shift_each + leak  # all of it on the hole
     hole = chh + shift_each
     electron = pair0 + u0 - hole
 
@@ -269,6 +306,13 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     else:
         be = np.zeros((n_real, len(bonds)))
         bh = np.zeros((n_real, len(bonds)))
+    if params.neck_fraction > 0 and nz:  # some contacts are perovskite necks instead of linkers
+        fused = _stream(seed, 0x4E4B).random((n_real, nz)) < params.neck_fraction
+        bn_e, bn_h = neck_couplings_meV(params, tables, spec.edge_nm, spec.gap_nm)
+        be = be.copy()
+        bh = bh.copy()
+        be[:, :nz] = np.where(fused, bn_e, be[:, :nz])
+        bh[:, :nz] = np.where(fused, bn_h, bh[:, :nz])
     if params.conformer_disorder and nz and ch.tunnelling:
         if not spec.linker:
             raise InputError("conformer disorder needs the film's linker (FilmSpec.from_linker)", "conformer_disorder")

@@ -172,6 +172,18 @@ class FilmParameters:
         film's absorption per site is p times that of its present dots and columns break
         into shorter stacks.  The dielectric environment of a dot next to a vacancy is
         kept as if the neighbour were there.  Default 1.
+    thiolate_leak_nm : float
+        Per-dot surface mechanism: the hole's confinement box grows by this much on
+        every face bound to a linker (a dot with a layer above and/or below), the
+        hole leaking into the thiolate shell; its level moves by
+        ``E_h(L + n delta) - E_h(L)`` (1D level of the ligand-barrier well, z only).
+        Default 0 (the ``surface`` mechanism of ``qdstack explain``).
+    neck_fraction, neck_nm : float
+        Per-dot surface mechanism: each out-of-plane contact is, with probability
+        ``neck_fraction``, a perovskite neck of width ``neck_nm`` whose lateral
+        confinement is the barrier, ``V = 2 [E_1D(w) - E_1D(L)]`` at the dot's band
+        mass, instead of the linker (the ``fusion`` mechanism of ``qdstack explain``).
+        Default 0.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -207,6 +219,9 @@ class FilmParameters:
     bond_scale_by_layer: tuple = ()
     conformer_disorder: bool = False
     coverage: float = 1.0
+    thiolate_leak_nm: float = 0.0
+    neck_fraction: float = 0.0
+    neck_nm: float = 1.5
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -234,6 +249,12 @@ class FilmParameters:
         if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in scales):
             raise InputError("bond scales must be numbers >= 0", "bond_scale_by_layer")
         object.__setattr__(self, "bond_scale_by_layer", tuple(float(v) for v in scales))
+        if not (isinstance(self.thiolate_leak_nm, (int, float)) and self.thiolate_leak_nm >= 0):
+            raise InputError("must be a length >= 0 nm", "thiolate_leak_nm")
+        if not (isinstance(self.neck_fraction, (int, float)) and 0.0 <= self.neck_fraction <= 1.0):
+            raise InputError("must be a fraction in [0, 1]", "neck_fraction")
+        if not (isinstance(self.neck_nm, (int, float)) and self.neck_nm > 0):
+            raise InputError("must be a positive width in nm", "neck_nm")
         if not (isinstance(self.coverage, (int, float)) and 0.0 < self.coverage <= 1.0):
             raise InputError(f"must be a fraction in (0, 1], got {self.coverage!r}", "coverage")
         if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
