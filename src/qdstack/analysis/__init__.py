@@ -12,6 +12,8 @@ xrd                scattering peaks, periods, in-plane vs out-of-plane
 angle              angle-dependent PL
 pl                 PL peak energy, FWHM and intensity of one spectrum
 thickness          period and thickness of a layer-by-layer film vs SEM
+tem                particle sizes (cube edge, sphere diameter) from an electron micrograph
+lattice            lattice spacings of an HRTEM/HAADF image, calibration check against a crystal
 peaks              second-derivative peak location shared by the spectral analyses
 =================  ==========================================================================
 
@@ -67,6 +69,12 @@ _NAMES = {
     "PLPeak": ("pl", "PLPeak"),
     "film_thickness": ("thickness", "film_thickness"),
     "FilmThickness": ("thickness", "FilmThickness"),
+    # electron micrographs: particle sizes, lattice spacings
+    "measure_particles": ("tem", "measure_particles"),
+    "TEMResult": ("tem", "TEMResult"),
+    "fit_size_histogram": ("tem", "fit_size_histogram"),
+    "measure_lattice": ("lattice", "measure_lattice"),
+    "LatticeResult": ("lattice", "LatticeResult"),
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

@@ -90,6 +90,10 @@ def _register() -> None:
 
     app.command("simulate", no_args_is_help=True)(simulate.command)
     app.command("calibrate", no_args_is_help=True)(calibrate.command)
+    from qdstack.cli import lattice, tem
+
+    app.command("tem", no_args_is_help=True)(tem.command)
+    app.command("lattice", no_args_is_help=True)(lattice.command)
     from qdstack.cli import explain
 
     app.command("explain", no_args_is_help=True)(explain.command)

@@ -27,6 +27,8 @@ folder.  The schema (see the README for a complete example)::
     irf = "trpl/irf.csv"                    # or irf_fwhm_ns = 0.1
     xrd = [ {file = "xrd/oop.xy", direction = "out-of-plane"}, ... ]
     angle = [ {file = "apl/000.csv", angle_deg = 0}, ... ]
+    tem = [ {file = "tem/grid1.dm4", shape = "cube"}, ... ]   # or tem = "tem/grid1.dm4"
+    lattice = [ {file = "hrtem/fringes.dm4", crystal = "CsPbBr3"}, ... ]
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ __all__ = [
     "DecayFile",
     "XrdFile",
     "AngleFile",
+    "TemFile",
+    "LatticeFile",
     "load_manifest",
     "parse_manifest",
     "ManifestError",
@@ -101,6 +105,60 @@ class AngleFile(_Strict):
     angle_deg: Annotated[float, Field(ge=0, lt=90)]
 
 
+class TemFile(_Strict):
+    """A micrograph to size particles on (options of ``qdstack tem``)."""
+
+    file: Path
+    pixel_nm: PositiveFloat | None = None
+    scale_bar_nm: PositiveFloat | None = None
+    crop: tuple[int, int, int, int] | None = None
+    shape: Literal["auto", "cube", "sphere"] = "auto"
+    contrast: Literal["auto", "dark", "bright"] = "auto"
+    threshold: Literal["otsu", "local"] = "otsu"
+    min_size_nm: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_calibration(self):
+        if self.pixel_nm is not None and self.scale_bar_nm is not None:
+            raise ValueError("give either pixel_nm or scale_bar_nm, not both")
+        if self.crop is not None:
+            x0, y0, x1, y1 = self.crop
+            if min(self.crop) < 0 or x1 <= x0 or y1 <= y0:
+                raise ValueError("crop is [x0, y0, x1, y1] in pixels with x1 > x0 >= 0 and y1 > y0 >= 0")
+        return self
+
+
+class LatticeFile(_Strict):
+    """An HRTEM/HAADF image to read lattice spacings from (options of ``qdstack lattice``)."""
+
+    file: Path
+    pixel_nm: PositiveFloat | None = None
+    crystal: str | None = None
+    crop: tuple[int, int, int, int] | None = None
+
+    @field_validator("crystal")
+    @classmethod
+    def _known_crystal(cls, value):
+        if value is not None:
+            from qdstack.analysis.lattice import parse_crystal
+            from qdstack.errors import OptionError
+
+            try:
+                parse_crystal(value)
+            except OptionError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+
+def _files_list(value):
+    """``"a.dm4"`` or ``["a.dm4", ...]`` -> ``[{"file": "a.dm4"}, ...]`` (tables pass through)."""
+    if isinstance(value, (str, Path)):
+        return [{"file": value}]
+    if isinstance(value, list):
+        return [{"file": v} if isinstance(v, (str, Path)) else v for v in value]
+    return value
+
+
 class StudyInfo(_Strict):
     """The ``[study]`` table."""
 
@@ -143,6 +201,13 @@ class Sample(_Strict):
     irf_fwhm_ns: PositiveFloat | None = None
     xrd: tuple[XrdFile, ...] = ()
     angle: tuple[AngleFile, ...] = ()
+    tem: tuple[TemFile, ...] = ()
+    lattice: tuple[LatticeFile, ...] = ()
+
+    @field_validator("tem", "lattice", mode="before")
+    @classmethod
+    def _file_shorthand(cls, value):
+        return _files_list(value)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -203,7 +268,7 @@ class Study(_Strict):
             for p in (s.absorption, s.pl, s.tpl_table, s.irf):
                 if p is not None:
                     out.append(self.path(p))
-            for group in (s.tpl, s.decays, s.xrd, s.angle):
+            for group in (s.tpl, s.decays, s.xrd, s.angle, s.tem, s.lattice):
                 for item in group:
                     out.append(self.path(item.file))
                     irf = getattr(item, "irf", None)
