@@ -8,12 +8,14 @@ __all__ = ["explain_paper", "explain_rows"]
 def explain_paper(context=None):
     """:func:`~qdstack.physics.explain.explain` on the shifts the reference study states as numbers.
 
-    The two N = 8 shifts of Enomoto et al. 2024 (-44.0 meV C3DT, -14.2 meV C10DT, 2 meV
-    errors; :data:`qdstack.physics.film_model.calibration.PAPER_SHIFTS`), every mechanism
-    (pairs need more than two numbers and are listed as not fitted).
+    The two N = 8 shifts of Enomoto et al. 2024 (-44.0 meV C3DT, -14.2 meV C10DT, with the
+    errors of the reference table, :func:`qdstack.physics.film_model.calibration.reference_shifts`),
+    every mechanism (pairs need more than two numbers and are listed as not fitted).
     """
     from qdstack.physics.explain.fit import explain, make_table
-    from qdstack.physics.film_model.calibration import PAPER_SHIFTS
+    from qdstack.physics.film_model.calibration import reference_shifts
+
+    PAPER_SHIFTS = reference_shifts("enomoto2024")
 
     table = make_table([m.layers for m in PAPER_SHIFTS], [m.shift_meV for m in PAPER_SHIFTS],
                        [m.shift_meV_err for m in PAPER_SHIFTS], linker=[m.linker for m in PAPER_SHIFTS],

@@ -109,8 +109,9 @@ class FilmParameters:
         Barrier between in-plane neighbours [eV] (None: ``outer_barrier_eV``, the
         oleyl shell); set it to the linker's barrier for a worst case.
     in_plane_gap_nm : float
-        Face-to-face gap between in-plane neighbours [nm] (XRD in-plane period
-        9.7-9.97 nm minus the 6.8 nm edge: ~3 nm of oleyl ligands).
+        Face-to-face gap between in-plane neighbours [nm] (~3 nm of oleyl ligands;
+        the ``enomoto2024`` sets take it from the paper's in-plane XRD period minus
+        the edge, both read from :mod:`qdstack.references`).
     ligand_shell_nm : float
         Thickness of the ligand shell on a free face (towards air, substrate or solvent) [nm].
     eps_ligand, eps_solvent, eps_substrate, eps_top : float
