@@ -47,19 +47,10 @@ from qdstack.physics.explain.base import (
     register_mechanism,
 )
 from qdstack.physics.explain import dielectric, fusion, surface, tunnelling  # noqa: F401  (registers them)
-from qdstack.physics.explain.fit import (
-    ACCEPT_P,
-    DELTA_AIC_TIE,
-    ExplainResult,
-    MechanismFit,
-    ParameterFit,
-    ShiftTable,
-    explain,
-    fit_mechanism,
-    make_table,
-    mechanism_curves,
-    separating_measurements,
-)
+from qdstack.physics.explain.compare import bilayer_check, mechanism_curves, separating_measurements
+from qdstack.physics.explain.fit import ACCEPT_P, DELTA_AIC_TIE, explain, fit_mechanism
+from qdstack.physics.explain.result import ExplainResult, MechanismFit, ParameterFit
+from qdstack.physics.explain.table import ShiftTable, make_table
 
 __all__ = [
     "Conditions",
@@ -79,6 +70,7 @@ __all__ = [
     "make_table",
     "mechanism_curves",
     "separating_measurements",
+    "bilayer_check",
     "ACCEPT_P",
     "DELTA_AIC_TIE",
 ]

@@ -42,25 +42,23 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdstack._result import Result, Table
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
 from qdstack.physics.explain._reduced import single_thread_blas
 from qdstack.physics.explain.base import (
     Conditions,
     ExplainContext,
     Mechanism,
+    available_mechanisms,
     context_from_parameters,
     get_mechanism,
-    available_mechanisms,
 )
+from qdstack.physics.explain.result import ExplainResult, MechanismFit, ParameterFit, _param_text  # noqa: F401
+from qdstack.physics.explain.table import ShiftTable, make_table  # noqa: F401
 
-__all__ = ["ShiftTable", "ParameterFit", "MechanismFit", "ExplainResult", "explain", "fit_mechanism",
-           "make_table", "mechanism_curves", "separating_measurements",
-           "ACCEPT_P", "DELTA_AIC_TIE"]
+__all__ = ["explain", "fit_mechanism", "ACCEPT_P", "DELTA_AIC_TIE", "LOW_T_K"]
 
 #: Smallest chi-square p-value of an acceptable fit.
 ACCEPT_P = 0.01
@@ -68,198 +66,6 @@ ACCEPT_P = 0.01
 DELTA_AIC_TIE = 2.0
 #: Temperature of the separating "temperature" measurement [K].
 LOW_T_K = 10.0
-
-
-@dataclass(frozen=True)
-class ShiftTable:
-    """Measured first-peak shifts of N-layer films relative to their monolayer.
-
-    Attributes
-    ----------
-    conditions : Conditions
-        Gap, N and temperature of every row.
-    shift_meV, shift_meV_err : ndarray
-    labels : tuple of str
-        The linker of each row (or ``"gap 0.55 nm"``).
-    source : str
-        The file (for error messages).
-    extra : dict
-        Columns read but not used by any mechanism (e.g. lifetimes).
-    """
-
-    conditions: Conditions
-    shift_meV: np.ndarray
-    shift_meV_err: np.ndarray
-    labels: tuple[str, ...]
-    source: str = "table"
-    extra: dict = field(default_factory=dict, compare=False)
-
-    def __post_init__(self):
-        y = np.asarray(self.shift_meV, dtype=float)
-        e = np.asarray(self.shift_meV_err, dtype=float)
-        if y.shape != (len(self.conditions),) or e.shape != y.shape:
-            raise InputError("one shift and one error per row", self.source)
-        if not np.all(np.isfinite(y)):
-            raise InputError("the shifts must be finite numbers of meV", self.source)
-        if not (np.all(np.isfinite(e)) and np.all(e > 0)):
-            raise InputError("the shift errors must be positive numbers of meV", self.source)
-        if np.any(self.conditions.layers < 2):
-            raise InputError("every row needs N >= 2 layers (the shift of N = 1 is zero by definition)",
-                             self.source)
-        if not np.all(self.conditions.gap_nm > 0):
-            raise InputError("every gap must be a positive length", self.source)
-        object.__setattr__(self, "shift_meV", y)
-        object.__setattr__(self, "shift_meV_err", e)
-
-    def __len__(self) -> int:
-        return len(self.conditions)
-
-    def rows(self) -> list[dict]:
-        c = self.conditions
-        return [{"linker": lab, "gap_nm": float(g), "layers": int(n), "temperature_K": float(t),
-                 "shift_meV": float(y), "shift_meV_err": float(e)}
-                for lab, g, n, t, y, e in zip(self.labels, c.gap_nm, c.layers, c.temperature_K,
-                                              self.shift_meV, self.shift_meV_err)]
-
-
-@dataclass(frozen=True)
-class ParameterFit:
-    value: float
-    err: float
-    plausible_min: float
-    plausible_max: float
-    at_bound: bool
-    physical_min: float
-    physical_max: float
-    plausible: bool
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "err": self.err, "plausible_min": self.plausible_min,
-                "plausible_max": self.plausible_max, "at_bound": self.at_bound,
-                "physical_min": self.physical_min, "physical_max": self.physical_max,
-                "plausible": self.plausible}
-
-
-@dataclass(frozen=True)
-class MechanismFit:
-    """One mechanism (or pair) fitted to a table.
-
-    ``parameters``/``chi2``/``aic`` are those of the fit the verdict rests on:
-    the bounded fit for ``explains`` and ``cannot``... except that for
-    ``implausible`` and ``cannot`` the unbounded fit is reported (the best the
-    mechanism can do at all); both fits are in ``bounded`` and ``unbounded``.
-    """
-
-    name: str
-    components: tuple[str, ...]
-    parameters: dict
-    chi2: float
-    dof: int
-    aic: float
-    bic: float
-    verdict: str
-    p_value: float
-    prediction_meV: tuple[float, ...]
-    bounded: dict
-    unbounded: dict
-    success: bool
-    warnings: tuple[str, ...] = ()
-    fit_result: object = field(repr=False, compare=False, default=None)
-
-    @property
-    def n_parameters(self) -> int:
-        return len(self.parameters)
-
-    def values(self, which: str = "reported") -> dict:
-        if which == "reported":
-            return {k: p.value for k, p in self.parameters.items()}
-        return dict((self.bounded if which == "bounded" else self.unbounded)["values"])
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "components": list(self.components),
-                "parameters": {k: p.to_dict() for k, p in self.parameters.items()},
-                "chi2": self.chi2, "dof": self.dof, "aic": self.aic, "bic": self.bic, "verdict": self.verdict,
-                "p_value": self.p_value, "prediction_meV": list(self.prediction_meV),
-                "bounded": self.bounded, "unbounded": self.unbounded, "success": self.success,
-                "warnings": list(self.warnings)}
-
-
-def _param_text(name, p) -> str:
-    err = f" ± {p.err:.2g}" if math.isfinite(p.err) else ""
-    flag = "" if p.plausible else f" (outside {p.plausible_min:g}-{p.plausible_max:g})"
-    if p.at_bound and p.plausible:
-        flag = " (at plausible bound)"
-    return f"{name} = {p.value:.4g}{err}{flag}"
-
-
-@dataclass(frozen=True)
-class ExplainResult(Result):
-    """Result of :func:`explain` (``to_dict()`` is the contract's JSON; ``summary()`` the CLI's tables;
-    ``plot()`` the data with the best mechanism's curves)."""
-
-    mechanisms: tuple[MechanismFit, ...]
-    best: str
-    table: ShiftTable
-    indistinguishable: tuple[dict, ...]
-    not_fitted: tuple[dict, ...]
-    context: dict
-    warnings: tuple[str, ...] = ()
-    context_obj: object = field(repr=False, compare=False, default=None)
-    bilayer: dict = field(default_factory=dict)
-
-    def get(self, name: str) -> MechanismFit:
-        for m in self.mechanisms:
-            if m.name == name:
-                return m
-        raise KeyError(name)
-
-    def summary_blocks(self):
-        order = {"explains": 0, "implausible": 1, "cannot": 2}
-        ctx = self.context
-        head = (f"{len(self.table)} shifts ({self.table.source}); line FWHM {ctx['line_fwhm_meV']:.1f} meV, "
-                f"readout: peak top; parameter set {ctx['parameter_set']}")
-        mech = Table(
-            "mechanisms (parameters of the fit the verdict rests on)",
-            ("mechanism", "verdict", "chi2", "dof", "AIC", "BIC", "parameters"),
-            tuple((m.name, m.verdict, f"{m.chi2:.3g}", str(m.dof), f"{m.aic:.3g}", f"{m.bic:.3g}",
-                   "; ".join(_param_text(k, p) for k, p in m.parameters.items()))
-                  for m in sorted(self.mechanisms, key=lambda m: (order[m.verdict], m.aic))),
-            align=("l", "l", "r", "r", "r", "r", "l"),
-        )
-        singles = [m for m in self.mechanisms if len(m.components) == 1]
-        data = Table(
-            "data and predictions [meV]",
-            ("linker", "N", "measured") + tuple(m.name for m in singles),
-            tuple((r["linker"], str(r["layers"]), f"{r['shift_meV']:+.1f} ± {r['shift_meV_err']:.1f}",
-                   *[f"{m.prediction_meV[i]:+.1f}" for m in singles])
-                  for i, r in enumerate(self.table.rows())),
-        )
-        lines = [f"not fitted: {s['name']} ({s['reason']})" for s in self.not_fitted]
-        for tie in self.indistinguishable:
-            a, b = tie["mechanisms"]
-            lines.append(f"cannot tell apart: {a} and {b} (Delta AIC {tie['delta_aic']:.2f})")
-            for m in tie["separating_measurements"]:
-                verb = "would separate them" if m["separates"] else "would not separate them"
-                p = m["predictions_meV"]
-                lines.append(f"  {m['kind']}: {m['linker']} N = {m['layers']} at {m['temperature_K']:g} K "
-                             f"({a} {p[a]:+.1f} meV, {b} {p[b]:+.1f} meV; {verb})")
-        if self.best:
-            best = self.get(self.best)
-            lines.append(f"best: {best.name} ({best.verdict}, AIC {best.aic:.3g})")
-        return (head, mech, data, *lines)
-
-    def _plot(self, ax):
-        from qdstack.plotting.explain import plot_explain_mechanism
-
-        return plot_explain_mechanism(self, self.best, mechanism_curves(self, self.best), ax=ax)
-
-    def to_dict(self) -> dict:
-        best = self.get(self.best) if self.best else None
-        return {"mechanisms": [m.to_dict() for m in self.mechanisms], "best": self.best,
-                "best_verdict": best.verdict if best else None,
-                "indistinguishable": list(self.indistinguishable), "not_fitted": list(self.not_fitted),
-                "bilayer_vs_distance": self.bilayer,
-                "data": self.table.rows(), "context": self.context, "warnings": list(self.warnings)}
 
 
 # ----------------------------------------------------------------------------- the fit
@@ -597,6 +403,8 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
         progress(len(todo), len(todo), "done")
     ordered = list(fits.values())
     best = _best(ordered)
+    from qdstack.physics.explain.compare import _ties, bilayer_check
+
     ties = _ties(ordered, best, table, context) if best else []
     msgs = []
     for f in ordered:
@@ -614,217 +422,9 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
                          context_obj=context, bilayer=bil)
 
 
-def bilayer_check(fit_: MechanismFit, context: ExplainContext) -> dict:
-    """The bilayer shift of every built-in linker at a fit's parameters, and whether it decays exponentially.
-
-    The reference study states (Fig. 4) that the monolayer-to-bilayer shift
-    "decreases exponentially with increasing spacer length"; this predicts the
-    N = 2 shift of each built-in linker (S-S gap) at the fitted parameters and fits
-    ``|S| = A exp(-k d)`` (:func:`qdstack.analysis.coupling.fit_tunnelling_decay`,
-    amplitude law).  ``exponential_decrease`` is true when k > 0 by more than two
-    errors and r2 >= 0.9.
-    """
-    import warnings
-
-    from qdstack.analysis.coupling import fit_tunnelling_decay
-    from qdstack.linkers import builtin_linkers, linker_gap_nm
-
-    names = [b.name for b in builtin_linkers()]
-    gaps = np.array([linker_gap_nm(n) for n in names])
-    cond = Conditions(gaps, np.full(gaps.size, 2), np.full(gaps.size, context.film.temperature_K))
-    combo = _Combination(tuple(get_mechanism(m) for m in fit_.components))
-    shifts = _Predictor(cond, context).combination(combo, fit_.values())
-    out = {"linkers": names, "gap_nm": list(map(float, gaps)), "shift_meV": list(map(float, shifts)),
-           "decay_per_nm": None, "decay_per_nm_err": None, "r2": None, "exponential_decrease": False}
-    if np.all(np.abs(shifts) > 1e-9):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                dec = fit_tunnelling_decay(gaps, shifts, law="amplitude", linkers=names)
-            k, ke = float(dec.decay_per_nm), float(dec.decay_per_nm_err)
-            out.update(decay_per_nm=k, decay_per_nm_err=ke, r2=float(dec.r2),
-                       exponential_decrease=bool(k > 2 * (ke if math.isfinite(ke) else 0.0) and k > 0
-                                                 and dec.r2 >= 0.9))
-        except QdstackError:
-            pass
-    return out
-
-
-def mechanism_curves(result: ExplainResult, name: str, *, which: str = "reported", max_layers: int | None = None):
-    """S(N) of a fitted mechanism for N = 1..max_layers, one curve per (linker, temperature) of the table.
-
-    Returns
-    -------
-    dict
-        label -> (layers ndarray, shift_meV ndarray).
-    """
-    fit_ = result.get(name)
-    table = result.table
-    c = table.conditions
-    n_max = int(max_layers or c.layers.max() + 2)
-    layers = np.arange(1, n_max + 1)
-    combo = _Combination(tuple(get_mechanism(m) for m in fit_.components))
-    context = result.context_obj if result.context_obj is not None else context_from_parameters()
-    out = {}
-    seen = []
-    for lab, g, t in zip(table.labels, c.gap_nm, c.temperature_K):
-        key = (lab, round(float(t), 6))
-        if key in seen:
-            continue
-        seen.append(key)
-        cond = Conditions(np.full(n_max, g), layers, np.full(n_max, t))
-        pred = _Predictor(cond, context).combination(combo, fit_.values(which))
-        label = lab if len({round(float(x), 6) for x in c.temperature_K}) == 1 else f"{lab}, {t:g} K"
-        out[label] = (layers, pred)
-    return out
-
-
 def _best(fits: list[MechanismFit]) -> str:
     for verdict in ("explains", "implausible", "cannot"):
         cands = [f for f in fits if f.verdict == verdict]
         if cands:
             return min(cands, key=lambda f: f.aic).name
     return ""
-
-
-def _ties(fits, best_name, table, context) -> list[dict]:
-    """Explaining mechanisms the table cannot tell from the best one, with the measurement that would.
-
-    A rival ties when it also explains the table and either its AIC is within
-    ``DELTA_AIC_TIE`` of the best or its best curve stays within two errors of the
-    best one's at every measured point (then only the parameter count separates them).
-    """
-    by = {f.name: f for f in fits}
-    best = by[best_name]
-    if best.verdict != "explains":
-        return []
-    out = []
-    for f in fits:
-        if f.name == best.name or f.verdict != "explains":
-            continue
-        if set(best.components) < set(f.components) or set(f.components) < set(best.components):
-            continue  # nested: the pair adds nothing the table needs (or the single suffices)
-        d_aic = f.aic - best.aic
-        gap = float(np.max(np.abs(np.subtract(f.prediction_meV, best.prediction_meV)) / table.shift_meV_err))
-        if d_aic >= DELTA_AIC_TIE and gap >= 2.0:
-            continue
-        out.append({"mechanisms": [best.name, f.name], "delta_aic": d_aic, "max_difference_in_errors": gap,
-                    "separating_measurements": separating_measurements(best, f, table, context)})
-    return out
-
-
-def _candidate_conditions(table: ShiftTable):
-    from qdstack.linkers import builtin_linkers, linker_gap_nm
-
-    c = table.conditions
-    gaps = sorted({round(float(g), 6) for g in c.gap_nm})
-    t0 = float(np.median(c.temperature_K))
-    n_max = int(c.layers.max())
-    have = {(round(float(g), 6), int(n)) for g, n in zip(c.gap_nm, c.layers)}
-    label = {round(float(g), 6): lab for g, lab in zip(c.gap_nm, table.labels)}
-    more = [("more layers", label[g], g, n, t0) for g in gaps for n in range(2, max(n_max, 8) + 5)
-            if (g, n) not in have]
-    other = []
-    for b in builtin_linkers():
-        g = round(float(linker_gap_nm(b.name)), 6)
-        if all(abs(g - x) > 0.02 for x in gaps):
-            other += [("another linker", b.name, g, n, t0) for n in sorted({2, n_max})]
-    temp = [("temperature", label[g], g, n, LOW_T_K) for g, n in sorted(have)] if t0 > 2 * LOW_T_K else []
-    return {"more layers": more, "another linker": other, "temperature": temp}
-
-
-def separating_measurements(a: MechanismFit, b: MechanismFit, table: ShiftTable, context) -> list[dict]:
-    """For each kind of new measurement, the one where the two best fits differ most."""
-    typical = float(np.median(table.shift_meV_err))
-    out = []
-    for kind, cands in _candidate_conditions(table).items():
-        if not cands:
-            continue
-        cond = Conditions([x[2] for x in cands], [x[3] for x in cands], [x[4] for x in cands])
-        preds = []
-        for f in (a, b):
-            mechs = tuple(get_mechanism(m) for m in f.components)
-            combo = _Combination(mechs)
-            p = _Predictor(cond, context)
-            preds.append(p.combination(combo, f.values()))
-        diff = np.abs(preds[0] - preds[1])
-        i = int(np.argmax(diff))
-        kind_, label, g, n, t = cands[i]
-        out.append({"kind": kind_, "linker": label, "gap_nm": float(g), "layers": int(n), "temperature_K": float(t),
-                    "predictions_meV": {a.name: float(preds[0][i]), b.name: float(preds[1][i])},
-                    "difference_meV": float(diff[i]), "difference_in_errors": float(diff[i] / typical),
-                    "separates": bool(diff[i] > 3 * typical)})
-    out.sort(key=lambda r: -r["difference_meV"])
-    return out
-
-
-def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=None, temperature_K=None,
-               default_err_meV: float = 2.0, source: str = "table", extra: dict | None = None,
-               gap_method: str = "mmff", period_nm=None, edge_nm: float = 6.8) -> ShiftTable:
-    """Build a :class:`ShiftTable` from columns; linker names become gaps through the linker library.
-
-    Parameters
-    ----------
-    layers, shift_meV : sequence
-    shift_meV_err : sequence, optional
-        NaN or missing entries take ``default_err_meV``.
-    linker : sequence of str, optional
-        Library names (``linker_gap_nm``: the S-S distance of the all-anti conformer).
-    gap_nm : sequence of float, optional
-        Gaps given directly (used where ``linker`` is absent or empty).
-    temperature_K : sequence, optional
-        Default: the parameter set's temperature (295 K).
-    period_nm : sequence, optional
-        Measured out-of-plane XRD periods: where given, the gap is ``period - edge_nm``
-        (what the stacking leaves between the faces) instead of the linker's S-S distance.
-
-    Raises
-    ------
-    InputError
-        Unknown linker (naming it), rows with neither linker nor gap, bad numbers.
-    """
-    from qdstack.linkers import get_linker, linker_gap_nm
-
-    n = len(layers)
-    lay = np.asarray(layers, dtype=float)
-    if not np.all(np.isfinite(lay)) or np.any(lay != np.round(lay)):
-        raise InputError("layers must be whole numbers", source)
-    gaps, labels = np.empty(n), []
-    known: dict[str, tuple[float, str]] = {}
-    for i in range(n):
-        name = None if linker is None else linker[i]
-        name = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name).strip()
-        period = math.nan if period_nm is None else float(period_nm[i])
-        if math.isfinite(period):
-            g = period - float(edge_nm)
-            if not g > 0:
-                raise InputError(f"row {i + 1}: the XRD period {period:g} nm does not exceed the edge "
-                                 f"{edge_nm:g} nm", source)
-            gaps[i] = g
-            labels.append(f"{name} (XRD)" if name else f"period {period:g} nm")
-        elif name:
-            if name not in known:
-                try:
-                    geom = get_linker(name, method=gap_method)
-                except QdstackError as exc:
-                    raise InputError(f"row {i + 1}: {name!r}: {getattr(exc, 'message', exc)}", source) from None
-                known[name] = (float(linker_gap_nm(geom)), geom.name)
-            gaps[i], lab = known[name]
-            labels.append(lab)
-        else:
-            g = math.nan if gap_nm is None else float(gap_nm[i])
-            if not (math.isfinite(g) and g > 0):
-                raise InputError(f"row {i + 1}: neither a linker nor a positive gap_nm", source)
-            gaps[i] = g
-            labels.append(f"gap {g:g} nm")
-    err = np.full(n, float(default_err_meV)) if shift_meV_err is None else np.asarray(shift_meV_err, float)
-    err = np.where(np.isfinite(err), err, default_err_meV)
-    if temperature_K is None:
-        from qdstack.physics.film_model import load_parameter_set
-
-        temperature_K = np.full(n, load_parameter_set("enomoto2024").temperature_K)
-    temps = np.asarray(temperature_K, dtype=float)
-    if not (np.all(np.isfinite(temps)) and np.all(temps > 0)):
-        raise InputError("temperatures must be positive numbers of K", source)
-    cond = Conditions(gaps, lay.astype(int), temps)
-    return ShiftTable(cond, np.asarray(shift_meV, dtype=float), err, tuple(labels), source, dict(extra or {}))

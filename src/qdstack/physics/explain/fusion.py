@@ -37,7 +37,6 @@ Physical ranges: fraction 0-1, neck 0.2 nm - L.
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
