@@ -223,9 +223,12 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
     if todo:
         from qdstack._parallel import dask_client
 
-        # analyses run as threads of one in-process worker (they share the loaded files)
-        with dask_client(scheduler, n_workers=1, processes=False,
-                         threads_per_worker=max(1, min(4, os.cpu_count() or 1))) as client:
+        # analyses run in single-threaded worker processes, never as threads of one process:
+        # lmfit silences a warning with the process-global warnings.catch_warnings while it
+        # builds a fit's uncertainties, and a second fit in another thread races that (the
+        # flaky 'UFloat std_dev==0' of issue 16); processes also sidestep the GIL
+        with dask_client(scheduler, n_workers=max(1, min(4, os.cpu_count() or 1)), processes=True,
+                         threads_per_worker=1, n_tasks=len(todo)) as client:
             from dask.distributed import as_completed
 
             futures = {}
