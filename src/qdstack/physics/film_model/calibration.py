@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
+from qdstack._result import Result, Table
 from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables
 
 __all__ = [
@@ -110,7 +111,7 @@ def reference_shifts(reference: str = "enomoto2024") -> tuple[ShiftMeasurement, 
 
 
 @dataclass(frozen=True)
-class CalibrationResult:
+class CalibrationResult(Result):
     """Result of :func:`calibrate`.
 
     Attributes
@@ -187,6 +188,38 @@ class CalibrationResult:
         })
         d["parameters"].pop("provenance", None)
         return d
+
+    def summary_blocks(self):
+        res = self
+        blocks: list = [f"calibrated ({res.parameters.coupling} coupling, barrier mass "
+                        f"{res.parameters.barrier_mass:g} m_e, {res.realisations} realisations per film):"]
+        for k, v in res.values.items():
+            e = res.errors[k]
+            unit = "meV" if k.endswith("meV") else "eV"
+            flag = "" if k not in res.plausible else ("  plausible: yes" if res.plausible[k] else "  plausible: NO")
+            blocks.append(f"  {k} = {v:.4g} ± {e:.2g} {unit}{flag}" if math.isfinite(e)
+                          else f"  {k} = {v:.4g} {unit} (no error: at a bound or exact){flag}")
+        reach = list(res.reach_meV.values()) if res.reach_meV else None
+        rows = []
+        for i, m in enumerate(res.data):
+            row = [m.linker, str(m.layers), f"{m.shift_meV:+.1f} ± {m.shift_meV_err:.1f}",
+                   f"{res.model_shift_meV[i]:+.1f}", f"{res.residual_meV[i]:+.1f}"]
+            if reach:
+                row.append(f"{reach[i]:+.1f}")
+            rows.append(tuple(row))
+        cols = ("linker", "N", "measured meV", "model meV", "residual meV") + (
+            ("zero-barrier meV",) if res.reach_meV else ())
+        blocks.append(Table("measured vs calibrated model", cols, tuple(rows), align=("r",) * len(cols)))
+        rows = tuple((r["linker"], f"{r['gap_nm']:.3f}", f"{r['beta_e_meV']:.3g}", f"{r['beta_h_meV']:.3g}",
+                      "data" if r["in_data"] else "") for r in res.linkers)
+        blocks.append(Table("implied couplings per linker", ("linker", "gap nm", "beta_e meV", "beta_h meV", ""),
+                            rows, align=("r",) * 5))
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.film_model import plot_calibration
+
+        return plot_calibration(self, ax=ax)
 
 
 def _apply(base: FilmParameters, fit: str, **p) -> FilmParameters:
