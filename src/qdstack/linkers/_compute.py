@@ -28,7 +28,7 @@ def compute_level(
     """Conformer search (and re-optimisation) of ``prep`` at ``method``.
 
     ``mmff``: the distinct MMFF94 minima of :func:`search_conformers`.  ``gfn2`` /
-    ``b3lyp``: the all-anti minimum and the lowest MMFF94 minima (8 for gfn2, 1
+    ``b3lyp``: the extended all-anti structure (anchor H anti) and the lowest MMFF94 minima (8 for gfn2, 1
     for b3lyp; ``reoptimise_lowest`` overrides that) re-optimised at that level, then
     de-duplicated again.
 
@@ -77,8 +77,9 @@ def compute_level(
                 f"the all-anti conformer could not be optimised at the {method} level", source
             )
         minima = _dedupe(search.mol, found)
-        antis = [m for m in minima if m.anti]
-        anti = min(antis, key=lambda m: m.energy_eV) if antis else Minimum(*found[anti_pos])
+        # the all-anti conformer is the extended one (anchor H anti too), not the lowest anti-chain
+        # rotamer: a gauche thiol H is lower in energy but opens the C-C-S angle (see _qm)
+        anti = Minimum(*found[anti_pos])
         n_sampled = n_opt
         settings["reoptimised_lowest"] = n_lowest
         settings["reoptimised"] = n_opt

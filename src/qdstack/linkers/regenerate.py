@@ -60,6 +60,7 @@ def build_table(
     log=None,
     checkpoint=None,
     take_from: dict[str, Any] | None = None,
+    reoptimise_lowest: int | None = None,
 ) -> dict[str, Any]:
     """The table with ``methods`` recomputed for the linkers ``names`` (default: all).
 
@@ -68,7 +69,9 @@ def build_table(
     the reason.  ``checkpoint(table)`` is called after every linker (long runs
     save their progress).  With ``take_from`` (another table written by this
     script, e.g. by a run on a faster machine), the ``methods`` entries are
-    copied from it instead of recomputed.
+    copied from it instead of recomputed.  ``reoptimise_lowest`` overrides how many
+    of the lowest force-field minima the gfn2/b3lyp levels re-optimise besides the
+    extended all-anti structure (``None``: the level's default).
     """
     from . import compute_linker_level
 
@@ -98,7 +101,10 @@ def build_table(
                 continue
             t0 = time.perf_counter()
             try:
-                rec: LevelData = compute_linker_level(d.smiles, m, timeout_s=timeout_s)
+                rec: LevelData = compute_linker_level(
+                    d.smiles, m, timeout_s=timeout_s,
+                    reoptimise_lowest=None if m == "mmff" else reoptimise_lowest,
+                )
             except QdstackError as exc:
                 if log:
                     log(f"{d.name:6s} {m:6s} failed: {exc}")
@@ -167,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         "instead of recomputing them",
     )
     parser.add_argument(
+        "--reoptimise-lowest",
+        type=int,
+        default=None,
+        help="how many of the lowest MMFF94 minima gfn2/b3lyp re-optimise besides the extended "
+        "all-anti structure (default: 8 for gfn2, 1 for b3lyp; 0 = the all-anti conformer only)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="recompute the mmff level and compare with the table; write nothing",
@@ -209,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         donor = _read(args.take_from)
         if donor is None:
             parser.error(f"{args.take_from} is not a {TABLE_FORMAT} table")
-    save(build_table(methods, names, previous, args.timeout, log, checkpoint=save, take_from=donor))
+    save(
+        build_table(
+            methods, names, previous, args.timeout, log, checkpoint=save, take_from=donor,
+            reoptimise_lowest=args.reoptimise_lowest,
+        )
+    )
     log(f"wrote {args.output}")
     return 0
 
