@@ -13,7 +13,9 @@ from importlib import import_module
 __all__ = ["KINDS", "get"]
 
 #: analysis kinds in the order they are planned and reported
-KINDS: tuple[str, ...] = ("absorption", "coupling", "pl", "tpl", "decays", "xrd", "thickness", "angle")
+KINDS: tuple[str, ...] = (
+    "absorption", "coupling", "pl", "tpl", "decays", "xrd", "thickness", "angle", "plqy", "dipcoat",
+)
 
 
 def get(kind: str):
