@@ -68,6 +68,9 @@ def compute_level(
         n_sampled = search.n_sampled
     else:
         n_lowest = SELECTION[method] if reoptimise_lowest is None else int(reoptimise_lowest)
+        from . import _qm
+
+        _qm._LAST_REPLAY.clear()
         found, anti_pos, n_opt, more = reoptimise(
             search, method, deadline=deadline, progress=progress, n_lowest=n_lowest
         )
@@ -84,6 +87,12 @@ def compute_level(
         settings["reoptimised_lowest"] = n_lowest
         settings["reoptimised"] = n_opt
         settings["prescreen_sampled"] = search.n_sampled
+        replayed = dict(_qm._LAST_REPLAY)
+        _qm._LAST_REPLAY.clear()
+        if replayed:
+            settings["optimisations_run_on"] = replayed.get("machine")
+            settings["optimisation_threads"] = replayed.get("threads_per_optimisation")
+            settings["optimisation_wall_s"] = round(replayed["wall_s"], 3)
         if len(minima) < 3 and search.torsions:
             warnings.append(
                 f"the {method} Boltzmann mean and lowest conformer rest on only {len(minima)} "
@@ -110,6 +119,6 @@ def compute_level(
         computed_on=_dt.date.today().isoformat(),
         pipeline_version=PIPELINE_VERSION,
         settings=settings,
-        wall_s=round(time.perf_counter() - t0, 3),
+        wall_s=round(time.perf_counter() - t0 + float(settings.get("optimisation_wall_s", 0.0)), 3),
         warnings=tuple(warnings),
     )

@@ -189,6 +189,8 @@ def _gfn2_optimise(numbers, coords_A, charge, deadline, gtol=2e-5, max_iter=3000
 
 
 _QUIET_INI = Path(__file__).with_name("_geometric_quiet.ini")
+#: Set by :func:`reoptimise` when optimisations were replayed (read and cleared by the caller).
+_LAST_REPLAY: dict = {}
 
 
 def _b3lyp_optimise(symbols, coords_A, charge, deadline, max_steps=150):
@@ -270,13 +272,25 @@ def reoptimise(
     a, b = search.anchors
     chosen: list = ["extended"] + _select(search, SELECTION[method] if n_lowest is None else n_lowest)
     found, warnings = [], []
+    replayed_wall_s = 0.0
     anti_pos = None
     label = {"gfn2": "GFN2-xTB", "b3lyp": "B3LYP/6-31G(d)"}[method]
     for n, idx in enumerate(chosen):
         if progress:
             progress(f"{label} optimisations", n, len(chosen))
         start = extended_start(search) if idx == "extended" else search.minima[idx].coords_A
-        if method == "gfn2":
+        hit = None
+        if method == "b3lyp":
+            from .replay import lookup
+
+            hit = lookup(symbols, start, charge)
+        if hit is not None:  # optimised elsewhere from this very start (qdstack.linkers.replay)
+            replayed_wall_s += float(hit["wall_s"])
+            if hit.get("error"):
+                warnings.append(f"{label}: conformer {idx} skipped ({hit['error']})")
+                continue
+            energy, coords, converged = float(hit["energy_Eh"]), np.array(hit["final_coords_A"]), hit["converged"]
+        elif method == "gfn2":
             energy, coords, converged = _gfn2_optimise(numbers, start, charge, deadline)
         else:
             try:
@@ -299,4 +313,13 @@ def reoptimise(
         found.append((energy * HARTREE_EV, dist, coords, anti))
     if progress:
         progress(f"{label} optimisations", len(chosen), len(chosen))
+    if replayed_wall_s:
+        from .replay import replay_info
+
+        info = replay_info()
+        warnings.append(
+            f"{label} optimisations replayed from a run on {info.get('machine') or 'another machine'} "
+            f"({info.get('threads_per_optimisation')} threads each, {replayed_wall_s:.0f} s in all)"
+        )
+        _LAST_REPLAY.update(wall_s=replayed_wall_s, **info)
     return found, anti_pos, len(chosen), warnings

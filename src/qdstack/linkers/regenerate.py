@@ -173,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         "instead of recomputing them",
     )
     parser.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        help="B3LYP optimisations already run elsewhere (python -m qdstack.linkers.replay optimise): "
+        "used where their start geometries match",
+    )
+    parser.add_argument(
         "--reoptimise-lowest",
         type=int,
         default=None,
@@ -198,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     if names is not None and set(names) - known:
         parser.error(f"unknown linker(s) {', '.join(sorted(set(names) - known))}")
     previous = _read(args.output)
+    if args.replay is not None:
+        from .replay import load_replay
+
+        load_replay(args.replay)
     if args.check:
         fresh = build_table(("mmff",), names, previous, args.timeout, log)
         worst = 0.0
