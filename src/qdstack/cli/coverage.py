@@ -53,7 +53,7 @@ def command(
                                    help="OD(first peak) / OD(3.1 eV = 400 nm) of the same sample."),
     od_3p1ev: float = typer.Option(None, "--od-3p1ev", help="OD of the same layer at 3.1 eV (400 nm)."),
     spectrum: Path = typer.Option(None, "--spectrum",
-                                  help="The layer's absorption spectrum: the first-peak OD and the OD at 3.1 eV are read from it."),
+                                  help="The layer's absorption spectrum: the first-peak OD (unless --od is given) and the OD at 400 nm (3.1 eV) are read from it."),
     absorption_json: Path = typer.Option(None, "--absorption-json",
                                          help="results.json of 'qdstack absorption': the monolayer's OD (and its spectrum file)."),
     layers: int = typer.Option(None, "--layers", help="Which layer count of --absorption-json to use (default 1)."),
@@ -71,7 +71,7 @@ def command(
     excitonic peak sigma is scaled by the sample's own OD ratio first peak / 3.1 eV
     (--od-ratio, --od-3p1ev, or read from --spectrum). Coverage = n (L + 2 s)^2.
 
-    Example: qdstack coverage --od 0.012 --edge-nm 6.8 --shell-nm 0.5 --spectrum mono.csv
+    Example: qdstack coverage --spectrum monolayer.csv --edge-nm 6.8 --shell-nm 0.5
     """
     from qdstack.analysis.coverage import monolayer_coverage, od_ratio_from_spectrum
 
@@ -83,15 +83,18 @@ def command(
         od_err = od_err or err_j
         if spectrum is None and spec is not None and od_ratio is None and od_3p1ev is None:
             spectrum = spec
-    if od is None:
-        raise OptionError("give the monolayer's OD (--od) or an absorption results.json (--absorption-json)", "--od")
     source_note = None
     if spectrum is not None:
         if od_ratio is not None or od_3p1ev is not None:
             raise OptionError("give one of --spectrum, --od-ratio, --od-3p1ev", "--spectrum")
-        _od_peak, od_31, ratio, src = od_ratio_from_spectrum(spectrum)
+        od_peak, od_31, ratio, src = od_ratio_from_spectrum(spectrum)
         od_ratio = ratio
-        source_note = f"OD ratio {ratio:.4g} (first peak {_od_peak:.4g} / 3.1 eV {od_31:.4g}) from {src}"
+        if od is None:
+            od = od_peak
+        source_note = f"OD ratio {ratio:.4g} (first peak {od_peak:.4g} / 400 nm {od_31:.4g}) from {src}"
+    if od is None:
+        raise OptionError("give the monolayer's OD (--od), its spectrum (--spectrum) or an absorption "
+                          "results.json (--absorption-json)", "--od")
     with captured_warnings() as warned:
         res = monolayer_coverage(
             od, edge_nm, od_err=od_err, edge_err_nm=edge_err_nm, shell_nm=shell_nm, od_ratio=od_ratio,

@@ -62,4 +62,5 @@ def write_dipcoat_table(path, speed, amount, amount_err=None, column: str = "od"
         rows.append(row)
     from pathlib import Path
 
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(head + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
