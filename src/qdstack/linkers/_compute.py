@@ -91,7 +91,6 @@ def compute_level(
         _qm._LAST_REPLAY.clear()
         if replayed:
             settings["optimisations_run_on"] = replayed.get("machine")
-            settings["optimisation_threads"] = replayed.get("threads_per_optimisation")
             settings["optimisation_wall_s"] = round(replayed["wall_s"], 3)
         if len(minima) < 3 and search.torsions:
             warnings.append(

@@ -273,6 +273,7 @@ def reoptimise(
     chosen: list = ["extended"] + _select(search, SELECTION[method] if n_lowest is None else n_lowest)
     found, warnings = [], []
     replayed_wall_s = 0.0
+    replayed_on: set = set()
     anti_pos = None
     label = {"gfn2": "GFN2-xTB", "b3lyp": "B3LYP/6-31G(d)"}[method]
     for n, idx in enumerate(chosen):
@@ -286,6 +287,7 @@ def reoptimise(
             hit = lookup(symbols, start, charge)
         if hit is not None:  # optimised elsewhere from this very start (qdstack.linkers.replay)
             replayed_wall_s += float(hit["wall_s"])
+            replayed_on.add((hit.get("machine") or "another machine", hit.get("threads")))
             if hit.get("error"):
                 warnings.append(f"{label}: conformer {idx} skipped ({hit['error']})")
                 continue
@@ -313,13 +315,11 @@ def reoptimise(
         found.append((energy * HARTREE_EV, dist, coords, anti))
     if progress:
         progress(f"{label} optimisations", len(chosen), len(chosen))
-    if replayed_wall_s:
-        from .replay import replay_info
-
-        info = replay_info()
+    if replayed_on:
+        where = "; ".join(f"{m} ({t} thread{'s' if t != 1 else ''} each)" for m, t in sorted(replayed_on, key=str))
         warnings.append(
-            f"{label} optimisations replayed from a run on {info.get('machine') or 'another machine'} "
-            f"({info.get('threads_per_optimisation')} threads each, {replayed_wall_s:.0f} s in all)"
+            f"{label} optimisations were run separately from the same start geometries "
+            f"(python -m qdstack.linkers.replay) on: {where}; {replayed_wall_s:.0f} s in all"
         )
-        _LAST_REPLAY.update(wall_s=replayed_wall_s, **info)
+        _LAST_REPLAY.update(wall_s=replayed_wall_s, machine=where)
     return found, anti_pos, len(chosen), warnings

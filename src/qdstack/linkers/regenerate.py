@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replay",
         type=Path,
+        nargs="+",
         default=None,
         help="B3LYP optimisations already run elsewhere (python -m qdstack.linkers.replay optimise): "
         "used where their start geometries match",
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         from .replay import load_replay
 
-        load_replay(args.replay)
+        load_replay(*args.replay)
     if args.check:
         fresh = build_table(("mmff",), names, previous, args.timeout, log)
         worst = 0.0

@@ -76,13 +76,23 @@ _REPLAY: list[dict] = []
 _REPLAY_INFO: dict = {}
 
 
-def load_replay(path: str | Path) -> None:
-    """Make :func:`lookup` serve the optimisations stored in ``path`` (written by ``optimise``)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+def load_replay(*paths: str | Path) -> None:
+    """Make :func:`lookup` serve the optimisations stored in ``paths`` (written by ``optimise``).
+
+    Each record keeps the machine and thread count of the file it came from.
+    """
     _REPLAY.clear()
-    _REPLAY.extend(r for r in data["results"] if r.get("energy_Eh") is not None or r.get("error"))
     _REPLAY_INFO.clear()
-    _REPLAY_INFO.update({k: v for k, v in data.items() if k != "results"})
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        info = {k: v for k, v in data.items() if k != "results"}
+        for r in data["results"]:
+            if r.get("energy_Eh") is None and not r.get("error"):
+                continue
+            r.setdefault("machine", info.get("machine"))
+            r.setdefault("threads", info.get("threads_per_optimisation"))
+            _REPLAY.append(r)
+        _REPLAY_INFO.update(info)
 
 
 def lookup(symbols, coords_A, charge) -> dict | None:
