@@ -68,7 +68,7 @@ def explicit_stack(n_layers: int, n_real: int, seed: int) -> tuple[ExcitonStack,
 def model_stack(n_layers: int, n_real: int, seed: int):
     """The calibrated film model's column ensemble (None when the engine is missing)."""
     try:
-        from qdstack.physics.film import FilmSpec, build_column_ensemble, load_parameter_set
+        from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
 
         params = load_parameter_set("enomoto2024")
         spec = FilmSpec.from_linker("C3DT", layers=n_layers)

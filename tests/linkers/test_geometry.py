@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qdstack.errors import InputError
-from qdstack.linkers import LinkerGeometry, boltzmann_mean, boltzmann_weights, get_linker
+from qdstack.linkers import LinkerGeometry, boltzmann_mean, boltzmann_weights, get_linker, linker_gap_nm
 from qdstack.units import K_B_MEV_PER_K
 
 
@@ -83,8 +83,8 @@ def test_geometry_is_frozen_and_copies_are_new_objects():
 
 def test_gap_nm_method():
     g = get_linker("BDT")
-    assert g.gap_nm() == g.ss_distance_nm
-    assert g.gap_nm(0.25) == pytest.approx(g.ss_distance_nm + 0.25)
+    assert linker_gap_nm(g) == g.ss_distance_nm
+    assert linker_gap_nm(g, offset_nm=0.25) == pytest.approx(g.ss_distance_nm + 0.25)
     with pytest.raises(InputError) as err:
-        g.gap_nm(-2)
+        linker_gap_nm(g, offset_nm=-2)
     assert err.value.source == "offset_nm"

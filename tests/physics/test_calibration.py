@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from qdstack.errors import InputError, OptionError
-from qdstack.physics.calibration import (
+from qdstack.physics.film_model.calibration import (
     PAPER_SHIFTS,
     ShiftMeasurement,
     calibrate,
     model_shifts_meV,
 )
-from qdstack.physics.film import available_parameter_sets, load_parameter_set
+from qdstack.physics.film_model import available_parameter_sets, load_parameter_set
 
 R = 250  # realisations per film: the model is evaluated with the same seed as the data
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qdstack.errors import InputError
-from qdstack.physics.film import (
+from qdstack.physics.film_model import (
     Channels,
     FilmParameters,
     FilmSpec,
@@ -23,7 +23,7 @@ from qdstack.physics.film import (
     sample_edges,
     transition_dipole_enm,
 )
-from qdstack.physics.film_spectra import simulate_film
+from qdstack.physics.film_model.spectra import simulate_film
 from qdstack.units import COULOMB_EV_NM
 
 PARAMS = load_parameter_set("enomoto2024")
@@ -51,7 +51,7 @@ def test_linker_coupling_decays_with_gap_and_barrier():
 
 
 def test_sphere_moments_are_exact():
-    from qdstack.physics.film import _MOMENTS
+    from qdstack.physics.film_model.dots import _MOMENTS
 
     # <x^2> over 2 sin^2(pi x) on [0, 1] = 1/3 - 1/(2 pi^2)
     assert _MOMENTS[0] == pytest.approx(1 / 3 - 1 / (2 * math.pi**2), rel=1e-6)
@@ -243,13 +243,13 @@ def test_bad_inputs():
 def test_sweep_on_a_local_cluster_equals_in_process():
     from distributed import LocalCluster
 
-    from qdstack.physics.film_series import SeriesRequest, sweep
+    from qdstack.physics.film_model.series import SeriesRequest, sweep
 
     reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT", edge_nm=7.0, seed_index=1)]
     kw = dict(realisations=300, seed=5, emission=False, solution_reference=False)
     local = sweep(reqs, [1, 2], PARAMS, **kw)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         remote = sweep(reqs, [1, 2], PARAMS, scheduler=cluster.scheduler_address, **kw)
     for a, b in zip(local, remote):
         assert a.to_dict()["peak_eV"] == b.to_dict()["peak_eV"]

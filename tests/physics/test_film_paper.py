@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qdstack.physics.calibration import paper_comparison
-from qdstack.physics.film import load_parameter_set
+from qdstack.physics.film_model.calibration import paper_comparison
+from qdstack.physics.film_model import load_parameter_set
 
 REALISATIONS = 3000
 

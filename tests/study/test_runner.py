@@ -137,7 +137,7 @@ def test_remote_scheduler_gives_the_same_results(tmp_path):
 
     m = _small_study(tmp_path)
     local = run_study(m, tmp_path / "local")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         remote = run_study(m, tmp_path / "remote", scheduler=cluster.scheduler_address)
     assert not remote.cached
     assert (tmp_path / "remote" / "results.json").read_bytes() == (tmp_path / "local" / "results.json").read_bytes()

@@ -1,6 +1,72 @@
 """Fits of measurements: one module per analysis, each an lmfit Model with guesses.
 
-absorption  first excitonic peak, shift vs layers, chain fit (Figs. 2-3)
-coupling    exponential decay of the bilayer shift with linker length (eqn 1, Fig. 4)
-peaks       second-derivative peak location shared by the spectral analyses
+Every ``fit_*`` returns a result object with ``summary()``, ``plot()``, ``to_dict()``
+and, in Jupyter, an HTML table (see :class:`qdstack._result.Result`).
+
+=================  ==========================================================================
+absorption         first excitonic peak, shift vs layers, chain fit (Figs. 2-3)
+coupling           exponential decay of the bilayer shift with linker length (eqn 1, Fig. 4)
+tpl                PL peak and width vs temperature (eqns 2-3)
+decay              TCSPC decays with IRF reconvolution; series of decays
+xrd                scattering peaks, periods, in-plane vs out-of-plane
+angle              angle-dependent PL
+pl                 PL peak energy, FWHM and intensity of one spectrum
+thickness          period and thickness of a layer-by-layer film vs SEM
+peaks              second-derivative peak location shared by the spectral analyses
+=================  ==========================================================================
+
+Examples
+--------
+>>> from qdstack.analysis import fit_tpl
+>>> from qdstack.io import read_columns
+>>> table = read_columns(EXAMPLES / "tpl" / "tpl_table.csv", ("temperature_K", "peak_eV", "fwhm_meV"))
+>>> tpl = fit_tpl(table["temperature_K"], table["peak_eV"], table["fwhm_meV"])
+>>> round(tpl.width_fits[0].Gamma0_meV)
+45
 """
+
+from qdstack._lazy import attach
+
+_NAMES = {
+    # absorption (Figs. 2-3)
+    "fit_absorption_series": ("absorption", "analyse_absorption_series"),
+    "analyse_absorption_series": ("absorption", "analyse_absorption_series"),
+    "first_excitonic_peak": ("absorption", "first_excitonic_peak"),
+    "fit_chain": ("absorption", "fit_chain"),
+    "fit_od_vs_layers": ("absorption", "fit_od_vs_layers"),
+    "saturation_layers": ("absorption", "saturation_layers"),
+    "AbsorptionSeries": ("absorption", "AbsorptionSeries"),
+    "ExcitonicPeak": ("absorption", "ExcitonicPeak"),
+    "ChainFit": ("absorption", "ChainFit"),
+    # coupling (eqn 1)
+    "fit_coupling": ("coupling", "fit_tunnelling_decay"),
+    "fit_tunnelling_decay": ("coupling", "fit_tunnelling_decay"),
+    "CouplingFit": ("coupling", "CouplingFit"),
+    # temperature-dependent PL (eqns 2-3)
+    "fit_tpl": ("tpl", "analyse_tpl"),
+    "analyse_tpl": ("tpl", "analyse_tpl"),
+    "TPLAnalysis": ("tpl", "TPLAnalysis"),
+    # decays
+    "fit_decay": ("decay", "fit_decay"),
+    "DecayFit": ("decay", "DecayFit"),
+    "ReconvolutionFitter": ("decay", "ReconvolutionFitter"),
+    "fit_decay_series": ("decay_batch", "fit_decay_series"),
+    "LifetimeSeries": ("decay_batch", "LifetimeSeries"),
+    # X-ray scattering
+    "fit_xrd": ("xrd", "fit_profile"),
+    "fit_xrd_peaks": ("xrd", "fit_xrd_peaks"),
+    "compare_period": ("xrd", "compare_period"),
+    "compare_directions": ("xrd", "compare_directions"),
+    "XRDFit": ("xrd", "XRDFit"),
+    # angle-dependent PL
+    "fit_angle_series": ("angle", "analyse_angle_series"),
+    "analyse_angle_series": ("angle", "analyse_angle_series"),
+    "AngleSeries": ("angle", "AngleSeries"),
+    # PL peak, thickness
+    "pl_peak": ("pl", "pl_peak"),
+    "PLPeak": ("pl", "PLPeak"),
+    "film_thickness": ("thickness", "film_thickness"),
+    "FilmThickness": ("thickness", "FilmThickness"),
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _NAMES)

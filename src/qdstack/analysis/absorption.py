@@ -30,10 +30,12 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from qdstack._result import Result, Table, fmt
 from qdstack.analysis._fitting import param_error, param_value, r_squared
 from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
 from qdstack.errors import FitError, InputError
@@ -48,6 +50,7 @@ __all__ = [
     "FilmPeak",
     "AbsorptionSeries",
     "analyse_absorption_series",
+    "fit_absorption_series",
     "fit_chain",
     "fit_od_vs_layers",
     "saturation_layers",
@@ -64,7 +67,7 @@ def _local_background(x, c0=0.0, c1=0.0, c2=0.0, e_ref=0.0):
 
 
 @dataclass(frozen=True)
-class ExcitonicPeak:
+class ExcitonicPeak(Result):
     """The first excitonic absorption peak of one spectrum.
 
     Attributes
@@ -349,7 +352,7 @@ def chain_energy_eV(layers, e1_eV, beta_meV):
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class LinearFit(Result):
     """y = slope * x + intercept, with standard errors and r^2."""
 
     slope: float
@@ -370,7 +373,7 @@ class LinearFit:
 
 
 @dataclass(frozen=True)
-class ChainFit:
+class ChainFit(Result):
     """Fit of E(N) = E1 - 2 beta cos(pi/(N+1)) to peak energies."""
 
     e1_eV: float
@@ -474,7 +477,7 @@ def saturation_layers(layers, shift_meV, fraction: float = 0.9) -> int | None:
 
 
 @dataclass(frozen=True)
-class FilmPeak:
+class FilmPeak(Result):
     """One film of a series: its file, layer count and first excitonic peak."""
 
     file: str
@@ -502,8 +505,24 @@ class FilmPeak:
 
 
 @dataclass(frozen=True)
-class AbsorptionSeries:
-    """Result of :func:`analyse_absorption_series` (``to_dict()`` is the contract JSON)."""
+class AbsorptionSeries(Result):
+    """Result of :func:`analyse_absorption_series` (``to_dict()`` is the contract JSON).
+
+    Keeps the spectra it was computed from (``spectra``, in the order of ``films``).
+    ``summary()`` is the table ``qdstack absorption`` prints; ``plot()`` draws the shift vs
+    N with the chain fit (or the spectra, for a density series); the chain fit's
+    covariance is ``chain_fit.covariance``.
+
+    Examples
+    --------
+    >>> from qdstack.analysis import fit_absorption_series
+    >>> from qdstack.io import read_spectrum
+    >>> files = sorted(EXAMPLES.glob("absorption_c3dt/C3DT_N*.csv"))
+    >>> series = fit_absorption_series([read_spectrum(f) for f in files], range(1, 9))
+    >>> round(series.chain_fit.beta_meV)
+    23
+    >>> fig = series.plot()          # shift vs N with the chain fit; inline in Jupyter
+    """
 
     films: tuple[FilmPeak, ...]
     reference_layers: int
@@ -515,6 +534,7 @@ class AbsorptionSeries:
     chain_fit: ChainFit | None
     saturation_layers: int | None
     warnings: tuple[str, ...] = ()
+    spectra: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def layers(self) -> np.ndarray:
@@ -547,6 +567,36 @@ class AbsorptionSeries:
             },
             "warnings": list(self.warnings),
         }
+
+    def summary_blocks(self):
+        rows = []
+        for f, sh in zip(self.films, self.shift_meV):
+            p = f.peak
+            rows.append((Path(f.file).name + (f" [{f.label}]" if f.label else ""), str(f.layers),
+                         f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}", f"{p.peak_nm:.1f}",
+                         f"{p.od:.4f}", fmt(p.fwhm_meV, ".0f"), f"{sh:+.1f}"))
+        blocks: list = [Table("First excitonic absorption peak",
+                              ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"),
+                              tuple(rows))]
+        if self.chain_fit is not None:
+            c, o = self.chain_fit, self.od_vs_layers
+            blocks.append(f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
+                          f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {fmt(c.r2, '.3f')}")
+            blocks.append(f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, "
+                          f"r2 = {fmt(o.r2, '.3f')}")
+            blocks.append(f"saturation (90 % of the largest shift) at N = {self.saturation_layers}")
+        else:
+            ps = self.to_dict()["peak_spread"]
+            blocks.append(f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
+                          f"{len(self.films)} films; OD {min(self.od):.4g}..{max(self.od):.4g}")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_absorption_spectra, plot_shift_vs_layers
+
+        if self.chain_fit is not None:
+            return plot_shift_vs_layers(self, ax=ax)
+        return plot_absorption_spectra(self, self.spectra, ax=ax)
 
 
 def analyse_absorption_series(
@@ -662,4 +712,9 @@ def analyse_absorption_series(
         chain_fit=chain,
         saturation_layers=sat,
         warnings=tuple(msgs),
+        spectra=tuple(spectra),
     )
+
+
+#: The public name of :func:`analyse_absorption_series` (``from qdstack.analysis import ...``).
+fit_absorption_series = analyse_absorption_series

@@ -102,6 +102,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import BSpline
@@ -109,6 +110,7 @@ from scipy.interpolate import BSpline
 from qdstack.analysis._fitting import correlation_warnings, param_error, param_value
 from qdstack.analysis.peaks import noise_sigma
 from qdstack.analysis.pl import pl_peak
+from qdstack._result import Result, Table, fmt
 from qdstack.errors import FitError, InputError, QdstackError
 
 __all__ = [
@@ -202,7 +204,7 @@ def escape_fraction(optical_depth):
 
 
 @dataclass(frozen=True)
-class AngleModel:
+class AngleModel(Result):
     """One model of an angle series, fitted to all spectra.
 
     Attributes
@@ -252,7 +254,7 @@ class AngleModel:
 
 
 @dataclass(frozen=True)
-class AngleSeries:
+class AngleSeries(Result):
     """Peaks of an angle series and the model comparison.
 
     Attributes
@@ -265,7 +267,7 @@ class AngleSeries:
     shift_meV, shift_meV_err : tuple of float
         ``peak - peak(reference)`` [meV].
     reference_angle_deg : float
-        The smallest |angle| with a fit.
+        The smallest absolute angle with a fit.
     model : AngleModel
         The preferred model (lowest BIC).
     models : tuple of AngleModel
@@ -334,6 +336,44 @@ class AngleSeries:
 
 
 # ----------------------------------------------------------------------------- fitting
+
+    def summary_blocks(self):
+        rows = []
+        for a, f, pk, sh, sh_e, w, i in zip(self.angles_deg, self.files, self.peak_eV, self.shift_meV,
+                                            self.shift_meV_err, self.fwhm_meV, self.intensity):
+            rows.append((f"{a:g}", Path(f).name, fmt(pk, ".4f"), f"{fmt(sh, '+.2f')} ± {fmt(sh_e, '.2f')}",
+                         fmt(w, ".1f"), fmt(i, ".4g")))
+        blocks: list = [Table("Angle-dependent PL", ("angle (°)", "file", "peak (eV)", "shift (meV)",
+                                                     "FWHM (meV)", "intensity"), tuple(rows),
+                              align=("r", "l", "r", "r", "r", "r"))]
+        rows = []
+        for m in self.models:
+            p = m.params
+            if m.name == "anisotropic-emission":
+                text = (f"f = {p['fraction']:.3f} ± {fmt(p['fraction_err'], '.3f')}, "
+                        f"Δ = {p['offset_meV']:.1f} ± {fmt(p['offset_meV_err'], '.1f')} meV")
+            elif m.name == "reabsorption":
+                text = f"αd = {p['tau']:.3f} ± {fmt(p['tau_err'], '.3f')}"
+            else:
+                text = "-"
+            rows.append((m.name + (" *" if m.name == self.model.name else ""), text, f"{m.chi2_reduced:.3f}",
+                         f"{self.delta_aic[m.name]:.1f}", f"{self.delta_bic[m.name]:.1f}"))
+        blocks.append(Table("Models of the whole series (lowest BIC preferred)",
+                            ("model", "fitted parameters", "χ²ᵣ", "ΔAIC", "ΔBIC"), tuple(rows),
+                            align=("l", "l", "r", "r", "r")))
+        blocks.append(f"preferred: {self.model.name} (evidence against the next model: {self.evidence})")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting._base import new_figure
+        from qdstack.plotting.angle import plot_angle_shift, plot_angle_width
+
+        if ax is not None:
+            return plot_angle_shift(self, ax=ax)
+        fig, axes = new_figure(1, 2, figsize=(11.5, 4.4))
+        plot_angle_shift(self, ax=axes[0])
+        plot_angle_width(self, ax=axes[1])
+        return fig
 
 
 @dataclass(frozen=True)
@@ -609,7 +649,7 @@ def analyse_angle_series(
         Emission spectra (per unit energy; :func:`~qdstack.io.spectrum.read_spectrum`
         with ``kind="emission"`` applies the Jacobian).
     angles_deg : sequence of float
-        Detection angle of each spectrum from the film normal [deg], |angle| < 90.
+        Detection angle of each spectrum from the film normal [deg], absolute value < 90.
     n_film : float
         Effective refractive index of the film (CsPbBr3 ~2.3 at 520 nm, diluted by
         ligands and voids in a dot film; default 1.8).

@@ -38,6 +38,7 @@ import numpy as np
 
 from qdstack.analysis._fitting import param_error, param_value, r_squared
 from qdstack.errors import FitError, InputError
+from qdstack._result import Result
 from qdstack.units import HBAR2_OVER_2ME_EV_NM2
 
 __all__ = [
@@ -96,7 +97,7 @@ def decay_from_barrier_per_nm(barrier_eV, mass: float, law: Law = "transmission"
 
 
 @dataclass(frozen=True)
-class CouplingFit:
+class CouplingFit(Result):
     """Result of :func:`fit_tunnelling_decay` (``to_dict()`` is the contract JSON)."""
 
     amplitude_meV: float
@@ -122,7 +123,7 @@ class CouplingFit:
         return float(barrier_from_decay_eV(self.decay_per_nm, self.mass, other))
 
     def predict_meV(self, distance_nm):
-        """Fitted |shift| at other distances [meV]."""
+        """Fitted ``|shift|`` at other distances [meV]."""
         return tunnelling_shift_meV(distance_nm, self.amplitude_meV, self.decay_per_nm)
 
     def to_dict(self) -> dict:
@@ -149,6 +150,21 @@ class CouplingFit:
             },
             "warnings": list(self.warnings),
         }
+
+    def summary_blocks(self):
+        return (
+            f"|shift| = A exp(-k d): A = {self.amplitude_meV:.3g} ± {self.amplitude_meV_err:.2g} meV, "
+            f"k = {self.decay_per_nm:.3g} ± {self.decay_per_nm_err:.2g} nm^-1 (decay length "
+            f"{1 / self.decay_per_nm:.3g} nm), r2 = {self.r2:.3f}",
+            f"barrier V = {self.barrier_eV:.3g} ± {self.barrier_eV_err:.2g} eV ({self.law} law, "
+            f"m* = {self.mass:g} m_e); the other law gives {self.other_law_barrier_eV:.3g} eV; "
+            f"plausible: {'yes' if self.barrier_plausible else 'NO'}",
+        )
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_coupling
+
+        return plot_coupling(self, ax=ax)
 
 
 def fit_tunnelling_decay(

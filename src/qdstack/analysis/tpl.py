@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qdstack._result import Result, Table, pm
 from qdstack.analysis._fitting import (
     bound_warnings,
     convergence_warnings,
@@ -133,7 +134,7 @@ def _correlations(result) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class EnergyFit:
+class EnergyFit(Result):
     """Fit of eqn (2) to the peak energies.
 
     Attributes
@@ -190,7 +191,7 @@ class EnergyFit:
 
 
 @dataclass(frozen=True)
-class WidthFit:
+class WidthFit(Result):
     """One fit of eqn (3) (a row of Table S1).
 
     Attributes
@@ -247,7 +248,7 @@ class WidthFit:
 
 
 @dataclass(frozen=True)
-class TPLAnalysis:
+class TPLAnalysis(Result):
     """A temperature series of PL peak energies and widths with eqns (2) and (3) fitted.
 
     Attributes
@@ -295,6 +296,39 @@ class TPLAnalysis:
 
 
 # ----------------------------------------------------------------------------- fits
+
+    def summary_blocks(self):
+        f = self.energy_fit
+        blocks: list = ["Peak energy, eqn (2): E(T) = E0 + A_TE*T + A_EP*(2n(hbar_omega)+1)"]
+        for name, unit, spec in (("E0_eV", "eV", ".4f"), ("A_TE_meV_per_K", "meV/K", ".4f"),
+                                 ("A_EP_meV", "meV", ".2f"), ("hbar_omega_meV", "meV", ".2f")):
+            v, e = getattr(f, name), getattr(f, name + "_err")
+            err = f" ± {e:{spec}}" if math.isfinite(e) else " (fixed)"
+            blocks.append(f"  {name:16s} {v:{spec}}{err} {unit}")
+        blocks.append(f"  r2 = {f.r2:.5f}")
+        rows = []
+        for w in self.width_fits:
+            elo = f"{w.E_LO_meV:.2f}" + ("" if w.E_LO_fixed or not math.isfinite(w.E_LO_meV_err)
+                                          else f" ± {w.E_LO_meV_err:.2f}")
+            rows.append((elo, "yes" if w.E_LO_fixed else "no", pm(w.Gamma0_meV, w.Gamma0_meV_err),
+                         pm(w.gamma_LO_meV, w.gamma_LO_meV_err), f"{w.r2:.4f}", f"{w.aic:.1f}",
+                         "" if w.correlation is None else f"{w.correlation:+.3f}"))
+        blocks.append(Table(
+            "Width, eqn (3): Gamma(T) = Gamma0 + gamma_LO/(exp(E_LO/kT)-1)  (Table S1 style)",
+            ("E_LO (meV)", "fixed", "Gamma0 (meV)", "gamma_LO (meV)", "r2", "AIC", "corr(gLO,ELO)"),
+            tuple(rows), align=("r",) * 7))
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting._base import new_figure
+        from qdstack.plotting.tpl import plot_linewidth, plot_peak_energy
+
+        if ax is not None:
+            return plot_peak_energy(self, ax=ax)
+        fig, axes = new_figure(1, 2, figsize=(11.5, 4.4))
+        plot_peak_energy(self, ax=axes[0])
+        plot_linewidth(self, ax=axes[1])
+        return fig
 
 
 def _check(T, y, err, name: str, unit: str):

@@ -81,6 +81,7 @@ from scipy.signal import savgol_coeffs
 from qdstack.analysis._fitting import bound_warnings, convergence_warnings, param_value
 from qdstack.analysis.peaks import noise_sigma, second_derivative_minima, uniform_grid
 from qdstack.errors import FitError, InputError
+from qdstack._result import Result, Table, fmt, pm
 from qdstack.units import q_to_d_nm
 
 __all__ = [
@@ -201,7 +202,7 @@ def _background_model(kind: Background):
 
 
 @dataclass(frozen=True)
-class XRDPeak:
+class XRDPeak(Result):
     """One scattering peak.
 
     Attributes
@@ -243,7 +244,7 @@ class XRDPeak:
 
 
 @dataclass(frozen=True)
-class XRDFit:
+class XRDFit(Result):
     """Peaks of one profile, how they were fitted, and the curves for figures.
 
     Attributes
@@ -326,6 +327,19 @@ class XRDFit:
 
 
 # ----------------------------------------------------------------------------- candidates
+
+    def summary_blocks(self):
+        rows = tuple((str(i + 1), pm(p.q_per_nm, p.q_per_nm_err, ".4f"), pm(p.d_nm, p.d_nm_err, ".3f"),
+                      fmt(p.fwhm_per_nm, ".4f")) for i, p in enumerate(self.peaks))
+        blocks: list = [Table(f"Scattering peaks: {self.source or 'profile'}",
+                              ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)"), rows, align=("r",) * 4)]
+        blocks.extend(f"warning: {w}" for w in self.warnings)
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.xrd import plot_xrd_fit
+
+        return plot_xrd_fit(self, ax=ax)
 
 
 def _persistent_minima(q, y, sigma, threshold=4.0):
@@ -819,7 +833,7 @@ def fit_profile(profile, **kwargs) -> XRDFit:
 
 
 @dataclass(frozen=True)
-class PeriodComparison:
+class PeriodComparison(Result):
     """A measured period against dot edge + linker gap.
 
     Attributes

@@ -139,39 +139,4 @@ def command(
             figs["od_vs_layers"] = lambda: plot_od_vs_layers(series).figure
         return figs
 
-    def summary(console):
-        from rich.table import Table
-
-        t = Table(title="First excitonic absorption peak", title_justify="left")
-        for col in ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"):
-            t.add_column(col, justify="right" if col != "file" else "left")
-        for f, s in zip(series.films, series.shift_meV):
-            p = f.peak
-            t.add_row(Path(f.file).name + (f" [{f.label}]" if f.label else ""), str(f.layers), f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}",
-                      f"{p.peak_nm:.1f}", f"{p.od:.4f}", _fmt(p.fwhm_meV, ".0f"), f"{s:+.1f}")
-        console.print(t)
-        if series.chain_fit is not None:
-            c = series.chain_fit
-            o = series.od_vs_layers
-            console.print(
-                f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
-                f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {_fmt(c.r2, '.3f')}"
-            )
-            console.print(
-                f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, r2 = {_fmt(o.r2, '.3f')}"
-            )
-            console.print(f"saturation (90 % of the largest shift) at N = {series.saturation_layers}")
-        else:
-            ps = result["peak_spread"]
-            console.print(
-                f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
-                f"{len(series.films)} films; OD {min(series.od):.4g}..{max(series.od):.4g}"
-            )
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
-
-
-def _fmt(value, spec):
-    import math
-
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary)

@@ -138,36 +138,4 @@ def command(
 
         return {"angle_spectra": lambda: plot_angle_spectra(series).figure, "angle_shift": shift_and_width}
 
-    def summary(console):
-        from rich.table import Table
-
-        t = Table(title="Angle-dependent PL", title_justify="left")
-        for col in ("angle (°)", "file", "peak (eV)", "shift (meV)", "FWHM (meV)", "intensity"):
-            t.add_column(col, justify="left" if col == "file" else "right")
-        for a, f, pk, sh, sh_e, w, i in zip(series.angles_deg, series.files, series.peak_eV, series.shift_meV,
-                                            series.shift_meV_err, series.fwhm_meV, series.intensity):
-            t.add_row(f"{a:g}", Path(f).name, _fmt(pk, ".4f"), f"{_fmt(sh, '+.2f')} ± {_fmt(sh_e, '.2f')}",
-                      _fmt(w, ".1f"), _fmt(i, ".4g"))
-        console.print(t)
-        t2 = Table(title="Models of the whole series (lowest BIC preferred)", title_justify="left")
-        for col in ("model", "fitted parameters", "χ²ᵣ", "ΔAIC", "ΔBIC"):
-            t2.add_column(col, justify="left" if col in ("model", "fitted parameters") else "right")
-        for m in series.models:
-            p = m.params
-            if m.name == "anisotropic-emission":
-                text = (f"f = {p['fraction']:.3f} ± {_fmt(p['fraction_err'], '.3f')}, "
-                        f"Δ = {p['offset_meV']:.1f} ± {_fmt(p['offset_meV_err'], '.1f')} meV")
-            elif m.name == "reabsorption":
-                text = f"αd = {p['tau']:.3f} ± {_fmt(p['tau_err'], '.3f')}"
-            else:
-                text = "-"
-            t2.add_row(m.name + (" *" if m.name == series.model.name else ""), text, f"{m.chi2_reduced:.3f}",
-                       f"{series.delta_aic[m.name]:.1f}", f"{series.delta_bic[m.name]:.1f}")
-        console.print(t2)
-        console.print(f"preferred: {series.model.name} (evidence against the next model: {series.evidence})")
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
-
-
-def _fmt(value, spec):
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary)

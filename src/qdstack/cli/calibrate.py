@@ -72,8 +72,8 @@ def command(
 
     Example: qdstack calibrate --shift C3DT:8:-44.0 --shift C10DT:8:-14.2
     """
-    from qdstack.physics.calibration import calibrate
-    from qdstack.physics.film import load_parameter_set
+    from qdstack.physics.film_model.calibration import calibrate
+    from qdstack.physics.film_model import load_parameter_set
 
     if fit not in ("barrier", "barriers"):
         raise OptionError(f"unknown fit {fit!r}; use barrier or barriers", "--fit")
@@ -162,7 +162,7 @@ def command(
 
 
 def _parse_shift(text: str, default_err: float):
-    from qdstack.physics.calibration import ShiftMeasurement
+    from qdstack.physics.film_model.calibration import ShiftMeasurement
 
     parts = text.split(":")
     if len(parts) not in (3, 4):
@@ -186,7 +186,7 @@ def _read_table(path: Path, default_err: float):
 
     from qdstack.errors import FileFormatError
     from qdstack.io.columns import read_columns
-    from qdstack.physics.calibration import ShiftMeasurement
+    from qdstack.physics.film_model.calibration import ShiftMeasurement
 
     cols = read_columns(path, required=("linker", "layers", "shift_meV"), optional=("shift_meV_err",),
                         text_columns=("linker",))

@@ -69,21 +69,9 @@ def command(
     result = fit.to_dict()
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
-    def summary(console):
-        console.print(
-            f"|shift| = A exp(-k d): A = {fit.amplitude_meV:.3g} ± {fit.amplitude_meV_err:.2g} meV, "
-            f"k = {fit.decay_per_nm:.3g} ± {fit.decay_per_nm_err:.2g} nm^-1 (decay length "
-            f"{1 / fit.decay_per_nm:.3g} nm), r2 = {fit.r2:.3f}"
-        )
-        console.print(
-            f"barrier V = {fit.barrier_eV:.3g} ± {fit.barrier_eV_err:.2g} eV ({fit.law} law, "
-            f"m* = {fit.mass:g} m_e); the other law gives {fit.other_law_barrier_eV:.3g} eV; "
-            f"plausible: {'yes' if fit.barrier_plausible else 'NO'}"
-        )
-
     def figures():
         from qdstack.plotting.absorption import plot_coupling
 
         return {"coupling": lambda: plot_coupling(fit).figure}
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=fit.print_summary)

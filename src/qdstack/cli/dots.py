@@ -147,35 +147,6 @@ def command(
     payload = result.to_dict()
     payload["warnings"] = sorted(set(payload["warnings"]) | set(warned))
 
-    def summary(console):
-        mb = system.effective_barrier_mass
-        console.print(
-            f"{count} cube(s) of {edge_nm:g} nm, gap {gap_nm:g} nm, barrier {barrier_eV:g} eV, "
-            f"m = {mass:g} m_e inside, {mb:g} m_e outside",
-            markup=False,
-        )
-        console.print("state  parity  energy [meV]   +/- [meV]   1D separable [meV]", markup=False)
-        sep = result.separable_meV or ()
-        for i, (e, err, par) in enumerate(
-            zip(result.energies_meV, result.energies_converged_meV, result.parities)
-        ):
-            s = f"{sep[i]:.4f}" if i < len(sep) else "-"
-            console.print(f"{i + 1:5d}  {par:>6}  {e:12.4f}   {err:9.4f}   {s:>18}", markup=False)
-        if result.coupling_meV is not None:
-            console.print(
-                f"coupling beta = {result.coupling_meV:.4f} "
-                f"+/- {result.coupling_converged_meV:.2g} meV "
-                f"(1D separable estimate {result.separable_coupling_meV:.4f} meV)",
-                markup=False,
-            )
-        order = "n/a" if result.observed_order is None else f"{result.observed_order:.2f}"
-        console.print(
-            f"finest grid {result.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
-            f"{result.converged_meV:.2g} meV "
-            f"(observed order {order}), {result.wall_time_s:.1f} s on {result.backend}",
-            markup=False,
-        )
-
     figures = None
     if out is not None:
 
@@ -190,4 +161,4 @@ def command(
             return plot_dot_wavefunctions(result)
 
         figures = {"dots_levels": levels_fig, "dots_wavefunctions": wave_fig}
-    emit(payload, json_output=json_output, out_dir=out, figures=figures, summary=summary)
+    emit(payload, json_output=json_output, out_dir=out, figures=figures, summary=result.print_summary)

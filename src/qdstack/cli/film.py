@@ -51,7 +51,8 @@ def command(
 
       qdstack film --layers 20 --edge-nm 6.8 --gap-nm 0.55 --measured-nm 130 --measured-err-nm 10
     """
-    from qdstack.analysis.film import film_thickness, linker_gap
+    from qdstack.analysis.thickness import film_thickness
+    from qdstack.linkers import linker_gap_nm
 
     if linker is not None and gap_nm is not None:
         raise OptionError("give either --linker or --gap-nm, not both", "--linker")
@@ -63,7 +64,7 @@ def command(
         raise OptionError(f"must be a non-negative number of nm, got {gap_nm}", "--gap-nm")
     with captured_warnings() as warned:
         if linker is not None:
-            gap = linker_gap(linker, method=linker_method, offset_nm=linker_offset_nm)
+            gap = linker_gap_nm(linker, method=linker_method, offset_nm=linker_offset_nm)
             source = f"linker {linker} ({linker_method}" + (f", +{linker_offset_nm:g} nm" if linker_offset_nm else "") + ")"
         else:
             gap, source = gap_nm, "--gap-nm"
@@ -74,22 +75,4 @@ def command(
     result = result_obj.to_dict()
     result["warnings"] = list(dict.fromkeys(list(result_obj.warnings) + list(warned)))
 
-    def summary(console):
-        r = result_obj
-        console.print(
-            f"period = L + D = {r.edge_nm:g} + {r.gap_nm:.3f} = {r.period_nm:.3f} ± {r.period_nm_err:.3f} nm "
-            f"(gap from {r.gap_source})"
-        )
-        console.print(
-            f"thickness = N × period = {r.layers} × {r.period_nm:.3f} = {r.thickness_nm:.1f} ± "
-            f"{r.thickness_nm_err:.1f} nm ({r.propagation} propagation of the edge s.d. {r.edge_sd_nm:g} nm)"
-        )
-        if r.measured_nm is not None:
-            z = "n/a" if r.z_score is None else f"{r.z_score:+.2f}"
-            verdict = "" if r.z_score is None else ("agrees (|z| < 2)" if abs(r.z_score) < 2 else "disagrees (|z| >= 2)")
-            err = "" if r.measured_err_nm is None else f" ± {r.measured_err_nm:g}"
-            console.print(
-                f"measured {r.measured_nm:g}{err} nm: difference {r.difference_nm:+.1f} nm, z = {z} {verdict}"
-            )
-
-    emit(result, json_output=json_output, summary=summary)
+    emit(result, json_output=json_output, summary=result_obj.print_summary)

@@ -208,7 +208,7 @@ def command(
     if timeout is not None and not timeout > 0:
         raise OptionError(f"must be a positive number of seconds, got {timeout:g}", "--timeout")
     from qdstack.errors import QdstackError
-    from qdstack.linkers import METHOD_DESCRIPTIONS, get_linker
+    from qdstack.linkers import METHOD_DESCRIPTIONS, get_linker, linker_gap_nm
 
     option_names = {
         "method": "--method",
@@ -233,7 +233,7 @@ def command(
                     use_cache=not no_cache,
                     progress=report,
                 )
-            gap = geometry.gap_nm(offset_nm)
+            gap = linker_gap_nm(geometry, offset_nm=offset_nm)
         except QdstackError as exc:  # name the option, not the library parameter
             if exc.source in option_names:
                 raise type(exc)(exc.message, option_names[exc.source]) from None

@@ -91,8 +91,8 @@ def command(
 
     Example: qdstack simulate --linker C3DT --layers 1-8 --out c3dt/
     """
-    from qdstack.physics.film import load_parameter_set
-    from qdstack.physics.film_series import simulate_series
+    from qdstack.physics.film_model import load_parameter_set
+    from qdstack.physics.film_model.series import simulate_series
 
     if linker is None and gap_nm is None:
         raise OptionError("give --linker NAME (or --gap-nm D)", "--linker")
@@ -156,34 +156,7 @@ def command(
                 write_spectrum(folder / "pl" / f"{stem}_N{f.layers}_PL_{t:.0f}K.csv", pl,
                                comment=f"qdstack simulate: PL of {stem}, N = {f.layers}, T = {t:.0f} K")
 
-    def summary(console):
-        from rich.table import Table
-
-        t = Table(title=f"Simulated films: {series.linker or 'gap'} (gap {series.gap_nm:.3f} nm), "
-                        f"edge {edge_nm:g} ± {edge_sd_nm:g} nm, parameters {params.name}",
-                  title_justify="left")
-        for col in ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"):
-            t.add_column(col, justify="right")
-        for i, f in enumerate(series.films):
-            e = f.emission
-            t.add_row(str(f.layers), f"{f.peak_eV:.4f}", f"{result['shift_meV'][i]:+.1f}",
-                      _fmt(result["shift_meV_err"][i], ".2f"), f"{result['centroid_shift_meV'][i]:+.1f}",
-                      _fmt(e.pl_peak_eV if e else None, ".4f"), _fmt(e.stokes_shift_meV if e else None, ".1f"),
-                      _fmt(e.participation_exciton[-1] if e else None, ".2f"))
-        console.print(t)
-        console.print(f"beta_e = {result['beta_e_meV']:.2f} meV, beta_h = {result['beta_h_meV']:.2f} meV "
-                      f"({params.coupling} coupling); in-plane beta_e = {result['beta_e_in_meV']:.2g} meV")
-        c = result["chain_fit"]
-        if c:
-            console.print(f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
-                          f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {result['saturation_layers']}")
-        if result["solution_peak_eV"] is not None:
-            console.print(f"solution peak {result['solution_peak_eV']:.4f} eV; monolayer film "
-                          f"{result['peak_eV'][0]:.4f} eV (environment {result['environment_shift_meV']:+.1f} meV)")
-        for name, v in result["channel_shifts_meV"].items():
-            console.print(f"{name} only: shift at N = {max(series.layers)}: {v[-1]:+.1f} meV")
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary,
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary,
          extra_files={"spectra": write_spectra} if out else None)
 
 
@@ -235,9 +208,3 @@ def _safe(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:40] or "film"
-
-
-def _fmt(value, spec):
-    import math
-
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)

@@ -200,31 +200,4 @@ def command(
             figs["tpl_spectra"] = lambda: plot_tpl_spectra(analysis, [spectra[i] for i in order]).figure
         return figs
 
-    def summary(console):
-        from rich.table import Table
-
-        f = analysis.energy_fit
-        console.print("Peak energy, eqn (2): E(T) = E0 + A_TE*T + A_EP*(2n(hbar_omega)+1)")
-        for name, unit, fmt in (("E0_eV", "eV", ".4f"), ("A_TE_meV_per_K", "meV/K", ".4f"),
-                                ("A_EP_meV", "meV", ".2f"), ("hbar_omega_meV", "meV", ".2f")):
-            v, e = getattr(f, name), getattr(f, name + "_err")
-            err = f" ± {e:{fmt}}" if math.isfinite(e) else " (fixed)"
-            console.print(f"  {name:16s} {v:{fmt}}{err} {unit}")
-        console.print(f"  r2 = {f.r2:.5f}")
-        t = Table(title="Width, eqn (3): Gamma(T) = Gamma0 + gamma_LO/(exp(E_LO/kT)-1)  (Table S1 style)",
-                  title_justify="left")
-        for col in ("E_LO (meV)", "fixed", "Gamma0 (meV)", "gamma_LO (meV)", "r2", "AIC", "corr(gLO,ELO)"):
-            t.add_column(col, justify="right")
-        for w in analysis.width_fits:
-            elo = f"{w.E_LO_meV:.2f}" + ("" if w.E_LO_fixed or not math.isfinite(w.E_LO_meV_err)
-                                          else f" ± {w.E_LO_meV_err:.2f}")
-            t.add_row(elo, "yes" if w.E_LO_fixed else "no",
-                      _pm(w.Gamma0_meV, w.Gamma0_meV_err), _pm(w.gamma_LO_meV, w.gamma_LO_meV_err),
-                      f"{w.r2:.4f}", f"{w.aic:.1f}", "" if w.correlation is None else f"{w.correlation:+.3f}")
-        console.print(t)
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
-
-
-def _pm(v, e):
-    return f"{v:.2f}" + (f" ± {e:.2f}" if math.isfinite(e) else "")
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=analysis.print_summary)

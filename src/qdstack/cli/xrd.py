@@ -23,9 +23,9 @@ def _resolve_gap(linker, gap_nm, linker_method, linker_offset_nm, edge_nm):
         if not (math.isfinite(gap_nm) and gap_nm >= 0):
             raise OptionError(f"must be a non-negative number of nm, got {gap_nm}", "--gap-nm")
         return float(gap_nm), "--gap-nm"
-    from qdstack.analysis.film import linker_gap
+    from qdstack.linkers import linker_gap_nm
 
-    gap = linker_gap(linker, method=linker_method, offset_nm=linker_offset_nm)
+    gap = linker_gap_nm(linker, method=linker_method, offset_nm=linker_offset_nm)
     return gap, f"linker {linker} ({linker_method})"
 
 

@@ -310,7 +310,7 @@ def get_linker(
 
 
 def linker_gap_nm(
-    name_or_smiles: str,
+    name_or_smiles: "str | LinkerGeometry",
     method: str = "mmff",
     offset_nm: float = 0.0,
     *,
@@ -328,6 +328,19 @@ def linker_gap_nm(
     (S-Pb bonds, tilt, surface relaxation).  The reference study uses
     :math:`\\delta = 0`: the gap equals the S-S distance.
 
+    This is the one function in qdstack that turns a linker into a gap: the
+    film model, the CLI and the study analyses all call it.
+
+    Parameters
+    ----------
+    name_or_smiles : str or LinkerGeometry
+        A library name, a SMILES, or a geometry already computed (then ``method``,
+        ``conformer``, ``temperature_K`` and ``timeout_s`` are not used).
+    method, conformer, temperature_K, timeout_s
+        As in :func:`get_linker`.
+    offset_nm : float
+        :math:`\\delta` [nm].
+
     Raises
     ------
     InputError
@@ -339,5 +352,15 @@ def linker_gap_nm(
         raise InputError(f"must be a number of nm, got {offset_nm!r}", "offset_nm") from None
     if not math.isfinite(off):
         raise InputError(f"must be finite, got {offset_nm!r}", "offset_nm")
-    geometry = get_linker(name_or_smiles, method, conformer, temperature_K, timeout_s)
-    return geometry.gap_nm(off)
+    if isinstance(name_or_smiles, LinkerGeometry):
+        geometry = name_or_smiles
+    else:
+        geometry = get_linker(name_or_smiles, method, conformer, temperature_K, timeout_s)
+    gap = geometry.ss_distance_nm + off
+    if not gap > 0:
+        raise InputError(
+            f"S-S distance {geometry.ss_distance_nm:.3f} nm + offset {off:g} nm = {gap:.3f} nm is "
+            "not a positive gap",
+            "offset_nm",
+        )
+    return gap

@@ -286,28 +286,6 @@ class LinkerGeometry:
             boltzmann_ss_distance_nm=mean,
         )
 
-    def gap_nm(self, offset_nm: float = 0.0) -> float:
-        """Inter-dot gap the models use: ``ss_distance_nm + offset_nm`` [nm].
-
-        The offset stands for what the S-S distance leaves out (S-Pb bond lengths,
-        tilt of the linker, surface relaxation); the reference study takes the gap
-        equal to the S-S distance, i.e. offset 0.
-        """
-        try:
-            off = float(offset_nm)
-        except (TypeError, ValueError):
-            raise InputError(f"must be a number of nm, got {offset_nm!r}", "offset_nm") from None
-        if not math.isfinite(off):
-            raise InputError(f"must be finite, got {offset_nm!r}", "offset_nm")
-        gap = self.ss_distance_nm + off
-        if not gap > 0:
-            raise InputError(
-                f"S-S distance {self.ss_distance_nm:.3f} nm + offset {off:g} nm = {gap:.3f} nm is "
-                "not a positive gap",
-                "offset_nm",
-            )
-        return gap
-
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object plus extras.
 

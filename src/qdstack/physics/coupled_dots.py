@@ -63,6 +63,7 @@ from qdstack.errors import InputError, OptionError
 from qdstack.physics import _eigen
 from qdstack.physics._fv import AxisSpec, axis_faces, build_hamiltonian, cell_material
 from qdstack.physics.transfer_matrix import bound_states_eV, finite_well, multi_well
+from qdstack._result import Result, Table
 from qdstack.units import HBAR2_OVER_2ME_EV_NM2
 
 __all__ = [
@@ -336,7 +337,7 @@ class LevelResult:
 
 
 @dataclass(frozen=True)
-class DotsResult:
+class DotsResult(Result):
     """Result of :func:`solve_dots`; ``to_dict()`` is the contract's ``qdstack dots`` JSON.
 
     Attributes
@@ -434,6 +435,40 @@ class DotsResult:
 
 
 # --------------------------------------------------------------------------- separable estimates
+
+    def summary_blocks(self):
+        s = self.system
+        edges = sorted({round(max(d.size_nm), 4) for d in s.dots})
+        dz = sorted(s.dots, key=lambda d: d.center_nm[2])
+        gaps = sorted({round(b.center_nm[2] - a.center_nm[2] - (a.size_nm[2] + b.size_nm[2]) / 2, 4)
+                       for a, b in zip(dz, dz[1:])
+                       if abs(b.center_nm[0] - a.center_nm[0]) < 1e-9 and abs(b.center_nm[1] - a.center_nm[1]) < 1e-9})
+        gap_txt = f", gap(s) {', '.join(f'{g:g}' for g in gaps)} nm" if gaps else ""
+        blocks: list = [
+            f"{len(s.dots)} cube(s) of {', '.join(f'{e:g}' for e in edges)} nm{gap_txt}, barrier "
+            f"{s.barrier_eV:g} eV, m = {s.mass:g} m_e inside, {s.effective_barrier_mass:g} m_e outside"
+        ]
+        sep = self.separable_meV or ()
+        rows = []
+        for i, (e, err, par) in enumerate(zip(self.energies_meV, self.energies_converged_meV, self.parities)):
+            rows.append((str(i + 1), par, f"{e:.4f}", f"{err:.4f}", f"{sep[i]:.4f}" if i < len(sep) else "-"))
+        blocks.append(Table("", ("state", "parity", "energy [meV]", "+/- [meV]", "1D separable [meV]"),
+                            tuple(rows), align=("r",) * 5))
+        if self.coupling_meV is not None:
+            blocks.append(f"coupling beta = {self.coupling_meV:.4f} +/- {self.coupling_converged_meV:.2g} meV "
+                          f"(1D separable estimate {self.separable_coupling_meV:.4f} meV)")
+        order = "n/a" if self.observed_order is None else f"{self.observed_order:.2f}"
+        blocks.append(f"finest grid {self.grid_nm:.3f} nm, continuum-limit error of E1 ~ "
+                      f"{self.converged_meV:.2g} meV (observed order {order}), "
+                      f"{self.wall_time_s:.1f} s on {self.backend}")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.dots import plot_dot_levels
+
+        return plot_dot_levels(self, ax=ax)
+
+
 def _lateral_levels(edge: float, V: float, m: float, mb: float, n: int) -> np.ndarray:
     return bound_states_eV(finite_well(edge, V, m, mb), n)
 

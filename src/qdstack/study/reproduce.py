@@ -3,7 +3,7 @@
 The raw data of Enomoto et al. (Chem. Sci. 2024, 15, 13049) are not public, so
 the reproduction is honest about what it is:
 
-1. The film model (:mod:`qdstack.physics.film`, parameter set ``enomoto2024``)
+1. The film model (:mod:`qdstack.physics.film_model`, parameter set ``enomoto2024``)
    is calibrated on the two N = 8 shifts (-44.0 meV for C3DT, -14.2 meV for
    C10DT); its energy offset, homogeneous width and intrinsic Stokes shift come
    from the solution spectra (2.477 eV, 2.446 eV, 77 meV).  Those five numbers
@@ -429,9 +429,9 @@ def reproduce_enomoto2024(
     StudyRun
     """
     from qdstack.io.writers import atomic_write_text, write_json
-    from qdstack.physics.calibration import simulate_paper
-    from qdstack.physics.film import FilmSpec, load_parameter_set
-    from qdstack.physics.film_spectra import simulate_film
+    from qdstack.physics.film_model.calibration import simulate_paper
+    from qdstack.physics.film_model import FilmSpec, load_parameter_set
+    from qdstack.physics.film_model.spectra import simulate_film
     from qdstack.study.manifest import load_manifest
     from qdstack.study.report import render_report
     from qdstack.study.runner import run_loaded_study

@@ -145,21 +145,6 @@ def provenance(study: Study, file_hashes: dict[str, str]) -> dict:
     }
 
 
-def _client(scheduler: str | None):
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="5s"), None
-        except (OSError, TimeoutError) as exc:
-            raise OptionError(f"cannot reach the dask scheduler ({exc})", "--scheduler") from None
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=max(1, min(4, os.cpu_count() or 1)), processes=False,
-        dashboard_address=None,
-    )
-    return Client(cluster), cluster
-
-
 def _load_cached(tasks, keys: dict[str, str], cache: Path):
     """Outputs of the tasks already in the cache, and the tasks still to run."""
     outputs: dict[str, TaskOutput] = {}
@@ -236,8 +221,11 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
     for name in cached:
         _write_task_files(out_dir, outputs[name])  # restore files a user may have deleted
     if todo:
-        client, cluster = _client(scheduler)
-        try:
+        from qdstack._parallel import dask_client
+
+        # analyses run as threads of one in-process worker (they share the loaded files)
+        with dask_client(scheduler, n_workers=1, processes=False,
+                         threads_per_worker=max(1, min(4, os.cpu_count() or 1))) as client:
             from dask.distributed import as_completed
 
             futures = {}
@@ -259,10 +247,6 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
                 done += 1
                 if on_progress:
                     on_progress(done, total, name)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
     ordered = {t.name: outputs[t.name] for t in tasks if t.name in outputs}
     results = {

@@ -10,7 +10,7 @@ One module per measurement kind: ``absorption`` (film spectra), and the
 decay, X-ray and angle-PL generators beside it.
 """
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 from qdstack.synthetic.absorption import absorption_film_spectrum, film_absorbance, film_background
 from qdstack.synthetic.decay import (
     IRFShape,

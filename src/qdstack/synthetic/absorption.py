@@ -6,7 +6,7 @@ import numpy as np
 
 from qdstack.units import HC_EV_NM
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 
 __all__ = ["film_absorbance", "film_background", "absorption_film_spectrum"]
 

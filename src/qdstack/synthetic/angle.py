@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 from qdstack.units import HC_EV_NM
 
 __all__ = ["SyntheticAngleSeries", "angle_pl_series", "dipole_pattern_numeric"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 
 __all__ = [
     "IRFShape",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 from qdstack.units import HC_EV_NM
 
 __all__ = ["TPL_TRUTH", "TEMPERATURES_K", "TPLTable", "tpl_table", "pl_spectrum_nm"]

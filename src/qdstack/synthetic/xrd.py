@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 from qdstack.units import CU_KALPHA_NM, q_to_two_theta_deg, two_theta_to_q_per_nm
 
 __all__ = ["XRDPeakSpec", "SyntheticProfile", "xrd_expected_counts", "xrd_profile"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qdstack.study.tasks import figure_png
 
-__all__ = ["group_label", "png", "fmt", "safe_name"]
+__all__ = ["group_label", "png", "fmt", "safe_name", "sample_gap_nm"]
 
 
 def group_label(linker: str | None, gap_nm: float | None) -> str:
@@ -37,3 +37,18 @@ def safe_name(text: str) -> str:
     while "__" in out:
         out = out.replace("__", "_")
     return out.strip("_") or "x"
+
+
+def sample_gap_nm(linker: str | None, gap_nm: float | None) -> tuple[float | None, str | None]:
+    """(gap [nm], where it came from) of a manifest entry; (None, None) when it names neither.
+
+    The manifest's ``gap_nm`` wins; else the linker's gap from
+    :func:`qdstack.linkers.linker_gap_nm` (the one function that turns a linker into a gap).
+    """
+    if gap_nm is not None:
+        return float(gap_nm), "gap_nm from the manifest"
+    if linker:
+        from qdstack.linkers import linker_gap_nm
+
+        return float(linker_gap_nm(linker)), f"linker {linker} (S-S distance, mmff all-anti)"
+    return None, None

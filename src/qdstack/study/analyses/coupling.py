@@ -25,7 +25,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
 
     from qdstack.analysis.coupling import fit_tunnelling_decay
     from qdstack.plotting.absorption import plot_coupling
-    from qdstack.study.analyses._gap import sample_gap_nm
+    from qdstack.study.analyses._util import sample_gap_nm
 
     out = TaskOutput(task.name, task.kind, task.title, result={})
     names, dist, shift, err, how = [], [], [], [], []

@@ -22,8 +22,8 @@ def plan(study) -> list[Task]:
 
 
 def run(task: Task, deps: dict) -> TaskOutput:
-    from qdstack.analysis.film import film_thickness
-    from qdstack.study.analyses._gap import sample_gap_nm
+    from qdstack.analysis.thickness import film_thickness
+    from qdstack.study.analyses._util import sample_gap_nm
 
     out = TaskOutput(task.name, task.kind, task.title, result={})
     results = []

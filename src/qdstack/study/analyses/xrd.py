@@ -31,7 +31,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
     from qdstack.analysis.xrd import compare_directions, compare_period, fit_profile
     from qdstack.io.profile import read_profile
     from qdstack.plotting.xrd import plot_xrd_directions, plot_xrd_fit
-    from qdstack.study.analyses._gap import sample_gap_nm
+    from qdstack.study.analyses._util import sample_gap_nm
 
     p = task.payload
     out = TaskOutput(task.name, task.kind, task.title, result={"sample": p["sample"]})

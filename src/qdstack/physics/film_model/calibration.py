@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
-from qdstack.physics.film import FilmParameters, FilmSpec, dot_tables, load_parameter_set
+from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables, load_parameter_set
 
 __all__ = [
     "ShiftMeasurement",
@@ -208,7 +208,7 @@ def model_shifts_meV(
     Films of one linker share their dots (common random numbers), so the
     shifts are smooth functions of the parameters.
     """
-    from qdstack.physics.film_spectra import simulate_film
+    from qdstack.physics.film_model.spectra import simulate_film
 
     out = np.empty(len(measurements))
     by_linker: dict[str, list[int]] = {}
@@ -470,7 +470,7 @@ def simulate_paper(
     """
     from qdstack.analysis.coupling import fit_tunnelling_decay
     from qdstack.linkers import builtin_linkers
-    from qdstack.physics.film_series import SeriesRequest, sweep
+    from qdstack.physics.film_model.series import SeriesRequest, sweep
 
     params = load_parameter_set("enomoto2024") if params is None else params
     reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT")]

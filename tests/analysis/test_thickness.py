@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from qdstack.analysis.film import film_period_nm, film_thickness, linker_gap
+from qdstack.analysis.thickness import film_period_nm, film_thickness
+from qdstack.linkers import linker_gap_nm
 from qdstack.errors import InputError
 
 
@@ -67,26 +68,13 @@ def test_bad_input(args, kwargs, source):
     assert exc.value.source == source
 
 
-def _linkers_available():
-    try:
-        from qdstack.linkers import linker_gap_nm  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_linkers = pytest.mark.skipif(not _linkers_available(), reason="qdstack.linkers.linker_gap_nm not available yet")
-
-
-@needs_linkers
 @pytest.mark.parametrize("name, gap, period", [("C3DT", 0.55, 7.35), ("C10DT", 1.45, 8.25)])
 def test_linker_gaps_give_the_paper_periods(name, gap, period):
-    d = linker_gap(name)
+    d = linker_gap_nm(name)
     assert d == pytest.approx(gap, abs=0.02)  # paper: C3DT 0.55 nm, C10DT 1.46 nm
     assert film_period_nm(6.8, d) == pytest.approx(period, abs=0.02)
 
 
-@needs_linkers
 def test_unknown_linker_is_an_input_error():
     with pytest.raises(InputError):
-        linker_gap("C99DT-not-a-linker")
+        linker_gap_nm("C99DT-not-a-linker")

@@ -1,7 +1,7 @@
 """Simulated spectra of one film: absorption (first peak, centroids) and thermalised emission.
 
 :func:`simulate_film` draws the disorder realisations of a film
-(:func:`qdstack.physics.film.build_column_ensemble`), computes the
+(:func:`qdstack.physics.film_model.build_column_ensemble`), computes the
 ensemble-averaged absorption by Chebyshev moments
 (:func:`qdstack.physics.exciton_stack.bright_spectrum`), reads the first
 excitonic peak with :func:`qdstack.analysis.absorption.first_excitonic_peak`
@@ -32,7 +32,7 @@ from qdstack.physics.exciton_stack import (
     spectral_bounds_meV,
     thermal_emission,
 )
-from qdstack.physics.film import (
+from qdstack.physics.film_model import (
     DotTables,
     FilmParameters,
     FilmSpec,
@@ -286,7 +286,7 @@ def simulate_film(
         Independent streams the realisations are drawn in; the peak's statistical
         error is the standard error over blocks (>= 2 for an error).
     tables : DotTables, optional
-        Per-dot physics (default :func:`qdstack.physics.film.dot_tables`; pass it
+        Per-dot physics (default :func:`qdstack.physics.film_model.dot_tables`; pass it
         when simulating several N of one film to call the engine once).
     energy_eV : array_like, optional
         Energy grid [eV] (default +-0.3 eV around the dots' exciton, 1 meV steps).

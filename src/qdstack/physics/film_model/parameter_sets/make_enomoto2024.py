@@ -53,8 +53,8 @@ SIZES = {"edge_nm": 6.8, "edge_sd_nm": 0.5}
 
 
 def solution_film(params, realisations, seed):
-    from qdstack.physics.film import FilmSpec
-    from qdstack.physics.film_spectra import simulate_film
+    from qdstack.physics.film_model import FilmSpec
+    from qdstack.physics.film_model.spectra import simulate_film
 
     spec = FilmSpec(1, 0.55, environment="solution", **SIZES)
     return simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
@@ -94,8 +94,8 @@ def write_set(params, provenance, path):
 
 def main(argv=None) -> int:
     import qdstack
-    from qdstack.physics.calibration import PAPER_SHIFTS, calibrate
-    from qdstack.physics.film import FilmParameters
+    from qdstack.physics.film_model.calibration import PAPER_SHIFTS, calibrate
+    from qdstack.physics.film_model import FilmParameters
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE, help="folder for the JSON files")

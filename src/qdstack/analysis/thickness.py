@@ -45,9 +45,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from qdstack._result import Result
 from qdstack.errors import InputError
 
-__all__ = ["FilmThickness", "film_thickness", "film_period_nm", "Propagation", "linker_gap"]
+__all__ = ["FilmThickness", "film_thickness", "film_period_nm", "Propagation"]
 
 Propagation = Literal["column", "systematic"]
 
@@ -57,32 +58,8 @@ def film_period_nm(edge_nm: float, gap_nm: float) -> float:
     return float(edge_nm) + float(gap_nm)
 
 
-def linker_gap(name: str, *, method: str = "mmff", offset_nm: float = 0.0) -> float:
-    """Gap [nm] between dots bridged by a dithiol linker: its S-S distance plus ``offset_nm``.
-
-    Uses :func:`qdstack.linkers.linker_gap_nm` (imported here, when needed).
-
-    Raises
-    ------
-    InputError
-        Unknown linker (from the linker library), or the library is not available.
-    """
-    try:
-        from qdstack.linkers import linker_gap_nm
-    except ImportError:
-        raise InputError(
-            "the linker library (qdstack.linkers.linker_gap_nm) is not available in this "
-            "installation; give the gap with --gap-nm",
-            "--linker",
-        ) from None
-    gap = float(linker_gap_nm(name, method=method, offset_nm=offset_nm))
-    if not (math.isfinite(gap) and gap >= 0):
-        raise InputError(f"the linker library returned an impossible gap ({gap} nm)", name)
-    return gap
-
-
 @dataclass(frozen=True)
-class FilmThickness:
+class FilmThickness(Result):
     """Predicted period and thickness of an N-layer film, optionally against a measurement.
 
     Attributes
@@ -153,6 +130,22 @@ class FilmThickness:
             "difference_nm": self.difference_nm,
             "warnings": list(self.warnings),
         }
+
+    def summary_blocks(self):
+        blocks = [
+            f"period = L + D = {self.edge_nm:g} + {self.gap_nm:.3f} = {self.period_nm:.3f} ± "
+            f"{self.period_nm_err:.3f} nm (gap from {self.gap_source})",
+            f"thickness = N × period = {self.layers} × {self.period_nm:.3f} = {self.thickness_nm:.1f} ± "
+            f"{self.thickness_nm_err:.1f} nm ({self.propagation} propagation of the edge s.d. {self.edge_sd_nm:g} nm)",
+        ]
+        if self.measured_nm is not None:
+            z = "n/a" if self.z_score is None else f"{self.z_score:+.2f}"
+            verdict = "" if self.z_score is None else (
+                "agrees (|z| < 2)" if abs(self.z_score) < 2 else "disagrees (|z| >= 2)")
+            err = "" if self.measured_err_nm is None else f" ± {self.measured_err_nm:g}"
+            blocks.append(f"measured {self.measured_nm:g}{err} nm: difference {self.difference_nm:+.1f} nm, "
+                          f"z = {z} {verdict}")
+        return tuple(blocks)
 
 
 def _check(value, name, *, positive=False, allow_none=False):

@@ -7,7 +7,7 @@ every film is one dask task (``simulate_film`` on one (linker, N, size, seed)),
 computed by the local threaded scheduler by default or on a
 ``dask.distributed`` cluster given its address (``scheduler="tcp://..."``).
 The answer does not depend on where the tasks run: each film's randomness is
-its own SeedSequence stream (:func:`qdstack.physics.film_spectra.film_seed`).
+its own SeedSequence stream (:func:`qdstack.physics.film_model.spectra.film_seed`).
 
 Series analysis reuses the absorption analysis: the chain fit
 (:func:`qdstack.analysis.absorption.fit_chain`) and the saturation layer count
@@ -18,15 +18,15 @@ Series analysis reuses the absorption analysis: the chain fit
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from qdstack.errors import InputError, OptionError
-from qdstack.physics.film import DotTables, FilmParameters, FilmSpec, dot_tables
-from qdstack.physics.film_spectra import FilmResult, simulate_film
+from qdstack.physics.film_model import DotTables, FilmParameters, FilmSpec, dot_tables
+from qdstack._result import Result, Table, fmt
+from qdstack.physics.film_model.spectra import FilmResult, simulate_film
 
 __all__ = [
     "FilmSeries",
@@ -52,7 +52,7 @@ def sum_rule_beta_meV(centroid_shift_meV: float, layers: int) -> float:
 
 
 @dataclass(frozen=True)
-class FilmSeries:
+class FilmSeries(Result):
     """Simulated films of one linker (one size distribution, one seed) for several N.
 
     ``to_dict()`` is the contract JSON of ``qdstack simulate``:
@@ -169,6 +169,39 @@ class FilmSeries:
         }
         return d
 
+    def summary_blocks(self):
+        d = self.to_dict()
+        params = self.parameters
+        rows = []
+        for i, f in enumerate(self.films):
+            e = f.emission
+            rows.append((str(f.layers), f"{f.peak_eV:.4f}", f"{d['shift_meV'][i]:+.1f}",
+                         fmt(d["shift_meV_err"][i], ".2f"), f"{d['centroid_shift_meV'][i]:+.1f}",
+                         fmt(e.pl_peak_eV if e else None, ".4f"), fmt(e.stokes_shift_meV if e else None, ".1f"),
+                         fmt(e.participation_exciton[-1] if e else None, ".2f")))
+        blocks: list = [Table(
+            f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), edge {self.edge_nm:g} ± "
+            f"{self.edge_sd_nm:g} nm, parameters {params.name}",
+            ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"),
+            tuple(rows), align=("r",) * 8)]
+        blocks.append(f"beta_e = {d['beta_e_meV']:.2f} meV, beta_h = {d['beta_h_meV']:.2f} meV "
+                      f"({params.coupling} coupling); in-plane beta_e = {d['beta_e_in_meV']:.2g} meV")
+        c = d["chain_fit"]
+        if c:
+            blocks.append(f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
+                          f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {d['saturation_layers']}")
+        if d["solution_peak_eV"] is not None:
+            blocks.append(f"solution peak {d['solution_peak_eV']:.4f} eV; monolayer film "
+                          f"{d['peak_eV'][0]:.4f} eV (environment {d['environment_shift_meV']:+.1f} meV)")
+        for name, v in d["channel_shifts_meV"].items():
+            blocks.append(f"{name} only: shift at N = {max(self.layers)}: {v[-1]:+.1f} meV")
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.film_model import plot_model_shift_vs_layers
+
+        return plot_model_shift_vs_layers([self], ax=ax)
+
 
 def _centroid_beta(layers, fb):
     """Sum-rule coupling from the largest N with a first-band centroid (None without one)."""
@@ -190,10 +223,10 @@ class SeriesRequest:
 
     def spec(self, layers: int, **kwargs) -> FilmSpec:
         if self.linker is not None:
-            from qdstack.linkers import get_linker
+            from qdstack.linkers import get_linker, linker_gap_nm
 
             geom = get_linker(self.linker)
-            gap = geom.gap_nm(0.0) if self.gap_nm is None else self.gap_nm
+            gap = linker_gap_nm(geom) if self.gap_nm is None else self.gap_nm
             return FilmSpec(layers=layers, gap_nm=gap, edge_nm=self.edge_nm, edge_sd_nm=self.edge_sd_nm,
                             linker=geom.name, **kwargs)
         if self.gap_nm is None:
@@ -217,7 +250,10 @@ def run_tasks(
     workers: int | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> list:
-    """Run ``f(*args)`` for every call as dask tasks; results in the order of ``calls``.
+    """Run ``f(*args)`` for every call (films); results in the order of ``calls``.
+
+    :func:`qdstack._parallel.run_tasks` with BLAS pinned to one thread locally: the
+    films are the parallelism, and BLAS threads on top only spin-wait.
 
     Parameters
     ----------
@@ -232,77 +268,15 @@ def run_tasks(
     progress : callable, optional
         Wraps an iterable that yields once per finished task (a progress bar).
     """
-    from dask import delayed
+    from qdstack._parallel import is_address
+    from qdstack._parallel import run_tasks as _run
 
-    tasks = [delayed(f, pure=False)(*args) for f, args in calls]
-    if not tasks:
-        return []
-    if scheduler in (None, "threads", "sync", "local"):
-        from qdstack.physics.exciton_stack import _single_thread_blas
+    if is_address(scheduler):
+        return _run(calls, scheduler=scheduler, workers=workers, progress=progress)
+    from qdstack.physics.exciton_stack import _single_thread_blas
 
-        # the tasks are the parallelism: BLAS threads on top only spin-wait
-        with _single_thread_blas():
-            return _run_local(tasks, "sync" if scheduler == "sync" else "threads",
-                              workers or os.cpu_count() or 1, progress)
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise OptionError(f"dask.distributed is not available ({exc})", "--scheduler") from None
-    try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise OptionError(f"cannot reach the dask scheduler ({exc})", "--scheduler") from None
-    try:
-        futures = client.compute(tasks)
-        done = as_completed(futures, loop=client.loop)
-        for _ in (progress(done) if progress else done):
-            pass
-        return client.gather(futures)
-    finally:
-        client.close()
-
-
-def _run_local(tasks, scheduler: str, workers: int, progress):
-    import queue
-    import threading
-
-    import dask
-    from dask.callbacks import Callback
-
-    keys = {t.key for t in tasks}
-    ticks: queue.Queue = queue.Queue()
-
-    class _Tick(Callback):
-        def _posttask(self, key, result, dsk, state, worker_id):
-            if key in keys:
-                ticks.put(1)
-
-    if progress is None:
-        return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
-    box: dict = {}
-
-    def run():
-        try:
-            with _Tick():
-                box["out"] = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["err"] = exc
-        finally:
-            ticks.put(None)
-
-    thread = threading.Thread(target=run, name="qdstack-sweep", daemon=True)
-    thread.start()
-
-    def finished():
-        while ticks.get() is not None:
-            yield 1
-
-    for _ in progress(finished()):
-        pass
-    thread.join()
-    if "err" in box:
-        raise box["err"]
-    return list(box["out"])
+    with _single_thread_blas():
+        return _run(calls, scheduler=scheduler, workers=workers, progress=progress)
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -338,7 +312,7 @@ def sweep(
         Layer counts N of every series (1 is added: shifts are relative to it).
     params : FilmParameters
     realisations, seed, blocks, emission_realisations
-        See :func:`qdstack.physics.film_spectra.simulate_film`.
+        See :func:`qdstack.physics.film_model.spectra.simulate_film`.
     emission : bool
         Compute the emission (for ``emission_layers``, default all).
     solution_reference : bool
@@ -444,7 +418,7 @@ def simulate_series(
     -------
     FilmSeries
     """
-    from qdstack.physics.film import load_parameter_set
+    from qdstack.physics.film_model import load_parameter_set
 
     params = load_parameter_set("enomoto2024") if params is None else params
     req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)

@@ -1,0 +1,356 @@
+"""Parameter sets and the description of one film (:class:`FilmParameters`, :class:`FilmSpec`).
+
+Part of the film model (:mod:`qdstack.physics.film_model`); the physics is described there.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from qdstack.errors import InputError, OptionError
+from qdstack.units import HBAR2_OVER_2ME_EV_NM2
+
+
+PARAMETER_SET_DIR = Path(__file__).with_name("parameter_sets")
+
+Polarisation = Literal["in-plane", "out-of-plane"]
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which red-shift channels are on (each can be switched off to see what it does).
+
+    Attributes
+    ----------
+    tunnelling : bool
+        Single-carrier tunnelling between neighbouring dots (beta_e, beta_h).
+    dielectric : bool
+        Screening by added layers (the environment of each dot counts its
+        neighbouring layers); off: every dot keeps the monolayer's environment.
+    dipolar : bool
+        Foerster (transition-dipole) transfer of excitons between dots.
+    interdot_coulomb : bool
+        Screened attraction of an electron and a hole on different dots (the
+        charge-transfer states' binding); off: only the on-site binding.
+    """
+
+    tunnelling: bool = True
+    dielectric: bool = True
+    dipolar: bool = True
+    interdot_coulomb: bool = True
+
+    def only(self, *names: str) -> "Channels":
+        """A copy with only the named channels among tunnelling/dielectric/dipolar on."""
+        bad = set(names) - {"tunnelling", "dielectric", "dipolar"}
+        if bad:
+            raise OptionError(f"unknown channel(s) {sorted(bad)}; use tunnelling, dielectric, dipolar",
+                              "channels")
+        return replace(self, tunnelling="tunnelling" in names, dielectric="dielectric" in names,
+                       dipolar="dipolar" in names)
+
+    def label(self) -> str:
+        on = [n for n in ("tunnelling", "dielectric", "dipolar") if getattr(self, n)]
+        return "+".join(on) if on else "none"
+
+
+@dataclass(frozen=True)
+class FilmParameters:
+    """Physical parameters of the film model (a named, documented parameter set).
+
+    Everything the model needs besides the geometry of one film (linker, N,
+    sizes).  Load the shipped set with :func:`load_parameter_set`; override any
+    field with :meth:`with_` (``params.with_(barrier_e_eV=2.0)``).
+
+    Attributes
+    ----------
+    name : str
+        Name of the set (``"enomoto2024"``) or ``"custom"``.
+    material : str
+        Material of the dots (:mod:`qdstack.materials`), default ``"CsPbBr3"``.
+    material_set : str or None
+        Named parameter set of the material (None: the material's default).
+    coupling : {"engine", "exponential"}
+        How the tunnelling couplings are obtained.  ``"engine"``: beta_e and
+        beta_h of two cubes of each size across the linker gap from the
+        effective-mass engine (:func:`linker_coupling_meV`), the barrier being the
+        only free number.  ``"exponential"``: the paper's eqn (1) read as a
+        coupling, ``beta = A exp(-kappa d)`` with ``kappa = sqrt(2 m_B V)/hbar``
+        (amplitude law) and the zero-gap amplitude ``A`` free.
+    barrier_e_eV, barrier_h_eV : float
+        Tunnel barrier of the linker gap for electrons and holes [eV].
+    coupling_amplitude_meV : float
+        ``A`` of the exponential law [meV] (unused by the engine).
+    barrier_mass : float
+        Effective mass of a carrier inside the linker barrier [m_e] (fixed in the
+        calibration; 1.0 = free electron, the convention of the molecular-junction
+        barriers of 1-4 eV that alkanes offer).
+    outer_barrier_eV : float
+        Barrier of the native ligand shell / surroundings that confines each dot
+        (and separates in-plane neighbours) [eV].
+    outer_barrier_mass : float
+        Carrier mass in that barrier [m_e].
+    in_plane_barrier_eV : float or None
+        Barrier between in-plane neighbours [eV] (None: ``outer_barrier_eV``, the
+        oleyl shell); set it to the linker's barrier for a worst case.
+    in_plane_gap_nm : float
+        Face-to-face gap between in-plane neighbours [nm] (XRD in-plane period
+        9.7-9.97 nm minus the 6.8 nm edge: ~3 nm of oleyl ligands).
+    ligand_shell_nm : float
+        Thickness of the ligand shell on a free face (towards air, substrate or solvent) [nm].
+    eps_ligand, eps_solvent, eps_substrate, eps_top : float
+        Dielectric constants of the ligand/linker layer, of the solvent of the
+        solution reference (toluene), of the substrate (PEI-coated quartz) and of
+        what is above the film (air).
+    homogeneous_fwhm_meV : float
+        Homogeneous (per-state) Gaussian FWHM of absorption and emission at
+        ``temperature_K`` [meV].
+    linewidth_gamma0_meV, linewidth_elo_meV : float
+        Temperature dependence of the homogeneous width, eqn (3) of the paper:
+        ``Gamma(T) = Gamma0 + gamma_LO / (exp(E_LO / kT) - 1)``, with gamma_LO set
+        so that ``Gamma(temperature_K) = homogeneous_fwhm_meV``.
+    temperature_K : float
+        Temperature of the absorption measurement [K].
+    energy_offset_meV : float
+        Added to every dot's exciton energy from the single-dot model so that the
+        simulated *solution* spectrum peaks at the measured solution peak (the
+        single-dot model's absolute error; it shifts every film alike and no shift).
+    intrinsic_stokes_meV : float
+        Stokes shift of one isolated dot (exciton fine structure, polaron; not in
+        the model), from the solution absorption and PL peaks [meV].
+    kane_energy_eV : float
+        Kane energy E_P that sets the transition dipole of the band-edge exciton [eV].
+    polarisation : {"in-plane", "out-of-plane"}
+        Transition dipoles probed: in-plane (normal incidence, the default:
+        side-by-side dipoles along the column, H-type) or along the stacking axis.
+    channels : Channels
+    provenance : dict
+        Where the numbers came from (calibration data, errors, script, date).
+    """
+
+    name: str = "custom"
+    material: str = "CsPbBr3"
+    material_set: str | None = None
+    coupling: str = "engine"
+    barrier_e_eV: float = 1.0
+    barrier_h_eV: float = 1.0
+    coupling_amplitude_meV: float = 0.0
+    barrier_mass: float = 1.0
+    outer_barrier_eV: float = 3.0
+    outer_barrier_mass: float = 1.0
+    in_plane_barrier_eV: float | None = None
+    in_plane_gap_nm: float = 3.0
+    ligand_shell_nm: float = 1.5
+    eps_ligand: float = 2.1
+    eps_solvent: float = 2.38
+    eps_substrate: float = 2.2
+    eps_top: float = 1.0
+    homogeneous_fwhm_meV: float = 60.0
+    linewidth_gamma0_meV: float = 10.0
+    linewidth_elo_meV: float = 17.0
+    temperature_K: float = 295.0
+    energy_offset_meV: float = 0.0
+    intrinsic_stokes_meV: float = 0.0
+    kane_energy_eV: float = 27.9
+    polarisation: str = "in-plane"
+    channels: Channels = field(default_factory=Channels)
+    provenance: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        positive = ("barrier_mass", "outer_barrier_eV", "outer_barrier_mass", "in_plane_gap_nm",
+                    "eps_ligand", "eps_solvent", "eps_substrate", "eps_top", "homogeneous_fwhm_meV",
+                    "linewidth_elo_meV", "temperature_K", "kane_energy_eV")
+        for name in positive:
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"must be a positive number, got {v!r}", name)
+        if self.coupling not in ("engine", "exponential"):
+            raise InputError(f"unknown coupling {self.coupling!r}; use engine or exponential", "coupling")
+        for name in ("barrier_e_eV", "barrier_h_eV"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"must be a barrier >= 0 eV, got {v!r}", name)
+        if self.in_plane_barrier_eV is not None and not self.in_plane_barrier_eV >= 0:
+            raise InputError("must be a barrier >= 0 eV", "in_plane_barrier_eV")
+        for name in ("coupling_amplitude_meV", "ligand_shell_nm", "linewidth_gamma0_meV",
+                     "energy_offset_meV", "intrinsic_stokes_meV"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+                raise InputError(f"must be a finite number, got {v!r}", name)
+        if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:
+            raise InputError("the low-temperature width must be below the room-temperature width",
+                             "linewidth_gamma0_meV")
+        if self.polarisation not in ("in-plane", "out-of-plane"):
+            raise InputError(f"unknown polarisation {self.polarisation!r}; use in-plane or out-of-plane",
+                             "polarisation")
+        if isinstance(self.channels, dict):
+            object.__setattr__(self, "channels", Channels(**self.channels))
+
+    def with_(self, **changes) -> "FilmParameters":
+        """A copy with some fields changed (the name becomes ``"<name>+custom"`` unless given)."""
+        if not changes:
+            return self
+        known = {f.name for f in fields(self)}
+        bad = set(changes) - known
+        if bad:
+            raise OptionError(f"unknown film parameter(s) {sorted(bad)}", "parameters")
+        if "name" not in changes and not self.name.endswith("+custom"):
+            changes["name"] = f"{self.name}+custom"
+        return replace(self, **changes)
+
+    def decay_per_nm(self, carrier: str = "e") -> float:
+        """Decay constant of the exponential law, ``kappa = sqrt(2 m_B V)/hbar`` [nm^-1] (amplitude law)."""
+        v = self.barrier_e_eV if carrier == "e" else self.barrier_h_eV
+        return math.sqrt(self.barrier_mass * v / HBAR2_OVER_2ME_EV_NM2)
+
+    def homogeneous_fwhm_at(self, temperature_K) -> np.ndarray:
+        """Homogeneous FWHM [meV] at temperatures [K] (eqn 3 form, pinned at ``temperature_K``)."""
+        from qdstack.units import K_B_MEV_PER_K
+
+        t = np.asarray(temperature_K, dtype=float)
+
+        def occ(tt):
+            return 1.0 / np.expm1(self.linewidth_elo_meV / (K_B_MEV_PER_K * tt))
+
+        gamma_lo = (self.homogeneous_fwhm_meV - self.linewidth_gamma0_meV) / occ(self.temperature_K)
+        return self.linewidth_gamma0_meV + gamma_lo * occ(t)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = asdict(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FilmParameters":
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InputError(f"unknown film parameter(s) {sorted(unknown)}", "parameter set")
+        if "channels" in data and isinstance(data["channels"], dict):
+            data["channels"] = Channels(**data["channels"])
+        return cls(**data)
+
+
+def available_parameter_sets() -> list[str]:
+    """Names of the shipped parameter sets (``parameter_sets/<name>.json``)."""
+    return sorted(p.stem for p in PARAMETER_SET_DIR.glob("*.json"))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_set(path: str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def load_parameter_set(name_or_path: str = "enomoto2024") -> FilmParameters:
+    """A shipped parameter set by name, or a JSON file written by :meth:`FilmParameters.to_dict`.
+
+    The JSON holds ``{"parameters": {...}, "provenance": {...}}``.
+
+    Raises
+    ------
+    InputError
+        Unknown name, unreadable or malformed file.
+    """
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = PARAMETER_SET_DIR / f"{name_or_path}.json"
+        if not p.exists():
+            raise InputError(
+                f"unknown parameter set {name_or_path!r}; shipped: {', '.join(available_parameter_sets())}",
+                "--parameters",
+            )
+    try:
+        raw = _read_set(str(p.resolve()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the parameter set ({exc})", str(p)) from None
+    if not isinstance(raw, dict) or "parameters" not in raw:
+        raise InputError("a parameter set file holds {'parameters': {...}, 'provenance': {...}}", str(p))
+    params = dict(raw["parameters"])
+    params["provenance"] = raw.get("provenance", {})
+    return FilmParameters.from_dict(params)
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class FilmSpec:
+    """Geometry of one film: N layers of dots bridged by a linker gap.
+
+    Attributes
+    ----------
+    layers : int
+        Number of layers N (the column length).
+    gap_nm : float
+        Face-to-face gap between out-of-plane neighbours [nm] (the linker's S-S distance).
+    edge_nm, edge_sd_nm : float
+        Mean and standard deviation of the dot edge length [nm] (normal
+        distribution truncated at +-4 sd).
+    linker : str or None
+        Name of the linker the gap came from (for reports).
+    in_plane : int
+        1: columns only (in-plane neighbours only through the environment);
+        M >= 3: an M x M x N block, periodic in the plane, with in-plane
+        tunnelling and Coulomb (the anisotropy check).
+    in_plane_gap_nm : float or None
+        In-plane face-to-face gap [nm] (None: the parameter set's).
+    environment : {"film", "solution"}
+        ``"solution"``: isolated dots in the solvent (N must be 1).
+    """
+
+    layers: int
+    gap_nm: float
+    edge_nm: float = 6.8
+    edge_sd_nm: float = 0.5
+    linker: str | None = None
+    in_plane: int = 1
+    in_plane_gap_nm: float | None = None
+    environment: str = "film"
+
+    def __post_init__(self):
+        if not (isinstance(self.layers, (int, np.integer)) and self.layers >= 1):
+            raise InputError(f"the number of layers must be a whole number >= 1, got {self.layers!r}",
+                             "--layers")
+        object.__setattr__(self, "layers", int(self.layers))
+        if not (math.isfinite(self.gap_nm) and self.gap_nm > 0):
+            raise InputError(f"the gap must be a positive length, got {self.gap_nm!r} nm", "--gap-nm")
+        if not (math.isfinite(self.edge_nm) and self.edge_nm > 1.0):
+            raise InputError(f"the dot edge must be a length above 1 nm, got {self.edge_nm!r}", "--edge-nm")
+        if not (math.isfinite(self.edge_sd_nm) and 0 <= self.edge_sd_nm < self.edge_nm / 4):
+            raise InputError(
+                f"the edge spread must be >= 0 and below a quarter of the edge, got {self.edge_sd_nm!r} nm",
+                "--edge-sd-nm")
+        if self.in_plane != 1 and self.in_plane < 3:
+            raise InputError("the in-plane block needs M >= 3 (periodic) or 1 (columns only)", "--in-plane")
+        if self.in_plane_gap_nm is not None and not (self.in_plane_gap_nm > 0):
+            raise InputError("the in-plane gap must be positive", "--in-plane-gap-nm")
+        if self.environment not in ("film", "solution"):
+            raise InputError(f"unknown environment {self.environment!r}", "environment")
+        if self.environment == "solution" and (self.layers != 1 or self.in_plane != 1):
+            raise InputError("the solution reference is one isolated dot per column (N = 1)", "environment")
+
+    @classmethod
+    def from_linker(cls, linker: str, layers: int, *, method: str = "mmff", offset_nm: float = 0.0,
+                    **kwargs) -> "FilmSpec":
+        """The gap from the linker library (S-S distance of the all-anti conformer + offset)."""
+        from qdstack.linkers import get_linker, linker_gap_nm
+
+        geom = get_linker(linker, method=method)
+        return cls(layers=layers, gap_nm=linker_gap_nm(geom, offset_nm=offset_nm), linker=geom.name, **kwargs)
+
+    @property
+    def n_sites(self) -> int:
+        return self.in_plane * self.in_plane * self.layers
+
+
