@@ -98,3 +98,15 @@ def test_additive_trend_is_empirical_and_inverted_in_range():
     assert f.x_at_maximum == pytest.approx(0.325, abs=0.03)
     assert len(f.x_for_target) == 1 and f.x_for_target[0] == pytest.approx(0.0878, abs=0.01)
     assert fit_trend(x, y, x_column="f", target=1.0).x_for_target == ()
+
+
+def test_result_interface():
+    from qdstack.analysis import DipcoatFit, fit_dipcoat as public_fit
+
+    u, y, e = dipcoat_table(SPEEDS, C, D, seed=9)
+    f = public_fit(u, y, e, target=0.05)
+    assert isinstance(f, DipcoatFit)
+    text = f.summary()
+    assert "capillary_coef" in text and "draining" in text
+    assert f.plot().axes and f.covariance["names"] == ["capillary_coef", "draining_coef"]
+    assert '"speed_for_target_mm_per_s"' in f.to_json()

@@ -105,3 +105,11 @@ def test_no_laser_line_is_an_error():
     flat = SphereSpectrum(x, np.full(x.size, 200.0) + np.sin(x), "nm", "A.csv")
     with pytest.raises(InputError, match="no laser line"):
         de_mello_plqy(flat, SphereSpectrum(x, syn.out_of_beam, "nm", "B"), SphereSpectrum(x, syn.in_beam, "nm", "C"))
+
+
+def test_result_interface():
+    r = _run(sphere_spectra(0.8, 0.3, 0.05, seed=3))
+    assert "PLQY" in r.summary() and "laser window" in r.summary()
+    fig = r.plot()
+    assert len(fig.axes) == 2
+    assert '"plqy"' in r.to_json()

@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from qdstack._result import Result, Table
 from qdstack.errors import InputError, OptionError
 
 __all__ = [
@@ -79,7 +80,7 @@ def cross_section_3p1eV_cm2(edge_nm: float) -> float:
 
 
 @dataclass(frozen=True)
-class CoverageResult:
+class CoverageResult(Result):
     """Result of :func:`monolayer_coverage` (``to_dict()`` is the JSON of ``qdstack coverage``)."""
 
     od: float
@@ -99,6 +100,19 @@ class CoverageResult:
     coverage_fraction: float
     coverage_fraction_err: float
     warnings: tuple[str, ...] = ()
+
+    def summary_blocks(self):
+        rows = (
+            ("dots per µm²", f"{self.dots_per_um2:,.0f}", f"{self.dots_per_um2_err:,.0f}"),
+            ("close-packed dots per µm²", f"{self.close_packed_dots_per_um2:,.0f}", ""),
+            ("coverage (fraction)", f"{self.coverage_fraction:.3f}", f"{self.coverage_fraction_err:.2g}"),
+            ("cross section (cm²)", f"{self.cross_section_cm2:.3e}", f"{self.cross_section_cm2_err:.2e}"),
+        )
+        return (
+            Table("Monolayer coverage", ("quantity", "value", "± 1 s.e."), rows),
+            f"pitch {self.edge_nm + 2 * self.shell_nm:g} nm (edge {self.edge_nm:g} + 2 x shell {self.shell_nm:g}); "
+            f"{self.sides} coated side(s); cross section: {self.cross_section_source}",
+        )
 
     def to_dict(self) -> dict:
         return {

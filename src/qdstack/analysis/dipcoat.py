@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qdstack._result import Result, Table
 from qdstack.analysis._fitting import fit_warnings, param_error, param_value, r_squared
 from qdstack.errors import FitError, InputError
 
@@ -91,7 +92,7 @@ def _check_xy(x, y, y_err, x_name, y_name):
 
 
 @dataclass(frozen=True)
-class DipcoatFit:
+class DipcoatFit(Result):
     """Result of :func:`fit_dipcoat` (``to_dict()`` is the contract JSON plus extras)."""
 
     capillary_coef: float
@@ -112,18 +113,45 @@ class DipcoatFit:
     solutions: tuple[dict, ...]
     r2: float
     redchi: float
-    covariance: tuple[tuple[float, float], tuple[float, float]]
+    param_covariance: tuple[tuple[float, float], tuple[float, float]]
     warnings: tuple[str, ...] = ()
     fit: object = field(repr=False, compare=False, default=None)
 
     def predict(self, speed_mm_per_s):
         return coating_law(speed_mm_per_s, self.capillary_coef, self.draining_coef)
 
+    def summary_blocks(self):
+        q = self.quantity
+        rows = tuple((f"{u:.4g}", f"{y:.4g}", f"{float(self.predict(u)):.4g}", r)
+                     for u, y, r in zip(self.speed_mm_per_s, self.amount, self.regimes))
+        out = [
+            Table("Dip coating: y = c/U + d U^(2/3)", ("speed (mm/s)", q, "fit", "regime"), rows,
+                  ("r", "r", "r", "l")),
+            f"capillary_coef c = {self.capillary_coef:.4g} ± {self.capillary_coef_err:.2g}, draining_coef "
+            f"d = {self.draining_coef:.4g} ± {self.draining_coef_err:.2g}, r2 = {self.r2:.4f}",
+        ]
+        if self.minimum_speed_mm_per_s is not None:
+            out.append(f"minimum at U = {self.minimum_speed_mm_per_s:.4g} ± {self.minimum_speed_mm_per_s_err:.2g} "
+                       f"mm/s ({q} {self.minimum_amount:.4g})")
+        else:
+            out.append(f"all rows on the {self.branch} branch: minimum speed not determined")
+        for s in self.solutions:
+            lo, hi = s["interval95_mm_per_s"]
+            out.append(f"{q} = {self.target:g} on the {s['branch']} branch: U = {s['speed_mm_per_s']:.4g} "
+                       f"± {s['speed_mm_per_s_err']:.2g} mm/s (95 %: {lo:.4g}-{hi:.4g})"
+                       + ("" if s["within_measured_range"] else " [extrapolated]"))
+        return tuple(out)
+
+    def _plot(self, ax):
+        from qdstack.plotting.dipcoat import plot_dipcoat
+
+        return plot_dipcoat(self, ax=ax)
+
     def band(self, speed_mm_per_s):
         """Standard error of the fitted curve at ``speed_mm_per_s`` (from the parameter covariance)."""
         u = np.asarray(speed_mm_per_s, dtype=float)
         g = np.stack([1.0 / u, u ** (2.0 / 3.0)])
-        cov = np.asarray(self.covariance)
+        cov = np.asarray(self.param_covariance)
         return np.sqrt(np.einsum("in,ij,jn->n", g, cov, g))
 
     def to_dict(self) -> dict:
@@ -361,13 +389,13 @@ def fit_dipcoat(
         speed_mm_per_s=tuple(float(v) for v in u), amount=tuple(float(v) for v in y),
         amount_err=None if err is None else tuple(float(v) for v in err), quantity=quantity,
         target=target, solutions=tuple(solutions), r2=float(r2), redchi=float(res.redchi),
-        covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
+        param_covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
         warnings=tuple(warnings), fit=res,
     )
 
 
 @dataclass(frozen=True)
-class TrendFit:
+class TrendFit(Result):
     """Empirical polynomial trend of the amount vs an additive fraction (:func:`fit_trend`)."""
 
     x_column: str
@@ -388,6 +416,20 @@ class TrendFit:
 
     def predict(self, x):
         return np.polynomial.polynomial.polyval(np.asarray(x, dtype=float), self.coefficients)
+
+    def summary_blocks(self):
+        xm = "—" if self.x_at_maximum is None else f"{self.x_at_maximum:.4g}"
+        out = [f"empirical trend of {self.quantity} vs {self.x_column}: polynomial degree {self.degree} "
+               f"(AICc), r2 = {self.r2:.3f}; maximum at {self.x_column} = {xm}"]
+        if self.target is not None:
+            xs = ", ".join(f"{v:.4g}" for v in self.x_for_target or ()) or "none in the measured range"
+            out.append(f"{self.x_column} for {self.quantity} = {self.target:g}: {xs}")
+        return tuple(out)
+
+    def _plot(self, ax):
+        from qdstack.plotting.dipcoat import plot_trend
+
+        return plot_trend(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {

@@ -64,6 +64,7 @@ from typing import Literal
 
 import numpy as np
 
+from qdstack._result import Result, Table
 from qdstack.errors import FitError, InputError, OptionError
 from qdstack.units import HC_EV_NM
 
@@ -136,7 +137,7 @@ def read_response(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, str]
 
 
 @dataclass(frozen=True)
-class PLQYResult:
+class PLQYResult(Result):
     """Result of :func:`de_mello_plqy` (``to_dict()`` is the contract JSON plus extras)."""
 
     plqy: float
@@ -160,6 +161,29 @@ class PLQYResult:
     files: dict
     warnings: tuple[str, ...] = ()
     spectra: dict = field(repr=False, compare=False, default_factory=dict)
+
+    def summary_blocks(self):
+        rows = (
+            ("PLQY", f"{self.plqy:.4f}", f"{self.plqy_err:.2g}"),
+            ("absorptance A = 1 - L_C/L_B", f"{self.absorptance:.4f}", f"{self.absorptance_err:.2g}"),
+            ("indirect absorptance 1 - L_B/L_A", f"{self.indirect_absorptance:.4f}",
+             f"{self.indirect_absorptance_err:.2g}"),
+            ("two-measurement PLQY", f"{self.plqy_two_measurement:.4f}", f"{self.plqy_two_measurement_err:.2g}"),
+            ("two-measurement absorptance", f"{self.absorptance_two_measurement:.4f}",
+             f"{self.absorptance_two_measurement_err:.2g}"),
+        )
+        lw, ew = self.laser_window_nm, self.emission_window_nm
+        return (
+            Table("PLQY (de Mello et al. 1997)", ("quantity", "value", "± 1 s.e."), rows),
+            f"laser window {lw[0]:.2f}-{lw[1]:.2f} nm (peak {self.laser_peak_nm:.2f} nm, FWHM "
+            f"{self.laser_fwhm_nm:.2g} nm); emission window {ew[0]:.2f}-{ew[1]:.2f} nm; noise model "
+            f"{self.noise}; response {'corrected' if self.response_corrected else 'not corrected'}",
+        )
+
+    def _plot(self, ax):
+        from qdstack.plotting.plqy import plot_plqy
+
+        return plot_plqy(self, axes=ax)
 
     def to_dict(self) -> dict:
         return {

@@ -105,19 +105,4 @@ def command(
         result["od_ratio_source"] = source_note
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
-    def summary(console):
-        from rich.table import Table
-
-        t = Table(title="Monolayer coverage", title_justify="left")
-        t.add_column("quantity")
-        t.add_column("value", justify="right")
-        t.add_column("± 1 s.e.", justify="right")
-        t.add_row("dots per µm²", f"{res.dots_per_um2:,.0f}", f"{res.dots_per_um2_err:,.0f}")
-        t.add_row("close-packed dots per µm²", f"{res.close_packed_dots_per_um2:,.0f}", "")
-        t.add_row("coverage (fraction)", f"{res.coverage_fraction:.3f}", f"{res.coverage_fraction_err:.2g}")
-        t.add_row("cross section (cm²)", f"{res.cross_section_cm2:.3e}", f"{res.cross_section_cm2_err:.2e}")
-        console.print(t)
-        console.print(f"pitch {res.edge_nm + 2 * res.shell_nm:g} nm (edge {res.edge_nm:g} + 2 x shell "
-                      f"{res.shell_nm:g}); {res.sides} coated side(s); cross section: {res.cross_section_source}")
-
-    emit(result, json_output=json_output, out_dir=out, summary=summary)
+    emit(result, json_output=json_output, out_dir=out, summary=res.print_summary)

@@ -10,10 +10,6 @@ from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit
 from qdstack.errors import FileFormatError, OptionError, QdstackError
 
 
-def _fmt(v, spec=".4g"):
-    return "—" if v is None else format(v, spec)
-
-
 def command(
     table: Path = typer.Argument(
         ..., help="CSV with columns speed_mm_per_s and od (or coverage), optional od_err / coverage_err; "
@@ -86,40 +82,7 @@ def command(
     result = fit.to_dict()
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
-    def summary(console):
-        from rich.table import Table
-
-        if x_column:
-            console.print(f"empirical trend of {quantity} vs {x_column}: polynomial degree {fit.degree} "
-                          f"(AICc), r2 = {fit.r2:.3f}; maximum at {x_column} = {_fmt(fit.x_at_maximum)}")
-            if target is not None:
-                console.print(f"{x_column} for {quantity} = {target:g}: "
-                              f"{', '.join(f'{v:.4g}' for v in fit.x_for_target or ()) or 'none in range'}")
-            return
-        t = Table(title="Dip coating: y = c/U + d U^(2/3)", title_justify="left")
-        for c in ("speed (mm/s)", quantity, "fit", "regime"):
-            t.add_column(c, justify="right" if c != "regime" else "left")
-        for u, y, r in zip(fit.speed_mm_per_s, fit.amount, fit.regimes):
-            t.add_row(f"{u:.4g}", f"{y:.4g}", f"{float(fit.predict(u)):.4g}", r)
-        console.print(t)
-        console.print(f"capillary_coef c = {fit.capillary_coef:.4g} ± {fit.capillary_coef_err:.2g}, draining_coef "
-                      f"d = {fit.draining_coef:.4g} ± {fit.draining_coef_err:.2g}, r2 = {fit.r2:.4f}")
-        if fit.minimum_speed_mm_per_s is not None:
-            console.print(f"minimum at U = {fit.minimum_speed_mm_per_s:.4g} ± {fit.minimum_speed_mm_per_s_err:.2g} "
-                          f"mm/s ({quantity} {fit.minimum_amount:.4g})")
-        else:
-            console.print(f"all rows on the {fit.branch} branch: minimum speed not determined")
-        for s in fit.solutions:
-            lo, hi = s["interval95_mm_per_s"]
-            console.print(f"{quantity} = {target:g} on the {s['branch']} branch: U = {s['speed_mm_per_s']:.4g} "
-                          f"± {s['speed_mm_per_s_err']:.2g} mm/s (95 %: {lo:.4g}-{hi:.4g})"
-                          + ("" if s["within_measured_range"] else " [extrapolated]"))
-
     def figures():
-        from qdstack.plotting.dipcoat import plot_dipcoat, plot_trend
+        return {"dipcoat_trend" if x_column else "dipcoat": fit.plot}
 
-        if x_column:
-            return {"dipcoat_trend": lambda: plot_trend(fit).figure}
-        return {"dipcoat": lambda: plot_dipcoat(fit).figure}
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=fit.print_summary)

@@ -68,30 +68,7 @@ def command(
     result = res.to_dict()
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
-    def summary(console):
-        from rich.table import Table
-
-        t = Table(title="PLQY (de Mello et al. 1997)", title_justify="left")
-        for c in ("quantity", "value", "± 1 s.e."):
-            t.add_column(c, justify="left" if c == "quantity" else "right")
-        t.add_row("PLQY", f"{res.plqy:.4f}", f"{res.plqy_err:.2g}")
-        t.add_row("absorptance A = 1 - L_C/L_B", f"{res.absorptance:.4f}", f"{res.absorptance_err:.2g}")
-        t.add_row("indirect absorptance 1 - L_B/L_A", f"{res.indirect_absorptance:.4f}",
-                  f"{res.indirect_absorptance_err:.2g}")
-        t.add_row("two-measurement PLQY", f"{res.plqy_two_measurement:.4f}", f"{res.plqy_two_measurement_err:.2g}")
-        t.add_row("two-measurement absorptance", f"{res.absorptance_two_measurement:.4f}",
-                  f"{res.absorptance_two_measurement_err:.2g}")
-        console.print(t)
-        console.print(
-            f"laser window {res.laser_window_nm[0]:.2f}-{res.laser_window_nm[1]:.2f} nm (peak "
-            f"{res.laser_peak_nm:.2f} nm, FWHM {res.laser_fwhm_nm:.2g} nm); emission window "
-            f"{res.emission_window_nm[0]:.2f}-{res.emission_window_nm[1]:.2f} nm; noise model {res.noise}; "
-            f"response {'corrected' if res.response_corrected else 'not corrected'}"
-        )
-
     def figures():
-        from qdstack.plotting.plqy import plot_plqy
+        return {"plqy": res.plot}
 
-        return {"plqy": lambda: plot_plqy(res)}
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=res.print_summary)

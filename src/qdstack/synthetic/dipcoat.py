@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 
 __all__ = ["coating_amount", "dipcoat_table", "write_dipcoat_table"]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qdstack.synthetic._rng import rng_from
+from qdstack._random import rng_from
 from qdstack.units import HC_EV_NM
 
 __all__ = ["SyntheticPLQY", "sphere_spectra", "sphere_photon_numbers"]
