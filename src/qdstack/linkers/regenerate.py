@@ -36,12 +36,20 @@ DEFAULT_OUTPUT: Path = Path(__file__).with_name("data") / "builtin_linkers.json"
 _NOT_COMPUTED = {
     "gfn2": "not computed for this table; run python -m qdstack.linkers.regenerate --methods gfn2 "
     "(needs the xtb extra: pip install 'qdstack[xtb]')",
-    "b3lyp": "not computed for this table: one B3LYP/6-31G(d) optimisation takes minutes for "
-    "C2DT-C6DT and BDT, half an hour for BPDT and longer for C10DT on 2 cores; run python -m "
-    "qdstack.linkers.regenerate --methods b3lyp --linkers NAME (needs the dft extra: "
-    "pip install 'qdstack[dft]')",
+    "b3lyp": "not computed for this table (see docs/guide/linker.md for the time each entry took); "
+    "run python -m qdstack.linkers.regenerate --methods b3lyp --linkers NAME --reoptimise-lowest 0 "
+    "(needs the dft extra: pip install 'qdstack[dft]')",
     "mmff": "not computed",
 }
+
+
+#: Added to gfn2/b3lyp entries of flexible linkers computed before pipeline 2.
+STALE_V1 = (
+    "computed by pipeline 1, whose all-anti structure kept the thiol H gauche (from MMFF94): that "
+    "opens the C-C-S angle and makes alkane dithiol S-S distances 0.009-0.017 nm longer than the "
+    "extended (thiol H anti) structure of pipeline 2; recompute with python -m "
+    "qdstack.linkers.regenerate --methods b3lyp --linkers NAME"
+)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -120,6 +128,15 @@ def build_table(
                     f"{rec.lowest_ss_distance_nm:.4f} nm  ({len(rec.ensemble_energy_meV)} minima, "
                     f"{time.perf_counter() - t0:.1f} s)"
                 )
+        for m in ("gfn2", "b3lyp"):
+            rec = levels.get(m)
+            if (
+                rec is not None
+                and str(rec.get("pipeline_version")) < "2"
+                and rec.get("chain_torsions", 0) > 0
+                and STALE_V1 not in rec.get("warnings", [])
+            ):
+                levels[m] = {**rec, "warnings": list(rec.get("warnings", [])) + [STALE_V1]}
         for m in METHODS:
             if levels.get(m) is None:
                 levels[m] = None
