@@ -158,6 +158,6 @@ def write_api_reference(*_args) -> None:
         target.write_text(text)
 
 
-def setup(app):
-    app.connect("builder-inited", write_cli_reference)
-    app.connect("builder-inited", write_api_reference)
+# generated when the configuration is read, before autosummary looks for its tables
+write_cli_reference()
+write_api_reference()

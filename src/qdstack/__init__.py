@@ -13,6 +13,6 @@ Units are fixed across the package: photon and band energies in eV, couplings,
 shifts and widths in meV, lengths in nm, times in ns, temperatures in K.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

@@ -115,10 +115,10 @@ class Summary:
         parts = ['<div class="qdstack-summary">']
         for b in self.blocks:
             if isinstance(b, str):
-                parts.append(f"<p style='margin:2px 0;font-family:monospace'>{html.escape(b)}</p>")
+                parts.append(f"<p style='margin:2px 0;font-family:monospace;white-space:pre-wrap'>{html.escape(b)}</p>")
                 continue
             al = b._align()
-            style = {"l": "text-align:left", "r": "text-align:right"}
+            style = {"l": "text-align:left;padding:1px 8px", "r": "text-align:right;padding:1px 8px"}
             parts.append("<table>")
             if b.title:
                 parts.append(f"<caption style='text-align:left'><b>{html.escape(b.title)}</b></caption>")

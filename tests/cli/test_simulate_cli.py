@@ -9,6 +9,30 @@ import pytest
 FAST = ("--realisations", "300", "--no-emission")
 
 
+def _second_derivative_minimum_eV(path, sigma_meV: float = 8.0) -> float:
+    """Peak of a written spectrum, found independently: smoothed second-derivative minimum on a uniform eV grid."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter1d
+
+    rows = [ln.replace(";", ",").replace("\t", ",").split(",") for ln in path.read_text().splitlines()]
+    xy = []
+    for r in rows:
+        try:
+            xy.append((float(r[0]), float(r[1])))
+        except (ValueError, IndexError):
+            continue
+    x, y = np.array(xy).T
+    e = 1239.84198 / x if x.min() > 100 else x
+    order = np.argsort(e)
+    e, y = e[order], y[order]
+    grid = np.arange(e.min(), e.max(), 0.0005)
+    a = np.interp(grid, e, y)
+    d2 = gaussian_filter1d(a, sigma_meV / 0.5, order=2)
+    i = int(np.argmin(d2))
+    c = np.polyfit(grid[i - 2:i + 3] - grid[i], d2[i - 2:i + 3], 2)
+    return float(grid[i] - c[1] / (2 * c[0]))
+
+
 def test_contract_json(run_json):
     d = run_json("simulate", "--linker", "C3DT", "--layers", "1-4", *FAST)
     for key, kind in (("layers", list), ("peak_eV", list), ("shift_meV", list), ("beta_e_meV", float),
@@ -35,7 +59,18 @@ def test_out_folder_spectra_are_read_back_by_absorption(run_cli, run_json, tmp_p
     assert len(files) == 3 and len(list((out / "pl").glob("*.csv"))) == 3
     back = run_json("absorption", *files)
     assert [s["layers"] for s in back["spectra"]] == [1, 2, 3]
-    assert back["shift_meV"] == pytest.approx(d["shift_meV"], abs=1e-6)
+    # independent reference for the shifts read back: the minimum of a Gaussian-smoothed second
+    # derivative of each written file (numpy/scipy, not the analysis' peak finder).  C10DT bands have an
+    # unresolved shoulder, so that minimum moves with the smoothing scale (N = 2: -7.8 meV at 4 meV,
+    # -6.1 meV at 24 meV): the shifts read back must lie inside the range the scales 4-24 meV span
+    # (+-0.3 meV); the absorbance maximum or a higher state would not
+    import numpy as np
+
+    ref = np.array([[_second_derivative_minimum_eV(f, s) for f in files] for s in (4.0, 8.0, 16.0, 24.0)])
+    ref_shift = (ref - ref[:, :1]) * 1e3
+    for got in (back["shift_meV"], d["shift_meV"]):
+        assert np.all(np.asarray(got) >= ref_shift.min(axis=0) - 0.3), (got, ref_shift)
+        assert np.all(np.asarray(got) <= ref_shift.max(axis=0) + 0.3), (got, ref_shift)
     assert "shift meV" in stdout and "C10DT" in stdout
     assert d["emission"][0]["radiative_rate"][0] == pytest.approx(1.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -88,3 +89,63 @@ def test_gap_nm_method():
     with pytest.raises(InputError) as err:
         linker_gap_nm(g, offset_nm=-2)
     assert err.value.source == "offset_nm"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("C3DT",),
+        ("BDT", "--conformer", "lowest", "--offset-nm", "0.1"),
+        ("C10DT", "--method", "gfn2", "--conformer", "boltzmann", "--temperature", "350"),
+    ],
+)
+def test_summary_is_what_the_cli_prints(args, run_cli):
+    """``LinkerGeometry.summary()`` reproduces ``qdstack linker`` line for line (the CLI's own code)."""
+    opts = dict(zip(args[1::2], args[2::2]))
+    g = get_linker(
+        args[0],
+        method=opts.get("--method", "mmff"),
+        conformer=opts.get("--conformer", "anti"),
+        temperature_K=float(opts.get("--temperature", 298.15)),
+    )
+    code, out, err = run_cli("linker", *args)
+    assert code == 0, err
+    offset = float(opts.get("--offset-nm", 0.0))
+    text = "\n".join(g.summary_blocks(offset_nm=offset))
+    assert text.splitlines() == out.rstrip("\n").splitlines()
+    assert g.summary() == "\n".join(g.summary_blocks())
+
+
+def test_summary_numbers_and_result_interface():
+    g = get_linker("C4DT")
+    lines = g.summary_blocks(offset_nm=0.25)
+    assert f"S-S distance  {g.anti_ss_distance_nm:.4f} nm" in lines[3]
+    assert lines[-1].startswith(f"gap used by the models  {g.ss_distance_nm + 0.25:.4f} nm")
+    assert f"over {g.n_conformers} distinct minima" in g.summary()
+    html = g._repr_html_()
+    assert "C4DT" in html and "<script" not in html
+    assert json.loads(g.to_json()) == json.loads(json.dumps(g.to_dict()))
+    assert g.covariance is None and g.correl is None  # nothing fitted
+    with pytest.raises(InputError):
+        g.summary_blocks(offset_nm=-5.0)  # a non-positive gap, as linker_gap_nm says
+
+
+def test_plot_shows_every_minimum_and_the_distances():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    g = get_linker("C10DT", method="gfn2")
+    fig = g.plot()
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    points = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], g.ensemble_ss_distance_nm)
+    np.testing.assert_allclose(points[:, 1], g.ensemble_energy_meV)
+    vlines = [line.get_xdata()[0] for line in ax.lines if line.get_xdata()[0] == line.get_xdata()[1]]
+    assert g.anti_ss_distance_nm in vlines and g.boltzmann_ss_distance_nm in vlines
+    assert g.paper_ss_distance_nm in vlines
+    # a rigid linker is not magnified: its 0.0001 nm spread sits on a 0.1 nm wide axis
+    lo, hi = get_linker("BDT").plot().axes[0].get_xlim()
+    assert hi - lo == pytest.approx(0.1)

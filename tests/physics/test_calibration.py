@@ -9,20 +9,26 @@ import pytest
 
 from qdstack.errors import InputError, OptionError
 from qdstack.physics.film_model.calibration import (
-    PAPER_SHIFTS,
     ShiftMeasurement,
     calibrate,
     model_shifts_meV,
+    reference_shifts,
 )
 from qdstack.physics.film_model import available_parameter_sets, load_parameter_set
 
-R = 250  # realisations per film: the model is evaluated with the same seed as the data
+R = 600  # realisations per film in the fit (seed 0)
+R_TRUTH, SEED_TRUTH = 1500, 11  # the truth: other dots (another seed) and six times as many
+#: the fit's own ensemble error at R = 600 realisations (std over seeds 0-5: 0.31-0.45 meV for these
+#: films); it is part of the data's error because truth and fit see different dots
+SAMPLING_MEV = 0.45
 
 
 def synthetic(params, layout, noise_meV, seed):
-    truth = model_shifts_meV([ShiftMeasurement(k, n, -1.0) for k, n in layout], params, realisations=R, seed=0)
+    truth = model_shifts_meV([ShiftMeasurement(k, n, -1.0) for k, n in layout], params, realisations=R_TRUTH,
+                             seed=SEED_TRUTH)
     rng = np.random.default_rng(seed)
-    return [ShiftMeasurement(k, n, float(t + rng.normal(0, noise_meV)), noise_meV)
+    err = math.hypot(noise_meV, SAMPLING_MEV)
+    return [ShiftMeasurement(k, n, float(t + rng.normal(0, noise_meV)), err)
             for (k, n), t in zip(layout, truth)]
 
 
@@ -33,7 +39,7 @@ def test_recovers_an_engine_barrier():
     res = calibrate(data, base.with_(barrier_e_eV=0.2, barrier_h_eV=0.2), realisations=R, seed=0)
     assert res.success
     v, e = res.values["barrier_eV"], res.errors["barrier_eV"]
-    assert 0 < e < 0.05
+    assert 0 < e < 0.1
     assert v == pytest.approx(0.12, abs=3 * e)
     assert res.dof == 1
     assert res.plausible["barrier_eV"] is False  # 0.12 eV is far below an alkane barrier
@@ -70,7 +76,7 @@ def test_shipped_parameter_sets_reproduce_their_calibration():
     cal = p.provenance["calibration"]
     assert [(m["linker"], m["layers"], m["shift_meV"]) for m in cal["data"]] == [("C3DT", 8, -44.0),
                                                                                 ("C10DT", 8, -14.2)]
-    got = model_shifts_meV(PAPER_SHIFTS, p, realisations=cal["realisations"], seed=cal["seed"])
+    got = model_shifts_meV(reference_shifts("enomoto2024"), p, realisations=cal["realisations"], seed=cal["seed"])
     np.testing.assert_allclose(got, [-44.0, -14.2], atol=0.05)
     t = load_parameter_set("enomoto2024-tunnelling")
     assert t.coupling == "engine" and t.barrier_e_eV < 0.05
@@ -86,6 +92,13 @@ def test_bad_calibration_input():
     with pytest.raises(InputError):  # two parameters, one number
         calibrate([ShiftMeasurement("C3DT", 8, -44.0)], base, realisations=100)
     with pytest.raises(OptionError):
-        calibrate(PAPER_SHIFTS, base, fit="everything", realisations=100)
+        calibrate(reference_shifts(), base, fit="everything", realisations=100)
     with pytest.raises(InputError):
         calibrate([ShiftMeasurement("no-such-linker", 2, -3.0)] * 2, base, realisations=100)
+
+
+def test_reference_shifts_come_from_the_reference_file():
+    # hand-made: the paper's text states -44.0 (C3DT) and -14.2 meV (C10DT) at N = 8, and a per-film
+    # peak spread of +-0.002 eV, so each shift has sigma = sqrt(2) x 2 meV = 2.828 meV
+    got = [(m.linker, m.layers, m.shift_meV, round(m.shift_meV_err, 3)) for m in reference_shifts("enomoto2024")]
+    assert got == [("C3DT", 8, -44.0, 2.828), ("C10DT", 8, -14.2, 2.828)]

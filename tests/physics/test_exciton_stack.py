@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from qdstack.errors import InputError
+from qdstack.physics import _stack_kernels
 from qdstack.physics.exciton_stack import (
     ExcitonStack,
     block_bonds,
@@ -182,23 +183,29 @@ def test_spectrum_area_and_first_moment():
 # ----------------------------------------------------------------------------- the fast method
 
 
+_ENGINES = ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
+    not _stack_kernels.available(), reason="numba is not installed (the compiled engine needs it)"))]
+
+
+@pytest.mark.parametrize("engine", _ENGINES)
 @pytest.mark.parametrize("seed,n", [(1, 2), (2, 5), (3, 8)])
-def test_chebyshev_spectrum_equals_full_diagonalisation(seed, n):
+def test_chebyshev_spectrum_equals_full_diagonalisation(seed, n, engine):
     st = random_stack(150, n, seed)
     e = np.linspace(2.15, 2.75, 601)
-    fast = bright_spectrum(st, e, fwhm_meV=45.0)
+    fast = bright_spectrum(st, e, fwhm_meV=45.0, engine=engine)
     dense = bright_spectrum_dense(st, e, fwhm_meV=45.0)
     diff = np.max(np.abs(fast.absorption_per_eV - dense.absorption_per_eV))
     assert diff <= fast.truncation_bound + 1e-10 * dense.absorption_per_eV.max()
     assert diff < 1e-8 * dense.absorption_per_eV.max()
 
 
-def test_chebyshev_spectrum_of_an_in_plane_block_equals_dense():
+@pytest.mark.parametrize("engine", _ENGINES)
+def test_chebyshev_spectrum_of_an_in_plane_block_equals_dense(engine):
     out_bonds, in_bonds = block_bonds(3, 2)
     bonds = np.concatenate([out_bonds, in_bonds])
     st = random_stack(6, 18, seed=4, bonds=bonds, beta_scale=5.0)
     e = np.linspace(2.15, 2.75, 301)
-    fast = bright_spectrum(st, e, fwhm_meV=45.0)
+    fast = bright_spectrum(st, e, fwhm_meV=45.0, engine=engine)
     dense = bright_spectrum_dense(st, e, fwhm_meV=45.0)
     np.testing.assert_allclose(fast.absorption_per_eV, dense.absorption_per_eV,
                                atol=1e-8 * dense.absorption_per_eV.max())
@@ -230,6 +237,87 @@ def test_moments_do_not_depend_on_threads_or_blocks():
     np.testing.assert_allclose(m1, m2, rtol=1e-12, atol=1e-14)
     assert m1[0] == pytest.approx(1.0)
     assert np.all(np.abs(m1) <= 1 + 1e-12)
+
+
+@pytest.mark.skipif(not _stack_kernels.available(), reason="numba is not installed")
+@pytest.mark.parametrize("case", ["chain-dipolar", "chain", "block", "single-dot", "film-model"])
+@pytest.mark.parametrize("n_moments", [1, 2, 3, 40, 41])
+def test_compiled_moments_equal_the_numpy_moments(case, n_moments):
+    # the compiled kernel (one fused pass per product, blocks of realisations transposed in
+    # cache) against the numpy operator: the same float64 arithmetic in another order
+    if case == "chain-dipolar":
+        st = random_stack(601, 8, seed=21)  # 601: not a multiple of the kernel's cache block
+    elif case == "chain":
+        st = random_stack(300, 5, seed=22, dipolar=False)
+    elif case == "block":
+        out_bonds, in_bonds = block_bonds(3, 2)  # periodic 3 x 3 x 2: four in-plane neighbours
+        st = random_stack(70, 18, seed=23, bonds=np.concatenate([out_bonds, in_bonds]))
+    elif case == "single-dot":
+        st = random_stack(50, 1, seed=24, dipolar=False)
+    else:
+        from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
+
+        st = build_column_ensemble(FilmSpec.from_linker("C3DT", layers=8),
+                                   load_parameter_set("enomoto2024"), 700, seed=5).stack
+    lo, hi = spectral_bounds_meV(st)
+    c, a = 0.5 * (lo + hi), 0.501 * (hi - lo)
+    ref = chebyshev_moments(st, n_moments, c, a, engine="numpy")
+    got = chebyshev_moments(st, n_moments, c, a, engine="compiled")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
+    # in blocks and threads: the same sum
+    got2 = chebyshev_moments(st, n_moments, c, a, engine="compiled", chunk=97, threads=2)
+    np.testing.assert_allclose(got2, ref, rtol=0, atol=1e-13)
+    assert got[0] == pytest.approx(1.0, abs=1e-14)
+
+
+@pytest.mark.skipif(not _stack_kernels.available(), reason="numba is not installed")
+@pytest.mark.parametrize("dipolar", [True, False])
+def test_compiled_bounds_and_centroid_equal_numpy(dipolar):
+    out_bonds, in_bonds = block_bonds(3, 2)
+    for st in (random_stack(333, 6, seed=31, dipolar=dipolar),
+               random_stack(20, 18, seed=32, dipolar=dipolar, bonds=np.concatenate([out_bonds, in_bonds])),
+               random_stack(10, 1, seed=33, dipolar=False)):
+        lo, hi, c = _stack_kernels.bounds_and_centroid(st)
+        lo_ref, hi_ref = spectral_bounds_meV(st, engine="numpy")
+        assert lo == pytest.approx(lo_ref, abs=1e-12) and hi == pytest.approx(hi_ref, abs=1e-12)
+        assert c == pytest.approx(float(np.mean(bright_centroid_meV(st))), abs=1e-11)
+        # and the bounds hold every eigenvalue
+        w = np.linalg.eigvalsh(hamiltonian_matrix(st))
+        assert lo <= w.min() and w.max() <= hi
+
+
+@pytest.mark.skipif(not _stack_kernels.available(), reason="numba is not installed")
+def test_compiled_film_spectrum_equals_dense_diagonalisation():
+    # the benchmark's case (calibrated 8-layer C3DT column, homogeneous line of the parameter
+    # set) on few enough realisations to diagonalise: within 1e-8 of the peak
+    from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
+
+    params = load_parameter_set("enomoto2024")
+    st = build_column_ensemble(FilmSpec.from_linker("C3DT", layers=8), params, 300, seed=9).stack
+    e = np.linspace(st.reference_eV - 0.3, st.reference_eV + 0.3, 601)
+    fast = bright_spectrum(st, e, fwhm_meV=params.homogeneous_fwhm_meV, engine="compiled")
+    dense = bright_spectrum_dense(st, e, fwhm_meV=params.homogeneous_fwhm_meV)
+    diff = np.max(np.abs(fast.absorption_per_eV - dense.absorption_per_eV))
+    assert diff <= fast.truncation_bound + 1e-10 * dense.absorption_per_eV.max()
+    assert diff < 1e-8 * dense.absorption_per_eV.max()
+
+
+@pytest.mark.skipif(not _stack_kernels.available(), reason="numba is not installed")
+def test_auto_engine_weighs_the_kernel_start_up(monkeypatch):
+    from qdstack.physics.exciton_stack import _use_compiled
+
+    monkeypatch.setattr(_stack_kernels, "_WARM", False)
+    assert not _use_compiled("auto", 1e5)  # a small problem in a fresh process: numpy
+    assert _use_compiled("auto", 1e12)  # numpy would take minutes: load the kernel
+    assert _use_compiled("compiled", 1.0) and not _use_compiled("numpy", 1e12)
+    monkeypatch.setattr(_stack_kernels, "_WARM", True)
+    assert _use_compiled("auto", 1e5)  # already loaded: always
+
+
+def test_unknown_engine_is_refused():
+    st = random_stack(3, 2, seed=1)
+    with pytest.raises(InputError, match="engine"):
+        chebyshev_moments(st, 4, 0.0, 100.0, engine="cuda")
 
 
 def test_block_bonds():

@@ -134,12 +134,29 @@ def test_solution_environment_has_no_shift():
 # ----------------------------------------------------------------------------- one film
 
 
-def test_simulated_peak_is_read_by_the_absorption_analysis():
-    from qdstack.analysis.absorption import first_excitonic_peak
+def _second_derivative_minimum(energy_eV, absorbance, sigma_points: float = 8.0) -> float:
+    """Independent peak reference: minimum of a Gaussian-smoothed second derivative (scipy.ndimage),
+    refined by a parabola through five points.  Not the analysis' multi-scale Savitzky-Golay finder."""
+    from scipy.ndimage import gaussian_filter1d
 
+    d2 = gaussian_filter1d(np.asarray(absorbance, float), sigma_points, order=2)
+    i = int(np.argmin(d2))
+    sl = slice(i - 2, i + 3)
+    c = np.polyfit(energy_eV[sl] - energy_eV[i], d2[sl], 2)
+    return float(energy_eV[i] - c[1] / (2 * c[0]))
+
+
+def test_simulated_peak_is_the_first_excitonic_peak():
+    # the film's peak is the first excitonic peak of its own spectrum, checked against a second-derivative
+    # minimum computed another way; on these asymmetric bands the minimum moves by 0.1-0.7 meV with the
+    # smoothing scale (5-16 meV), so 1 meV; the peak is NOT the absorbance maximum (5 meV away at N = 3)
+    mono = simulate_film(FilmSpec.from_linker("C3DT", 1), PARAMS, realisations=600, seed=2, emission=False)
     res = simulate_film(FilmSpec.from_linker("C3DT", 3), PARAMS, realisations=600, seed=2, emission=False)
-    again = first_excitonic_peak(res.energy_eV, res.absorbance)
-    assert res.peak_eV == again.peak_eV
+    for r in (mono, res):
+        assert r.peak_eV == pytest.approx(_second_derivative_minimum(r.energy_eV, r.absorbance), abs=1e-3)
+    ref_shift = _second_derivative_minimum(res.energy_eV, res.absorbance) - _second_derivative_minimum(
+        mono.energy_eV, mono.absorbance)
+    assert (res.peak_eV - mono.peak_eV) == pytest.approx(ref_shift, abs=1e-3)
     assert res.truncation_bound < 1e-6
     assert np.trapezoid(res.absorption_per_eV, res.energy_eV) == pytest.approx(1.0, abs=1e-3)
 

@@ -15,6 +15,8 @@ thickness          period and thickness of a layer-by-layer film vs SEM
 plqy               PLQY from three integrating-sphere spectra (de Mello et al. 1997)
 coverage           monolayer OD -> dots per µm² and close-packed fraction
 dipcoat            amount vs withdrawal speed (Faustini et al. 2010); additive-fraction trends
+tem                particle sizes (cube edge, sphere diameter) from an electron micrograph
+lattice            lattice spacings of an HRTEM/HAADF image, calibration check against a crystal
 peaks              second-derivative peak location shared by the spectral analyses
 =================  ==========================================================================
 
@@ -81,6 +83,12 @@ _NAMES = {
     "fit_dipcoat_trend": ("dipcoat", "fit_trend"),
     "DipcoatFit": ("dipcoat", "DipcoatFit"),
     "TrendFit": ("dipcoat", "TrendFit"),
+    # electron micrographs: particle sizes, lattice spacings
+    "measure_particles": ("tem", "measure_particles"),
+    "TEMResult": ("tem", "TEMResult"),
+    "fit_size_histogram": ("tem", "fit_size_histogram"),
+    "measure_lattice": ("lattice", "measure_lattice"),
+    "LatticeResult": ("lattice", "LatticeResult"),
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

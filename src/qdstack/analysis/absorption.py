@@ -30,6 +30,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -127,7 +128,14 @@ class ExcitonicPeak(Result):
         }
 
 
-def _peak_model(profile: Profile):
+#: parameters of the peak models that only report (FWHM, height): evaluated once on the
+#: chosen fit (:func:`_restore_reported`), not at every step of every fit
+_REPORTED = ("peak_fwhm", "peak_height")
+
+
+@lru_cache(maxsize=None)
+def _peak_model_and_params(profile: Profile):
+    """The composite lmfit Model of a profile and its parameter template (built once)."""
     from lmfit import Model
     from lmfit.models import GaussianModel, VoigtModel
 
@@ -137,18 +145,159 @@ def _peak_model(profile: Profile):
         peak = VoigtModel(prefix="peak_")
     else:
         raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
-    return peak + Model(_local_background, prefix="bg_")
+    model = peak + Model(_local_background, prefix="bg_")
+    params = model.make_params()
+    reported = {name: params[name].expr for name in _REPORTED if name in params}
+    for name in reported:
+        del params[name]
+    return model, params, reported
 
 
-def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True):
+def _peak_model(profile: Profile):
+    """The lmfit Model of the peak + local quadratic background (shared, built once)."""
+    return _peak_model_and_params(profile)[0]
+
+
+def _restore_reported(result, profile: Profile):
+    """Put the reporting parameters (FWHM, height) back on a fit result, with their errors.
+
+    The fit itself leaves them out (an expression parameter is re-evaluated by
+    asteval at every step of every fit); here they are added with the model's
+    own expressions (lmfit evaluates the values) and their standard errors are
+    propagated from the covariance.  For both profiles (the Voigt's gamma tied
+    to sigma) the FWHM is proportional to sigma and the height to
+    amplitude / sigma, so the propagation is exact and closed-form:
+
+    .. math:: \\delta w = \\frac{w}{\\sigma}\\delta\\sigma, \\qquad
+              \\delta h^2 = h^2 \\left(\\frac{C_{AA}}{A^2} + \\frac{C_{\\sigma\\sigma}}{\\sigma^2}
+              - \\frac{2 C_{A\\sigma}}{A \\sigma}\\right),
+
+    the numbers lmfit's ``Parameters.create_uvars`` gives (tested), without its cost.
+    """
+    if result is None or all(name in result.params for name in _REPORTED):
+        return result
+    params = result.params
+    for name, expr in _peak_model_and_params(profile)[2].items():
+        params.add(name, expr=expr)
+    cov = result.covar
+    names = list(result.var_names or ())
+    if cov is not None and not getattr(result, "errorbars", False):
+        for name in _REPORTED:  # as lmfit leaves them: zero, not propagated
+            if name in params:
+                params[name].stderr = 0.0
+    if not (getattr(result, "errorbars", False) and cov is not None
+            and "peak_amplitude" in names and "peak_sigma" in names):
+        return result
+    amp, sig = params["peak_amplitude"].value, params["peak_sigma"].value
+    if not (amp > 0 and sig > 0):  # outside the closed form: let lmfit propagate
+        result.uvars = params.create_uvars(covar=cov)
+        return result
+    ia, js = names.index("peak_amplitude"), names.index("peak_sigma")
+    if "peak_fwhm" in params:
+        params["peak_fwhm"].stderr = abs(params["peak_fwhm"].value / sig) * math.sqrt(cov[js, js])
+    if "peak_height" in params:
+        h = params["peak_height"].value
+        var = h * h * (cov[ia, ia] / amp**2 + cov[js, js] / sig**2 - 2 * cov[ia, js] / (amp * sig))
+        params["peak_height"].stderr = math.sqrt(max(var, 0.0))
+    return result
+
+
+@lru_cache(maxsize=256)
+def _t_scale(dof: int) -> float:
+    """Student-t factor of a one-sigma band with ``dof`` degrees of freedom (as lmfit uses)."""
+    from scipy.special import erf
+    from scipy.stats import t
+
+    return float(t.ppf((erf(1.0 / math.sqrt(2.0)) + 1.0) / 2.0, dof))
+
+
+def _uncertainty_at(result, x0: float, dscale: float = 0.01) -> float:
+    """``result.eval_uncertainty(x=[x0])[0]``: lmfit's recipe, without its parameter copies.
+
+    The model's gradient by central differences (steps ``dscale`` times each
+    standard error), ``sqrt(J C J^T)`` with the fit's covariance ``C``, times
+    the Student-t one-sigma factor for ``ndata - nvarys`` degrees of freedom:
+    the same numbers as :meth:`lmfit.model.ModelResult.eval_uncertainty`
+    (tested), at a tenth of the cost; that method is used for any parameter
+    expression other than a plain alias (the Voigt's ``gamma = sigma``).
+    """
+    params = result.params
+    if any(p.stderr is None for p in params.values()):
+        return 0.0  # what lmfit returns without standard errors
+    alias = {}
+    for name, p in params.items():
+        if p.expr is not None and name not in _REPORTED:
+            if p.expr.strip() not in params:
+                return float(result.eval_uncertainty(x=np.array([x0]), dscale=dscale)[0])
+            alias[name] = p.expr.strip()
+    calls = _component_calls(result.model)
+    x = np.array([float(x0)])
+    values = {name: p.value for name, p in params.items()}
+
+    def model_at(v):
+        total = None
+        for func, args in calls:
+            part = func(x=x, **{arg: v[alias.get(name, name)] for arg, name in args})
+            total = part if total is None else total + part
+        return float(np.asarray(total).ravel()[0])
+
+    jac = np.zeros(len(result.var_names))
+    for i, name in enumerate(result.var_names):
+        d = params[name].stderr * dscale
+        v = dict(values)
+        v[name] = values[name] + d
+        up = model_at(v)
+        v[name] = values[name] - d
+        jac[i] = (up - model_at(v)) / (2 * d)
+    df2 = 0.0
+    for i in range(jac.size):  # the order of lmfit's sum
+        for j in range(jac.size):
+            df2 += jac[i] * jac[j] * result.covar[i, j]
+    return _t_scale(int(result.ndata - result.nvarys)) * math.sqrt(df2)
+
+
+def _component_calls(model):
+    """(function, [(argument, parameter name)]) of each component of a composite Model, in order."""
+    calls = []
+    for comp in model.components:
+        args = [(name[len(comp.prefix):], name) for name in comp.param_names]
+        calls.append((comp.func, args))
+    return calls
+
+
+def _model_residual(params, x, y, calls):
+    """``model(x) - y`` evaluated as lmfit's CompositeModel does (peak + background), for Minimizer."""
+    total = None
+    for func, args in calls:
+        part = func(x=x, **{arg: params[name].value for arg, name in args})
+        total = part if total is None else total + part
+    return total - y
+
+
+def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None,
+                stepping_stone=False):
+    """One lmfit refinement over ``center - lo_factor width .. center + hi_factor width``.
+
+    ``stepping_stone``: the fit only serves to re-centre the window of the next
+    one; it is done with ``lmfit.minimize`` on the model's own functions (the
+    same residual, parameters, bounds and Levenberg-Marquardt settings as
+    ``Model.fit``, hence the same optimum) without building a ``ModelResult``
+    or a covariance, which cost more than the fit itself on a small window.
+
+    ``start``: a previous fit (of a window around the same peak) whose best
+    values start this one (its background re-expanded about the new reference
+    energy); otherwise the starting values are guessed from the data.  Either
+    way the fit converges to the same optimum of this window's data (to lmfit's
+    convergence tolerance); a good start only takes fewer steps.
+    """
     lo = max(center - lo_factor * width, e[0])
     hi = min(center + hi_factor * width, e[-1])
     mask = (e >= lo) & (e <= hi)
     x, y = e[mask], a[mask]
     if x.size < 8:
         return None, (lo, hi)
-    model = _peak_model(profile)
-    params = model.make_params()
+    model, template, _ = _peak_model_and_params(profile)
+    params = template.copy()
     params["bg_e_ref"].set(value=center, vary=False)
     # initial background: the straight line through the window's ends
     slope = (y[-1] - y[0]) / (x[-1] - x[0])
@@ -161,9 +310,25 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     params["peak_center"].set(value=center, min=lo, max=hi)
     params["peak_sigma"].set(value=sigma0, min=0.5 * step, max=hi - lo)
     params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
+    if start is not None:
+        best = start.params
+        d = center - best["bg_e_ref"].value
+        b0, b1, b2 = (best[f"bg_c{k}"].value for k in range(3))
+        params["bg_c0"].set(value=b0 + b1 * d + b2 * d * d)
+        params["bg_c1"].set(value=b1 + 2 * b2 * d)
+        params["bg_c2"].set(value=b2 if quadratic else 0.0)
+        for name in ("peak_center", "peak_sigma", "peak_amplitude"):
+            p = params[name]
+            p.set(value=min(max(best[name].value, p.min), p.max))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(y, params, x=x, nan_policy="raise")
+        if stepping_stone:
+            from lmfit import minimize
+
+            result = minimize(_model_residual, params, args=(x, y, _component_calls(model)),
+                              method="leastsq", nan_policy="raise", calc_covar=False)
+        else:
+            result = model.fit(y, params, x=x, nan_policy="raise")
     return result, (float(x[0]), float(x[-1]))
 
 
@@ -258,13 +423,16 @@ def first_excitonic_peak(
             src,
         )
     width = max(cand.half_width, 3 * step)
-    result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
-    if _sane(result, window, step):
-        c1 = result.params["peak_center"].value
-        s1 = result.params["peak_sigma"].value
-        result2, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step)
-        if _sane(result2, window2, step):
-            result, window = result2, window2
+    first, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step, stepping_stone=True)
+    if _sane(first, window, step):
+        c1 = first.params["peak_center"].value
+        s1 = first.params["peak_sigma"].value
+        result, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
+                                      start=first)
+        if _sane(result, window2, step):
+            window = window2
+        else:  # keep the first fit: redo it as a full lmfit ModelResult (the same optimum)
+            result, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step)
     else:
         result, window = _fit_window(
             e, a, cand.position, width, 2.0, 1.0, profile, step, quadratic=False
@@ -276,6 +444,7 @@ def first_excitonic_peak(
                 src,
             )
 
+    _restore_reported(result, profile)
     msgs: list[str] = []
     center = param_value(result, "peak_center")
     center_err = param_error(result, "peak_center")
@@ -292,7 +461,7 @@ def first_excitonic_peak(
     od = float(result.eval(x=np.array([center]))[0])
     height = float(comps["peak_"][0])
     try:
-        od_err = float(result.eval_uncertainty(x=np.array([center]))[0])
+        od_err = _uncertainty_at(result, center)
     except Exception:  # covariance unavailable
         od_err = float("nan")
     fine = np.linspace(x[0], x[-1], 2001)

@@ -12,10 +12,11 @@ having to know the peak width in advance.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy.signal import savgol_coeffs, savgol_filter
 
 __all__ = [
     "uniform_grid",
@@ -74,6 +75,65 @@ def _window_points(scale: float, step: float, polyorder: int) -> int:
     return m
 
 
+@lru_cache(maxsize=256)
+def _savgol_operator(m: int, polyorder: int, deriv: int, delta: float):
+    """The Savitzky-Golay derivative filter of window ``m`` as a linear operator (cached).
+
+    Returns ``(w, left, right)``: ``w`` (m,) are the weights of the centred
+    window (interior points: ``d[i] = w @ y[i - m//2 : i + m//2 + 1]``);
+    ``left``/``right`` (m//2, m) map the first/last ``m`` samples to the
+    derivative at the first/last ``m//2`` points, from the polynomial fitted to
+    that end window (scipy's ``mode="interp"``).  All three are rows of one
+    least-squares projector ``D (A^T A)^-1 A^T`` (A the Vandermonde matrix of
+    the window in centred, scaled coordinates, D the derivative evaluation), so
+    they equal ``scipy.signal.savgol_filter(..., mode="interp")`` to rounding
+    (tested) without importing scipy.signal.
+    """
+    half = m // 2
+    hs = max((m - 1) / 2.0, 1.0)
+    u = (np.arange(m) - (m - 1) / 2.0) / hs  # window coordinate, in [-1, 1]
+    a = np.vander(u, polyorder + 1, increasing=True)
+    proj = np.linalg.pinv(a)  # (polyorder + 1, m): least-squares coefficients of u^k
+
+    def rows(points):
+        # d^deriv/dt^deriv of sum_k c_k u^k at the window points (t in samples), / delta^deriv
+        b = np.zeros((len(points), polyorder + 1))
+        for k in range(deriv, polyorder + 1):
+            fac = 1.0
+            for j in range(deriv):
+                fac *= k - j
+            b[:, k] = fac * np.asarray(points, float) ** (k - deriv)
+        return b @ proj / (hs * delta) ** deriv
+
+    w = rows([u[half]])[0]  # the centre of an odd window
+    left = rows(u[:half])
+    right = rows(u[m - half:])
+    for arr in (w, left, right):
+        arr.setflags(write=False)
+    return w, left, right
+
+
+def savgol_derivative(y, m: int, polyorder: int, deriv: int, delta: float) -> np.ndarray:
+    """Savitzky-Golay derivative of ``y`` (uniform grid), edges from the end-window fits.
+
+    The same numbers as ``scipy.signal.savgol_filter(y, m, polyorder, deriv=deriv,
+    delta=delta, mode="interp")`` (``m`` odd, ``polyorder < m <= len(y)``), computed
+    as one matrix-vector product on the sliding windows with cached weights.
+    """
+    y = np.asarray(y, dtype=float)
+    if m % 2 == 0 or m > y.size or m <= polyorder:
+        raise ValueError(f"window of {m} points: it must be odd, above the polynomial order "
+                         f"({polyorder}) and at most the {y.size} samples")
+    w, left, right = _savgol_operator(int(m), int(polyorder), int(deriv), float(delta))
+    half = m // 2
+    out = np.empty_like(y)
+    out[half:y.size - half] = np.lib.stride_tricks.sliding_window_view(y, m) @ w
+    if half:
+        out[:half] = left @ y[:m]
+        out[y.size - half:] = right @ y[y.size - m:]
+    return out
+
+
 def second_derivative(y, step: float, scale: float, polyorder: int = 3) -> tuple[np.ndarray, float]:
     """Savitzky-Golay second derivative over a window of length ``scale`` (x units).
 
@@ -87,8 +147,9 @@ def second_derivative(y, step: float, scale: float, polyorder: int = 3) -> tuple
     """
     m = _window_points(scale, step, polyorder)
     m = min(m, len(y) - (1 - len(y) % 2))
-    d2 = savgol_filter(y, m, polyorder, deriv=2, delta=step, mode="interp")
-    gain = float(np.sqrt(np.sum(savgol_coeffs(m, polyorder, deriv=2, delta=step) ** 2)))
+    d2 = savgol_derivative(y, m, polyorder, 2, step)
+    w = _savgol_operator(int(m), int(polyorder), 2, float(step))[0]
+    gain = float(np.sqrt(np.sum(w**2)))
     return d2, gain
 
 
@@ -136,31 +197,46 @@ def second_derivative_minima(
     """
     d2, gain = second_derivative(y, step, scale)
     if noise_probe is not None:
-        probe_d2, _ = second_derivative(noise_probe, step, scale)
-        m = _window_points(scale, step, 3)
-        inner = probe_d2[m // 2 + 1 : len(probe_d2) - m // 2 - 1]
-        if inner.size > 20:
-            gain = float(1.4826 * np.median(np.abs(inner - np.median(inner))))
+        gain = _probe_gain(noise_probe, step, scale, gain)
+    return _minima(x, d2, gain, step, scale, sigma, threshold, rel_depth)
+
+
+def _probe_gain(noise_probe, step: float, scale: float, gain: float) -> float:
+    """Noise gain of the filter measured on resampled unit white noise (MAD of its d2)."""
+    probe_d2, _ = second_derivative(noise_probe, step, scale)
+    m = _window_points(scale, step, 3)
+    inner = probe_d2[m // 2 + 1 : len(probe_d2) - m // 2 - 1]
+    if inner.size > 20:
+        gain = float(1.4826 * np.median(np.abs(inner - np.median(inner))))
+    return gain
+
+
+def _minima(x, d2, gain, step, scale, sigma, threshold, rel_depth) -> list[PeakCandidate]:
+    """The significant local minima of one filtered second derivative ``d2``."""
     noise = max(sigma * gain, 1e-300)
     m = _window_points(scale, step, 3)
     edge = m // 2 + 1
-    interior = np.arange(edge, len(x) - edge)
-    if interior.size < 3:
+    n = len(x)
+    if n - 2 * edge < 3:
         return []
-    deepest = float(np.max(-d2[interior]))
+    inner = d2[edge:n - edge]
+    deepest = float(np.max(-inner))
+    # local minima (strictly below the left neighbour, not above the right one), deep enough
+    is_min = (inner < d2[edge - 1:n - edge - 1]) & (inner <= d2[edge + 1:n - edge + 1])
+    is_min &= (-inner > threshold * noise) & (-inner > rel_depth * deepest)
     out = []
-    for i in interior:
-        if not (d2[i] < d2[i - 1] and d2[i] <= d2[i + 1]):
-            continue
+    found = edge + np.flatnonzero(is_min)
+    if found.size == 0:
+        return out
+    # zero crossings around each minimum: the nearest samples with d2 >= 0 on either side
+    # (or the ends of the data)
+    nonneg = np.flatnonzero(d2 >= 0)
+    k_lo = np.searchsorted(nonneg, found, side="right") - 1
+    k_hi = np.searchsorted(nonneg, found, side="left")
+    for i, kl, kh in zip(found, k_lo, k_hi):
         depth = -d2[i]
-        if depth <= threshold * noise or depth <= rel_depth * deepest:
-            continue
-        lo = i
-        while lo > 0 and d2[lo] < 0:
-            lo -= 1
-        hi = i
-        while hi < len(x) - 1 and d2[hi] < 0:
-            hi += 1
+        lo = nonneg[kl] if kl >= 0 else 0
+        hi = nonneg[kh] if kh < nonneg.size else n - 1
         half = 0.5 * (x[hi] - x[lo])
         # parabolic interpolation of the minimum between grid points
         denom = d2[i - 1] - 2 * d2[i] + d2[i + 1]
@@ -175,6 +251,29 @@ def second_derivative_minima(
             )
         )
     return out
+
+
+_PROBE_GAINS: dict = {}
+
+
+def _probe_gains(x, xu, step, scales) -> list[float | None]:
+    """Noise gains of every scale measured on unit white noise resampled from ``x`` to ``xu``.
+
+    They depend only on the raw grid (the probe is a fixed seeded draw), so a
+    series measured on one grid computes them once (cached by the grid's bytes).
+    """
+    key = (hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(), x.size, float(step),
+           tuple(float(v) for v in scales))
+    if key not in _PROBE_GAINS:
+        probe = np.interp(xu, x, np.random.default_rng(12345).standard_normal(x.size))
+        gains = []
+        for sc in scales:
+            _, g = second_derivative(probe, step, sc)
+            gains.append(_probe_gain(probe, step, sc, g))
+        if len(_PROBE_GAINS) > 64:
+            _PROBE_GAINS.clear()
+        _PROBE_GAINS[key] = gains
+    return _PROBE_GAINS[key]
 
 
 def lowest_persistent_minimum(
@@ -218,12 +317,15 @@ def lowest_persistent_minimum(
         scales = np.geomspace(lo, hi, n)
     # white noise of unit variance on the raw grid, resampled like the data: its filtered
     # second derivative gives the noise gain of each scale including the resampling
-    probe = None
+    probe_gains = None
     if xu.size != x.size or not np.allclose(xu, x):
-        probe = np.interp(xu, x, np.random.default_rng(12345).standard_normal(x.size))
-    per_scale = [
-        second_derivative_minima(xu, yu, step, s, sigma, threshold, rel_depth, probe) for s in scales
-    ]
+        probe_gains = _probe_gains(x, xu, step, scales)
+    per_scale = []
+    for k, sc in enumerate(scales):
+        d2, gain = second_derivative(yu, step, sc)
+        if probe_gains is not None:
+            gain = probe_gains[k]
+        per_scale.append(_minima(xu, d2, gain, step, sc, sigma, threshold, rel_depth))
     confirmed: list[PeakCandidate] = []
     for k, cands in enumerate(per_scale):
         neighbours = []

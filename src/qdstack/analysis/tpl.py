@@ -294,9 +294,6 @@ class TPLAnalysis(Result):
             out["spectra"] = [dict(s) for s in self.spectra]
         return out
 
-
-# ----------------------------------------------------------------------------- fits
-
     def summary_blocks(self):
         f = self.energy_fit
         blocks: list = ["Peak energy, eqn (2): E(T) = E0 + A_TE*T + A_EP*(2n(hbar_omega)+1)"]
@@ -329,6 +326,9 @@ class TPLAnalysis(Result):
         plot_peak_energy(self, ax=axes[0])
         plot_linewidth(self, ax=axes[1])
         return fig
+
+
+# ----------------------------------------------------------------------------- fits
 
 
 def _check(T, y, err, name: str, unit: str):

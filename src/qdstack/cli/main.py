@@ -95,6 +95,10 @@ def _register() -> None:
     app.command("plqy", no_args_is_help=True)(plqy.command)
     app.command("coverage", no_args_is_help=True)(coverage.command)
     app.command("dipcoat", no_args_is_help=True)(dipcoat.command)
+    from qdstack.cli import lattice, tem
+
+    app.command("tem", no_args_is_help=True)(tem.command)
+    app.command("lattice", no_args_is_help=True)(lattice.command)
 
 
 _register()

@@ -19,6 +19,16 @@ def command(
     layers: str = typer.Option("1-8", "--layers", help="Layer counts N to simulate (1-8, or 1,2,4,8)."),
     edge_nm: float = typer.Option(6.8, "--edge-nm", help="Mean dot edge length [nm] (paper: 6.8)."),
     edge_sd_nm: float = typer.Option(0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm] (paper: 0.5)."),
+    sizes: str = typer.Option(
+        None, "--sizes",
+        help="Measured edges: the results.json of `qdstack tem`, a study's results.json (FILE::tem_<sample> "
+        "when it has several), or a JSON list of nm. The dots' edges are drawn from this distribution "
+        "instead of --edge-nm +- --edge-sd-nm.",
+    ),
+    sizes_law: str = typer.Option(
+        "empirical", "--sizes-law",
+        help="With --sizes: empirical (resample the measured sizes) or lognormal (draw from the fitted log-normal).",
+    ),
     gap_nm: float = typer.Option(None, "--gap-nm", help="Use this inter-layer gap [nm] instead of the linker's."),
     parameters: str = typer.Option(
         "enomoto2024", "--parameters",
@@ -106,6 +116,22 @@ def command(
             f"an {in_plane} x {in_plane} x {max(n_list)} block has {in_plane**2 * max(n_list)} dots "
             f"({(in_plane**2 * max(n_list))**2} pair states); keep M^2 N <= 64 (e.g. --in-plane 3 --layers 1-4)",
             "--in-plane")
+    pool = None
+    if sizes is not None:
+        import numpy as np
+
+        from qdstack.io.sizes import edge_pool, read_sizes
+
+        measured = read_sizes(sizes)
+        pool = edge_pool(measured, sizes_law)
+        edge_nm, edge_sd_nm = float(np.mean(pool)), float(np.std(pool, ddof=1))
+        if measured.shape == "sphere":
+            import warnings
+
+            warnings.warn(f"{sizes}: the sizes are sphere diameters; the film model's dots are cubes and "
+                          "takes them as edges", stacklevel=1)
+    elif sizes_law != "empirical":
+        raise OptionError("--sizes-law needs --sizes", "--sizes-law")
     params = load_parameter_set(parameters)
     params = _overrides(params, coupling=coupling, barrier_eV=barrier_eV, barrier_e_eV=barrier_e_eV,
                         barrier_h_eV=barrier_h_eV, barrier_mass=barrier_mass, amplitude_meV=amplitude_meV,
@@ -116,10 +142,15 @@ def command(
             linker, n_list, params, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm,
             realisations=realisations, seed=seed, emission=not no_emission,
             emission_realisations=400 if in_plane > 1 else 600, channel_breakdown=breakdown,
-            in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm, scheduler=scheduler,
+            in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm, scheduler=scheduler, edge_pool_nm=pool,
             progress=lambda items: progress(items, "simulating films", total=n_tasks),
         )
     result = series.to_dict()
+    result["edge_distribution"] = (
+        {"law": "normal", "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm} if pool is None else
+        {"law": sizes_law, "file": str(sizes), "n_sizes": int(len(measured.sizes_nm)), "edge_nm": edge_nm,
+         "edge_sd_nm": edge_sd_nm, "median_nm": float(np.median(pool))}
+    )
     result["parameter_values"] = {k: v for k, v in params.to_dict().items() if k != "provenance"}
     result["warnings"] = sorted(set(result["warnings"]) | set(warned) | set(_model_notes(params)), key=str)
 
@@ -156,7 +187,13 @@ def command(
                 write_spectrum(folder / "pl" / f"{stem}_N{f.layers}_PL_{t:.0f}K.csv", pl,
                                comment=f"qdstack simulate: PL of {stem}, N = {f.layers}, T = {t:.0f} K")
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary,
+    def summary(console):
+        series.print_summary(console)
+        if pool is not None:
+            console.print(f"dot edges drawn from {sizes} ({sizes_law}; {len(measured.sizes_nm)} measured sizes, "
+                          f"median {float(np.median(pool)):.3g} nm)", markup=False, highlight=False)
+
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary,
          extra_files={"spectra": write_spectra} if out else None)
 
 

@@ -25,6 +25,8 @@ _NAMES = {
     "NumericTable": ("table", "NumericTable"),
     "read_numeric_table": ("table", "read_numeric_table"),
     "read_columns": ("columns", "read_columns"),
+    "read_image": ("image", "read_image"),
+    "Micrograph": ("image", "Micrograph"),
     "atomic_write_bytes": ("writers", "atomic_write_bytes"),
     "atomic_write_text": ("writers", "atomic_write_text"),
     "dumps_json": ("writers", "dumps_json"),

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from qdstack._result import Result
 from qdstack.errors import InputError
 from qdstack.units import K_B_MEV_PER_K
 
-from ._data import LevelData
+from ._data import METHOD_DESCRIPTIONS, LevelData
 
 __all__ = ["CONFORMERS", "LinkerGeometry", "boltzmann_weights", "boltzmann_mean"]
 
@@ -95,8 +96,12 @@ def boltzmann_mean(
 
 
 @dataclass(frozen=True)
-class LinkerGeometry:
+class LinkerGeometry(Result):
     """Anchor-anchor (S-S) distance of a linker at one level, and its conformers.
+
+    A :class:`~qdstack._result.Result`: ``summary()`` is what ``qdstack linker NAME``
+    prints, ``_repr_html_()`` shows it in Jupyter, ``plot()`` the conformers
+    (:func:`~qdstack.plotting.linkers.plot_conformers`), ``to_json()`` the JSON object.
 
     ``ss_distance_nm`` is the distance between the two anchoring atoms (the two
     sulfur atoms of a dithiol) in the conformer named by ``conformer``:
@@ -327,3 +332,74 @@ class LinkerGeometry:
             "paper_ss_distance_nm": self.paper_ss_distance_nm,
             "warnings": list(self.warnings),
         }
+
+    def _plot(self, ax):
+        from qdstack.plotting.linkers import plot_conformers
+
+        return plot_conformers(self, ax=ax)
+
+    def summary_blocks(self, offset_nm: float = 0.0) -> tuple[str, ...]:
+        """What ``qdstack linker NAME`` prints: the distances, the conformers, the gap.
+
+        Parameters
+        ----------
+        offset_nm : float
+            Added to the S-S distance to give the inter-dot gap (as ``--offset-nm``,
+            through :func:`~qdstack.linkers.linker_gap_nm`).
+
+        Examples
+        --------
+        >>> from qdstack.linkers import get_linker
+        >>> print(get_linker("C3DT").summary())  # doctest: +ELLIPSIS
+        C3DT (1,3-propanedithiol)   SMILES SCCCS   anchors S0-S4
+        ...
+        S-S distance  0.5502 nm   (all-anti (extended) conformer)
+        ...
+        gap used by the models  0.5502 nm  (S-S distance + offset 0 nm)
+        """
+        from qdstack.linkers import linker_gap_nm  # the one function that turns a linker into a gap
+
+        gap = linker_gap_nm(self, offset_nm=offset_nm)
+        title = self.name if self.description is None else f"{self.name} ({self.description})"
+        anchors_txt = "-".join(f"{e}{i}" for e, i in zip(self.anchor_elements, self.anchor_atoms))
+        lines = [
+            f"{title}   SMILES {self.smiles}   anchors {anchors_txt}",
+            f"level {self.method}: {METHOD_DESCRIPTIONS[self.method]}",
+        ]
+        where = {
+            "table": "read from the shipped table",
+            "cache": "read from the disk cache",
+            "computed": "computed just now",
+        }[self.source]
+        lines.append(f"  software {self.software}; computed {self.computed_on} ({where})")
+        label = {
+            "anti": "all-anti (extended) conformer",
+            "lowest": "lowest-energy conformer found",
+            "boltzmann": f"Boltzmann mean at {self.temperature_K:g} K",
+        }[self.conformer]
+        what = "-".join(self.anchor_elements) + " distance"  # "S-S distance" for a dithiol
+        lines.append(f"{what}  {self.ss_distance_nm:.4f} nm   ({label})")
+        if self.rigid:
+            spread = max(self.ensemble_ss_distance_nm) - min(self.ensemble_ss_distance_nm)
+            lines.append(
+                f"  rigid linker: {self.n_conformers} minima (end-group rotamers), "
+                f"all with the same S-S distance within {spread:.4f} nm"
+            )
+        else:
+            lines += [
+                f"  all-anti         {self.anti_ss_distance_nm:.4f} nm   "
+                f"{self.anti_relative_energy_meV:7.1f} meV above the lowest",
+                f"  lowest found     {self.lowest_ss_distance_nm:.4f} nm   {0.0:7.1f} meV",
+                f"  Boltzmann mean   {self.boltzmann_ss_distance_nm:.4f} nm   at "
+                f"{self.temperature_K:g} K over {self.n_conformers} distinct minima",
+            ]
+        if self.paper_ss_distance_nm is not None:
+            lines.append(f"  paper (B3LYP/6-31G(d)): {self.paper_ss_distance_nm:.2f} nm")
+        lines.append(
+            f"gap used by the models  {gap:.4f} nm  (S-S distance + offset {offset_nm:g} nm)"
+            if self.conformer == "anti"
+            else f"gap  {gap:.4f} nm  (this S-S distance + offset {offset_nm:g} nm; the models "
+            "use the all-anti conformer unless told otherwise)"
+        )
+        lines += [f"note: {text}" for text in self.warnings]
+        return tuple(lines)

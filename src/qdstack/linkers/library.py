@@ -47,8 +47,17 @@ class LinkerDefinition:
     paper_ss_distance_nm: float | None = None
 
 
-#: The linkers of the reference study.  Paper distances: C3DT 0.55 nm and C10DT 1.46 nm
-#: (B3LYP/6-31G(d) S-S distances quoted in the text; the others are only plotted in Fig. 4).
+def _paper_ss_nm(linker: str) -> float | None:
+    """The S-S distance the reference study quotes for a linker (qdstack.references; None if it quotes none)."""
+    from qdstack.references import load_reference
+
+    ref = load_reference("enomoto2024")
+    key = f"ss_{linker}_nm"
+    return ref.value(key) if key in ref else None
+
+
+#: The linkers of the reference study.  Paper distances (B3LYP/6-31G(d) S-S distances quoted in the
+#: text for C3DT and C10DT; the others are only plotted in Fig. 4) come from qdstack.references.
 DEFINITIONS: tuple[LinkerDefinition, ...] = (
     LinkerDefinition(
         "C2DT",
@@ -61,7 +70,7 @@ DEFINITIONS: tuple[LinkerDefinition, ...] = (
         "1,3-propanedithiol",
         "SCCCS",
         ("1,3-propanedithiol", "propane-1,3-dithiol", "1,3-propane dithiol", "propanedithiol"),
-        0.55,
+        _paper_ss_nm("C3DT"),
     ),
     LinkerDefinition(
         "C4DT",
@@ -86,7 +95,7 @@ DEFINITIONS: tuple[LinkerDefinition, ...] = (
         "1,10-decanedithiol",
         "SCCCCCCCCCCS",
         ("1,10-decanedithiol", "decane-1,10-dithiol", "decanedithiol"),
-        1.46,
+        _paper_ss_nm("C10DT"),
     ),
     LinkerDefinition(
         "BDT",

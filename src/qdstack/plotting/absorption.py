@@ -8,13 +8,14 @@ from qdstack.plotting._base import new_axes
 
 __all__ = [
     "plot_absorption_spectra",
+    "plot_absorption_peak",
     "plot_shift_vs_layers",
     "plot_od_vs_layers",
     "plot_coupling",
 ]
 
 
-def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False):
+def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False, labels=None):
     """Spectra of a series on an energy axis, with the first excitonic peak marked.
 
     Parameters
@@ -24,16 +25,24 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False):
         The spectra the series was computed from, in the same order.
     normalise : bool
         Divide each spectrum by its OD at the peak.
+    labels : sequence of str, optional
+        One legend label per spectrum (default ``N = <layers>``; the films' labels or
+        file names when several films share a layer count, e.g. a density series).
     """
     ax = new_axes(ax)
+    if labels is None:
+        layers = [f.layers for f in series.films]
+        if len(set(layers)) == len(layers):
+            labels = [f"N = {f.layers}" + (f" ({f.label})" if f.label else "") for f in series.films]
+        else:
+            labels = [f.label or str(f.file).rsplit("/", 1)[-1] for f in series.films]
     cmap = _cmap(len(spectra))
     lo = min(f.peak.window_eV[0] for f in series.films) - 0.15
     hi = max(f.peak.window_eV[1] for f in series.films) + 0.25
     for i, (film, spec) in enumerate(zip(series.films, spectra)):
         scale = 1.0 / film.peak.od if normalise and film.peak.od > 0 else 1.0
         keep = (spec.energy_eV >= lo) & (spec.energy_eV <= hi)
-        label = f"N = {film.layers}" + (f" ({film.label})" if film.label else "")
-        ax.plot(spec.energy_eV[keep], spec.intensity[keep] * scale, color=cmap[i], lw=1.2, label=label)
+        ax.plot(spec.energy_eV[keep], spec.intensity[keep] * scale, color=cmap[i], lw=1.2, label=labels[i])
         ax.plot([film.peak.peak_eV], [film.peak.od * scale], "v", color=cmap[i], ms=7, mec="k", mew=0.5)
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("Absorbance (normalised)" if normalise else "Absorbance (OD)")
@@ -44,8 +53,41 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False):
     return ax
 
 
+def plot_absorption_peak(spectrum, peak, ax=None, label: str | None = None):
+    """One spectrum (e.g. dots in solution) with its first excitonic peak marked and labelled.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+    peak : ExcitonicPeak
+        From :func:`qdstack.analysis.absorption.first_excitonic_peak`.
+    """
+    ax = new_axes(ax)
+    lo, hi = peak.window_eV[0] - 0.15, peak.window_eV[1] + 0.35
+    keep = (spectrum.energy_eV >= lo) & (spectrum.energy_eV <= hi)
+    ax.plot(spectrum.energy_eV[keep], spectrum.intensity[keep], color="C0", lw=1.2, label=label)
+    ax.plot([peak.peak_eV], [peak.od], "v", color="C3", ms=8, mec="k", mew=0.5,
+            label=f"first excitonic peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV")
+    ax.set_xlabel("Photon energy (eV)")
+    ax.set_ylabel("Absorbance (OD)")
+    ax.set_title("First excitonic peak", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    _top_wavelength_axis(ax)
+    return ax
+
+
+def _integer_layer_axis(ax):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_shift_vs_layers(series, ax=None):
-    """Peak shift vs number of layers with the tight-binding chain fit."""
+    """Peak shift vs number of layers with the tight-binding chain fit.
+
+    The 90 % saturation line is drawn only for series of at least four layer counts
+    (with fewer, "90 % of the largest shift" is reached at the last point by construction).
+    """
     ax = new_axes(ax)
     n = series.layers
     shift = np.array(series.shift_meV)
@@ -58,10 +100,11 @@ def plot_shift_vs_layers(series, ax=None):
         model = (c.energy_eV(nn) - series.reference_eV) * 1e3
         ax.plot(nn, model, "-", color="C3",
                 label=f"chain: beta = {c.beta_meV:.1f} ± {c.beta_meV_err:.1f} meV")
-    if series.saturation_layers is not None:
+    if series.saturation_layers is not None and len(set(np.asarray(n).tolist())) >= 4:
         ax.axvline(series.saturation_layers, color="0.6", ls=":",
                    label=f"90 % of max shift at N = {series.saturation_layers}")
     ax.axhline(0, color="0.8", lw=0.8)
+    _integer_layer_axis(ax)
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel(f"Shift from N = {series.reference_layers} (meV)")
     ax.legend(fontsize=8, frameon=False)
@@ -77,12 +120,14 @@ def plot_od_vs_layers(series, ax=None):
     if series.od_vs_layers is not None:
         f = series.od_vs_layers
         nn = np.linspace(0, n.max(), 50)
+        r2 = f" (r² = {f.r2:.3f})" if np.isfinite(f.r2) else " (two points: no r²)"
         ax.plot(nn, f.slope * nn + f.intercept, "-", color="k", lw=1,
-                label=f"OD = {f.slope:.4f} N + {f.intercept:.4f} (r² = {f.r2:.3f})")
+                label=f"OD = {f.slope:.4f} N + {f.intercept:.4f}{r2}")
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel("Optical density")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
+    _integer_layer_axis(ax)
     ax.legend(fontsize=8, frameon=False)
     return ax
 

@@ -98,10 +98,12 @@ def plot_lifetime_series(series, ax=None):
                     color=color, label=label)
     ax.set_xlabel("Temperature (K)")
     ax.set_ylabel("Average PL lifetime (ns)")
-    ax.set_ylim(bottom=0)
+    top = max((np.nanmax(series.column(n) + np.nan_to_num(series.column(n + "_err"))) for n in
+               ("tau_amplitude_weighted_ns", "tau_intensity_weighted_ns")), default=1.0)
+    ax.set_ylim(0, 1.45 * top if np.isfinite(top) and top > 0 else None)  # headroom: the legend sits above the data
     K = len(series.fits[0].components) if series.fits else 0
     ax.set_title(f"PL lifetime vs temperature ({K}-exponential reconvolution fits)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=1)
     return ax
 
 

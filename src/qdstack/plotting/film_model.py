@@ -14,9 +14,15 @@ __all__ = [
     "plot_radiative_lifetime",
     "plot_channel_shifts",
     "plot_calibration",
+    "plot_saturation_readings",
 ]
 
-_PAPER_N8 = {"C3DT": -44.0, "C10DT": -14.2}
+
+def _reference_shifts(reference: str = "enomoto2024") -> dict:
+    """``{linker: (N, shift meV)}`` of the shifts a reference study states (qdstack.references)."""
+    from qdstack.physics.film_model.calibration import reference_shifts
+
+    return {m.linker: (m.layers, m.shift_meV) for m in reference_shifts(reference)}
 
 
 def plot_model_shift_vs_layers(series_list, ax=None, paper: dict | None = None, chain: bool = True):
@@ -26,14 +32,15 @@ def plot_model_shift_vs_layers(series_list, ax=None, paper: dict | None = None, 
     ----------
     series_list : FilmSeries or sequence of FilmSeries
     paper : dict, optional
-        ``{linker: shift at N = 8 [meV]}`` to mark (default the two numbers of the reference study).
+        ``{linker: (N, shift [meV])}`` to mark (default: the shifts the reference study states,
+        read from :mod:`qdstack.references`).
     chain : bool
         Draw the chain fit E1 - 2 beta cos(pi/(N+1)) of each series (dashed).
     """
     ax = new_axes(ax)
     if not isinstance(series_list, (list, tuple)):
         series_list = [series_list]
-    paper = _PAPER_N8 if paper is None else paper
+    paper = _reference_shifts() if paper is None else paper
     for k, s in enumerate(series_list):
         color = f"C{k}"
         n = np.array(s.layers)
@@ -51,8 +58,9 @@ def plot_model_shift_vs_layers(series_list, ax=None, paper: dict | None = None, 
         if sat is not None:
             ax.plot([sat], [shift[list(n).index(sat)]], marker="s", mfc="none", mec=color, ms=11, mew=1.2)
         if s.linker in paper:
-            ax.plot([8], [paper[s.linker]], marker="*", color=color, ms=15, mec="k", mew=0.6,
-                    label=f"paper, {s.linker} N = 8: {paper[s.linker]:+.1f} meV (calibration input)")
+            n_ref, v_ref = paper[s.linker]
+            ax.plot([n_ref], [v_ref], marker="*", color=color, ms=15, mec="k", mew=0.6,
+                    label=f"paper, {s.linker} N = {n_ref}: {v_ref:+.1f} meV (calibration input)")
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel("First-peak shift from N = 1 (meV)")
@@ -150,4 +158,39 @@ def plot_calibration(result, ax=None):
     title = f"calibration ({result.parameters.coupling} coupling): {vals}"
     ax.set_title(title + ("\n" + "; ".join(notes) if notes else ""), fontsize=8.5)
     ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_saturation_readings(saturation: dict, ax=None):
+    """How often noisy series drawn from the model read each saturation layer count, with the paper's reading.
+
+    Parameters
+    ----------
+    saturation : dict
+        ``results["saturation"]`` of ``qdstack reproduce`` (per linker: ``reading`` with
+        ``probability``, ``noiseless``; ``paper_layers``).
+    """
+    ax = new_axes(ax)
+    names = [k for k in saturation if isinstance(saturation[k], dict) and "reading" in saturation[k]]
+    width = 0.8 / max(len(names), 1)
+    all_n = sorted({int(n) for k in names for n in saturation[k]["reading"]["probability"]})
+    for i, name in enumerate(names):
+        r = saturation[name]["reading"]
+        n = np.array([int(k) for k in r["probability"]])
+        p = np.array(list(r["probability"].values()))
+        x = n + (i - (len(names) - 1) / 2) * width
+        ax.bar(x, p, width=width, color=f"C{i}", alpha=0.8,
+               label=f"{name}: model series reads {r['noiseless']} without noise")
+        paper = int(saturation[name]["paper_layers"])
+        pp = float(r["probability"].get(str(paper), 0.0))
+        ax.plot([paper + (i - (len(names) - 1) / 2) * width], [pp + 0.02], marker="v", color=f"C{i}", mec="k",
+                ms=10, ls="none", label=f"{name}: paper reads {paper} (P = {pp:.2f})")
+    ax.set_xticks(all_n)
+    ax.set_xlabel("Saturation layer count read from a noisy series (90 % rule)")
+    ax.set_ylabel("Probability")
+    sd = saturation.get("peak_sd_meV")
+    ax.set_title(f"Series drawn from the model, each film's peak ±{sd:g} meV" if sd else "Noisy readings",
+                 fontsize=10)
+    ax.set_ylim(0, max(0.6, ax.get_ylim()[1]))
+    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
     return ax

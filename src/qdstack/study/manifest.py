@@ -30,6 +30,8 @@ folder.  The schema (see the README for a complete example)::
     plqy = {empty = "plqy/A.csv", out_of_beam = "plqy/B.csv", in_beam = "plqy/C.csv",
             response = "plqy/response.csv"}   # integrating sphere (de Mello 1997)
     dipcoat = {table = "dip/speeds.csv", target_od = 0.02}   # or x_column = "diglyme_fraction"
+    tem = [ {file = "tem/grid1.dm4", shape = "cube"}, ... ]   # or tem = "tem/grid1.dm4"
+    lattice = [ {file = "hrtem/fringes.dm4", crystal = "CsPbBr3"}, ... ]
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ __all__ = [
     "AngleFile",
     "PlqyFiles",
     "DipcoatTable",
+    "TemFile",
+    "LatticeFile",
     "load_manifest",
     "parse_manifest",
     "ManifestError",
@@ -141,6 +145,60 @@ class DipcoatTable(_Strict):
         return self
 
 
+class TemFile(_Strict):
+    """A micrograph to size particles on (options of ``qdstack tem``)."""
+
+    file: Path
+    pixel_nm: PositiveFloat | None = None
+    scale_bar_nm: PositiveFloat | None = None
+    crop: tuple[int, int, int, int] | None = None
+    shape: Literal["auto", "cube", "sphere"] = "auto"
+    contrast: Literal["auto", "dark", "bright"] = "auto"
+    threshold: Literal["otsu", "local"] = "otsu"
+    min_size_nm: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_calibration(self):
+        if self.pixel_nm is not None and self.scale_bar_nm is not None:
+            raise ValueError("give either pixel_nm or scale_bar_nm, not both")
+        if self.crop is not None:
+            x0, y0, x1, y1 = self.crop
+            if min(self.crop) < 0 or x1 <= x0 or y1 <= y0:
+                raise ValueError("crop is [x0, y0, x1, y1] in pixels with x1 > x0 >= 0 and y1 > y0 >= 0")
+        return self
+
+
+class LatticeFile(_Strict):
+    """An HRTEM/HAADF image to read lattice spacings from (options of ``qdstack lattice``)."""
+
+    file: Path
+    pixel_nm: PositiveFloat | None = None
+    crystal: str | None = None
+    crop: tuple[int, int, int, int] | None = None
+
+    @field_validator("crystal")
+    @classmethod
+    def _known_crystal(cls, value):
+        if value is not None:
+            from qdstack.analysis.lattice import parse_crystal
+            from qdstack.errors import OptionError
+
+            try:
+                parse_crystal(value)
+            except OptionError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+
+def _files_list(value):
+    """``"a.dm4"`` or ``["a.dm4", ...]`` -> ``[{"file": "a.dm4"}, ...]`` (tables pass through)."""
+    if isinstance(value, (str, Path)):
+        return [{"file": value}]
+    if isinstance(value, list):
+        return [{"file": v} if isinstance(v, (str, Path)) else v for v in value]
+    return value
+
+
 class StudyInfo(_Strict):
     """The ``[study]`` table."""
 
@@ -185,6 +243,13 @@ class Sample(_Strict):
     angle: tuple[AngleFile, ...] = ()
     plqy: PlqyFiles | None = None
     dipcoat: DipcoatTable | None = None
+    tem: tuple[TemFile, ...] = ()
+    lattice: tuple[LatticeFile, ...] = ()
+
+    @field_validator("tem", "lattice", mode="before")
+    @classmethod
+    def _file_shorthand(cls, value):
+        return _files_list(value)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -251,7 +316,7 @@ class Study(_Strict):
                         out.append(self.path(p))
             if s.dipcoat is not None:
                 out.append(self.path(s.dipcoat.table))
-            for group in (s.tpl, s.decays, s.xrd, s.angle):
+            for group in (s.tpl, s.decays, s.xrd, s.angle, s.tem, s.lattice):
                 for item in group:
                     out.append(self.path(item.file))
                     irf = getattr(item, "irf", None)

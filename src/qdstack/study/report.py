@@ -30,9 +30,19 @@ def _num(value):
             return "0"
         mag = abs(value)
         if 1e-3 <= mag < 1e5:
-            return f"{value:.5g}"
+            return f"{value:.4g}"
         return f"{value:.4e}"
     return str(value)
+
+
+def _pm(value, err=None):
+    """'value ± err' with the error to two significant digits and the value to the same decimal place."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return _num(value)
+    if not isinstance(err, (int, float)) or not math.isfinite(err) or err <= 0:
+        return _num(value)
+    digits = min(max(0, 1 - int(math.floor(math.log10(err)))), 6)
+    return f"{value:.{digits}f} ± {err:.{digits}f}"
 
 
 def _table(columns: dict) -> dict:
@@ -66,8 +76,20 @@ def _measurements(s) -> str:
     return ", ".join(parts) or "—"
 
 
-def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "") -> str:
-    """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`."""
+def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "",
+                  headline: str = "", sections=()) -> str:
+    """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`.
+
+    Parameters
+    ----------
+    comparison : list of dict, optional
+        Rows of a paper comparison (``qdstack reproduce``).
+    headline : str
+        One line shown above everything (the comparison's summary).
+    sections : sequence of dict
+        Further sections after the comparison, each ``{"id", "title", "paragraphs": [str],
+        "tables": [(name, {column: [values]})], "figures": [(caption, png bytes)]}``.
+    """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -77,6 +99,7 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         lstrip_blocks=True,
     )
     env.filters["num"] = _num
+    env.filters["pm"] = _pm
     outputs = []
     for o in run.outputs.values():
         outputs.append(
@@ -104,6 +127,10 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         for s in study.sample
     ]
     comparison = comparison if comparison is not None else run.results.get("comparison")
+    extra = [{"id": sec["id"], "title": sec["title"], "paragraphs": list(sec.get("paragraphs", ())),
+              "tables": [(k, _table(v)) for k, v in sec.get("tables", ())],
+              "figures": [(k, base64.b64encode(v).decode("ascii")) for k, v in sec.get("figures", ())]}
+             for sec in sections]
     return env.get_template("report.html.j2").render(
         study=study,
         samples=samples,
@@ -117,4 +144,6 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         comparison_intro=comparison_intro,
         discussion=list(discussion),
         intro=intro,
+        headline=headline,
+        sections=extra,
     )

@@ -4,57 +4,45 @@ The raw data of Enomoto et al. (Chem. Sci. 2024, 15, 13049) are not public, so
 the reproduction is honest about what it is:
 
 1. The film model (:mod:`qdstack.physics.film_model`, parameter set ``enomoto2024``)
-   is calibrated on the two N = 8 shifts (-44.0 meV for C3DT, -14.2 meV for
-   C10DT); its energy offset, homogeneous width and intrinsic Stokes shift come
-   from the solution spectra (2.477 eV, 2.446 eV, 77 meV).  Those five numbers
-   are *inputs*; everything else is a prediction.
+   was calibrated on numbers of the paper (the two N = 8 shifts; its energy
+   offset, homogeneous width and intrinsic Stokes shift on the solution
+   spectra; the in-plane gap from the in-plane period).  The parameter set
+   records which (``provenance["reference_inputs"]``).
 2. The model's films are turned into the files an experimentalist would record
    (:mod:`qdstack.synthetic`): absorption spectra with the higher transitions,
    continuum, scattering tail and spectrometer noise; the solution PL; X-ray
-   profiles with Poisson counts; TCSPC decays with a measured-like IRF.
-3. Those files, and a manifest listing them, go through ``qdstack study run`` —
+   profiles at the periods of the structural model of the stack
+   (:mod:`qdstack.physics.stack_structure`) with Poisson counts; TCSPC decays.
+3. Those files, and a manifest listing them, go through ``qdstack study run`` --
    the same analyses a user runs on real files.
-4. Every number of the paper the model or the analyses predict is put beside the
-   paper's, with a tolerance and whether they agree.  Rows that disagree stay in
-   the table; the report discusses them.
+4. :mod:`qdstack.study.comparison` puts every number of the paper
+   (:mod:`qdstack.references`, the one copy) beside qdstack's; each row's role
+   (calibration input, consistency, prediction) is derived from what it depends
+   on, and the headline counts each physical quantity once.
+
+The report is a list of sections (:data:`REPORT_SECTIONS`) and the results a
+set of keys, so a further part of the reproduction adds one of each.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qdstack.errors import OptionError
 
-__all__ = ["PAPER", "reproduce_enomoto2024", "STUDIES"]
+if TYPE_CHECKING:
+    from qdstack.physics.film_model import FilmParameters
 
-#: Numbers stated in the text of Enomoto et al., Chem. Sci. 2024, 15, 13049.
-PAPER = {
-    "edge_nm": 6.8,
-    "edge_sd_nm": 0.5,
-    "solution_peak_eV": 2.477,
-    "solution_pl_peak_eV": 2.446,
-    "solution_pl_fwhm_meV": 77.0,
-    "monolayer_peak_eV": 2.473,
-    "monolayer_peak_err_eV": 0.002,
-    "shift_N8_C3DT_meV": -44.0,
-    "shift_N8_C10DT_meV": -14.2,
-    "saturation_C3DT": 6,
-    "saturation_C10DT": 3,
-    "ss_C3DT_nm": 0.55,
-    "ss_C10DT_nm": 1.46,
-    "period_estimate_C3DT_nm": 7.35,
-    "period_estimate_C10DT_nm": 8.26,
-    "period_xrd_C3DT_nm": 7.7,
-    "period_xrd_C10DT_nm": 8.1,
-    "period_in_plane_nm": (9.70, 9.97),
-    "thickness_estimate_nm": 147.0,
-    "thickness_sem_nm": 130.0,
-    "thickness_sem_err_nm": 10.0,
-}
+__all__ = ["reproduce_enomoto2024", "STUDIES", "PaperSimulation", "simulate_paper", "write_simulated_study",
+           "REPORT_SECTIONS"]
+
+REFERENCE = "enomoto2024"
 
 #: what ``qdstack reproduce`` knows how to reproduce
 STUDIES = ("enomoto2024",)
@@ -138,8 +126,18 @@ def _toml_str(s: str) -> str:
     return json.dumps(s)
 
 
-def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
-    """Write the simulated measurements and their manifest; returns the manifest path."""
+def write_simulated_study(sim, solution, folder: Path, seed: int = 0, *, reference=None, structure=None) -> Path:
+    """Write the simulated measurements and their manifest; returns the manifest path.
+
+    The dots' size is the reference's (``edge_nm``); the X-ray profiles are
+    simulated at the periods of the structural model (``structure``, default
+    the literature one) and, in plane, at edge + the parameter set's in-plane gap.
+    """
+    from qdstack.physics.stack_structure import DEFAULT_STRUCTURE, out_of_plane_period
+    from qdstack.references import load_reference
+
+    ref = load_reference(REFERENCE) if reference is None else reference
+    structure = DEFAULT_STRUCTURE if structure is None else structure
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2024]))
     folder.mkdir(parents=True, exist_ok=True)
     samples: list[str] = []
@@ -165,7 +163,8 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
     sample(name="QDs in toluene", layers=0, absorption="absorption/solution.csv", pl="pl/solution_PL.csv")
 
     # monolayers of different packing density (Fig. 2): OD ~ 1/(in-plane period)^2
-    edge = PAPER["edge_nm"]
+    edge = ref.value("edge_nm")
+    edge_sd = ref["edge_nm"].stated_uncertainty
     g0 = sim.density[0][0]
     for g, series in sim.density:
         scale = ((edge + g0) / (edge + g)) ** 2
@@ -199,10 +198,11 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
             sample(name=f"{series.linker} {film.layers}L", linker=series.linker, layers=film.layers,
                    absorption=f"absorption/{name}")
 
-    # X-ray scattering of 30-layer films (Fig. S5): out-of-plane period = edge + S-S, in-plane = edge + oleyl gap
+    # X-ray scattering of 30-layer films (Fig. S5): out-of-plane period from the structural model of the
+    # stack, in-plane = edge + the parameter set's in-plane gap
     in_plane = edge + sim.params.in_plane_gap_nm
     for series, with_ip in ((sim.c3dt, True), (sim.c10dt, False)):
-        oop = edge + series.gap_nm
+        oop = out_of_plane_period(series.linker, edge, structure).period_nm
         _write_xrd(folder / "xrd" / f"{series.linker}_out_of_plane.xy", oop, rng, two_theta=True)
         xrd = [{"file": f"xrd/{series.linker}_out_of_plane.xy", "direction": "out-of-plane",
                 "qmin_per_nm": 0.4, "qmax_per_nm": 1.2}]
@@ -212,9 +212,8 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
                         "qmin_per_nm": 0.4, "qmax_per_nm": 1.2})
         sample(name=f"{series.linker} 30L (XRD)", linker=series.linker, layers=30, xrd=xrd)
 
-    # a 20-layer C3DT film measured by cross-sectional SEM (Fig. S4)
-    sample(name="C3DT 20L (SEM)", linker="C3DT", layers=20, thickness_nm=PAPER["thickness_sem_nm"],
-           thickness_err_nm=PAPER["thickness_sem_err_nm"])
+    # (the SEM thickness of Fig. S4 is a measurement of the paper, not of the model: it is compared
+    # directly with the structural model in qdstack.study.comparison, not written here as a sample)
 
     manifest = folder / "study.toml"
     head = (
@@ -222,7 +221,7 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
         "[study]\n"
         f'name = "Enomoto et al. 2024, reproduced (film model {sim.params.name})"\n'
         'material = "CsPbBr3"\n'
-        f"edge_nm = {PAPER['edge_nm']}\nedge_sd_nm = {PAPER['edge_sd_nm']}\n"
+        f"edge_nm = {edge}\nedge_sd_nm = {edge_sd}\n"
         'description = "CsPbBr3 quantum-dot multilayers with dithiol linkers: the paper\'s films simulated by '
         'the qdstack film model and measured again through the analyses a user runs on real files."\n'
     )
@@ -230,168 +229,159 @@ def write_simulated_study(sim, solution, folder: Path, seed: int = 0) -> Path:
     return manifest
 
 
-# ----------------------------------------------------------------------------- comparison
+# ----------------------------------------------------------------------------- the model's films
 
 
-def _row(quantity, paper, value, unit, tolerance, kind, how, agrees=None, relation="="):
-    # the contract types paper, qdstack and tolerance as floats (a layer count of 6 is 6.0 here)
-    paper, value, tolerance = (None if v is None else float(v) for v in (paper, value, tolerance))
-    if agrees is None:
-        agrees = (value is not None and paper is not None and math.isfinite(value)
-                  and abs(value - paper) <= tolerance)
-    return {"quantity": quantity, "paper": paper, "qdstack": value, "unit": unit, "tolerance": tolerance,
-            "agrees": bool(agrees), "kind": kind, "relation": relation, "source": how}
+@dataclass(frozen=True)
+class PaperSimulation:
+    """The reference study simulated with one parameter set (input of :func:`qdstack.study.comparison.build_comparison`).
+
+    Attributes
+    ----------
+    params : FilmParameters
+    c3dt, c10dt : FilmSeries
+        C3DT and C10DT films of N = 1..8 (emission at N = 1, 3, 6; channel breakdown at 2, 8).
+    bilayers : tuple of FilmSeries
+        N = 1 and 2 of every built-in linker.
+    bilayer_fit : CouplingFit
+        |bilayer shift| = A exp(-k d) over the built-in linkers (amplitude law).
+    density : tuple of (float, FilmSeries)
+        Monolayers (3 x 3 in-plane blocks) at in-plane gaps of 3, 4.5 and 6 nm.
+    realisations, seed : int
+    """
+
+    params: FilmParameters
+    c3dt: object
+    c10dt: object
+    bilayers: tuple
+    bilayer_fit: object
+    density: tuple
+    realisations: int
+    seed: int
 
 
-def _lifetime_ratio(analysis: dict, low_K: float = 10.0, high_K: float = 295.0) -> float:
-    rows = analysis["decays"]
-    by_t = {r["temperature_K"]: r["tau_amplitude_weighted_ns"] for r in rows}
-    lo = min(by_t, key=lambda t: abs(t - low_K))
-    hi = min(by_t, key=lambda t: abs(t - high_K))
-    return float(by_t[lo] / by_t[hi])
+def simulate_paper(
+    params: FilmParameters | None = None,
+    *,
+    realisations: int = 6000,
+    seed: int = 0,
+    scheduler: str | None = None,
+    progress=None,
+) -> PaperSimulation:
+    """Simulate every film of the reference study the model can say something about.
+
+    The C3DT and C10DT series of N = 1..8 (Fig. 3), the bilayers of every
+    built-in linker (Fig. 4), monolayers at three packing densities (Fig. 2).
+    """
+    from qdstack.analysis.coupling import fit_tunnelling_decay
+    from qdstack.linkers import builtin_linkers
+    from qdstack.physics.film_model import load_parameter_set
+    from qdstack.physics.film_model.series import SeriesRequest, sweep
+
+    params = load_parameter_set("enomoto2024") if params is None else params
+    reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT")]
+    c3, c10 = sweep(reqs, range(1, 9), params, realisations=realisations, seed=seed,
+                    emission_layers=[1, 3, 6], channel_breakdown=True, breakdown_layers=[2, 8],
+                    scheduler=scheduler, progress=progress)
+    others = [SeriesRequest(b.name) for b in builtin_linkers()]
+    bis = sweep(others, [1, 2], params, realisations=realisations, seed=seed, emission=False,
+                solution_reference=False, scheduler=scheduler, progress=progress)
+    dist = np.array([s.gap_nm for s in bis])
+    bil = np.array([s.shift_meV[1] for s in bis])
+    dec = fit_tunnelling_decay(dist, bil, mass=params.barrier_mass, law="amplitude",
+                               linkers=[s.linker for s in bis])
+    # packing density of the monolayer: in-plane gap from close-packed to sparse, M = 3 block
+    density = []
+    for g in (3.0, 4.5, 6.0):
+        s = sweep([SeriesRequest("C3DT")], [1], params, realisations=max(realisations // 20, 200), seed=seed,
+                  emission=False, solution_reference=False, in_plane=3, in_plane_gap_nm=g,
+                  scheduler=scheduler)[0]
+        density.append((g, s))
+    return PaperSimulation(params, c3, c10, tuple(bis), dec, tuple(density), realisations, seed)
 
 
-def build_comparison(results: dict, sim) -> tuple[list[dict], list[dict], list[str]]:
-    """(comparison rows, predictions without a paper number, discussion of disagreements)."""
-    from qdstack.linkers import get_linker
-    from qdstack.materials import get_material
-    from qdstack.physics.single_dot import first_exciton_energy_eV
-
-    a = results["analyses"]
-    rows: list[dict] = []
-    mat = get_material("CsPbBr3")
-    e_dot = float(first_exciton_energy_eV(PAPER["edge_nm"], mat))
-    rows.append(_row("first excitonic peak of 6.8 nm dots in solution, single-dot model (no calibration)",
-                     PAPER["solution_peak_eV"], e_dot, "eV", 0.030, "prediction",
-                     f"qdstack.physics.single_dot, CsPbBr3 parameter set {mat.parameter_set}; tolerance: the "
-                     "model's accuracy (effective masses disputed, see README)"))
-    sol = a["absorption_solution"]["peaks"][0]
-    rows.append(_row("first excitonic peak in solution, measured on the simulated spectrum", PAPER["solution_peak_eV"],
-                     sol["peak_eV"], "eV", 0.002, "calibration input",
-                     "film model energy offset set on 2.477 eV; read back by qdstack absorption"))
-    mono = a["absorption_no_linker"]["peak_spread"]
-    rows.append(_row("monolayer film first peak (density series mean)", PAPER["monolayer_peak_eV"], mono["mean_eV"],
-                     "eV", PAPER["monolayer_peak_err_eV"], "prediction",
-                     "film model: dielectric environment term only; tolerance: the paper's spread"))
-    rows.append(_row("monolayer peak spread over packing density (standard deviation)", 0.0, mono["std_meV"], "meV",
-                     1e3 * PAPER["monolayer_peak_err_eV"], "prediction",
-                     "three monolayers, in-plane gap 3-6 nm (3 x 3 blocks with in-plane coupling and Coulomb)"))
-    c3, c10 = a["absorption_C3DT"], a["absorption_C10DT"]
-    rows.append(_row("shift N = 8, C3DT", PAPER["shift_N8_C3DT_meV"], c3["shift_meV"][-1], "meV", 2.0,
-                     "calibration input", "the film model is calibrated on it; measured back through qdstack absorption"))
-    rows.append(_row("shift N = 8, C10DT", PAPER["shift_N8_C10DT_meV"], c10["shift_meV"][-1], "meV", 2.0,
-                     "calibration input", "the film model is calibrated on it; measured back through qdstack absorption"))
-    rows.append(_row("saturation layer count, C3DT (90 % of the N = 8 shift)", PAPER["saturation_C3DT"],
-                     c3["saturation_layers"], "layers", 1, "prediction", "paper: 'nearly saturated' at N = 6"))
-    rows.append(_row("saturation layer count, C10DT (90 % of the N = 8 shift)", PAPER["saturation_C10DT"],
-                     c10["saturation_layers"], "layers", 1, "prediction", "paper: 'nearly saturated' at N = 3"))
-    diff = c3["saturation_layers"] - c10["saturation_layers"]
-    rows.append(_row("C3DT saturates later than C10DT (difference of saturation layer counts)",
-                     PAPER["saturation_C3DT"] - PAPER["saturation_C10DT"], diff, "layers", 0, "prediction",
-                     "agrees when the difference is > 0 (the paper's claim)", agrees=diff > 0, relation=">0"))
-    cp = a["coupling"]
-    rows.append(_row("bilayer shift vs S-S distance is exponential (r2 of |shift| = A exp(-k d), 8 linkers)", 1.0,
-                     cp["r2"], "r2", 0.05, "prediction", f"decay constant k = {cp['decay_per_nm']:.2f} nm^-1"))
-    for name, key in (("C3DT", "ss_C3DT_nm"), ("C10DT", "ss_C10DT_nm")):
-        g = get_linker(name)
-        rows.append(_row(f"S-S distance of {name}", PAPER[key], g.ss_distance_nm, "nm", 0.03, "prediction",
-                         f"qdstack linker library, {g.method} ({g.conformer}); paper: B3LYP/6-31G(d)"))
-    for name, key_est, key_xrd in (("C3DT", "period_estimate_C3DT_nm", "period_xrd_C3DT_nm"),
-                                   ("C10DT", "period_estimate_C10DT_nm", "period_xrd_C10DT_nm")):
-        x = a[f"xrd_{name}_30L_XRD"]
-        exp = x["out_of_plane_vs_edge_plus_gap"]
-        rows.append(_row(f"out-of-plane period estimate edge + S-S, {name}", PAPER[key_est], exp["expected_nm"], "nm",
-                         0.05, "prediction", "6.8 nm + the linker library's S-S distance"))
-        d = x["out-of-plane"]["peaks"][0]["d_nm"]
-        rows.append(_row(f"out-of-plane period from XRD, {name}", PAPER[key_xrd], d, "nm", PAPER["edge_sd_nm"],
-                         "prediction", "simulated profile (period = edge + S-S) fitted by qdstack xrd; tolerance: "
-                         "the edge-length spread of the dots (TEM)"))
-    ip = a["xrd_C3DT_30L_XRD"]["in-plane"]["peaks"][0]["d_nm"]
-    lo, hi = PAPER["period_in_plane_nm"]
-    rows.append(_row("in-plane period from XRD", 0.5 * (lo + hi), ip, "nm", 0.5 * (hi - lo) + 0.1, "prediction",
-                     f"edge + {sim.params.in_plane_gap_nm:g} nm oleyl ligand gap (2 x {sim.params.ligand_shell_nm:g} nm "
-                     "shells, a model parameter); paper: 9.70-9.97 nm"))
-    th = a["thickness"]["films"][0]
-    rows.append(_row("20-layer thickness estimate, N x (edge + S-S)", PAPER["thickness_estimate_nm"], th["thickness_nm"],
-                     "nm", 1.0, "prediction", "qdstack film with the linker library's C3DT distance"))
-    tol = 2.0 * math.hypot(PAPER["thickness_sem_err_nm"], th["thickness_nm_err"] or 0.0)
-    rows.append(_row("20-layer thickness vs SEM (130 +- 10 nm)", PAPER["thickness_sem_nm"], th["thickness_nm"], "nm",
-                     tol, "prediction", f"agrees within 2 sigma (z = {th['z_score']:.2f})"))
-    pl = a["pl"]["spectra"][0]
-    rows.append(_row("PL peak in solution", PAPER["solution_pl_peak_eV"], pl["peak_eV"], "eV", 0.003,
-                     "calibration input", "intrinsic Stokes shift set on it; read back by the PL analysis"))
-    rows.append(_row("PL FWHM in solution", PAPER["solution_pl_fwhm_meV"], pl["fwhm_meV"], "meV", 3.0,
-                     "calibration input", "homogeneous width set on it; read back by the PL analysis"))
-    for n in (1, 3, 6):
-        ratio = _lifetime_ratio(a[f"decays_C3DT_{n}L"])
-        if n == 1:
-            rows.append(_row("PL lifetime 10 K / 295 K, monolayer (flat: 0D excitons)", 1.0, ratio, "ratio", 0.1,
-                             "prediction", "decays simulated from the model's radiative rate, fitted by qdstack decay"))
-        else:
-            rows.append(_row(f"PL lifetime 10 K / 295 K, C3DT N = {n} (paper: longer at low T, > 1)", 1.0, ratio,
-                             "ratio", 0.0, "prediction",
-                             "decays simulated from the model's radiative rate, fitted by qdstack decay",
-                             agrees=ratio > 1.0, relation=">"))
-    predictions = []
-    for n in range(2, 8):
-        for label, an in (("C3DT", c3), ("C10DT", c10)):
-            predictions.append({"quantity": f"shift N = {n}, {label}", "qdstack": an["shift_meV"][n - 1], "unit": "meV",
-                                "note": "Fig. 3d has no number in the text"})
-    for lk, d_nm, s in zip(cp["data"]["linker"], cp["data"]["distance_nm"], cp["data"]["shift_meV"]):
-        predictions.append({"quantity": f"bilayer shift, {lk} (S-S {d_nm:.3f} nm)", "qdstack": s, "unit": "meV",
-                            "note": "Fig. 4 has no number in the text"})
-    predictions.append({"quantity": "bilayer shift decay constant k", "qdstack": cp["decay_per_nm"], "unit": "nm^-1",
-                        "note": f"implied barrier {cp['barrier_eV']:.3g} eV ({cp['law']} law, m* = {cp['mass']:g})"})
-    predictions.append({"quantity": "in-plane coupling beta_e through 3 nm oleyl", "qdstack": sim.c3dt.films[0].beta_e_in_meV,
-                        "unit": "meV", "note": f"out-of-plane beta_e {sim.c3dt.films[0].beta_e_meV:.2f} meV (C3DT)"})
-    cal = sim.params.to_dict().get("provenance", {}).get("calibration", {})
-    discussion = _discussion(rows, cal)
-    return rows, predictions, discussion
+# ----------------------------------------------------------------------------- report sections
 
 
-def _discussion(rows: list[dict], cal: dict) -> list[str]:
-    out = []
-    for r in rows:
-        if r["agrees"]:
-            continue
-        q = r["quantity"]
-        if q.startswith("monolayer film first peak"):
-            out.append(
-                f"Monolayer peak: the model puts the film at {r['qdstack']:.4f} eV, the paper at 2.473 eV. The only "
-                "solution-to-film term in the model is the dielectric environment, which moves the peak by a fraction "
-                "of a meV; the paper's ~4 meV red shift needs more than that (e.g. the substrate/PEI environment or "
-                "ligand changes), which the model does not contain."
-            )
-        elif q.startswith("saturation layer count, C10DT") or q.startswith("C3DT saturates later"):
-            if not any(s.startswith("Saturation") for s in out):
-                out.append(
-                    "Saturation: in the model both linkers saturate where an ideal chain does (N = 5 by the 90 % "
-                    "rule), and neither a larger size disorder nor a narrower line makes that linker-dependent "
-                    "(try qdstack simulate --linker C10DT --edge-sd-nm 1.5): disorder of the dots' site energies "
-                    "does not stop the C10DT shift at N = 3 as the paper's explanation needs. A linker-dependent "
-                    "saturation needs something the model lacks, e.g. disorder in the coupling itself "
-                    "(incomplete or tilted linkers)."
-                )
-        elif q.startswith("PL lifetime 10 K / 295 K, C3DT"):
-            if not any(s.startswith("Lifetimes") for s in out):
-                out.append(
-                    "Lifetimes: the model's coherent exciton in a coupled column is superradiant, so its radiative "
-                    "lifetime gets *shorter* at low temperature (the lowest state carries the oscillator strength), "
-                    "the opposite of the paper's longer lifetimes. Longer low-temperature lifetimes point to a dark "
-                    "lowest state (e.g. a bright-dark exciton splitting or an H-aggregate-like arrangement of the "
-                    "transition dipoles), which the model does not include."
-                )
-        else:
-            out.append(f"{q}: paper {r['paper']}, qdstack {r['qdstack']:.4g} {r['unit']} (tolerance {r['tolerance']}).")
-    warnings = cal.get("warnings") or []
-    if warnings:
-        out.append(
-            "Mechanism: the calibration itself is flagged: " + "; ".join(w.rstrip(".") for w in warnings)
-            + ". Effective-mass tunnelling "
-            "through any plausible organic barrier gives a coupling of a few meV; the paper's shifts need ~20 meV "
-            "(see the simulate section of the README for the channel-by-channel numbers)."
-        )
-    return out
+def _fig_png(builder) -> bytes:
+    from matplotlib.figure import Figure
+
+    from qdstack.study.tasks import figure_png
+
+    fig = Figure(figsize=(6.4, 4.2))
+    builder(fig.add_subplot(111))
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def _saturation_section(comp, sim) -> dict:
+    """Saturation: the S_inf - D/N fits and the probability of the paper's readings."""
+    from qdstack.plotting.film_model import plot_saturation_readings
+
+    s = comp.saturation
+    rows = {"series": [], "S_inf (meV)": [], "D/S_inf": [], "D/S_inf 95 % CI": [], "noiseless N_sat": [],
+            "paper N_sat": [], "P(paper reading)": []}
+    for name in ("C3DT", "C10DT"):
+        for label, key in (("model", "model_fit"), ("simulated files, analysed", "measured_fit")):
+            f = s[name][key]
+            rows["series"].append(f"{name}, {label}")
+            rows["S_inf (meV)"].append(f"{f['s_inf_meV']:.1f} ± {f['s_inf_meV_err']:.1f}")
+            rows["D/S_inf"].append(f"{f['d_over_s_inf']:.3f} ± {f['d_over_s_inf_err']:.3f}")
+            lo, hi = f["d_over_s_inf_ci95"]
+            rows["D/S_inf 95 % CI"].append(f"{lo:.3f} – {hi:.3f}" if math.isfinite(lo) else "—")
+            rows["noiseless N_sat"].append(s[name]["reading"]["noiseless"])
+            rows["paper N_sat"].append(int(s[name]["paper_layers"]))
+            rows["P(paper reading)"].append(f"{s[name]['probability_of_paper_reading']:.3f}")
+    text = [
+        f"Rule: {s['rule']}. Model: {s['model']}.",
+        "For any model whose parameters do not change with N, r = D/S_inf stays near 1 and the 90 % rule reads "
+        "N = 5 whatever the coupling; the integer reading itself is noisy. The figure shows how often series "
+        f"drawn from the model, each film's peak read with the paper's ±{s['peak_sd_meV']:g} meV, read each N.",
+        f"Probability that both paper readings (C3DT 6, C10DT 3) come out of the model: "
+        f"{s['probability_both_paper_readings']:.3f}.",
+    ]
+    return {"id": "saturation", "title": "Saturation with the number of layers", "paragraphs": text,
+            "tables": [("saturation fits", rows)],
+            "figures": [("saturation readings of noisy series", _fig_png(lambda ax: plot_saturation_readings(
+                s, ax=ax)))]}
+
+
+def _structure_section(comp, sim) -> dict:
+    st = comp.structure
+    m = st["model"]
+    rows = {"linker": [], "S-S (nm)": [], "S-S x cos tilt (nm)": [], "surface term (nm)": [], "period (nm)": []}
+    for name, p in st["periods"].items():
+        rows["linker"].append(name)
+        rows["S-S (nm)"].append(f"{p['ss_distance_nm']:.3f}")
+        rows["S-S x cos tilt (nm)"].append(f"{p['terms_nm']['ss_projection']:.3f}")
+        rows["surface term (nm)"].append(f"{p['terms_nm']['surface']:+.3f}")
+        rows["period (nm)"].append(f"{p['period_nm']:.3f} ± {p['period_nm_err']:.3f}")
+    text = [
+        "period = edge + d_SS cos(tilt) + 2 (d_PbS − a/2): the linker's S–S axis tilted from the face normal, each "
+        "thiolate sulfur in a surface Br site at the Pb–S bond length. Parameters (never adjusted to a measured "
+        f"period): tilt {m['tilt_deg']:g} ± {m['tilt_err_deg']:g}°, Pb–S {m['pb_s_nm']:g} ± {m['pb_s_err_nm']:g} nm, "
+        f"a/2 = {m['pb_br_nm']:g} nm, {m['conformer']} conformer.",
+    ] + [f"{k}: {v}" for k, v in m["sources"].items()]
+    return {"id": "structure", "title": "Structural model of the stack (XRD periods, SEM thickness)",
+            "paragraphs": text, "tables": [("periods", rows)], "figures": []}
+
+
+def _claims_section(comp, sim) -> dict:
+    rows = {"statement of the paper": [c["claim"] for c in comp.claims],
+            "qdstack": [c["qdstack"] for c in comp.claims],
+            "holds": ["yes" if c["holds"] else "no" for c in comp.claims]}
+    return {"id": "claims", "title": "Qualitative statements of the paper (no number stated; not counted)",
+            "paragraphs": ["The paper states these without a number; they are checked but not counted in the "
+                           "headline."], "tables": [("statements", rows)], "figures": []}
+
+
+#: the report's extra sections, in order: (results key they read, builder(comparison, sim) -> section dict).
+#: A further part of the reproduction appends one here (and its key to the results).
+REPORT_SECTIONS = [
+    ("saturation", _saturation_section),
+    ("structure", _structure_section),
+    ("claims", _claims_section),
+]
 
 
 # ----------------------------------------------------------------------------- driver
@@ -429,9 +419,10 @@ def reproduce_enomoto2024(
     StudyRun
     """
     from qdstack.io.writers import atomic_write_text, write_json
-    from qdstack.physics.film_model.calibration import simulate_paper
     from qdstack.physics.film_model import FilmSpec, load_parameter_set
     from qdstack.physics.film_model.spectra import simulate_film
+    from qdstack.references import load_reference
+    from qdstack.study.comparison import build_comparison
     from qdstack.study.manifest import load_manifest
     from qdstack.study.report import render_report
     from qdstack.study.runner import run_loaded_study
@@ -440,15 +431,17 @@ def reproduce_enomoto2024(
         raise OptionError("at least 200 realisations are needed for a stable ensemble spectrum", "--realisations")
     out_dir = Path(out_dir)
     stage = on_stage or (lambda text: None)
+    ref = load_reference(REFERENCE)
     stage("simulating the films (film model, parameter set enomoto2024)")
     params = load_parameter_set("enomoto2024")
     sim = simulate_paper(params, realisations=realisations, seed=seed)
     solution = simulate_film(
-        FilmSpec(layers=1, gap_nm=sim.c3dt.gap_nm, linker="C3DT", environment="solution"), params,
+        FilmSpec(layers=1, gap_nm=sim.c3dt.gap_nm, edge_nm=ref.value("edge_nm"),
+                 edge_sd_nm=ref["edge_nm"].stated_uncertainty, linker="C3DT", environment="solution"), params,
         realisations=realisations, seed=seed, emission=True,
     )
     stage("writing the simulated measurements")
-    manifest = write_simulated_study(sim, solution, out_dir / "simulated", seed=seed)
+    manifest = write_simulated_study(sim, solution, out_dir / "simulated", seed=seed, reference=ref)
     study = load_manifest(manifest)
     stage("analysing the simulated measurements (qdstack study run)")
     run = run_loaded_study(study, manifest.read_text(), out_dir, scheduler=scheduler, on_progress=on_progress,
@@ -457,10 +450,10 @@ def reproduce_enomoto2024(
         name, message = next(iter(run.errors.items()))
         raise RuntimeError(f"an analysis of the simulated study failed ({name}: {message})")
     stage("comparing with the paper")
-    rows, predictions, discussion = build_comparison(run.results, sim)
-    run.results["comparison"] = rows
-    run.results["predictions"] = predictions
-    run.results["discussion"] = discussion
+    comp = build_comparison(run.results, sim, reference=ref, seed=seed)
+    run.results.update(comp.to_results())
+    run.results["reference"] = {"id": ref.id, "citation": ref.citation,
+                                "numbers": [n.to_dict() for n in ref.number]}
     run.results["model"] = {
         "parameters": params.to_dict(),
         "realisations": realisations,
@@ -472,20 +465,25 @@ def reproduce_enomoto2024(
         },
     }
     write_json(out_dir / "results.json", run.results)
-    n_ok = sum(r["agrees"] for r in rows)
+    s = comp.summary
     intro = (
-        "The raw data of the paper are not public. qdstack's film model (parameter set enomoto2024) was calibrated "
-        "on the two N = 8 shifts, with its energy scale, line width and Stokes shift taken from the solution spectra; "
-        "its films were turned into simulated instrument files (with noise) and analysed by the same commands a user "
-        f"runs on real files. {n_ok} of {len(rows)} numbers of the paper agree within their tolerance; the others are "
-        "discussed below."
+        "The raw data of the paper are not public. qdstack's film model (parameter set enomoto2024) was set on "
+        f"{s['calibration_inputs']} numbers of the paper (the two N = 8 shifts and the solution spectra) and its "
+        "in-plane gap on the paper's in-plane period; its films were turned into simulated instrument files (with "
+        "noise) and analysed by the same commands a user runs on real files. "
+        f"{comp.headline}. Each row's role follows from the numbers it is computed from; each physical quantity "
+        "counts once."
     )
+    sections = [builder(comp, sim) for _, builder in REPORT_SECTIONS]
     html = render_report(
-        run, comparison=rows, discussion=discussion, intro=intro,
+        run, comparison=comp.rows, discussion=comp.discussion, intro=intro, headline=comp.headline,
+        sections=sections,
         comparison_intro=(
-            "'calibration input' rows are numbers the model was set on (they test that the pipeline reads them "
-            "back); 'prediction' rows are not. Tolerances: measurement spread stated in the paper, or the model's "
-            "accuracy where it is the limit (see 'how qdstack gets it')."
+            "kind — 'calibration input': the model was fitted to this number (the row tests that the pipeline reads "
+            "it back); 'consistency': a paper number of the same quantity went into it; 'prediction': none did. "
+            "Tolerance: two combined standard uncertainties, 2·√(σ_paper² + σ_qdstack²); σ_paper is the paper's "
+            "stated uncertainty or, where it states none, half a unit of its last quoted digit. Rows marked "
+            "'not counted' compare paper numbers an earlier row of the same kind already counts."
         ),
     )
     atomic_write_text(out_dir / "report.html", html)

@@ -1,4 +1,4 @@
-"""Calibrating the film model on measured shifts, and the paper-vs-model comparison.
+"""Calibrating the film model on measured shifts.
 
 :func:`calibrate` fits the barrier parameters of the film model to measured
 first-peak shifts (film of N layers minus monolayer, one or more linkers): the
@@ -21,8 +21,9 @@ Every fitted barrier is compared with what an organic linker plausibly offers
 it; the engine model also reports the largest shift any barrier can give, so a
 shift beyond it is reported as out of reach rather than fitted badly in silence.
 
-:func:`paper_comparison` simulates the reference study with a parameter set
-and lists every number of the paper the model predicts beside the paper's value.
+:func:`reference_shifts` reads the shifts a reference study states (from
+:mod:`qdstack.references`, the one copy of the paper's numbers); the comparison
+of a whole simulated study with its paper lives in :mod:`qdstack.study.comparison`.
 """
 
 from __future__ import annotations
@@ -34,19 +35,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
-from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables, load_parameter_set
+from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables
 
 __all__ = [
     "ShiftMeasurement",
-    "PAPER_SHIFTS",
-    "PAPER",
     "CalibrationResult",
     "calibrate",
     "model_shifts_meV",
-    "paper_comparison",
-    "simulate_paper",
-    "comparison_rows",
-    "PaperSimulation",
+    "reference_shifts",
 ]
 
 
@@ -82,28 +78,35 @@ class ShiftMeasurement:
                 "shift_meV_err": self.shift_meV_err}
 
 
-#: The two numbers the reference study states in its text (Enomoto et al. 2024, Fig. 3d):
-#: the N = 8 shifts with C3DT and C10DT.  The error, 2 meV, is the film-to-film
-#: spread of the monolayer peak the paper gives (2.473 +- 0.002 eV, Fig. 2b).
-PAPER_SHIFTS: tuple[ShiftMeasurement, ...] = (
-    ShiftMeasurement("C3DT", 8, -44.0, 2.0),
-    ShiftMeasurement("C10DT", 8, -14.2, 2.0),
-)
+def reference_shifts(reference: str = "enomoto2024") -> tuple[ShiftMeasurement, ...]:
+    """The N-layer shifts a reference study states, as measurements to calibrate on.
 
-#: Numbers of the reference study the model is compared with (text of Enomoto et al. 2024).
-PAPER = {
-    "solution_peak_eV": 2.477,
-    "solution_pl_peak_eV": 2.446,
-    "solution_pl_fwhm_meV": 77.0,
-    "monolayer_peak_eV": 2.473,
-    "monolayer_peak_eV_err": 0.002,
-    "shift_N8_C3DT_meV": -44.0,
-    "shift_N8_C10DT_meV": -14.2,
-    "saturation_C3DT": 6,
-    "saturation_C10DT": 3,
-    "edge_nm": 6.8,
-    "edge_sd_nm": 0.5,
-}
+    Every number ``shift_N<n>_<linker>_meV`` of the reference file.  The error of
+    a shift is sqrt(2) x the paper's per-film spread of the first peak (for
+    Enomoto et al. 2024 the monolayer peak's 2.473 +- 0.002 eV, Fig. 2b): a shift
+    is the difference of two peaks, each read with that spread.  Where the paper
+    states an error for the shift itself, that is used.
+    """
+    import re
+
+    from qdstack.references import load_reference
+
+    ref = load_reference(reference)
+    peak_sd_meV = None
+    if "monolayer_peak_eV" in ref and ref["monolayer_peak_eV"].stated_uncertainty is not None:
+        peak_sd_meV = 1e3 * ref["monolayer_peak_eV"].stated_uncertainty
+    out = []
+    for n in ref.number:
+        m = re.fullmatch(r"shift_N(\d+)_(\w+)_meV", n.id)
+        if not m:
+            continue
+        err = n.stated_uncertainty if n.stated_uncertainty is not None else (
+            math.sqrt(2.0) * peak_sd_meV if peak_sd_meV else None)
+        if err is None:
+            raise InputError(f"{n.id}: no uncertainty stated and no per-film peak spread to derive one",
+                             reference)
+        out.append(ShiftMeasurement(m.group(2), int(m.group(1)), float(n.value), float(err)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -423,183 +426,3 @@ def _linker_table(params: FilmParameters, data_linkers, edge_nm, edge_sd_nm) -> 
                      "beta_h_meV": float(t.interpolate("beta_h_meV", edge_nm)),
                      "in_data": name in data_linkers})
     return rows
-
-
-# ----------------------------------------------------------------------------- the paper, side by side
-
-
-@dataclass(frozen=True)
-class PaperSimulation:
-    """The reference study simulated with one parameter set (input of :func:`comparison_rows`).
-
-    Attributes
-    ----------
-    params : FilmParameters
-    c3dt, c10dt : FilmSeries
-        C3DT and C10DT films of N = 1..8 (emission at N = 1, 3, 6; channel breakdown at 2, 8).
-    bilayers : tuple of FilmSeries
-        N = 1 and 2 of every built-in linker.
-    bilayer_fit : CouplingFit
-        |bilayer shift| = A exp(-k d) over the built-in linkers (amplitude law).
-    density : tuple of (float, FilmSeries)
-        Monolayers (3 x 3 in-plane blocks) at in-plane gaps of 3, 4.5 and 6 nm.
-    realisations, seed : int
-    """
-
-    params: FilmParameters
-    c3dt: object
-    c10dt: object
-    bilayers: tuple
-    bilayer_fit: object
-    density: tuple
-    realisations: int
-    seed: int
-
-
-def simulate_paper(
-    params: FilmParameters | None = None,
-    *,
-    realisations: int = 6000,
-    seed: int = 0,
-    scheduler: str | None = None,
-    progress=None,
-) -> PaperSimulation:
-    """Simulate every film of the reference study the model can say something about.
-
-    See :func:`comparison_rows` for what is compared with what.
-    """
-    from qdstack.analysis.coupling import fit_tunnelling_decay
-    from qdstack.linkers import builtin_linkers
-    from qdstack.physics.film_model.series import SeriesRequest, sweep
-
-    params = load_parameter_set("enomoto2024") if params is None else params
-    reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT")]
-    c3, c10 = sweep(reqs, range(1, 9), params, realisations=realisations, seed=seed,
-                    emission_layers=[1, 3, 6], channel_breakdown=True, breakdown_layers=[2, 8],
-                    scheduler=scheduler, progress=progress)
-    others = [SeriesRequest(b.name) for b in builtin_linkers()]
-    bis = sweep(others, [1, 2], params, realisations=realisations, seed=seed, emission=False,
-                solution_reference=False, scheduler=scheduler, progress=progress)
-    dist = np.array([s.gap_nm for s in bis])
-    bil = np.array([s.shift_meV[1] for s in bis])
-    dec = fit_tunnelling_decay(dist, bil, mass=params.barrier_mass, law="amplitude",
-                               linkers=[s.linker for s in bis])
-    # packing density of the monolayer: in-plane gap from close-packed to sparse, M = 3 block
-    density = []
-    for g in (3.0, 4.5, 6.0):
-        s = sweep([SeriesRequest("C3DT")], [1], params, realisations=max(realisations // 20, 200), seed=seed,
-                  emission=False, solution_reference=False, in_plane=3, in_plane_gap_nm=g,
-                  scheduler=scheduler)[0]
-        density.append((g, s))
-    return PaperSimulation(params, c3, c10, tuple(bis), dec, tuple(density), realisations, seed)
-
-
-def paper_comparison(
-    params: FilmParameters | None = None,
-    *,
-    realisations: int = 6000,
-    seed: int = 0,
-    scheduler: str | None = None,
-    progress=None,
-) -> dict:
-    """Simulate the reference study and put every predicted number beside the paper's.
-
-    Shorthand for ``comparison_rows(simulate_paper(...))``.
-    """
-    return comparison_rows(simulate_paper(params, realisations=realisations, seed=seed,
-                                          scheduler=scheduler, progress=progress))
-
-
-def comparison_rows(sim: PaperSimulation) -> dict:
-    """Every number the simulated study predicts, beside the paper's.
-
-    Returns a dict with ``rows`` (the contract's comparison rows: ``quantity``,
-    ``paper``, ``qdstack``, ``unit``, ``tolerance``, ``agrees``, plus ``kind`` =
-    "calibration input" / "prediction" and a ``note``), ``series`` (the C3DT and
-    C10DT FilmSeries dicts), ``bilayer`` (the bilayer shift of every built-in
-    linker with its exponential fit) and ``parameters`` (the set's name).
-
-    What the paper states in its text and is compared: the N = 8 shifts
-    (calibration inputs), the monolayer vs solution peak, the saturation layer
-    counts (N ~ 6 for C3DT, ~3 for C10DT), the exponential decay of the bilayer
-    shift with S-S distance, the PL lifetimes (flat for the monolayer, longer at
-    low temperature for multilayers, Fig. 6d), and the absence of in-plane
-    coupling (constant monolayer peak vs packing density, Fig. 2).  The shifts at
-    N = 2..7 and the bilayer shifts of the eight linkers are plotted in the
-    paper (Figs. 3d, 4) but not given as numbers; the model's values are listed
-    for them as predictions without a paper value.
-    """
-    params = sim.params
-    c3, c10, bis, dec = sim.c3dt, sim.c10dt, sim.bilayers, sim.bilayer_fit
-    dist = np.array([s.gap_nm for s in bis])
-    bil = np.array([s.shift_meV[1] for s in bis])
-    density = [(g, s.films[0].peak_eV) for g, s in sim.density]
-    realisations, seed = sim.realisations, sim.seed
-    d3, d10 = c3.to_dict(), c10.to_dict()
-
-    def row(quantity, paper, model, unit, tol, kind, note="", agrees=None):
-        if agrees is None:
-            agrees = None if paper is None or model is None or not math.isfinite(model) else bool(
-                abs(model - paper) <= tol)
-        return {"quantity": quantity, "paper": paper, "qdstack": model, "unit": unit, "tolerance": tol,
-                "agrees": agrees, "kind": kind, "note": note}
-
-    rows = [
-        row("solution first peak", PAPER["solution_peak_eV"], d3["solution_peak_eV"], "eV", 0.002,
-            "calibration input", "anchors the single-dot energy scale (energy_offset_meV)"),
-        row("monolayer film first peak", PAPER["monolayer_peak_eV"], d3["peak_eV"][0], "eV", 0.002,
-            "prediction", "dielectric environment term only"),
-        row("shift N=8, C3DT", PAPER["shift_N8_C3DT_meV"], d3["shift_meV"][-1], "meV", 2.0,
-            "calibration input"),
-        row("shift N=8, C10DT", PAPER["shift_N8_C10DT_meV"], d10["shift_meV"][-1], "meV", 2.0,
-            "calibration input"),
-        row("saturation layers, C3DT (90 % of N=8 shift)", PAPER["saturation_C3DT"], d3["saturation_layers"],
-            "layers", 1, "prediction", "paper: 'nearly saturated' at N = 6"),
-        row("saturation layers, C10DT (90 % of N=8 shift)", PAPER["saturation_C10DT"], d10["saturation_layers"],
-            "layers", 1, "prediction", "paper: 'nearly saturated' at N = 3"),
-        row("C3DT saturates later than C10DT (N_sat difference)",
-            PAPER["saturation_C3DT"] - PAPER["saturation_C10DT"],
-            d3["saturation_layers"] - d10["saturation_layers"], "layers", 0, "prediction",
-            "agrees when the difference is > 0", agrees=d3["saturation_layers"] > d10["saturation_layers"]),
-        row("shift N=3 / shift N=8, C3DT", None, d3["shift_meV"][2] / d3["shift_meV"][-1], "ratio", 0.0,
-            "prediction", "ideal chain: cos(pi/4)/cos(pi/9) = 0.752"),
-        row("shift N=3 / shift N=8, C10DT", None, d10["shift_meV"][2] / d10["shift_meV"][-1], "ratio", 0.0,
-            "prediction", "ideal chain: 0.752; the paper's 'saturated at N = 3' means close to 1"),
-    ]
-    for n in range(2, 8):
-        rows.append(row(f"shift N={n}, C3DT", None, d3["shift_meV"][n - 1], "meV", 2.0, "prediction",
-                        "Fig. 3d (no number in the text)"))
-        rows.append(row(f"shift N={n}, C10DT", None, d10["shift_meV"][n - 1], "meV", 2.0, "prediction",
-                        "Fig. 3d (no number in the text)"))
-    for s in bis:
-        rows.append(row(f"bilayer shift, {s.linker} (S-S {s.gap_nm:.3f} nm)", None, float(s.shift_meV[1]),
-                        "meV", 2.0, "prediction", "Fig. 4 (no number in the text)"))
-    rows.append(row("bilayer shift vs S-S distance: exponential (r2 of |shift| = A exp(-k d))", 1.0, dec.r2,
-                    "r2", 0.05, "prediction", f"k = {dec.decay_per_nm:.2f} nm^-1"))
-    em3 = {e["layers"]: e for e in d3["emission"] if e}
-    for n in (1, 3, 6):
-        if n in em3:
-            e = em3[n]
-            ratio = e["radiative_lifetime_rel"][0] / e["radiative_lifetime_rel"][-1]
-            if n == 1:
-                rows.append(row(f"radiative lifetime 10 K / 295 K, C3DT N={n}", 1.0, ratio, "ratio", 0.05,
-                                "prediction", "paper: lifetime independent of T (0D excitons)"))
-            else:
-                rows.append(row(f"radiative lifetime 10 K / 295 K, C3DT N={n}", 1.0, ratio, "ratio", 0.0,
-                                "prediction", "paper: longer at low T (ratio > 1); model < 1: faster at low T, "
-                                "the coherent exciton is superradiant", agrees=ratio > 1.0))
-    span = (max(p for _, p in density) - min(p for _, p in density)) * 1e3
-    rows.append(row("monolayer peak change, in-plane gap 3 -> 6 nm (packing density)", 0.0, span, "meV",
-                    4.0, "prediction", "paper: constant within +-2 meV (Fig. 2b)"))
-    rows.append(row("in-plane coupling beta_e (3 nm oleyl)", None, d3["beta_e_in_meV"], "meV", 0.0,
-                    "prediction", "vs out-of-plane beta_e " + f"{d3['beta_e_meV']:.2f} meV"))
-    return {
-        "parameters": params.name,
-        "rows": rows,
-        "series": {"C3DT": d3, "C10DT": d10},
-        "bilayer": {"linkers": [s.linker for s in bis], "gap_nm": list(map(float, dist)),
-                    "shift_meV": list(map(float, bil)), "fit": dec.to_dict()},
-        "density": [{"in_plane_gap_nm": g, "peak_eV": p} for g, p in density],
-        "realisations": realisations,
-        "seed": seed,
-    }

@@ -368,6 +368,11 @@ def dot_tables(spec: FilmSpec, params: FilmParameters, *, n_edges: int = 9) -> D
     mat = _material(params)
     sd = max(spec.edge_sd_nm, 0.02)
     edges = np.linspace(spec.edge_nm - 4.5 * sd, spec.edge_nm + 4.5 * sd, n_edges)
+    if spec.edge_pool_nm is not None:  # measured edges: tabulate over their whole range
+        lo, hi = min(spec.edge_pool_nm), max(spec.edge_pool_nm)
+        pad = 0.05 * (hi - lo) + 0.02
+        edges = np.linspace(lo - pad, hi + pad, max(n_edges, int(math.ceil((hi - lo) / (0.5 * sd))) + 1))
+        edges = edges if edges.size <= 25 else np.linspace(lo - pad, hi + pad, 25)
     dots = _single_dots(mat, tuple(map(float, edges)), params.outer_barrier_eV, params.outer_barrier_mass)
     g_in = params.in_plane_gap_nm if spec.in_plane_gap_nm is None else spec.in_plane_gap_nm
     v_in = params.outer_barrier_eV if params.in_plane_barrier_eV is None else params.in_plane_barrier_eV

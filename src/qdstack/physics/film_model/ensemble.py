@@ -30,8 +30,12 @@ from qdstack.physics.film_model.dots import (
 # ----------------------------------------------------------------------------- ensembles
 
 
-def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, seed) -> np.ndarray:
-    """Dot edges [nm], shape (n_real, n_dots): normal, truncated at +-4 sd.
+def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, seed,
+                 pool_nm=None) -> np.ndarray:
+    """Dot edges [nm], shape (n_real, n_dots): normal, truncated at +-4 sd, or resampled from ``pool_nm``.
+
+    With ``pool_nm`` (measured edges, e.g. from ``qdstack tem``) each edge is a
+    uniform draw with replacement from the pool (the empirical distribution).
 
     Drawn dot by dot (column 0 for every realisation, then column 1, ...) from
     one stream, so the first k dots are the same whatever ``n_dots`` is: films of
@@ -46,6 +50,11 @@ def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, se
 
     rng = rng_from(seed)
     out = np.empty((n_real, n_dots))
+    if pool_nm is not None:
+        pool = np.asarray(pool_nm, dtype=float)
+        for k in range(n_dots):
+            out[:, k] = pool[rng.integers(0, pool.size, n_real)]
+        return out
     for k in range(n_dots):
         col = rng.normal(edge_nm, edge_sd_nm, n_real) if edge_sd_nm > 0 else np.full(n_real, edge_nm)
         bad = np.abs(col - edge_nm) > 4 * edge_sd_nm
@@ -126,7 +135,7 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     m = spec.in_plane
     s = spec.n_sites
     if edges_nm is None:
-        edges = sample_edges(n_real, s, spec.edge_nm, spec.edge_sd_nm, seed)
+        edges = sample_edges(n_real, s, spec.edge_nm, spec.edge_sd_nm, seed, spec.edge_pool_nm)
         if m > 1:  # site (x, y, z): draw per layer so that z = 0.. are the same dots as columns
             edges = edges.reshape(n_real, n, m * m).transpose(0, 2, 1).reshape(n_real, s)
     else:

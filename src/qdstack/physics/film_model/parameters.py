@@ -103,8 +103,9 @@ class FilmParameters:
         Barrier between in-plane neighbours [eV] (None: ``outer_barrier_eV``, the
         oleyl shell); set it to the linker's barrier for a worst case.
     in_plane_gap_nm : float
-        Face-to-face gap between in-plane neighbours [nm] (XRD in-plane period
-        9.7-9.97 nm minus the 6.8 nm edge: ~3 nm of oleyl ligands).
+        Face-to-face gap between in-plane neighbours [nm] (~3 nm of oleyl ligands;
+        the ``enomoto2024`` sets take it from the paper's in-plane XRD period minus
+        the edge, both read from :mod:`qdstack.references`).
     ligand_shell_nm : float
         Thickness of the ligand shell on a free face (towards air, substrate or solvent) [nm].
     eps_ligand, eps_solvent, eps_substrate, eps_top : float
@@ -307,6 +308,10 @@ class FilmSpec:
         In-plane face-to-face gap [nm] (None: the parameter set's).
     environment : {"film", "solution"}
         ``"solution"``: isolated dots in the solvent (N must be 1).
+    edge_pool_nm : tuple of float or None
+        Measured edges (e.g. ``qdstack tem``'s ``sizes_nm``): when given, every
+        dot's edge is drawn from this list (with replacement) instead of the
+        normal law; ``edge_nm`` and ``edge_sd_nm`` should then be its mean and sd.
     """
 
     layers: int
@@ -317,6 +322,7 @@ class FilmSpec:
     in_plane: int = 1
     in_plane_gap_nm: float | None = None
     environment: str = "film"
+    edge_pool_nm: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if not (isinstance(self.layers, (int, np.integer)) and self.layers >= 1):
@@ -327,7 +333,12 @@ class FilmSpec:
             raise InputError(f"the gap must be a positive length, got {self.gap_nm!r} nm", "--gap-nm")
         if not (math.isfinite(self.edge_nm) and self.edge_nm > 1.0):
             raise InputError(f"the dot edge must be a length above 1 nm, got {self.edge_nm!r}", "--edge-nm")
-        if not (math.isfinite(self.edge_sd_nm) and 0 <= self.edge_sd_nm < self.edge_nm / 4):
+        if self.edge_pool_nm is not None:
+            pool = np.asarray(self.edge_pool_nm, dtype=float)
+            if pool.ndim != 1 or pool.size < 2 or not np.all(np.isfinite(pool)) or pool.min() <= 1.0:
+                raise InputError("the measured edges must be at least 2 finite lengths above 1 nm", "--sizes")
+            object.__setattr__(self, "edge_pool_nm", tuple(float(x) for x in pool))
+        elif not (math.isfinite(self.edge_sd_nm) and 0 <= self.edge_sd_nm < self.edge_nm / 4):
             raise InputError(
                 f"the edge spread must be >= 0 and below a quarter of the edge, got {self.edge_sd_nm!r} nm",
                 "--edge-sd-nm")

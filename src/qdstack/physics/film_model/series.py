@@ -180,8 +180,8 @@ class FilmSeries(Result):
                          fmt(e.pl_peak_eV if e else None, ".4f"), fmt(e.stokes_shift_meV if e else None, ".1f"),
                          fmt(e.participation_exciton[-1] if e else None, ".2f")))
         blocks: list = [Table(
-            f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), edge {self.edge_nm:g} ± "
-            f"{self.edge_sd_nm:g} nm, parameters {params.name}",
+            f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), {self._edge_text()}, "
+            f"parameters {params.name}",
             ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"),
             tuple(rows), align=("r",) * 8)]
         blocks.append(f"beta_e = {d['beta_e_meV']:.2f} meV, beta_h = {d['beta_h_meV']:.2f} meV "
@@ -196,6 +196,12 @@ class FilmSeries(Result):
         for name, v in d["channel_shifts_meV"].items():
             blocks.append(f"{name} only: shift at N = {max(self.layers)}: {v[-1]:+.1f} meV")
         return tuple(blocks)
+
+    def _edge_text(self) -> str:
+        pool = self.films[0].spec.edge_pool_nm if self.films else None
+        if pool is None:
+            return f"edge {self.edge_nm:g} ± {self.edge_sd_nm:g} nm"
+        return f"edge {self.edge_nm:.3g} ± {self.edge_sd_nm:.2g} nm (drawn from {len(pool)} measured edges)"
 
     def _plot(self, ax):
         from qdstack.plotting.film_model import plot_model_shift_vs_layers
@@ -220,8 +226,11 @@ class SeriesRequest:
     edge_nm: float = 6.8
     edge_sd_nm: float = 0.5
     seed_index: int = 0
+    edge_pool_nm: tuple[float, ...] | None = None
 
     def spec(self, layers: int, **kwargs) -> FilmSpec:
+        if self.edge_pool_nm is not None:
+            kwargs.setdefault("edge_pool_nm", self.edge_pool_nm)
         if self.linker is not None:
             from qdstack.linkers import get_linker, linker_gap_nm
 
@@ -395,6 +404,7 @@ def simulate_series(
     gap_nm: float | None = None,
     edge_nm: float = 6.8,
     edge_sd_nm: float = 0.5,
+    edge_pool_nm=None,
     **kwargs,
 ) -> FilmSeries:
     """Simulate the films of one linker for several N (what ``qdstack simulate`` runs).
@@ -411,6 +421,9 @@ def simulate_series(
         Use this gap instead of (or without) a linker.
     edge_nm, edge_sd_nm : float
         Size distribution of the dots [nm].
+    edge_pool_nm : sequence of float, optional
+        Measured edges [nm] to draw the dots from instead of the normal law
+        (``qdstack simulate --sizes``); give their mean and sd as ``edge_nm``, ``edge_sd_nm``.
     **kwargs
         Passed to :func:`sweep` (realisations, seed, scheduler, channel_breakdown, ...).
 
@@ -421,6 +434,7 @@ def simulate_series(
     from qdstack.physics.film_model import load_parameter_set
 
     params = load_parameter_set("enomoto2024") if params is None else params
-    req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)
+    pool = None if edge_pool_nm is None else tuple(float(x) for x in edge_pool_nm)
+    req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, edge_pool_nm=pool)
     return sweep([req], layers, params, **kwargs)[0]
 

@@ -42,6 +42,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
     from qdstack.analysis.absorption import analyse_absorption_series, first_excitonic_peak
     from qdstack.io.spectrum import read_spectrum
     from qdstack.plotting.absorption import (
+        plot_absorption_peak,
         plot_absorption_spectra,
         plot_od_vs_layers,
         plot_shift_vs_layers,
@@ -55,11 +56,13 @@ def run(task: Task, deps: dict) -> TaskOutput:
         for f, spec in zip(films, spectra):
             p = first_excitonic_peak(spec.energy_eV, spec.intensity, source=f["file"])
             rows.append({"sample": f["sample"], "file": f["file"], **p.to_dict()})
+            out.figures[f"spectrum_{safe_name(f['sample'])}"] = png(plot_absorption_peak(spec, p, label=f["sample"]))
             out.fit_reports[f["sample"]] = p.fit.fit_report()
             out.warnings.extend(p.warnings)
         out.result = {"group": "solution", "peaks": rows}
         out.tables["peaks"] = {k: [r[k] for r in rows] for k in ("sample", "peak_eV", "peak_eV_err", "peak_nm", "od", "fwhm_meV")}
-        out.summary = [(r["sample"], f"first peak {fmt(r['peak_eV'], '.4f')} ± {fmt(r['peak_eV_err'] * 1e3, '.2f')} meV") for r in rows]
+        out.summary = [(r["sample"], f"first peak {fmt(r['peak_eV'], '.4f')} eV ± {fmt(r['peak_eV_err'] * 1e3, '.2f')} meV")
+                       for r in rows]
         return out
 
     layers = [f["layers"] for f in films]
@@ -73,6 +76,18 @@ def run(task: Task, deps: dict) -> TaskOutput:
     for row, f in zip(result["spectra"], films):
         row["sample"] = f["sample"]
     result["group"] = task.payload["group"]
+    if sum(1 for n in set(layers) if n > ref) >= 3:
+        # how the shift saturates: |S(N)| = S_inf (1 - r/N) (ideal chain r = 1.08), more telling than N_sat
+        from qdstack.analysis.saturation import fit_saturation
+        from qdstack.errors import QdstackError
+
+        try:
+            sat = fit_saturation(layers, series.shift_meV, series.shift_meV_err)
+        except QdstackError as exc:
+            out.warnings.append(f"saturation fit: {exc}")
+        else:
+            result["saturation_fit"] = sat.to_dict()
+            out.warnings.extend(sat.warnings)
     result["linker"] = films[0]["linker"]
     result["gap_nm"] = films[0]["gap_nm"]
     out.result = result
@@ -88,7 +103,8 @@ def run(task: Task, deps: dict) -> TaskOutput:
         "shift_meV": list(series.shift_meV),
         "shift_meV_err": list(series.shift_meV_err),
     }
-    out.figures["spectra"] = png(plot_absorption_spectra(series, spectra))
+    out.figures["spectra"] = png(plot_absorption_spectra(
+        series, spectra, labels=None if len(set(layers)) == len(layers) else [f["sample"] for f in films]))
     if series.chain_fit is not None:
         out.figures["shift_vs_layers"] = png(plot_shift_vs_layers(series))
         out.figures["od_vs_layers"] = png(plot_od_vs_layers(series))
@@ -99,6 +115,9 @@ def run(task: Task, deps: dict) -> TaskOutput:
                 ("chain coupling beta", f"{fmt(c.beta_meV, '.2f')} ± {fmt(c.beta_meV_err, '.2f')} meV"),
                 ("largest shift", f"{fmt(min(series.shift_meV), '.1f')} meV"),
                 ("saturation (90 %)", f"N = {series.saturation_layers}"),
+                *([("saturation fit D/S_inf (ideal chain 1.08)",
+                    f"{fmt(result['saturation_fit']['d_over_s_inf'], '.2f')} ± "
+                    f"{fmt(result['saturation_fit']['d_over_s_inf_err'], '.2f')}")] if "saturation_fit" in result else []),
                 ("OD per layer", f"{fmt(series.od_vs_layers.slope, '.4g')} (r² {fmt(series.od_vs_layers.r2, '.4f')})"),
             ]
         else:

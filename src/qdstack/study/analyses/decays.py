@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from qdstack.study.analyses._util import fmt, png, safe_name
 from qdstack.study.tasks import Task, TaskOutput
 
@@ -68,8 +70,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
             files=tuple(fits[i][0]["file"] for i in idx),
         )
         table = series.table()
-        table["file"] = [f.rsplit("/", 1)[-1] for f in table["file"]]
-        out.tables["lifetime_vs_T"] = {k: list(np.asarray(v, dtype=object)) for k, v in table.items()}
+        out.tables["lifetime_vs_T"] = _compact_lifetime_table(table)
         out.figures["lifetime_vs_T"] = png(plot_lifetime_series(series))
     else:
         out.tables["lifetimes"] = {
@@ -91,3 +92,30 @@ def run(task: Task, deps: dict) -> TaskOutput:
                     f"{fmt(r['tau_amplitude_weighted_ns'], '.3g')} ns (amplitude-weighted), "
                     f"{fmt(r['tau_intensity_weighted_ns'], '.3g')} ns (intensity-weighted)") for r in shown[:6]]
     return out
+
+
+def _pm(values, errors, spec=".3g"):
+    out = []
+    for v, e in zip(values, errors):
+        if v is None:
+            out.append("—")
+        elif e is None or not np.isfinite(e):
+            out.append(fmt(v, spec))
+        else:
+            out.append(f"{fmt(v, spec)} ± {fmt(e, '.2g')}")
+    return out
+
+
+def _compact_lifetime_table(table: dict) -> dict:
+    """The lifetime-vs-temperature table with value ± error in one column (fits a page; the CSV has all columns)."""
+    cols = {"T (K)": [fmt(t, "g") for t in table["temperature_K"]],
+            "file": [f.rsplit("/", 1)[-1] for f in table["file"]],
+            "τ amplitude-weighted (ns)": _pm(table["tau_amplitude_weighted_ns"], table["tau_amplitude_weighted_ns_err"]),
+            "τ intensity-weighted (ns)": _pm(table["tau_intensity_weighted_ns"], table["tau_intensity_weighted_ns_err"])}
+    k = 1
+    while f"tau{k}_ns" in table:
+        cols[f"τ{k} (ns)"] = _pm(table[f"tau{k}_ns"], table[f"tau{k}_ns_err"])
+        cols[f"a{k}"] = [fmt(a, ".3f") if a is not None else "—" for a in table[f"amplitude{k}"]]
+        k += 1
+    cols["χ²red"] = [fmt(c, ".3f") for c in table["chi2_reduced"]]
+    return cols

@@ -1,27 +1,37 @@
 """Produce the ``enomoto2024`` parameter sets of the film model from the reference study.
 
-Run ``python -m qdstack.physics.parameter_sets.make_enomoto2024`` (about 20 s
+Run ``python -m qdstack.physics.film_model.parameter_sets.make_enomoto2024`` (about 20 s
 on 2 cores); it overwrites ``enomoto2024.json`` and ``enomoto2024-tunnelling.json``
 beside this file (or in ``--out DIR``).
 
-What is taken from the paper (Enomoto et al., Chem. Sci. 2024, 15, 13049), and for what
----------------------------------------------------------------------------------------
+What is taken from the paper, and for what
+------------------------------------------
+Every number comes from :func:`qdstack.references.load_reference` (``enomoto2024.toml``,
+the one copy of the paper's numbers); the ids below are its keys.  The sets record
+the same list in ``provenance["reference_inputs"]`` (``fitted``: a parameter was
+adjusted until the model reproduces the number; ``set_from``: a parameter was
+computed from it), which is what ``qdstack reproduce`` derives the role of each
+comparison row from.
+
 Inputs that describe the *isolated dots* (solution spectra, Fig. S1d; TEM):
 
-1. dot edges 6.8 +- 0.5 nm (TEM) -- the size distribution of every simulation;
-2. the solution PL FWHM, 77 meV -> the homogeneous line width: the simulated
+1. ``edge_nm`` (mean and spread, TEM) -- the size distribution of every simulation;
+2. ``solution_pl_fwhm_meV`` -> the homogeneous line width: the simulated
    solution PL (homogeneous Gaussian convolved with the size distribution of
-   the single-dot model) is made 77 meV wide;
-3. the solution absorption peak, 2.477 eV -> ``energy_offset_meV``, the
-   single-dot model's absolute error (it shifts every film alike, no shift);
-4. the solution PL peak, 2.446 eV -> ``intrinsic_stokes_meV`` (exciton fine
-   structure and polaron effects are not in the model).
+   the single-dot model) is made as wide;
+3. ``solution_peak_eV`` -> ``energy_offset_meV``, the single-dot model's
+   absolute error (it shifts every film alike, no shift);
+4. ``solution_pl_peak_eV`` -> ``intrinsic_stokes_meV`` (exciton fine structure
+   and polaron effects are not in the model);
+5. ``period_in_plane_nm`` minus ``edge_nm`` -> ``in_plane_gap_nm`` (the oleyl
+   gap between in-plane neighbours).
 
-Calibration of the film model: the two N = 8 shifts stated in the text,
--44.0 meV (C3DT) and -14.2 meV (C10DT), each +- 2 meV (the paper's spread of
-the monolayer peak, 2.473 +- 0.002 eV).  Nothing else: the monolayer film peak,
-the shifts at N = 2..7, the saturation layer counts, the bilayer shifts of the
-other linkers, the emission and the anisotropy are predictions.
+Calibration of the film model: the two N = 8 shifts stated in the text
+(``shift_N8_C3DT_meV``, ``shift_N8_C10DT_meV``), each with sigma = sqrt(2) x the
+paper's per-film spread of the first peak (``monolayer_peak_eV``: +- 0.002 eV; a
+shift is the difference of two peaks).  Nothing else: the monolayer film peak,
+the shifts at N = 2..7, the saturation, the bilayer shifts of the other linkers,
+the emission and the anisotropy are predictions.
 
 Two sets are written, the same but for the coupling:
 
@@ -48,21 +58,52 @@ from scipy.optimize import brentq
 
 HERE = Path(__file__).resolve().parent
 
-SOLUTION = {"peak_eV": 2.477, "pl_peak_eV": 2.446, "pl_fwhm_meV": 77.0}
-SIZES = {"edge_nm": 6.8, "edge_sd_nm": 0.5}
+REFERENCE = "enomoto2024"
+
+#: which parameter was fitted to / set from which number of the reference (ids of enomoto2024.toml)
+REFERENCE_INPUTS = {
+    "fitted": {
+        "homogeneous_fwhm_meV": ["solution_pl_fwhm_meV"],
+        "energy_offset_meV": ["solution_peak_eV"],
+        "intrinsic_stokes_meV": ["solution_pl_peak_eV"],
+        "coupling_amplitude_meV": ["shift_N8_C3DT_meV", "shift_N8_C10DT_meV"],
+        "barrier_e_eV": ["shift_N8_C3DT_meV", "shift_N8_C10DT_meV"],
+        "barrier_h_eV": ["shift_N8_C3DT_meV", "shift_N8_C10DT_meV"],
+    },
+    "set_from": {
+        "edge_nm": ["edge_nm"],
+        "edge_sd_nm": ["edge_nm"],
+        "in_plane_gap_nm": ["period_in_plane_nm", "edge_nm"],
+    },
+}
+
+
+def _paper():
+    from qdstack.references import load_reference
+
+    ref = load_reference(REFERENCE)
+    solution = {"peak_eV": ref.value("solution_peak_eV"), "pl_peak_eV": ref.value("solution_pl_peak_eV"),
+                "pl_fwhm_meV": ref.value("solution_pl_fwhm_meV")}
+    sizes = {"edge_nm": ref.value("edge_nm"), "edge_sd_nm": ref["edge_nm"].stated_uncertainty}
+    in_plane_gap = round(ref.value("period_in_plane_nm") - ref.value("edge_nm"), 3)
+    return solution, sizes, in_plane_gap
 
 
 def solution_film(params, realisations, seed):
     from qdstack.physics.film_model import FilmSpec
     from qdstack.physics.film_model.spectra import simulate_film
 
-    spec = FilmSpec(1, 0.55, environment="solution", **SIZES)
+    _, sizes, _ = _paper()
+    # a dot in toluene: the gap only names the linker the tables are built for (no neighbours)
+    spec = FilmSpec.from_linker("C3DT", 1, environment="solution", **sizes)
     return simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
                          emission=True, emission_realisations=realisations, temperatures_K=[params.temperature_K])
 
 
 def solution_inputs(base, realisations, seed, log):
     """Homogeneous width, energy offset and intrinsic Stokes shift from the solution spectra."""
+    SOLUTION, _, _ = _paper()
+
     def width_error(fwhm):
         p = base.with_(homogeneous_fwhm_meV=fwhm, name=base.name)
         return solution_film(p, realisations, seed).emission.pl_fwhm_meV - SOLUTION["pl_fwhm_meV"]
@@ -94,8 +135,8 @@ def write_set(params, provenance, path):
 
 def main(argv=None) -> int:
     import qdstack
-    from qdstack.physics.film_model.calibration import PAPER_SHIFTS, calibrate
     from qdstack.physics.film_model import FilmParameters
+    from qdstack.physics.film_model.calibration import calibrate, reference_shifts
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE, help="folder for the JSON files")
@@ -107,15 +148,21 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    _, sizes, in_plane_gap = _paper()
+    shifts = reference_shifts(REFERENCE)
     base = FilmParameters(name="enomoto2024", material="CsPbBr3", coupling="exponential", barrier_mass=1.0,
-                          barrier_e_eV=0.05, barrier_h_eV=0.05, coupling_amplitude_meV=30.0)
+                          barrier_e_eV=0.05, barrier_h_eV=0.05, coupling_amplitude_meV=30.0,
+                          in_plane_gap_nm=in_plane_gap)
     base, solution = solution_inputs(base, args.solution_realisations, args.seed, log)
-    stamp = {"script": "qdstack.physics.parameter_sets.make_enomoto2024", "qdstack": qdstack.__version__,
-             "date": datetime.date.today().isoformat(), "seed": args.seed,
-             "reference": "K. Enomoto et al., Chem. Sci. 15, 13049 (2024)",
-             "sizes": SIZES, "solution_inputs": solution}
+    from qdstack.references import load_reference
 
-    exp = calibrate(PAPER_SHIFTS, base, fit="barrier", realisations=args.realisations, seed=args.seed,
+    stamp = {"script": "qdstack.physics.film_model.parameter_sets.make_enomoto2024", "qdstack": qdstack.__version__,
+             "date": datetime.date.today().isoformat(), "seed": args.seed,
+             "reference": load_reference(REFERENCE).citation, "reference_id": REFERENCE,
+             "reference_inputs": REFERENCE_INPUTS, "sizes": sizes, "in_plane_gap_nm": in_plane_gap,
+             "solution_inputs": solution}
+
+    exp = calibrate(shifts, base, fit="barrier", realisations=args.realisations, seed=args.seed, **sizes,
                     start={"barrier_eV": 0.05, "coupling_amplitude_meV": 30.0},
                     progress=lambda n: log(f"  exponential law: evaluation {n}"))
     log(f"exponential: {exp.values} +- {exp.errors}; model {exp.model_shift_meV}")
@@ -130,7 +177,7 @@ def main(argv=None) -> int:
 
     eng_base = base.with_(name="enomoto2024-tunnelling", coupling="engine", coupling_amplitude_meV=0.0,
                           barrier_e_eV=0.1, barrier_h_eV=0.1)
-    eng = calibrate(PAPER_SHIFTS, eng_base, fit="barrier", realisations=args.realisations, seed=args.seed,
+    eng = calibrate(shifts, eng_base, fit="barrier", realisations=args.realisations, seed=args.seed, **sizes,
                     start={"barrier_eV": 0.1}, progress=lambda n: log(f"  engine: evaluation {n}"))
     log(f"engine: {eng.values} +- {eng.errors}; model {eng.model_shift_meV}; reach {eng.reach_meV}")
     for w in eng.warnings:
