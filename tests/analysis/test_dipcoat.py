@@ -38,6 +38,8 @@ def test_regimes_minimum_and_inverse():
     truth = minimum_speed(C, D)
     assert abs(f.minimum_speed_mm_per_s - truth) < 3 * f.minimum_speed_mm_per_s_err
     assert list(f.regimes) == ["capillary" if v < f.minimum_speed_mm_per_s else "draining" for v in u]
+    # at the minimum c/U = (2/3) d U^(2/3), so y_min = (5/3) d U_min^(2/3)
+    assert f.minimum_amount == pytest.approx(5 / 3 * f.draining_coef * f.minimum_speed_mm_per_s ** (2 / 3), rel=1e-9)
     assert [s["branch"] for s in f.solutions] == ["capillary", "draining"]
     for s in f.solutions:
         true_u = s["speed_mm_per_s"]

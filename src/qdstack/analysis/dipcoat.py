@@ -17,7 +17,7 @@ coverage, is proportional to h, so the fit is
 
 (lmfit, both coefficients >= 0).  The minimum of y lies at
 
-    U_min = (3 c / (2 d))^(3/5),    y_min = (5/2) d U_min^(2/3) ... = c / U_min + d U_min^(2/3)
+    U_min = (3 c / (2 d))^(3/5),    y_min = c / U_min + d U_min^(2/3) = (5/3) d U_min^(2/3)
 
 and each measured point is in the ``capillary`` regime below it and ``draining``
 above it.  ``U_min`` is reported only when measured points lie on both sides of
