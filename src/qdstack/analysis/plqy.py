@@ -411,8 +411,9 @@ def de_mello_plqy(
     ----------
     empty, out_of_beam, in_beam : SphereSpectrum
         The three measurements on one wavelength grid.
-    response : (wavelength_nm, factor, source), optional
-        Spectral-response correction factor (multiplies the signal).
+    response : tuple, optional
+        Spectral-response correction as ``(wavelength [nm], factor, file name)`` (what
+        :func:`read_response` returns); the factor multiplies the signal.
     laser_window_nm, emission_window_nm : (float, float), optional
         Override the automatic windows [nm].
     noise : {"counts", "baseline"}
