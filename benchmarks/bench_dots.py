@@ -13,6 +13,12 @@ Case (the contract's): two 6.8 nm cubes, gap 0.55 nm, barrier 1 eV, mass 0.15 (i
   finest run made is then the "best feasible" one and is what the ratio compares with.
 * the continuum limit: ours on a finer Richardson family (finest cell 0.16 nm).
 * the 8-dot column: ours, lowest 8 states (target: < 20 s on 2 cores).
+* disorder (issue 17): a column of 8 cubes with edges drawn from N(6.8, 0.5) nm
+  (``DotSystem.disordered``, seed 1) at the default 0.3 nm, ours (near-coincident faces
+  share a grid plane, sub-cell averages) vs the plain path of the same solver
+  (``merge_faces_nm=0``: the grid aligned with every face) under a time limit; and the
+  2 x 2 x 4 disordered block with 1 nm in-plane gaps (16 states): unknowns of both paths
+  and ours under a time limit.
 
 Every solve runs in its own subprocess, so its wall time and peak resident memory
 (``ru_maxrss``) are its own.  Run:  python benchmarks/bench_dots.py [--budget-s 900]
@@ -51,13 +57,22 @@ def work_ours(kind: str) -> dict:
         )
     elif kind == "column8":
         system, states, settings = DotSystem.column(8, L, GAP, V, M), 8, SolverSettings()
+    elif kind in ("disordered8", "disordered8-plain"):
+        system = DotSystem.disordered((1, 1, 8), L, 0.5, GAP, V, M, seed=1)
+        states = 8
+        settings = SolverSettings(merge_faces_nm=0.0 if kind.endswith("plain") else None)
+    elif kind == "block":
+        system = DotSystem.disordered((2, 2, 4), L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
+        states, settings = 16, SolverSettings()
     else:
         raise SystemExit(f"unknown worker {kind}")
     t = time.perf_counter()
+    c = time.process_time()
     r = solve_dots(system, states, settings)
     elapsed = time.perf_counter() - t
     return {
         "time_s": elapsed,
+        "cpu_s": time.process_time() - c,
         "energies_meV": list(r.energies_meV),
         "coupling_meV": r.coupling_meV,
         "converged_meV": r.converged_meV,
@@ -115,6 +130,24 @@ def work_baseline(h: float) -> dict:
     }
 
 
+def finest_unknowns(kind: str) -> int:
+    """Unknowns per sector of the finest grid (the solver's own count, from its refusal)."""
+    from qdstack.errors import OptionError
+    from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
+
+    shape = (1, 1, 8) if kind.startswith("disordered8") else (2, 2, 4)
+    system = DotSystem.disordered(shape, L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
+    try:
+        solve_dots(
+            system,
+            system.count,
+            SolverSettings(max_unknowns=1, merge_faces_nm=0.0 if kind.endswith("plain") else None),
+        )
+    except OptionError as e:
+        return int(str(e).split("would have ")[1].split(" unknowns")[0].replace(",", ""))
+    raise RuntimeError("expected a refusal")
+
+
 def run_worker(*args, timeout=None) -> dict | None:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", *map(str, args)]
     try:
@@ -133,6 +166,13 @@ def main() -> None:
         "--budget-s", type=float, default=900.0, help="time budget for the baseline runs [s]"
     )
     ap.add_argument(
+        "--disorder-limit-s",
+        type=float,
+        default=300.0,
+        help="time limit of each disordered run (column plain path, block) [s]",
+    )
+    ap.add_argument("--skip-pair", action="store_true", help="only the disordered cases")
+    ap.add_argument(
         "--baseline-h",
         default="0.4,0.25,0.2,0.15,0.12,0.1",
         help="baseline grid spacings to try, coarse to fine [nm]",
@@ -145,6 +185,52 @@ def main() -> None:
         return
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    if not args.skip_pair:
+        pair_and_column(args)
+    disorder(args)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def disorder(args) -> None:
+    print("\ndisordered 8-cube column, edges N(6.8, 0.5) nm (seed 1), 8 states, 0.3 nm:")
+    ours = run_worker("disordered8", timeout=args.disorder_limit_s)
+    plain = run_worker("disordered8-plain", timeout=args.disorder_limit_s)
+    for label, kind, r in (("ours ", "disordered8", ours), ("plain", "disordered8-plain", plain)):
+        n = finest_unknowns(kind)
+        if r is None:
+            print(f"  {label}: {n:,} unknowns on the finest grid; > {args.disorder_limit_s:.0f} s")
+            continue
+        print(
+            f"  {label}: {n:,} unknowns on the finest grid; {r['time_s']:.1f} s wall, "
+            f"{r['cpu_s']:.1f} s CPU, peak RSS {r['rss_mb']:.0f} MB; E1 {r['energies_meV'][0]:.4f} "
+            f"meV (estimate {r['converged_meV']:.4f}), chain beta {r['coupling_meV']:.4f} meV "
+            f"(estimate {r['coupling_converged_meV']:.4f})"
+        )
+    if ours and plain:
+        de = max(abs(a - b) for a, b in zip(ours["energies_meV"], plain["energies_meV"]))
+        print(
+            f"  ratio plain/ours {plain['time_s'] / ours['time_s']:.1f}x wall; "
+            f"max |E_ours - E_plain| = {de:.4f} meV"
+        )
+    elif ours:
+        print(
+            f"  ratio plain/ours > {args.disorder_limit_s / ours['time_s']:.1f}x (plain unfinished)"
+        )
+    print("\ndisordered 2 x 2 x 4 block, 1 nm in-plane gaps, 16 states, 0.3 nm:")
+    n_plain, n_ours = finest_unknowns("block-plain"), finest_unknowns("block")
+    print(f"  unknowns on the finest grid: plain {n_plain:,}, ours {n_ours:,}")
+    blk = run_worker("block", timeout=args.disorder_limit_s)
+    if blk is None:
+        print(f"  ours: > {args.disorder_limit_s:.0f} s")
+    else:
+        print(
+            f"  ours: {blk['time_s']:.1f} s wall, {blk['cpu_s']:.1f} s CPU, peak RSS "
+            f"{blk['rss_mb']:.0f} MB; E1 {blk['energies_meV'][0]:.4f} meV (estimate "
+            f"{blk['converged_meV']:.4f})"
+        )
+
+
+def pair_and_column(args) -> None:
     ref = run_worker("reference")
     ours = run_worker("ours")
     e_ref, b_ref = ref["energies_meV"], ref["coupling_meV"]
@@ -221,7 +307,6 @@ def main() -> None:
         f"(target < 20 s), peak RSS {col['rss_mb']:.0f} MB, error estimate of E1 "
         f"{col['converged_meV']:.3f} meV, chain beta {col['coupling_meV']:.4f} meV"
     )
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-def _find_real_data() -> Path:
-    """Real instrument files (see their README for sources and licenses): $QDSTACK_REAL_DATA, else
-    ``shared/data/real`` beside the clone (or beside any folder above it)."""
+#: the permissively licensed real files shipped in the repository (examples/real/README.md)
+SHIPPED_REAL_DATA = REPO / "examples" / "real"
+
+
+def _find_external_real_data() -> Path:
+    """All real instrument files, GPL ones included (see their README for sources and licenses):
+    $QDSTACK_REAL_DATA, else ``shared/data/real`` beside the clone (or beside any folder above it)."""
     if os.environ.get("QDSTACK_REAL_DATA"):
         return Path(os.environ["QDSTACK_REAL_DATA"])
     for folder in REPO.parents:
@@ -21,16 +25,60 @@ def _find_real_data() -> Path:
     return REPO.parent / "shared" / "data" / "real"
 
 
-REAL_DATA = _find_real_data()
+EXTERNAL_REAL_DATA = _find_external_real_data()
+REAL_DATA = SHIPPED_REAL_DATA if SHIPPED_REAL_DATA.is_dir() else EXTERNAL_REAL_DATA
 EXAMPLES = REPO / "examples"
 
 
+class RealData:
+    """``real_data / "xrd" / "Cu3Au-1.raw"``: the shipped copy when there is one, else the external file.
+
+    Joining parts gives another ``RealData`` until a part names an existing file (or
+    folder) in one of the roots, in order (shipped first); a file that is in no root skips
+    the test (the GPL-licensed files are not shipped and need ``../shared/data/real``).
+    """
+
+    def __init__(self, roots):
+        self.roots = [Path(r) for r in roots]
+
+    def __truediv__(self, part):
+        joined = [r / part for r in self.roots]
+        for path in joined:
+            if path.is_file():
+                return path
+        if any(path.is_dir() for path in joined):
+            return RealData([path for path in joined if path.is_dir()])
+        pytest.skip(f"real file {part} not found in {', '.join(map(str, self.roots))} (GPL-licensed files are "
+                    "not shipped: they need ../shared/data/real or $QDSTACK_REAL_DATA)")
+
+    def __fspath__(self):
+        return str(self.roots[0])
+
+    def __eq__(self, other):
+        return Path(self.roots[0]) == Path(other)
+
+    def __hash__(self):
+        return hash(self.roots[0])
+
+
 @pytest.fixture(scope="session")
-def real_data() -> Path:
-    """Folder of real instrument files (``../shared/data/real``); skips when absent."""
-    if not REAL_DATA.is_dir():
+def real_data() -> RealData:
+    """The real instrument files: the copies shipped in ``examples/real`` (permissive licences)
+    first, then the external folder; skips when neither exists."""
+    roots = [r for r in (SHIPPED_REAL_DATA, EXTERNAL_REAL_DATA) if r.is_dir()]
+    if not roots:
         pytest.skip(f"real instrument files not found at {REAL_DATA} (set QDSTACK_REAL_DATA)")
-    return REAL_DATA
+    return RealData(roots)
+
+
+@pytest.fixture(scope="session")
+def real_data_gpl() -> Path:
+    """Folder of the GPL-licensed real files, which are not shipped (``../shared/data/real`` or
+    $QDSTACK_REAL_DATA); skips when absent."""
+    if not EXTERNAL_REAL_DATA.is_dir():
+        pytest.skip(f"GPL-licensed real files are not shipped; not found at {EXTERNAL_REAL_DATA} "
+                    "(set QDSTACK_REAL_DATA)")
+    return EXTERNAL_REAL_DATA
 
 
 @pytest.fixture

@@ -172,9 +172,14 @@ def test_chain_series_beta(seed):
     assert res.chain_fit.beta_meV == pytest.approx(beta, rel=0.10)
     assert res.chain_fit.e1_eV == pytest.approx(2.473, abs=1.5e-3)
     # the result does not depend on which of the two peak definitions is used
+    # (the peak top is read from the data, so it carries their noise: compared within 3 of its errors)
     top = np.array(res.peak_top_shift_meV)
     assert np.all(np.isfinite(top))
-    np.testing.assert_allclose(top, res.shift_meV, atol=0.5)
+    top_err = np.array([f.peak.peak_top_eV_err for f in res.films]) * 1e3
+    combined = np.hypot(top_err, top_err[0])
+    assert np.all(combined < 1.0)  # the top of these weak, noisy shoulders is read to better than a meV
+    both = np.sqrt(combined**2 + np.array(res.shift_meV_err) ** 2)  # and the fitted shifts' own errors
+    np.testing.assert_array_less(np.abs(top - np.array(res.shift_meV)), 3 * both + 1e-9)
 
 
 def test_density_series_peak_constant_while_od_changes():
@@ -223,6 +228,14 @@ def test_real_shimadzu_dye(real_data):
     # the lowest-energy absorption band of this DPP dye lies in the green-red
     assert 500 < p.peak_nm < 700
     assert np.isfinite(p.peak_eV_err)
+    # the peak top is the data's maximum (issue 16: it was 2.2583 eV, 18 meV up the blue flank,
+    # the top of the Gaussian + background model of this asymmetric band); the two highest points
+    # of the file, 1.113 OD each, are at 554 and 553 nm (2.2380 and 2.2420 eV)
+    i = np.argsort(s.intensity)[-2:]
+    data_top = float(np.mean(s.energy_eV[i]))
+    step = float(np.median(np.abs(np.diff(s.energy_eV))))  # 1 nm = 4 meV here
+    assert abs(p.peak_top_eV - data_top) < 0.6 * step  # within the sampling of the file (was 18 meV off)
+    assert p.peak_top_eV_err < 0.002
 
 
 # ------------------------------------------------------------------ fast path vs the plain lmfit path

@@ -148,10 +148,10 @@ def test_paper_periods():
     )
 
 
-def test_real_inas_002(real_data):
+def test_real_inas_002(real_data_gpl):
     """InAs (002) of the RAS file: a = 0.60583 nm gives d = a/2 = 0.30292 nm (a strained layer may differ by ~0.1 %)."""
     with pytest.warns(Warning, match="2 scans"):
-        prof = read_profile(real_data / "xrd" / "inas_layer_radial_002_004.ras")
+        prof = read_profile(real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras")
     fit = fit_profile(prof, qmin_per_nm=20.3, qmax_per_nm=21.2)
     assert fit.peaks[0].d_nm == pytest.approx(0.60583 / 2, rel=2e-3)
     assert any("reduced chi^2" in w for w in fit.warnings)  # a Bragg peak is not a Gaussian at 1e8 counts
@@ -201,3 +201,49 @@ def test_inputs_not_modified_and_list_input():
     assert a.noise == "estimated"
     prof = profile_from_xy(q, y, "nm^-1")
     assert fit_profile(prof, background="powerlaw", qmin_per_nm=0.45).peaks[0].q_per_nm == pytest.approx(0.82, abs=Q_TOL)
+
+
+# ------------------------------------------------------------------ issue 16, item 8: peaks a person sees
+
+
+def _two_peaks_on_a_steep_background(seed, ratios=(0.5, 0.4)):
+    """Two clear peaks, 1.4-1.6x over a steep power-law background, 2theta axis, counts in thousands."""
+    from qdstack.synthetic.xrd import xrd_profile
+
+    bg = dict(amplitude=30000.0, exponent=4.0, q0_per_nm=0.5, const=20.0)
+    level = lambda q: 30000.0 * (q / 0.5) ** -4 + 20.0  # noqa: E731
+    truth = [(0.80, 0.06, ratios[0] * level(0.80)), (0.95, 0.06, ratios[1] * level(0.95))]
+    prof = xrd_profile(truth, q_range_per_nm=(0.4, 1.4), points=500, x_unit="2theta", background="powerlaw",
+                       background_params=bg, seed=seed)
+    return prof, truth
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_two_clear_peaks_on_a_steep_background_are_found_as_two(seed):
+    """They came back as one broad peak between them (chi2_red ~ 119, 'not significant')."""
+    prof, truth = _two_peaks_on_a_steep_background(seed)
+    assert 1000 < prof.counts[np.searchsorted(prof.q_per_nm, 0.95)] < 10000  # counts in the thousands
+    fit = fit_xrd_peaks(prof.q_per_nm, prof.counts, np.sqrt(np.maximum(prof.counts, 1)), peaks=2)
+    for pk, (q0, fwhm, _) in zip(fit.peaks, truth):
+        assert abs(pk.q_per_nm - q0) < 4 * pk.q_per_nm_err + 1e-3
+        assert pk.fwhm_per_nm == pytest.approx(fwhm, rel=0.2)
+    assert fit.chi2_reduced < 1.5
+    assert not any("not significant" in w for w in fit.warnings)
+
+
+def test_detrended_search_sees_both_peaks():
+    from qdstack.analysis.xrd import _detrended_peaks
+
+    prof, truth = _two_peaks_on_a_steep_background(3)
+    sigma = np.sqrt(np.maximum(prof.counts, 1))
+    bumps = _detrended_peaks(prof.q_per_nm, prof.counts, sigma, float(np.median(np.diff(prof.q_per_nm))))
+    top2 = sorted(b.position for b in bumps[:2])
+    assert top2 == pytest.approx([0.80, 0.95], abs=0.01)
+
+
+def test_real_cu3au_one_peak_is_the_strongest_111(real_data):
+    """With --peaks 1 over the whole scan the fit took the (220) at q = 47.3 nm^-1 without a warning."""
+    prof = read_profile(real_data / "xrd" / "Cu3Au-1.raw")
+    fit = fit_profile(prof, peaks=1)
+    assert fit.peaks[0].q_per_nm == pytest.approx(28.9, abs=0.1)  # Cu3Au (111), a = 0.3748 nm: 29.03
+    assert any("not fitted" in w and "47.3" in w for w in fit.warnings)  # the other peaks are named

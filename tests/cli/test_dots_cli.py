@@ -89,6 +89,17 @@ def test_out_writes_results_and_figures(run_cli, tmp_path):
         (("--barrier-eV", 0.01, "--mass", 0.15, "--states", 30), "--states"),
         (("--barrier-eV", 1, "--mass", 0.15, "--backend", "tpu"), "--backend"),
         (("--barrier-eV", 1, "--mass", 0.15, "--grid-nm", 5), "--grid-nm"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--edge-sd-nm", -0.5), "--edge-sd-nm"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 0), "--in-plane"),
+        (
+            ("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 2, "--in-plane-gap-nm", 0),
+            "--in-plane-gap-nm",
+        ),
+        (
+            ("--barrier-eV", 1, "--mass", 0.15, "--count", 1, "--in-plane", 2)
+            + ("--in-plane-gap-nm", 0.05, "--edge-sd-nm", 2.5, "--seed", 0),
+            "--edge-sd-nm",
+        ),
     ],
 )
 def test_bad_options_exit_2_with_one_error_line(run_cli, args, option):
@@ -104,3 +115,60 @@ def test_help_teaches(run_cli):
     assert code == 0
     for word in ("BenDaniel-Duke", "Richardson", "--barrier-mass", "coupling_meV", "Example"):
         assert word in out
+
+
+def test_disordered_column_reports_the_drawn_edges(run_json):
+    d = run_json(
+        "dots",
+        "--count",
+        2,
+        "--edge-sd-nm",
+        0.4,
+        "--seed",
+        5,
+        "--barrier-eV",
+        1,
+        "--mass",
+        0.15,
+        "--grid-nm",
+        0.6,
+    )
+    assert d["shape"] == [1, 1, 2] and len(d["edges_nm"]) == 2
+    assert d["edges_nm"][0] != d["edges_nm"][1]
+    assert len(d["energies_meV"]) == 2 and d["energies_meV"][0] < d["energies_meV"][1]
+    again = run_json(
+        "dots",
+        "--count",
+        2,
+        "--edge-sd-nm",
+        0.4,
+        "--seed",
+        5,
+        "--barrier-eV",
+        1,
+        "--mass",
+        0.15,
+        "--grid-nm",
+        0.6,
+    )
+    assert again["energies_meV"] == d["energies_meV"]
+
+
+def test_disordered_text_summary(run_cli):
+    code, out, err = run_cli(
+        "dots",
+        "--count",
+        2,
+        "--edge-sd-nm",
+        0.4,
+        "--seed",
+        5,
+        "--barrier-eV",
+        1,
+        "--mass",
+        0.15,
+        "--grid-nm",
+        0.6,
+    )
+    assert code == 0, err
+    assert "2 cube(s) of " in out and "chain formula" in out

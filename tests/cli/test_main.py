@@ -39,3 +39,39 @@ def test_console_script_entry_point():
     """The installed `qdstack` script and `python -m qdstack` run the same main()."""
     r = subprocess.run([sys.executable, "-m", "qdstack", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and __version__ in r.stdout
+
+
+def test_bare_qdstack_prints_the_overview(run_cli):
+    """``qdstack`` alone used to exit 0 with no output at all."""
+    code, out, err = run_cli()
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: qdstack") and "absorption" in out and "study" in out
+
+
+def test_bare_subcommands_show_help_and_what_is_missing(run_cli):
+    """``qdstack film`` etc. without arguments used to exit 2 silently."""
+    cases = {
+        ("film",): "missing --layers, --edge-nm",
+        ("absorption",): "missing FILES",
+        ("study",): "missing command (one of: run, check)",
+        ("study", "check"): "missing MANIFEST",
+        ("study", "run"): "missing MANIFEST",
+        ("reproduce",): "missing STUDY",
+    }
+    for args, missing in cases.items():
+        code, out, err = run_cli(*args)
+        where = "qdstack " + " ".join(args)
+        assert code == 2, args
+        assert out == ""
+        assert err.startswith(f"Usage: {where}"), (args, err[:80])
+        last = err.rstrip("\n").splitlines()[-1]
+        assert last == f"error: {where}: {missing} (see '{where} --help')"
+        assert sum(line.startswith("error:") for line in err.splitlines()) == 1
+
+
+def test_overview_lists_every_command_without_cutting_a_sentence(run_cli):
+    """The reproduce line was cut to "Reproduce the reference study (Enomoto et al."."""
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("reproduce"))
+    assert "2024" in line and "(Enomoto et al.\n" not in out

@@ -92,3 +92,27 @@ def test_malformed_table_exit_2(run_cli, tmp_path):
     short.write_text("temperature_K,peak_eV,fwhm_meV\n10,2.40,50\n20,2.41,51\n300,2.44,80\n")
     code, _, err = run_cli("tpl", short)
     assert code == 2 and err.startswith("error:") and "free parameters" in err
+
+
+def test_column_picks_the_pl_column_of_multi_column_spectra(run_cli, tmp_path):
+    """The reader's warning offered a column choice that ``tpl`` did not have (issue 16, item 7)."""
+    t = tpl_table((10.0, 80.0, 150.0, 220.0, 300.0), noise_eV=0, noise_meV=0)
+    files = []
+    for i, (T, pk, fw) in enumerate(zip(t.temperature_K, t.peak_eV, t.fwhm_meV)):
+        lam, counts = pl_spectrum_nm(pk, fw, counts=3e4, seed=i)
+        _, decoy = pl_spectrum_nm(pk - 0.1, fw, counts=3e4, seed=100 + i)  # another band, 100 meV lower
+        path = tmp_path / f"PL_{int(T):03d}K.csv"
+        with open(path, "w") as fh:
+            fh.write("Wavelength (nm),reference,sample\n")
+            fh.writelines(f"{a:.2f},{int(c)},{int(b)}\n" for a, b, c in zip(lam, counts, decoy))
+        files.append(path)
+    code, out, err = run_cli("tpl", *files, "--column", "sample", "--json")
+    assert code == 0, err
+    assert np.allclose(json.loads(out)["peak_eV"], t.peak_eV, atol=1e-3)
+    assert "choose another" not in err
+    code, out, err = run_cli("tpl", *files, "--json")  # default: column 2, with the warning naming --column
+    assert code == 0
+    assert np.allclose(json.loads(out)["peak_eV"], np.asarray(t.peak_eV) - 0.1, atol=2e-3)
+    assert "--column" in err
+    code, _, err = run_cli("tpl", *files, "--column", "nope")
+    assert code == 2 and "no column named 'nope'" in err

@@ -60,8 +60,8 @@ def test_directions_and_comparison_with_figures(run_cli, profiles, tmp_path):
     assert "ratio out/in" in stdout
 
 
-def test_real_multiscan_file(run_cli, real_data):
-    code, out, err = run_cli("xrd", real_data / "xrd" / "inas_layer_radial_002_004.ras", "--scan", 2,
+def test_real_multiscan_file(run_cli, real_data_gpl):
+    code, out, err = run_cli("xrd", real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras", "--scan", 2,
                              "--qmin", 41.2, "--qmax", 42.2, "--json")
     assert code == 0, err
     d = json.loads(out)

@@ -138,18 +138,21 @@ def test_xrdml_empyrean(real_data):
     assert prof.intensity_err[0] == pytest.approx(math.sqrt(8) / 0.44)
 
 
-def test_xrdml_xrdtools_and_bom(real_data):
+def test_xrdml_xrdtools(real_data):
     prof = read_profile(real_data / "xrd" / "xrdtools_test_scan.xrdml")
     assert len(prof) == 750 and prof.scan_axis == "2Theta-Omega"
     assert prof.two_theta_deg[0] == pytest.approx(15.01) and prof.two_theta_deg[-1] == pytest.approx(29.99)
-    bom = read_profile(real_data / "xrd" / "simpack_xrd_AlGaAs.xrdml")  # UTF-8 BOM, <counts> element
+
+
+def test_xrdml_with_bom(real_data_gpl):
+    bom = read_profile(real_data_gpl / "xrd" / "simpack_xrd_AlGaAs.xrdml")  # UTF-8 BOM, <counts> element
     assert len(bom) == 2999 and bom.scan_axis == "Omega-2Theta"
     assert bom.two_theta_deg[0] == pytest.approx(65.46) and bom.two_theta_deg[-1] == pytest.approx(66.66, abs=1e-3)
     assert bom.intensity.max() == pytest.approx(152364, rel=1e-6)  # counts/0.5 s, as the data README states
 
 
-def test_ras_two_scans_shift_jis_crlf(real_data):
-    path = real_data / "xrd" / "inas_layer_radial_002_004.ras"
+def test_ras_two_scans_shift_jis_crlf(real_data_gpl):
+    path = real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras"
     scans = read_profile_scans(path)
     assert [len(s) for s in scans] == [1501, 2501]
     assert scans[0].two_theta_deg[0] == pytest.approx(26.5) and scans[1].two_theta_deg[-1] == pytest.approx(66.0)

@@ -93,12 +93,12 @@ def test_bad_axes(tmp_path, text, match):
 
 
 def test_multicolumn_warns_and_selects(tmp_path):
-    p = _write(tmp_path, "nm,a,b\n500,1,10\n501,2,20\n502,3,30\n")
+    p = _write(tmp_path, "nm,a,b\n500,0.1,1\n501,0.2,2\n502,0.3,3\n")
     with pytest.warns(QdstackWarning, match="3 columns"):
         s = read_spectrum(p)
     assert s.label == "a"
     s = read_spectrum(p, column="b")
-    np.testing.assert_allclose(sorted(s.intensity), [10, 20, 30])
+    np.testing.assert_allclose(sorted(s.intensity), [1, 2, 3])
     s = read_spectrum(p, column=2)
     assert s.label == "b"
     with pytest.raises(FileFormatError, match="x axis"):
@@ -137,3 +137,88 @@ def test_real_cdse_pl_columns(real_data):
     assert len(spectra) == 18
     assert spectra[0].label == "30 s"
     assert all(len(s) == 131 for s in spectra)
+
+
+# ------------------------------------------------------------- issue 16, item 6: wrong quantity or unit
+
+
+def _band_absorbance(lam_nm):
+    """An excitonic band at 2.45 eV on a weak continuum (truth for the unit tests)."""
+    e = HC_EV_NM / lam_nm
+    return 0.02 + 0.3 * np.exp(-0.5 * ((e - 2.45) / 0.04) ** 2) + 0.1 * np.clip(e - 2.5, 0, None)
+
+
+def test_percent_transmittance_is_converted_with_a_warning(tmp_path):
+    """A %T column was read as absorbance ("OD 98.6")."""
+    lam = np.arange(420.0, 600.0, 1.0)
+    a = _band_absorbance(lam)
+    t = 100 * 10 ** (-a)
+    p = _write(tmp_path, "Wavelength (nm),%T\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t)))
+    with pytest.warns(QdstackWarning, match=r"transmittance \(%T\); converted to absorbance A = 2 - log10\(%T\)"):
+        s = read_spectrum(p)
+    np.testing.assert_allclose(s.intensity[::-1], a, rtol=1e-5)
+    frac = _write(tmp_path, "nm\tTransmittance\n" + "".join(f"{x:.1f}\t{y / 100:.8f}\n" for x, y in zip(lam, t)),
+                  "frac.txt")
+    with pytest.warns(QdstackWarning, match=r"T \(fraction\)"):
+        s = read_spectrum(frac)
+    np.testing.assert_allclose(s.intensity[::-1], a, rtol=1e-4)
+    emission = read_spectrum(p, kind="emission")  # a PL column is never converted
+    assert emission.intensity.max() > 50
+
+
+def test_values_no_absorbance_takes_are_refused(tmp_path):
+    lam = np.arange(420.0, 600.0, 1.0)
+    t = 100 * 10 ** (-_band_absorbance(lam))
+    p = _write(tmp_path, "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t)))  # %T without a header
+    with pytest.raises(FileFormatError, match=r"not absorbance: an OD above 6 is not measurable.*%T or Transmittance"):
+        read_spectrum(p)
+    r = _write(tmp_path, "nm,%R\n500,40\n501,41\n502,42\n", "r.csv")
+    with pytest.raises(FileFormatError, match="reflectance"):
+        read_spectrum(r)
+    zero = _write(tmp_path, "nm,%T\n500,40\n501,0\n502,42\n", "z.csv")
+    with pytest.raises(FileFormatError, match="<= 0"):
+        read_spectrum(zero)
+
+
+def test_micrometres_are_read_from_the_header_or_the_values(tmp_path):
+    """Wavelengths in µm without a header were read as photon energies in eV."""
+    lam_um = np.arange(0.42, 0.60, 0.001)
+    a = _band_absorbance(lam_um * 1e3)
+    body = "".join(f"{x:.3f},{y:.6f}\n" for x, y in zip(lam_um, a))
+    headed = read_spectrum(_write(tmp_path, "Wavelength (µm),Abs\n" + body, "h.csv"))
+    assert headed.x_unit == "um"
+    np.testing.assert_allclose(headed.energy_eV, np.sort(HC_EV_NM / (lam_um * 1e3)), rtol=1e-12)
+    for name in ("Wavelength (um),Abs\n", "wavelength [microns],A\n"):
+        assert read_spectrum(_write(tmp_path, name + body, "u.csv")).x_unit == "um"
+    bare = _write(tmp_path, body, "bare.csv")
+    with pytest.warns(QdstackWarning, match=r"read as wavelengths in µm \(420\.\.599 nm"):
+        s = read_spectrum(bare)
+    assert s.x_unit == "um" and s.energy_eV.max() == pytest.approx(HC_EV_NM / 420.0)
+
+
+def test_energies_stay_energies_and_ambiguous_ranges_are_refused(tmp_path):
+    e = np.linspace(1.8, 3.2, 200)
+    s = read_spectrum(_write(tmp_path, "".join(f"{x:.5f},0.1\n" for x in e), "ev.csv"))
+    assert s.x_unit == "eV" and s.energy_eV[0] == pytest.approx(1.8)
+    both = np.linspace(0.4, 2.5, 200)  # 400-2500 nm in µm, or 0.4-2.5 eV: no way to tell
+    with pytest.raises(FileFormatError, match=r"cannot tell the unit of the x column.*0\.4\.\.2\.5.*Wavelength \(um\)"):
+        read_spectrum(_write(tmp_path, "".join(f"{x:.5f},0.1\n" for x in both), "amb.csv"))
+    mid = np.linspace(20, 80, 50)
+    with pytest.raises(FileFormatError, match="cannot tell the unit"):
+        read_spectrum(_write(tmp_path, "".join(f"{x:.5f},0.1\n" for x in mid), "mid.csv"))
+
+
+def test_cli_reports_the_conversion_and_refusals_in_one_line(run_cli, tmp_path):
+    lam = np.arange(420.0, 600.0, 0.5)
+    t = 100 * 10 ** (-_band_absorbance(lam))
+    p = _write(tmp_path, "Wavelength (nm),T%\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t)), "film_N1.csv")
+    code, out, err = run_cli("absorption", p, "--json")
+    assert code == 0, err
+    import json
+
+    d = json.loads(out)
+    assert abs(d["spectra"][0]["peak_eV"] - 2.45) < 0.005 and d["spectra"][0]["od"] < 1
+    assert "converted to absorbance" in err
+    bare = _write(tmp_path, "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t)), "bare_N1.csv")
+    code, out, err = run_cli("absorption", bare)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "not absorbance" in err

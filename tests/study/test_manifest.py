@@ -134,3 +134,64 @@ def test_fuzzed_manifests_give_clear_errors(study_name, samples, junk):
         assert str(exc).startswith("fuzz.toml: ") and "\n" not in str(exc).strip()
     except QdstackError:  # pragma: no cover - the parser raises ManifestError only
         raise
+
+
+def test_linker_typo_is_an_error_with_its_line():
+    """``linker = "C3TD"`` was accepted and split a series in two (issue 16, item 5)."""
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(GOOD.replace('linker = "C3DT"', 'linker = "C3TD"'), "study.toml")
+    msg = str(info.value)
+    assert msg.startswith("study.toml: line 7: sample[1].linker: unknown linker 'C3TD'")
+    assert "did you mean 'C3DT'?" in msg and "\n" not in msg
+
+
+def test_linker_spellings_of_one_builtin_become_one_series():
+    text = GOOD.replace('linker = "C3DT"', 'linker = "c3dt"').replace("gap_nm = 0.55", 'linker = "1,3-propanedithiol"')
+    a, b = parse_manifest(text).sample
+    assert a.linker == b.linker == "C3DT"
+    smiles = parse_manifest(GOOD.replace('linker = "C3DT"', 'linker = "SCCCCCCCS"'))
+    assert smiles.sample[0].linker == "SCCCCCCCS"  # a valid SMILES stays what it is
+
+
+def test_every_error_is_named_with_its_line():
+    """An unknown key in [study] was never named ('study.name: Field required; and 1 more error(s)')."""
+    text = GOOD.replace('name = "test"', 'nme = "test"').replace("layers = 2", "layers = -2")
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, "study.toml")
+    msg = str(info.value)
+    assert "more error" not in msg
+    parts = msg.removeprefix("study.toml: ").split("; ")
+    assert parts == [
+        "line 2: study.name: Field required",
+        "line 3: study.nme: unknown key (allowed: name, material, edge_nm, edge_sd_nm, description)",
+        "line 12: sample[2].layers: Input should be greater than or equal to 0 (got -2)",
+    ]
+
+
+def test_duplicate_sample_names_are_reported_compactly():
+    text = GOOD.replace('name = "b"', 'name = "a"') + '\n[[sample]]\nname = "c"\nlinker = "C10DT"\n'
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, "study.toml")
+    msg = str(info.value)
+    assert msg == ("study.toml: line 11: sample[2].name: 'a' is also the name of sample[1] (line 6); "
+                   "sample names must be unique")
+    assert "linker" not in msg and len(msg) < 200
+
+
+def test_pl_column_reaches_the_pl_analysis(tmp_path):
+    """``pl_column`` in a manifest picks the PL column, as --column does on the command line (item 7)."""
+    from qdstack.study.runner import plan_study
+    from qdstack.synthetic.tpl import pl_spectrum_nm
+
+    lam, counts = pl_spectrum_nm(2.40, 80.0, counts=3e4, seed=1)
+    _, decoy = pl_spectrum_nm(2.30, 80.0, counts=3e4, seed=2)
+    (tmp_path / "pl.csv").write_text("Wavelength (nm),reference,sample\n" + "".join(
+        f"{a:.2f},{int(c)},{int(b)}\n" for a, b, c in zip(lam, counts, decoy)))
+    m = tmp_path / "study.toml"
+    m.write_text('[study]\nname = "t"\n[[sample]]\nname = "a"\npl = "pl.csv"\npl_column = "sample"\n')
+    study = load_manifest(m)
+    (task,) = [t for t in plan_study(study) if t.kind == "pl"]
+    from qdstack.study.analyses import pl as pl_analysis
+
+    out = pl_analysis.run(task, {})
+    assert abs(out.result["spectra"][0]["peak_eV"] - 2.40) < 2e-3

@@ -19,7 +19,48 @@ __all__ = [
     "bound_warnings",
     "convergence_warnings",
     "fit_warnings",
+    "FWHM_PER_SIGMA",
+    "peak_model",
 ]
+
+#: FWHM / sigma of the line shapes of :func:`peak_model` (Voigt with gamma = sigma: lmfit's
+#: 1.0692 gamma + sqrt(0.8664 gamma^2 + 5.545083 sigma^2); pseudo-Voigt: sigma is the HWHM)
+FWHM_PER_SIGMA = {
+    "gaussian": 2.0 * math.sqrt(2.0 * math.log(2.0)),
+    "voigt": 1.0692 + math.sqrt(0.8664 + 5.545083),
+    "pseudovoigt": 2.0,
+}
+
+
+def _voigt_equal_widths(x, amplitude=1.0, center=0.0, sigma=1.0):
+    """Voigt profile with the Lorentzian half-width equal to the Gaussian sigma (lmfit's VoigtModel)."""
+    from lmfit.lineshapes import voigt
+
+    return voigt(x, amplitude, center, sigma, sigma)
+
+
+def peak_model(profile: str, prefix: str):
+    """An lmfit peak ``Model`` (amplitude, center, sigma[, fraction]) without derived parameters.
+
+    lmfit's ``GaussianModel`` and friends add ``fwhm`` and ``height`` as constraint
+    expressions, and a fixed parameter or an expression has a zero standard error when the
+    fit's correlated uncertainties are built: lmfit then creates an ``uncertainties``
+    value with std_dev == 0, whose UserWarning it silences with ``warnings.catch_warnings``.
+    That silencing is process-global and not thread-safe: when fits run in several threads
+    (the film model's dask tasks, the study runner's threads) one thread leaving its
+    ``catch_warnings`` block restores the filters under another thread's fit, and the
+    warning escapes (an error under ``-W error``).  Models from here have every parameter
+    varied and no expression, so no zero-width value is ever created; the FWHM is
+    ``FWHM_PER_SIGMA[profile] * sigma``.
+    """
+    from lmfit import Model
+    from lmfit.lineshapes import gaussian, pvoigt
+
+    functions = {"gaussian": gaussian, "voigt": _voigt_equal_widths, "pseudovoigt": pvoigt}
+    if profile not in functions:
+        raise ValueError(f"unknown peak profile {profile!r}")
+    return Model(functions[profile], prefix=prefix)
+
 
 
 def param_value(result, name: str) -> float:

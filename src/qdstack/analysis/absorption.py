@@ -18,8 +18,8 @@ Which energy is reported
 ``peak_eV`` is the *transition energy*: the centre of the fitted peak after the
 local background is separated.  On a film the first exciton is often a
 shoulder with no local maximum, so the raw "peak top" is not always defined;
-where it is, it is reported too (``peak_top_eV``, the maximum of peak +
-background).  The two differ by an offset set by the background slope, which is
+where it is, it is reported too (``peak_top_eV``, the maximum of the measured
+spectrum, refined by a parabola through its top points).  The two differ by an offset set by the background slope, which is
 the same for every film of a series (OD grows with N for peak and background
 alike), so shifts computed either way agree to a few tenths of a meV (tested).
 """
@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from qdstack._result import Result, Table, fmt
-from qdstack.analysis._fitting import param_error, param_value, r_squared
+from qdstack.analysis._fitting import param_error, param_value, peak_model, r_squared
 from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, uniform_grid
 from qdstack.errors import FitError, InputError
 from qdstack.units import HC_EV_NM
@@ -61,10 +61,19 @@ Profile = Literal["gaussian", "voigt"]
 _GAUSS_FWHM = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
-def _local_background(x, c0=0.0, c1=0.0, c2=0.0, e_ref=0.0):
-    """Quadratic background about a fixed reference energy: c0 + c1 (x - e_ref) + c2 (x - e_ref)^2."""
+def _local_background(x, e_ref, c0=0.0, c1=0.0, c2=0.0):
+    """Quadratic background about a reference energy: c0 + c1 (x - e_ref) + c2 (x - e_ref)^2.
+
+    ``e_ref`` is an independent variable, not a fixed Parameter (see
+    :func:`qdstack.analysis._fitting.peak_model` for why no fit here holds a fixed one).
+    """
     u = x - e_ref
     return c0 + c1 * u + c2 * u * u
+
+
+def _linear_background(x, e_ref, c0=0.0, c1=0.0):
+    """Straight background about a reference energy: c0 + c1 (x - e_ref)."""
+    return c0 + c1 * (x - e_ref)
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,11 @@ class ExcitonicPeak(Result):
     peak_nm : float
         The same as a vacuum wavelength [nm].
     peak_top_eV : float
-        Maximum of the fitted peak + background inside the fit window, the raw
-        "peak top"; NaN when the peak is a shoulder without a maximum.
+        The measured maximum inside the fit window (the vertex of a parabola through the
+        points around the highest one), the raw "peak top"; NaN when the peak is a
+        shoulder without a maximum.
+    peak_top_eV_err : float
+        Its standard error (from the parabola's covariance) [eV].
     od, od_err : float
         Absorbance (optical density) of the spectrum at ``peak_eV`` (peak + background).
     height_od : float
@@ -111,6 +123,7 @@ class ExcitonicPeak(Result):
     noise_od: float
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
+    peak_top_eV_err: float = float("nan")
 
     def to_dict(self) -> dict:
         return {
@@ -118,6 +131,7 @@ class ExcitonicPeak(Result):
             "peak_eV_err": self.peak_eV_err,
             "peak_nm": self.peak_nm,
             "peak_top_eV": self.peak_top_eV,
+            "peak_top_eV_err": self.peak_top_eV_err,
             "od": self.od,
             "od_err": self.od_err,
             "height_od": self.height_od,
@@ -134,28 +148,36 @@ _REPORTED = ("peak_fwhm", "peak_height")
 
 
 @lru_cache(maxsize=None)
-def _peak_model_and_params(profile: Profile):
-    """The composite lmfit Model of a profile and its parameter template (built once)."""
+def _peak_model_and_params(profile: Profile, quadratic: bool = True):
+    """The composite lmfit Model of a profile and its parameter template (built once).
+
+    Every parameter of the fit is varied and none is an expression: the background's
+    reference energy is an independent variable, the straight background a model of its
+    own, the Voigt's gamma = sigma inside its function (:func:`qdstack.analysis._fitting.peak_model`:
+    a fixed or derived parameter makes lmfit build a zero-width ``uncertainties`` value,
+    whose warning it silences with the process-global ``catch_warnings`` -- raced by fits in
+    other threads, the flaky "UFloat std_dev==0" of issue 16).  The reporting expressions
+    (FWHM, height) are lmfit's own for the profile, with gamma = sigma.
+    """
     from lmfit import Model
     from lmfit.models import GaussianModel, VoigtModel
 
-    if profile == "gaussian":
-        peak = GaussianModel(prefix="peak_")
-    elif profile == "voigt":
-        peak = VoigtModel(prefix="peak_")
-    else:
+    builtin = {"gaussian": GaussianModel, "voigt": VoigtModel}.get(profile)
+    if builtin is None:
         raise InputError(f"unknown peak profile {profile!r}; use 'gaussian' or 'voigt'", "profile")
-    model = peak + Model(_local_background, prefix="bg_")
+    with warnings.catch_warnings():  # only the expression strings are wanted (evaluated later)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hints = builtin(prefix="peak_").make_params()
+    reported = {name: hints[name].expr.replace("peak_gamma", "peak_sigma") for name in _REPORTED if name in hints}
+    background = _local_background if quadratic else _linear_background
+    model = peak_model(profile, "peak_") + Model(background, prefix="bg_", independent_vars=["x", "e_ref"])
     params = model.make_params()
-    reported = {name: params[name].expr for name in _REPORTED if name in params}
-    for name in reported:
-        del params[name]
     return model, params, reported
 
 
-def _peak_model(profile: Profile):
-    """The lmfit Model of the peak + local quadratic background (shared, built once)."""
-    return _peak_model_and_params(profile)[0]
+def _peak_model(profile: Profile, quadratic: bool = True):
+    """The lmfit Model of the peak + local background (shared, built once)."""
+    return _peak_model_and_params(profile, quadratic)[0]
 
 
 def _restore_reported(result, profile: Profile):
@@ -231,13 +253,14 @@ def _uncertainty_at(result, x0: float, dscale: float = 0.01) -> float:
                 return float(result.eval_uncertainty(x=np.array([x0]), dscale=dscale)[0])
             alias[name] = p.expr.strip()
     calls = _component_calls(result.model)
+    indep = result.userkws
     x = np.array([float(x0)])
     values = {name: p.value for name, p in params.items()}
 
     def model_at(v):
         total = None
-        for func, args in calls:
-            part = func(x=x, **{arg: v[alias.get(name, name)] for arg, name in args})
+        for func, args, names in calls:
+            part = func(x=x, **{arg: v[alias.get(name, name)] for arg, name in args}, **{n: indep[n] for n in names})
             total = part if total is None else total + part
         return float(np.asarray(total).ravel()[0])
 
@@ -257,19 +280,20 @@ def _uncertainty_at(result, x0: float, dscale: float = 0.01) -> float:
 
 
 def _component_calls(model):
-    """(function, [(argument, parameter name)]) of each component of a composite Model, in order."""
+    """(function, [(argument, parameter name)], [independent variables other than x]) of each
+    component of a composite Model, in order."""
     calls = []
     for comp in model.components:
         args = [(name[len(comp.prefix):], name) for name in comp.param_names]
-        calls.append((comp.func, args))
+        calls.append((comp.func, args, [v for v in comp.independent_vars if v != "x"]))
     return calls
 
 
-def _model_residual(params, x, y, calls):
+def _model_residual(params, x, y, calls, indep):
     """``model(x) - y`` evaluated as lmfit's CompositeModel does (peak + background), for Minimizer."""
     total = None
-    for func, args in calls:
-        part = func(x=x, **{arg: params[name].value for arg, name in args})
+    for func, args, names in calls:
+        part = func(x=x, **{arg: params[name].value for arg, name in args}, **{n: indep[n] for n in names})
         total = part if total is None else total + part
     return total - y
 
@@ -296,15 +320,15 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     x, y = e[mask], a[mask]
     if x.size < 8:
         return None, (lo, hi)
-    model, template, _ = _peak_model_and_params(profile)
+    model, template, _ = _peak_model_and_params(profile, quadratic)
     params = template.copy()
-    params["bg_e_ref"].set(value=center, vary=False)
     # initial background: the straight line through the window's ends
     slope = (y[-1] - y[0]) / (x[-1] - x[0])
     base = y[0] + slope * (center - x[0])
     params["bg_c0"].set(value=base)
     params["bg_c1"].set(value=slope)
-    params["bg_c2"].set(value=0.0, vary=quadratic)
+    if quadratic:
+        params["bg_c2"].set(value=0.0)
     height = max(float(np.interp(center, x, y) - base), 1e-6 * max(float(np.ptp(y)), 1e-12))
     sigma0 = max(width, 2 * step)
     params["peak_center"].set(value=center, min=lo, max=hi)
@@ -312,11 +336,13 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
     params["peak_amplitude"].set(value=height * sigma0 * math.sqrt(2 * math.pi), min=0)
     if start is not None:
         best = start.params
-        d = center - best["bg_e_ref"].value
-        b0, b1, b2 = (best[f"bg_c{k}"].value for k in range(3))
+        d = center - start.e_ref_eV
+        b0, b1 = best["bg_c0"].value, best["bg_c1"].value
+        b2 = best["bg_c2"].value if "bg_c2" in best else 0.0
         params["bg_c0"].set(value=b0 + b1 * d + b2 * d * d)
         params["bg_c1"].set(value=b1 + 2 * b2 * d)
-        params["bg_c2"].set(value=b2 if quadratic else 0.0)
+        if quadratic:
+            params["bg_c2"].set(value=b2)
         for name in ("peak_center", "peak_sigma", "peak_amplitude"):
             p = params[name]
             p.set(value=min(max(best[name].value, p.min), p.max))
@@ -325,10 +351,11 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
         if stepping_stone:
             from lmfit import minimize
 
-            result = minimize(_model_residual, params, args=(x, y, _component_calls(model)),
+            result = minimize(_model_residual, params, args=(x, y, _component_calls(model), {"e_ref": center}),
                               method="leastsq", nan_policy="raise", calc_covar=False)
         else:
-            result = model.fit(y, params, x=x, nan_policy="raise")
+            result = model.fit(y, params, x=x, e_ref=center, nan_policy="raise")
+    result.e_ref_eV = center  # the background's reference energy (an independent variable)
     return result, (float(x[0]), float(x[-1]))
 
 
@@ -345,6 +372,79 @@ def _sane(result, window, step) -> bool:
         and s < 0.9 * (hi - lo)
         and result.params["peak_amplitude"].value > 0
     )
+
+
+def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
+    """Energy of the measured maximum inside the fit window; NaN when it is not a local maximum.
+
+    The data's own top, not the model's: a band that is not Gaussian (a dye's steep red
+    edge and vibronic blue tail) puts the top of a Gaussian + background fit on its flank.
+    A parabola (``lmfit.minimize``) is fitted to the points around the highest one and
+    re-centred on its vertex, so noise does not pick one sample; the vertex is the top.  The
+    half-width of those points is where the band has fallen by 5 % of its rise in the window
+    (or 3 noise standard deviations, if more) on its steeper side, at most half a fitted sigma
+    and at least 2 grid steps (5 points): an asymmetric band is fitted only near its top.  A highest point at the window's edge (a shoulder on a
+    rising continuum has no maximum), a vertex outside those points or an upward parabola
+    give NaN.  Returns (top, its standard error from the parabola's covariance).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    i = int(np.argmax(y))
+    nan = (float("nan"), float("nan"))
+    if n < 7 or i < 3 or i > n - 4:
+        return nan
+    step = float(np.median(np.diff(x)))
+    drop = max(0.1 * float(y[i] - y.min()), 5.0 * noise if math.isfinite(noise) else 0.0)
+    left = i
+    while left > 0 and y[left - 1] >= y[i] - drop:
+        left -= 1
+    right = i
+    while right < n - 1 and y[right + 1] >= y[i] - drop:
+        right += 1
+    half = min(x[i] - x[left], x[right] - x[i])
+    if math.isfinite(sigma):
+        half = min(half, 0.5 * sigma)
+    half = max(half, 2.0 * step)
+    from lmfit import Parameters, minimize
+
+    def residual(params, u, v):
+        return params["a"].value * u * u + params["b"].value * u + params["c"].value - v
+
+    centre = float(x[i])
+    for _ in range(3):  # re-centred on the vertex, so the noisiest point does not set the window
+        sel = np.abs(x - centre) <= half
+        if sel.sum() < 5:
+            sel = np.zeros(n, dtype=bool)
+            sel[np.argsort(np.abs(x - centre))[:5]] = True
+        u = x[sel] - centre
+        start = Parameters()
+        start.add("a", value=-1.0)
+        start.add("b", value=0.0)
+        start.add("c", value=float(np.max(y[sel])))
+        # lmfit.minimize, not Model.fit: ModelResult.fit builds uncertainties values even when the
+        # errors are zero (a noise-free top), the thread-unsafe warning path of issue 16
+        result = minimize(residual, start, args=(u, y[sel]), method="leastsq")
+        a, b = result.params["a"].value, result.params["b"].value
+        if not (a < 0):
+            return nan
+        vertex = -b / (2.0 * a)
+        if not (u.min() <= vertex <= u.max()):
+            return nan
+        moved = abs(vertex)
+        centre += vertex
+        if moved < 0.1 * step:
+            break
+    if not (x[0] < centre < x[-1]):
+        return nan
+    err = float("nan")
+    if getattr(result, "covar", None) is not None:  # v = -b/(2a): dv/da = b/(2a^2), dv/db = -1/(2a)
+        names = list(result.var_names)
+        grad = np.zeros(len(names))
+        grad[names.index("a")] = b / (2 * a * a)
+        grad[names.index("b")] = -1 / (2 * a)
+        err = float(np.sqrt(max(grad @ result.covar @ grad, 0.0)))
+    return float(centre), err
 
 
 def first_excitonic_peak(
@@ -464,10 +564,7 @@ def first_excitonic_peak(
         od_err = _uncertainty_at(result, center)
     except Exception:  # covariance unavailable
         od_err = float("nan")
-    fine = np.linspace(x[0], x[-1], 2001)
-    total = result.eval(x=fine)
-    i = int(np.argmax(total))
-    peak_top = float(fine[i]) if 0 < i < fine.size - 1 else float("nan")
+    peak_top, peak_top_err = _data_top(x, result.data, param_value(result, "peak_sigma"), sigma_noise)
     if not result.success:
         msgs.append(f"{src}: peak fit did not converge ({result.message})")
     return ExcitonicPeak(
@@ -475,6 +572,7 @@ def first_excitonic_peak(
         peak_eV_err=center_err,
         peak_nm=HC_EV_NM / center,
         peak_top_eV=peak_top,
+        peak_top_eV_err=peak_top_err,
         od=od,
         od_err=od_err,
         height_od=height,
@@ -664,6 +762,7 @@ class FilmPeak(Result):
                 "od": self.peak.od,
                 "fwhm_meV": self.peak.fwhm_meV,
                 "peak_top_eV": self.peak.peak_top_eV,
+                "peak_top_eV_err": self.peak.peak_top_eV_err,
                 "od_err": self.peak.od_err,
                 "height_od": self.peak.height_od,
             }

@@ -132,7 +132,7 @@ class dask_client:
             }
             with dask.config.set(cfg):
                 self.cluster = LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",  # None still takes 8787
                     worker_dashboard_address=None, silence_logs=50,
                 )
             self.client = Client(self.cluster)

@@ -44,10 +44,12 @@ import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from qdstack.analysis._fitting import (
+    FWHM_PER_SIGMA,
     bound_warnings,
     convergence_warnings,
     param_error,
     param_value,
+    peak_model,
 )
 from qdstack.analysis.peaks import noise_sigma
 from qdstack.errors import FitError, InputError
@@ -239,13 +241,22 @@ def direct_fwhm(energy_eV, intensity, background: float, background_err: float, 
     return float(width * 1e3), float(1e3 * math.sqrt(var))
 
 
-def _model(profile: PLProfile):
-    from lmfit.models import ConstantModel, GaussianModel, PseudoVoigtModel, VoigtModel
+def _level(x, level):
+    """The background level measured on the spectrum's edges (an independent variable, not fitted)."""
+    return np.full_like(np.asarray(x, dtype=float), level)
 
-    peaks = {"gaussian": GaussianModel, "voigt": VoigtModel, "pseudovoigt": PseudoVoigtModel}
-    if profile not in peaks:
+
+def _model(profile: PLProfile):
+    """Peak + the fixed background level; every parameter varied, none derived.
+
+    The level is an independent variable rather than a fixed Parameter: see
+    :func:`qdstack.analysis._fitting.peak_model` for why no fit holds a fixed one.
+    """
+    from lmfit import Model
+
+    if profile not in FWHM_PER_SIGMA:
         raise InputError(f"unknown profile {profile!r}; use gaussian, voigt or pseudovoigt", "profile")
-    return peaks[profile](prefix="pl_") + ConstantModel(prefix="bg_")
+    return peak_model(profile, "pl_") + Model(_level, prefix="bg_", independent_vars=["x", "level"])
 
 
 def pl_peak(
@@ -353,18 +364,17 @@ def pl_peak(
     params["pl_center"].set(value=float(e[i_max]))
     params["pl_sigma"].set(value=sig0, min=sig0 / 20, max=sig0 * 20)
     params["pl_amplitude"].set(value=height0 * sig0 * math.sqrt(2 * math.pi), min=0)
-    params["bg_c"].set(value=background, vary=False)
     if profile == "pseudovoigt":
         params["pl_fraction"].set(value=0.3, min=0, max=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(yy, params, x=x)
+        result = model.fit(yy, params, x=x, level=background)
     msgs += convergence_warnings(result, f"{src}: ") + bound_warnings(result, f"{src}: ")
     center = param_value(result, "pl_center")
     if not (x[0] < center < x[-1]):
         raise FitError("the PL peak fit ended outside the peak region", src)
-    fwhm_fit = param_value(result, "pl_fwhm") * 1e3
-    fwhm_fit_err = param_error(result, "pl_fwhm") * 1e3
+    fwhm_fit = FWHM_PER_SIGMA[profile] * param_value(result, "pl_sigma") * 1e3
+    fwhm_fit_err = FWHM_PER_SIGMA[profile] * param_error(result, "pl_sigma") * 1e3
     bg_err = 1.2533 * _edge_noise(y, n_edge, sigma) / math.sqrt(2 * n_edge)
     step = float(np.median(np.diff(e)))
     fwhm, fwhm_err = float("nan"), float("nan")

@@ -144,7 +144,9 @@ def fit_saturation(layers, shift_meV, shift_meV_err=None) -> SaturationFit:
             for k in ci:
                 vals = [v for _, v in table[k]]
                 ci[k] = (float(min(vals)), float(max(vals)))
-        except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+        except (ValueError, RuntimeError, ZeroDivisionError, UserWarning) as exc:
+            # UserWarning: lmfit warns "Bound reached ..." and a warnings-as-errors filter (pytest,
+            # or another thread's catch_warnings restoring one) turns it into an exception
             msgs.append(f"no confidence intervals ({exc}); standard errors only")
     else:
         msgs.append("the fit gives no standard errors (too few points or a singular covariance)")

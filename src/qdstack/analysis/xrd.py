@@ -51,11 +51,18 @@ covariance).  Both are always run (the raw fit starts the joint one) and their
 centres are compared: a disagreement beyond the errors says the background
 model is inadequate.
 
-Starting values: peak candidates are the significant minima of the smoothed
-second derivative that persist across smoothing scales
-(:mod:`qdstack.analysis.peaks`), the K most significant; missing peaks are
-added where the residual of a fit with fewer peaks is largest; ``guess_q``
-overrides.  The background starts from a fit to the points away from the peaks.
+Starting values come from the data, and several are tried: peak candidates are
+the significant minima of the smoothed second derivative that persist across
+smoothing scales (:mod:`qdstack.analysis.peaks`) and the peaks that stand out of
+a detrended profile (a baseline under the peaks in log-log, then
+``scipy.signal.find_peaks`` on the smoothed excess in noise units).  The raw fit
+is run from the K most significant curvature candidates and from every K-subset
+of the most significant candidates of both searches; the start with the lowest
+chi^2 (the maximum likelihood: same model, data and weights) wins and starts the
+other backgrounds.  Missing peaks are added where the residual of a fit with fewer
+peaks is largest; ``guess_q`` overrides.  Peaks of the detrended profile at least
+half as high as a fitted one that were left out are named in a warning.  The
+background starts from a fit to the points away from the peaks.
 
 d = 2 pi / q with ``d_err = 2 pi q_err / q^2``.
 
@@ -382,6 +389,88 @@ def _persistent_minima(q, y, sigma, threshold=4.0):
     return distinct, step
 
 
+@dataclass(frozen=True)
+class _Bump:
+    """A peak of the detrended profile: position, Gaussian sigma, height and its significance."""
+
+    position: float
+    sigma: float
+    height: float
+    significance: float
+
+
+def _detrended_peaks(q, y, sigma, step, threshold=5.0) -> list[_Bump]:
+    """Peaks that stand out of a smooth background, most significant first.
+
+    What a person sees: the background is estimated by iteratively fitting a
+    polynomial that stays under the peaks (pybaselines ``imodpoly``, degree 3) to
+    log(intensity) against log(q) -- a power law and its curvature are low-order
+    there -- and the excess ``y - B`` is smoothed with a Gaussian of 1.5 points and
+    searched with ``scipy.signal.find_peaks``: a peak must rise ``threshold`` noise
+    standard deviations (of the smoothed excess) above its surroundings and be at
+    least 3 points wide.  Its sigma comes from the width at half its prominence.
+    """
+    from pybaselines import Baseline
+    from scipy.signal import find_peaks, peak_widths
+
+    if q.size < 15 or np.any(q <= 0):
+        return []
+    floor = max(float(np.percentile(y, 1)), 1e-12)
+    ly = np.log(np.clip(y, floor * 1e-3 if floor > 0 else 1e-12, None))
+    lx = np.log(q)
+    try:
+        base, _ = Baseline(x_data=lx).imodpoly(ly, poly_order=3, num_std=1.0, max_iter=250)
+    except Exception:  # pragma: no cover - pybaselines refuses odd input
+        return []
+    excess = y - np.exp(base)
+    k = np.arange(-6, 7)
+    kernel = np.exp(-0.5 * (k / 1.5) ** 2)
+    kernel /= kernel.sum()
+    z = np.convolve(excess / sigma, kernel, mode="same")
+    noise = float(np.sqrt(np.sum(kernel**2)))  # of smoothed unit-variance noise
+    found, props = find_peaks(z, prominence=threshold * noise, width=3)
+    if found.size == 0:
+        return []
+    widths = peak_widths(z, found, rel_height=0.5)[0]
+    bumps = []
+    for i, prom, w in zip(found, props["prominences"], widths):
+        if i < 2 or i > q.size - 3:
+            continue
+        local = float(np.median(np.diff(q[max(i - 3, 0): i + 4]))) if q.size > 2 else step
+        bumps.append(_Bump(float(q[i]), max(float(w) * local / _FWHM_PER_SIGMA, 0.6 * step),
+                           float(excess[i]), float(prom / noise)))
+    bumps.sort(key=lambda b: -b.significance)
+    return bumps
+
+
+def _start_sets(k_peaks, second_derivative, bumps, step, max_sets=8):
+    """Starting centres for several raw fits: K of the candidates from both searches.
+
+    The second-derivative candidates alone (the previous single start) come first,
+    then every K-subset of the union of the most significant candidates (K + 2 of them,
+    at most 6), so that a peak the curvature search ranked low or missed (a weak
+    shoulder of the background, or the strongest peak of a wide scan) is tried.
+    """
+    from itertools import combinations
+
+    pool: list[tuple[float, float]] = []
+    for pos, width in [(b.position, b.sigma) for b in bumps] + list(second_derivative):
+        if all(abs(pos - p) > max(3 * step, 0.5 * min(width, w)) for p, w in pool):
+            pool.append((pos, width))
+    sets = []
+    if second_derivative:
+        sets.append(tuple(second_derivative[:k_peaks]))
+    top = pool[: min(len(pool), max(k_peaks + 2, 4), 6)]
+    for combo in combinations(top, min(k_peaks, len(top))):
+        sets.append(tuple(sorted(combo)))
+    unique = []
+    for st in sets:
+        key = tuple(round(c / max(3 * step, 1e-300)) for c, _ in sorted(st))
+        if key not in [k for k, _ in unique]:
+            unique.append((key, st))
+    return [st for _, st in unique][:max_sets]
+
+
 # ----------------------------------------------------------------------------- fitting
 
 
@@ -629,22 +718,53 @@ def fit_xrd_peaks(
         for g in guesses:
             near = [c for c in cands if abs(c.position - g) < max(c.half_width, 3 * step)]
             starts.append((g, near[0].half_width if near else 0.05 * (hi - lo)))
+    bumps = _detrended_peaks(q, y, sigma, step)
+    if guess_q_per_nm is not None:
+        start_sets = [tuple(starts)]
     else:
         cands, _ = _persistent_minima(q, y, sigma)
-        starts = [(c.position, c.half_width) for c in cands[:k_peaks]]
-        if not starts:
+        second = [(c.position, c.half_width) for c in cands]
+        start_sets = _start_sets(k_peaks, second, bumps, step)
+        if not start_sets or not start_sets[0]:
             raise FitError(
-                "no peak found: the smoothed second derivative has no significant minimum in "
-                f"{lo:.4g}-{hi:.4g} nm^-1 (give --guess, or check --qmin/--qmax)",
+                "no peak found: the smoothed second derivative has no significant minimum and nothing stands "
+                f"out of the background in {lo:.4g}-{hi:.4g} nm^-1 (give --guess, or check --qmin/--qmax)",
                 src,
             )
-    mask = np.ones(q.size, dtype=bool)
-    for c, s in starts:
-        mask &= np.abs(q - c) > 2.5 * s
     w_raw = 1.0 / sigma
 
+    chosen: dict = {}
+
     def raw_stage(kind, deg):
+        """The raw-profile fit on one background, from the start set that fits best.
+
+        The start sets are compared once, on the first background tried (the power law
+        when q > 0): all fit the same model to the same data with the same weights, so
+        the lowest chi^2 is the maximum likelihood among them; the winner's centres then
+        start every other background.
+        """
+        if "starts" in chosen:
+            return raw_from(kind, deg, chosen["starts"])
+        best = None
+        for starts in start_sets:
+            try:
+                model, raw = raw_from(kind, deg, starts)
+            except FitError:
+                continue
+            if raw.nfev > 0 and np.isfinite(raw.chisqr) and (best is None or raw.chisqr < best[2].chisqr):
+                best = (starts, model, raw)
+        if best is None:
+            raise FitError("no start of the peak fit converged", src)
+        chosen["starts"] = tuple(
+            (param_value(best[2], f"p{k}_center"), param_value(best[2], f"p{k}_sigma"))
+            for k in range(1, k_peaks + 1))
+        return best[1], best[2]
+
+    def raw_from(kind, deg, starts):
         """Raw-profile fit on one background; peaks added at the largest residual until there are K."""
+        mask = np.ones(q.size, dtype=bool)
+        for c, s in starts:
+            mask &= np.abs(q - c) > 2.5 * s
         bg0 = _initial_background(kind, deg, q, y, mask, q_mid, q_half)
         peaks0 = []
         for c, s in starts:
@@ -773,6 +893,18 @@ def fit_xrd_peaks(
             msgs.append(f"{src}: peak {k} is not significant (area / error = {a / ae:.1f} < 3)")
         if not math.isfinite(ce):
             msgs.append(f"{src}: no standard error for the centre of peak {k}")
+    if bumps and guess_q_per_nm is None:
+        smallest = min(pk.height for pk in out_peaks)
+        missed = [b for b in bumps
+                  if all(abs(b.position - pk.q_per_nm) > max(pk.fwhm_per_nm, 2 * b.sigma) for pk in out_peaks)
+                  and b.height >= 0.5 * smallest]
+        if missed:
+            where = ", ".join(f"{b.position:.4g}" for b in sorted(missed, key=lambda b: -b.height)[:4])
+            msgs.append(
+                f"{src}: {len(missed)} more peak(s) at least half as high as the fitted one(s) stand out of the "
+                f"background but are not fitted (q ~ {where} nm^-1); fit them too (--peaks) or exclude them "
+                "(--qmin/--qmax)"
+            )
     if method == "joint":
         for k, (pk, rq) in enumerate(zip(out_peaks, raw_centres), start=1):
             tol = 3 * max(pk.q_per_nm_err, 1e-12) if math.isfinite(pk.q_per_nm_err) else 0

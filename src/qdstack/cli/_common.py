@@ -42,7 +42,10 @@ JSON_OPTION = typer.Option(
 OUT_OPTION = typer.Option(
     None,
     "--out",
-    help="Folder for results.json (the same object as --json) and the figures (PNG).",
+    help="Folder for results.json (the same object as --json) and the figures (PNG). A results folder "
+    "belongs to one run: a folder holding another command's results (or this command's on other "
+    "inputs) is refused unless --force is given, which first removes what that run wrote; the same "
+    "command run again replaces its own results.",
     file_okay=False,
     dir_okay=True,
 )
@@ -133,6 +136,45 @@ def parse_layer_range(text: str, option: str = "--layers") -> list[int]:
     return sorted(set(values))
 
 
+#: the command line of this invocation (set by ``main``; --traceback/--force removed)
+INVOCATION: tuple[str, ...] = ()
+#: ``--force`` was given: --out may replace another run's results
+FORCE = False
+
+
+def invocation_identity(args=None) -> tuple[str, str, tuple[str, ...]]:
+    """(command, identity, shown arguments) of this command line for the --out folder rule.
+
+    The identity hashes the arguments without --json and the --out folder itself, so
+    the same command on the same inputs is the same run wherever its output goes.
+    """
+    from qdstack.io.outdir import run_identity
+
+    args = list(INVOCATION if args is None else args)
+    kept: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == "--out":
+            skip = True
+            continue
+        if a.startswith("--out=") or a == "--json":
+            continue
+        kept.append(a)
+    command = " ".join(kept[:2]) if kept[:1] == ["study"] else (kept[0] if kept else "qdstack")
+    return command, run_identity(*kept), tuple(args)
+
+
+def claim_out(out_dir, command: str | None = None, identity: str | None = None, keep=()):
+    """Claim ``out_dir`` for this run (:func:`qdstack.io.outdir.claim_out_dir`) with --force."""
+    from qdstack.io.outdir import claim_out_dir
+
+    cmd, ident, shown = invocation_identity()
+    return claim_out_dir(out_dir, command or cmd, identity or ident, arguments=shown, force=FORCE, keep=keep)
+
+
 #: warnings captured during this command, printed once by :func:`emit`
 _PENDING_WARNINGS: list[str] = []
 
@@ -221,6 +263,12 @@ def emit(
     from qdstack.io.writers import dumps_json, save_figure, write_json
 
     text = dumps_json(result)  # validates before anything is written
+    claimed = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OptionError("exists and is not a folder", str(out_dir))
+        claimed = claim_out(out_dir)  # refused before any warning is printed or file written
     shown = set()
     err_console = stderr_console()
     for message in list(result.get("warnings") or []) + _PENDING_WARNINGS:
@@ -228,11 +276,7 @@ def emit(
             shown.add(message)
             err_console.print(f"warning: {message}", markup=False)
     _PENDING_WARNINGS.clear()
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        if out_dir.exists() and not out_dir.is_dir():
-            raise OptionError("exists and is not a folder", str(out_dir))
-        out_dir.mkdir(parents=True, exist_ok=True)
+    if claimed is not None:
         write_json(out_dir / "results.json", result)
         for stem, build in (figures or {}).items():
             fig = build()
@@ -240,6 +284,7 @@ def emit(
                 save_figure(fig, out_dir / f"{stem}.png")
         for _name, writer in (extra_files or {}).items():
             writer(out_dir)
+        claimed.finish()
     if json_output:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()

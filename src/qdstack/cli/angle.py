@@ -58,7 +58,11 @@ def command(
         None, "--absorption",
         help="Absorbance spectrum of the film: its shape replaces the Urbach tail in the re-absorption model.",
     ),
-    column: str = typer.Option(None, "--column", help="Intensity column of multi-column files (index or name)."),
+    column: str = typer.Option(
+        None, "--column",
+        help="Intensity column of multi-column spectra (0-based index or header name); default the "
+        "second column. The same key in a study manifest is pl_column.",
+    ),
     emin: float = typer.Option(None, "--emin-eV", help="Use energies above this [eV] only."),
     emax: float = typer.Option(None, "--emax-eV", help="Use energies below this [eV] only."),
     json_output: bool = JSON_OPTION,

@@ -53,6 +53,12 @@ def _root(
     traceback: bool = typer.Option(
         False, "--traceback", help="Show the full traceback when a command fails (also QDSTACK_TRACEBACK=1)."
     ),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Let --out replace the results of another run: a results folder belongs to one run, so "
+        "--out refuses a folder holding another command's (or other inputs') results; with --force the "
+        "files that run wrote are removed first. Files qdstack did not write are never deleted.",
+    ),
 ) -> None:
     """qdstack: analyse and model films of coupled quantum dots."""
 
@@ -81,7 +87,11 @@ def _register() -> None:
     app.add_typer(study.app, name="study")
     from qdstack.cli import reproduce
 
-    app.command("reproduce", no_args_is_help=True)(reproduce.command)
+    # the short help is given: click would cut the docstring's first sentence at "et al."
+    app.command(
+        "reproduce", no_args_is_help=True,
+        short_help="Reproduce Enomoto et al. 2024 from physics and compare with the paper.",
+    )(reproduce.command)
     from qdstack.cli import decay, tpl
 
     app.command("tpl", no_args_is_help=True)(tpl.command)
@@ -129,11 +139,53 @@ def _error_line(message: str) -> None:
     sys.stderr.flush()
 
 
+def _missing(ctx) -> str:
+    """What a command called without arguments lacks: its required arguments/options, or a subcommand."""
+    command = ctx.command
+    if hasattr(command, "list_commands"):  # a group: ``qdstack study``
+        return "missing command (one of: " + ", ".join(command.list_commands(ctx)) + ")"
+    names = []
+    for param in command.params:
+        if getattr(param, "required", False):
+            if getattr(param, "param_type_name", "") == "argument":
+                names.append((getattr(param, "metavar", None) or param.name).upper())
+            else:
+                names.append("/".join(param.opts))
+    if names:
+        return "missing " + ", ".join(names)
+    return "no input given"
+
+
+def _no_args_help(exc, *, bare: bool) -> int:
+    """Show the help a command was called bare for.
+
+    ``qdstack`` alone prints the overview on stdout and succeeds (exit 0); a
+    subcommand without its arguments (``qdstack film``, ``qdstack study check``)
+    prints its help and one ``error:`` line naming what is missing on stderr and
+    exits 2, like any other usage error.
+    """
+    ctx = getattr(exc, "ctx", None)
+    text = exc.format_message() if ctx is None else ctx.get_help()
+    if bare:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.flush()
+        return 0
+    sys.stderr.write(text.rstrip("\n") + "\n\n")
+    where = ctx.command_path if ctx is not None else "qdstack"
+    _error_line(f"{where}: {_missing(ctx) if ctx is not None else 'no arguments given'} (see '{where} --help')")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1 or 2)."""
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in ("", "0")
     args = [a for a in args if a != "--traceback"]
+    from qdstack.cli import _common
+
+    _common.FORCE = "--force" in args  # like --traceback: accepted anywhere on the command line
+    args = [a for a in args if a != "--force"]
+    _common.INVOCATION = tuple(args)
 
     def _show_warning(message, category, filename, lineno, file=None, line=None):
         sys.stderr.write(f"warning: {message}\n")
@@ -150,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         _error_line("aborted")
         return 130
     except usage_exc as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # help was printed: not an error
-            return 0 if not args else 2
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return _no_args_help(exc, bare=not args)
         if show_traceback:
             _traceback.print_exc()
         ctx = getattr(exc, "ctx", None)

@@ -40,6 +40,8 @@ def command(
 
     Writes OUT/results.json (with "comparison"), OUT/report.html, tables, figures, and
     OUT/simulated/ (the simulated files and their study.toml). Takes 1-2 minutes on 2 cores.
+    Re-running into the same folder replaces its results (the analyses come from its
+    cache); a folder holding another command's results is refused unless --force is given.
 
     Example: qdstack reproduce enomoto2024 --out results/
     """
@@ -54,6 +56,10 @@ def command(
         raise OptionError(f"unknown study {study!r}; known: {', '.join(STUDIES)}", "STUDY")
     if realisations < 200:
         raise OptionError("must be at least 200", "--realisations")
+    from qdstack.cli._common import claim_out
+    from qdstack.io.outdir import run_identity
+
+    claimed = claim_out(out, "reproduce", run_identity("reproduce", study), keep=(".cache",))
     console = stderr_console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -69,6 +75,7 @@ def command(
 
         run = reproduce_enomoto2024(out, realisations=realisations, seed=seed, scheduler=scheduler,
                                     on_stage=on_stage, on_progress=on_progress)
+    claimed.finish(accumulate=True)
     rows = run.results["comparison"]
     if json_output:
         sys.stdout.write(dumps_json(run.results) + "\n")

@@ -99,7 +99,7 @@ def command(
     CSV (spectra/<linker>_N<n>.csv, which `qdstack absorption DIR/spectra/*.csv` reads
     back) and the room-temperature PL spectra (pl/).
 
-    Example: qdstack simulate --linker C3DT --layers 1-8 --out c3dt/
+    Example: qdstack simulate --linker C3DT --layers 1-8 --out results/c3dt/
     """
     from qdstack.physics.film_model import load_parameter_set
     from qdstack.physics.film_model.series import simulate_series

@@ -26,7 +26,10 @@ SCHEDULER_OPTION = typer.Option(
 def run(
     manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
     out: Path = typer.Option(
-        None, "--out", help="Output folder; default 'qdstack-results' beside the manifest."
+        None, "--out",
+        help="Output folder; default 'qdstack-results' beside the manifest. It belongs to this study: a "
+        "re-run of the same manifest resumes from its cache; a folder holding another run's results is "
+        "refused unless --force is given.",
     ),
     scheduler: str = SCHEDULER_OPTION,
     json_output: bool = JSON_OPTION,
@@ -37,11 +40,14 @@ def run(
     measured on each: absorption spectra (-> first excitonic peak, one series per
     linker, and the bilayer shift vs linker length), PL spectra vs temperature,
     decays, scattering profiles, angle series, measured thickness. See the README
-    ('Study manifests') for the schema and examples/ for a complete study.
+    ('Manifest reference') for the schema and examples/ for a complete study.
 
     Each analysis is cached by the hash of its inputs and options under
     OUT/.cache: rerunning after an interruption (even a kill) redoes only what had
-    not finished, and no file is ever half-written.
+    not finished, and no file is ever half-written. The folder belongs to this study:
+    re-running the same manifest into it is what the cache is for; a folder holding
+    another study's (or another command's) results is refused unless --force is given,
+    which first removes what that run wrote.
 
     Example: qdstack study run examples/study_c3dt_c10dt/study.toml --out results/
     """
@@ -52,9 +58,14 @@ def run(
     from qdstack.study.manifest import load_manifest
     from qdstack.study.runner import run_loaded_study
 
+    from qdstack.cli._common import claim_out
+    from qdstack.io.outdir import run_identity
+
     study = load_manifest(manifest)  # validate before anything is drawn or written
     text = manifest.read_text(encoding="utf-8-sig")
     out_dir = out if out is not None else manifest.parent / "qdstack-results"
+    # one folder, one study: a re-run of this manifest keeps its cache; another study is refused
+    claimed = claim_out(out_dir, "study run", run_identity("study run", manifest.resolve()), keep=(".cache",))
     console = stderr_console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -64,6 +75,7 @@ def run(
             bar.update(task, completed=done, total=total, description=f"analyses ({name})")
 
         result = run_loaded_study(study, text, out_dir, scheduler=scheduler, on_progress=on_progress)
+    claimed.finish(accumulate=True)
     for name, warns in result.results["warnings"].items():
         for w in warns:
             console.print(f"warning: {name}: {w}", markup=False)

@@ -100,6 +100,11 @@ def command(
     profile: str = typer.Option(
         "gaussian", "--profile", help="Line shape fitted to the top of each PL band: gaussian, voigt or pseudovoigt."
     ),
+    column: str = typer.Option(
+        None, "--column",
+        help="Intensity column of multi-column spectra (0-based index or header name); default the "
+        "second column. The same key in a study manifest is pl_column.",
+    ),
     emin: float = typer.Option(None, "--emin-eV", help="Ignore spectrum points below this energy [eV]."),
     emax: float = typer.Option(None, "--emax-eV", help="Ignore spectrum points above this energy [eV]."),
     json_output: bool = JSON_OPTION,
@@ -139,6 +144,8 @@ def command(
         if len(files) == 1 and _is_table(files[0]):
             if temperatures is not None:
                 raise OptionError("a table has its own temperature_K column; drop --temperatures", "--temperatures")
+            if column is not None:
+                raise OptionError("--column picks the intensity column of spectra, not of a table", "--column")
             from qdstack.io.columns import read_columns
 
             cols = read_columns(files[0], _TABLE_COLUMNS, optional=("peak_eV_err", "fwhm_meV_err"))
@@ -168,7 +175,7 @@ def command(
             E, G, Ee, Ge = [], [], [], []
             items = list(zip(files, T_list))
             for path, t in (progress(items, "measuring PL peaks") if len(items) > 4 else items):
-                spec = read_spectrum(path, kind="emission")
+                spec = read_spectrum(path, kind="emission", column=column)
                 pk = pl_peak(spec.energy_eV, spec.intensity, profile=profile, emin_eV=emin, emax_eV=emax,
                              source=str(path))
                 spectra.append(spec)

@@ -1,9 +1,13 @@
 """Optical spectra (absorption or photoluminescence) from text exports and ``.spe`` CCD files.
 
-The x column is a wavelength in nm or a photon energy in eV (also meV and
+The x column is a wavelength in nm or µm or a photon energy in eV (also meV and
 cm^-1 when the header says so).  The unit is taken from the column name or the
-header (``nm``, ``wavelength`` / ``eV``, ``energy``), else from the values (all
-above 100: nm).  Spectra are returned on an ascending photon-energy axis.
+header (``nm``, ``wavelength`` / ``µm``, ``um``, ``micron`` / ``eV``, ``energy``),
+else from the values (:func:`x_unit_from_values`: above 100 nm, 1-10 eV, 0.1-1 µm
+with a warning, anything else refused).  Spectra are returned on an ascending
+photon-energy axis.  An absorption column named as transmittance (``%T``,
+``Transmittance``) is converted to absorbance with a warning; values that no
+absorbance can take (a median above OD 6) are refused.
 
 Converting an emission spectrum measured per unit wavelength to per unit
 energy applies the Jacobian ``I_E = I_lambda * lambda**2 / (h c)``
@@ -26,10 +30,10 @@ from qdstack.io.spe import is_spe, read_spe
 from qdstack.io.table import NumericTable, checked_xy, read_numeric_table
 from qdstack.units import HC_EV_NM
 
-__all__ = ["Spectrum", "read_spectrum", "read_spectra", "spectrum_from_table", "detect_x_unit"]
+__all__ = ["Spectrum", "read_spectrum", "read_spectra", "spectrum_from_table", "detect_x_unit", "x_unit_from_values"]
 
 SpectrumKind = Literal["absorption", "emission"]
-XUnit = Literal["nm", "eV", "meV", "cm-1"]
+XUnit = Literal["nm", "um", "eV", "meV", "cm-1"]
 
 #: cm^-1 to eV
 _CM1_TO_EV = 1e-7 * HC_EV_NM
@@ -39,6 +43,7 @@ _UNIT_PATTERNS: tuple[tuple[XUnit, re.Pattern], ...] = (
     ("cm-1", re.compile(r"cm\s*(?:\^?-1|-¹|⁻¹)|1\s*/\s*cm|wave\s*number|wavenumber", re.I)),
     ("meV", re.compile(r"(?<![a-z])mev(?![a-z])", re.I)),
     ("eV", re.compile(r"(?<![a-z])ev(?![a-z])|energy", re.I)),
+    ("um", re.compile(r"(?<![a-z])(?:µm|μm|um|microns?|micromet(?:er|re)s?)(?![a-z])", re.I)),
     ("nm", re.compile(r"(?<![a-z])nm(?![a-z])|wave\s*length|wavelength|lambda|λ", re.I)),
 )
 
@@ -134,6 +139,8 @@ class Spectrum:
             energy = x * 1e-3
         elif x_unit == "cm-1":
             energy = x * _CM1_TO_EV
+        elif x_unit == "um":
+            energy = HC_EV_NM / (1e3 * x)
         else:  # pragma: no cover - guarded by the Literal
             raise FileFormatError(f"unknown x unit {x_unit!r}", src)
         if energy.min() < _E_MIN_EV or energy.max() > _E_MAX_EV:
@@ -145,6 +152,8 @@ class Spectrum:
             )
         if kind == "emission" and x_unit == "nm":
             y = y * x**2 / HC_EV_NM
+        elif kind == "emission" and x_unit == "um":
+            y = y * (1e3 * x) ** 2 / HC_EV_NM
         elif kind == "emission" and x_unit == "cm-1":
             y = y / _CM1_TO_EV
         order = np.argsort(energy)
@@ -156,7 +165,10 @@ def detect_x_unit(table: NumericTable, x_column: int = 0) -> XUnit:
 
     The name of the x column decides when the file has column names; otherwise
     the whole header is searched and used only if it names exactly one unit.
-    With no usable header, values all above 100 are nm and anything else is eV.
+    With no usable header the values decide (:func:`x_unit_from_values`): all above
+    100 are nm; all within 1-10 are photon energies in eV; all within 0.1-1 are
+    wavelengths in µm (read as such, with a warning); anything else is refused
+    with the advice to name the unit in a header.
     """
 
     def units_in(text: str) -> list[XUnit]:
@@ -164,8 +176,8 @@ def detect_x_unit(table: NumericTable, x_column: int = 0) -> XUnit:
         for unit, pattern in _UNIT_PATTERNS:
             if pattern.search(text):
                 found.append(unit)
-                if unit in ("meV", "cm-1"):
-                    break  # 'meV' also matches nothing else; 'cm-1' wins over 'wavenumber' energy
+                if unit in ("meV", "cm-1", "um"):
+                    break  # 'meV' also matches nothing else; 'cm-1' wins over 'wavenumber' energy; µm over 'wavelength'
         return found
 
     if table.names is not None:
@@ -175,8 +187,98 @@ def detect_x_unit(table: NumericTable, x_column: int = 0) -> XUnit:
     found = units_in(table.header_text())
     if len(set(found)) == 1:
         return found[0]
-    x = table.data[:, x_column]
-    return "nm" if np.all(x > 100) else "eV"
+    return x_unit_from_values(table.data[:, x_column], table.source)
+
+
+def x_unit_from_values(x, source: str | None = None) -> XUnit:
+    """The unit of an x column without a header, from the range of its values.
+
+    UV-vis and PL spectra of these materials span about 1.2-6 eV (200-1000 nm), so
+
+    * every value above 100: wavelengths in nm;
+    * every value within [1, 10]: photon energies in eV (1 eV = 1240 nm, 10 eV = 124 nm);
+    * every value within [0.1, 1): wavelengths in µm (100-1000 nm): photon energies below
+      1 eV are infrared, not what a UV-vis or PL spectrum of these dots covers; read as
+      µm, with a warning;
+    * anything else -- values straddling 1 (0.3-2.5 is µm *or* eV), 10-100, or
+      below 0.1 -- cannot be told apart and is refused, asking for a header.
+
+    Raises
+    ------
+    FileFormatError
+        The values fit no unit unambiguously.
+    """
+    x = np.asarray(x, dtype=float)
+    src = source or "<spectrum>"
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        raise FileFormatError("the x column has no numbers", src)
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo > 100:
+        return "nm"
+    if 1.0 <= lo and hi <= 10.0:
+        return "eV"
+    if 0.1 <= lo and hi < 1.0:
+        warnings.warn(
+            f"{src}: x values {lo:g}..{hi:g} without a unit in the header are read as wavelengths in µm "
+            f"({1e3 * lo:g}..{1e3 * hi:g} nm; in eV they would be infrared); name the unit in a header "
+            "(e.g. 'Wavelength (um)' or 'Energy (eV)') to be sure",
+            QdstackWarning, stacklevel=3,
+        )
+        return "um"
+    raise FileFormatError(
+        f"cannot tell the unit of the x column from its values ({lo:g}..{hi:g}): not wavelengths in nm "
+        "(above 100), photon energies in eV (1-10) or wavelengths in µm (0.1-1) alone; name the unit in "
+        "a header line (e.g. 'Wavelength (nm)', 'Wavelength (um)', 'Energy (eV)')",
+        src,
+    )
+
+
+# the intensity column holds transmittance (or reflectance), not absorbance
+_TRANSMITTANCE = re.compile(r"%\s*T(?![a-z])|(?<![a-z])T\s*%|transmittance|transmission|(?<![a-z])trans(?![a-z])", re.I)
+_REFLECTANCE = re.compile(r"%\s*R(?![a-z])|(?<![a-z])R\s*%|reflectance|reflectivity", re.I)
+#: no spectrometer measures an absorbance above this (10^-6 of the light left)
+_MAX_MEASURABLE_OD = 6.0
+
+
+def _absorbance(y, label: str | None, header: str, source: str):
+    """Absorbance from an intensity column: transmittance converted, impossible values refused.
+
+    A column named as transmittance (``%T``, ``T%``, ``Transmittance``, ``Transmission``)
+    is converted, A = -log10(T) (A = 2 - log10(%T) when the values exceed 1.5, i.e. per
+    cent), with a warning; reflectance is refused.  A column whose values mostly exceed
+    an OD of 6 (one part per million transmitted: beyond any spectrometer) is refused as
+    not being absorbance -- typically an unlabelled %T column.
+    """
+    name = label or ""
+    text = name if name else header
+    if _REFLECTANCE.search(text):
+        raise FileFormatError(
+            f"the intensity column {name or '(header)'!r} is reflectance, not absorbance; "
+            "convert it (e.g. Kubelka-Munk) before the absorption analysis", source)
+    if _TRANSMITTANCE.search(text):
+        y = np.asarray(y, dtype=float)
+        percent = float(np.nanmax(y)) > 1.5
+        if np.any(y <= 0):
+            raise FileFormatError(
+                f"the intensity column {name or '(header)'!r} is transmittance with values <= 0, which has "
+                "no absorbance; check the baseline", source)
+        a = (2.0 - np.log10(y)) if percent else -np.log10(y)
+        unit = "%T" if percent else "T (fraction)"
+        warnings.warn(
+            f"{source}: the intensity column {name or '(header)'!r} is transmittance ({unit}); converted to "
+            f"absorbance A = {'2 - log10(%T)' if percent else '-log10(T)'}",
+            QdstackWarning, stacklevel=4,
+        )
+        return a
+    y = np.asarray(y, dtype=float)
+    if np.nanmedian(y) > _MAX_MEASURABLE_OD:
+        raise FileFormatError(
+            f"intensities up to {np.nanmax(y):.4g} (median {np.nanmedian(y):.4g}) are not absorbance: an OD above "
+            f"{_MAX_MEASURABLE_OD:g} is not measurable; if the column is transmittance, name it in the header "
+            "(%T or Transmittance) and it is converted",
+            source)
+    return y
 
 
 def spectrum_from_table(
@@ -194,7 +296,7 @@ def spectrum_from_table(
             name = table.names[1] if table.names else "2"
             warnings.warn(
                 f"{table.source}: {table.n_columns} columns; using column 2 ({name!r}) as the "
-                "intensity (choose another with column=...)",
+                "intensity (choose another with --column; absorption_column / pl_column in a study manifest)",
                 QdstackWarning,
                 stacklevel=3,
             )
@@ -204,8 +306,11 @@ def spectrum_from_table(
             raise FileFormatError("column 0 is the x axis, not an intensity", table.source)
     unit = x_unit or detect_x_unit(table)
     label = table.names[index] if table.names else None
+    y = table.data[:, index]
+    if kind == "absorption":
+        y = _absorbance(y, label, table.header_text(), table.source)
     return Spectrum.from_xy(
-        table.data[:, 0], table.data[:, index], x_unit=unit, kind=kind, source=table.source,
+        table.data[:, 0], y, x_unit=unit, kind=kind, source=table.source,
         label=label,
     )
 
@@ -270,7 +375,7 @@ def _spe_spectra(path, kind: SpectrumKind, x_unit: XUnit | None) -> list[Spectru
             "recalibrate it in nm", spe.source)
     if x_unit is None:
         found = [u for u, pattern in _UNIT_PATTERNS if pattern.search(spe.x_label)]
-        x_unit = found[0] if found else ("nm" if np.all(spe.x > 100) else "eV")
+        x_unit = found[0] if found else x_unit_from_values(spe.x, spe.source)
     return [
         Spectrum.from_xy(spe.x, spe.frames[k, 0], x_unit=x_unit, kind=kind, source=spe.source,
                          label=f"frame {k + 1}" if n_frames > 1 else None)
@@ -293,9 +398,12 @@ def read_spectra(
     out = []
     for j in range(1, table.n_columns):
         label = table.names[j] if table.names else f"column {j + 1}"
+        y = table.data[:, j]
+        if kind == "absorption":
+            y = _absorbance(y, table.names[j] if table.names else None, table.header_text(), table.source)
         out.append(
             Spectrum.from_xy(
-                table.data[:, 0], table.data[:, j], x_unit=unit, kind=kind,
+                table.data[:, 0], y, x_unit=unit, kind=kind,
                 source=table.source, label=label,
             )
         )

@@ -41,6 +41,8 @@ _NAMES = {
     "solve_dots": ("coupled_dots", "solve_dots"),
     "coupling_meV": ("coupled_dots", "coupling_meV"),
     "gap_dependence": ("coupled_dots", "gap_dependence"),
+    "tight_binding": ("coupled_dots", "tight_binding"),
+    "TightBinding": ("coupled_dots", "TightBinding"),
     # excitons on stacks
     "ExcitonStack": ("exciton_stack", "ExcitonStack"),
     "bright_spectrum": ("exciton_stack", "bright_spectrum"),

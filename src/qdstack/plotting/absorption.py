@@ -44,9 +44,13 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False, l
         keep = (spec.energy_eV >= lo) & (spec.energy_eV <= hi)
         ax.plot(spec.energy_eV[keep], spec.intensity[keep] * scale, color=cmap[i], lw=1.2, label=labels[i])
         ax.plot([film.peak.peak_eV], [film.peak.od * scale], "v", color=cmap[i], ms=7, mec="k", mew=0.5)
+        top = film.peak.peak_top_eV
+        if np.isfinite(top):  # the measured maximum, where the band has one
+            y_top = float(np.interp(top, spec.energy_eV, spec.intensity)) * scale
+            ax.plot([top], [y_top], "|", color="k", ms=12, mew=1.2)
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("Absorbance (normalised)" if normalise else "Absorbance (OD)")
-    ax.set_title("First excitonic peak (markers: fitted transition energy)")
+    ax.set_title("First excitonic peak (▼ fitted transition energy, | measured maximum)")
     if len(spectra) <= 12:
         ax.legend(fontsize=8, frameon=False)
     _top_wavelength_axis(ax)

@@ -19,6 +19,8 @@ folder.  The schema (see the README for a complete example)::
     linker = "C3DT"                         # or gap_nm = 0.55
     layers = 2
     absorption = "abs/C3DT_N2.csv"          # first excitonic peak -> series per linker
+    absorption_column = "Abs."              # column of a multi-column file (name or 0-based index)
+    pl_column = "600 s"                     # the same for every PL spectrum (pl, tpl, angle)
     thickness_nm = 130.0                    # measured (SEM) thickness, with
     thickness_err_nm = 10.0                 # its error -> film thickness z-score
     pl = "pl/room_temperature.csv"          # one PL spectrum -> peak, FWHM, intensity
@@ -229,6 +231,7 @@ class Sample(_Strict):
     temperature_K: Annotated[float, Field(gt=0, le=2000)] | None = None
     absorption: Path | None = None
     absorption_column: str | int | None = None
+    pl_column: str | int | None = None
     thickness_nm: PositiveFloat | None = None
     thickness_err_nm: PositiveFloat | None = None
     pl: Path | None = None
@@ -251,6 +254,11 @@ class Sample(_Strict):
     def _file_shorthand(cls, value):
         return _files_list(value)
 
+    @field_validator("linker")
+    @classmethod
+    def _known_linker(cls, value):
+        return None if value is None else _check_linker(value)
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.irf is not None and self.irf_fwhm_ns is not None:
@@ -267,6 +275,44 @@ class Sample(_Strict):
         if len(set(temps)) != len(temps):
             raise ValueError("tpl lists the same temperature twice")
         return self
+
+
+def _check_linker(text: str) -> str:
+    """A built-in linker's canonical name, or a valid SMILES; anything else is an error.
+
+    The same lookup as ``qdstack linker`` and ``--linker``: names are matched ignoring
+    case, spaces and punctuation (``c3dt`` and ``1,3-propanedithiol`` are ``C3DT``, so
+    they land in one series); a typo such as ``C3TD`` is neither a name nor a SMILES.
+    """
+    from qdstack.linkers.library import DEFINITIONS, find_definition
+
+    text = text.strip()
+    found = find_definition(text)
+    if found is not None:
+        return found.name
+    if text and _is_smiles(text):
+        return text
+    import difflib
+
+    names = [d.name for d in DEFINITIONS]
+    close = difflib.get_close_matches(text.upper(), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"unknown linker {text!r}: not a built-in name ({', '.join(names)}) and not a valid SMILES{hint}"
+    )
+
+
+def _is_smiles(text: str) -> bool:
+    """Whether RDKit parses ``text`` as a molecule (its error log silenced)."""
+    try:
+        from rdkit import Chem, RDLogger
+    except ImportError:  # pragma: no cover - RDKit is a core dependency
+        return True
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        return Chem.MolFromSmiles(text) is not None
+    finally:
+        RDLogger.EnableLog("rdApp.*")
 
 
 class Study(_Strict):
@@ -379,22 +425,98 @@ def parse_manifest(text: str, source: str = "<manifest>", root: Path | None = No
     if "root" in data:
         raise ManifestError("'root' is not a manifest key (paths resolve against the manifest's folder)", source)
     data["root"] = root if root is not None else Path(".")
+    duplicate = _duplicate_sample_names(text, data.get("sample"))
     try:
-        return Study.model_validate(data)
+        study = Study.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        raise ManifestError(_error_text(text, exc, duplicate), source) from None
+    if duplicate:  # pragma: no cover - the validator refuses duplicates too
+        raise ManifestError(duplicate, source)
+    return study
+
+
+def _duplicate_sample_names(text: str, samples) -> str | None:
+    """``line 14: sample[3].name: 'X' is also the name of sample[1] (line 5); ...``, else None."""
+    if not isinstance(samples, list):
+        return None
+    lines = text.splitlines()
+    headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sample\s*\]\]", line)]
+    first: dict[str, int] = {}
+    found = []
+    for k, sample in enumerate(samples):
+        name = sample.get("name") if isinstance(sample, dict) else None
+        if not isinstance(name, str):
+            continue
+        name = name.strip()
+        if name in first:
+            j = first[name]
+            line_k = _line_of(text, ("sample", k, "name"))
+            line_j = _line_of(text, ("sample", j, "name")) if j < len(headers) else None
+            at = f" (line {line_j})" if line_j else ""
+            found.append(f"line {line_k}: sample[{k + 1}].name: {name!r} is also the name of sample[{j + 1}]{at}; "
+                         "sample names must be unique")
+        else:
+            first[name] = k
+    return "; ".join(found) or None
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the table holding ``loc`` accepts (for 'unknown key' errors)."""
+    model = Study
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        inner = next((c for c in _model_classes(field.annotation)), None)
+        if inner is None:
+            return []
+        model = inner
+    return [k for k in model.model_fields if k != "root"]
+
+
+def _model_classes(annotation):
+    """pydantic model classes inside a type annotation (``tuple[XrdFile, ...]`` -> XrdFile)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in typing.get_args(annotation):
+        yield from _model_classes(arg)
+
+
+def _error_text(text: str, exc: ValidationError, duplicate: str | None) -> str:
+    """Every validation error, each with its line and key, in the order of the file."""
+    items = []
+    for err in exc.errors():
         loc = tuple(err["loc"])
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if loc == ("sample",) and "unique" in msg:
+            if duplicate:
+                items.append((0, duplicate))
+            else:
+                items.append((0, f"sample: {msg}"))
+            continue
         line = _line_of(text, loc)
         where = _loc_text(loc)
-        msg = err["msg"]
         got = err.get("input")
         got_text = ""
-        if err["type"] not in ("missing",) and not isinstance(got, dict) and got is not None:
-            got_text = f" (got {got!r})"
-        more = len(exc.errors()) - 1
-        tail = f"; and {more} more error(s)" if more else ""
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc)
+            msg = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        elif (err["type"] not in ("missing", "value_error") and got is not None
+                and not isinstance(got, (dict, list, tuple))):
+            shown = repr(got)
+            got_text = f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
         line_text = f"line {line}: " if line else ""
-        raise ManifestError(f"{line_text}{where}: {msg}{got_text}{tail}", source) from None
+        items.append((line or 0, f"{line_text}{where}: {msg}{got_text}"))
+    items.sort(key=lambda item: item[0])
+    unique = list(dict.fromkeys(message for _, message in items))
+    return "; ".join(unique)
 
 
 def load_manifest(path: str | Path) -> Study:

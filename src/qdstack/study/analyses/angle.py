@@ -12,7 +12,8 @@ def plan(study) -> list[Task]:
         if len(s.angle) < 2:
             continue
         payload = {"sample": s.name,
-                   "spectra": [{"file": str(study.path(a.file)), "angle_deg": a.angle_deg} for a in s.angle]}
+                   "spectra": [{"file": str(study.path(a.file)), "angle_deg": a.angle_deg, "column": s.pl_column}
+                               for a in s.angle]}
         tasks.append(Task("angle", f"angle_{safe_name(s.name)}", f"Angle-dependent PL: {s.name}", payload))
     return tasks
 
@@ -24,7 +25,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
 
     p = task.payload
     items = sorted(p["spectra"], key=lambda x: x["angle_deg"])
-    spectra = [read_spectrum(i["file"], kind="emission") for i in items]
+    spectra = [read_spectrum(i["file"], kind="emission", column=i.get("column")) for i in items]
     series = analyse_angle_series(spectra, [i["angle_deg"] for i in items], files=[i["file"] for i in items])
     out = TaskOutput(task.name, task.kind, task.title, result={"sample": p["sample"], **series.to_dict()})
     out.warnings.extend(series.warnings)

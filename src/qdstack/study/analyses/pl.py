@@ -7,7 +7,8 @@ from qdstack.study.tasks import Task, TaskOutput
 
 
 def plan(study) -> list[Task]:
-    rows = [{"sample": s.name, "file": str(study.path(s.pl))} for s in study.sample if s.pl is not None]
+    rows = [{"sample": s.name, "file": str(study.path(s.pl)), "column": s.pl_column}
+            for s in study.sample if s.pl is not None]
     if not rows:
         return []
     return [Task("pl", "pl", "Photoluminescence: peak and width", {"spectra": rows})]
@@ -22,7 +23,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
     rows = []
     ax = new_axes()
     for item in task.payload["spectra"]:
-        spec = read_spectrum(item["file"], kind="emission")
+        spec = read_spectrum(item["file"], kind="emission", column=item.get("column"))
         pk = pl_peak(spec.energy_eV, spec.intensity, source=item["file"])
         out.warnings.extend(pk.warnings)
         rows.append({"sample": item["sample"], "file": item["file"], **pk.to_dict()})

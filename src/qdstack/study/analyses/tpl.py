@@ -13,7 +13,8 @@ def plan(study) -> list[Task]:
             continue
         payload = {
             "sample": s.name,
-            "spectra": [{"file": str(study.path(t.file)), "temperature_K": t.temperature_K} for t in s.tpl],
+            "spectra": [{"file": str(study.path(t.file)), "temperature_K": t.temperature_K, "column": s.pl_column}
+                        for t in s.tpl],
             "table": str(study.path(s.tpl_table)) if s.tpl_table is not None else None,
             "fix_elo_meV": list(s.tpl_fix_elo_meV),
         }
@@ -43,7 +44,7 @@ def run(task: Task, deps: dict) -> TaskOutput:
         items = sorted(p["spectra"], key=lambda x: x["temperature_K"])
         E, G, Ee, Ge, T = [], [], [], [], []
         for item in items:
-            spec = read_spectrum(item["file"], kind="emission")
+            spec = read_spectrum(item["file"], kind="emission", column=item.get("column"))
             pk = pl_peak(spec.energy_eV, spec.intensity, source=item["file"])
             out.warnings.extend(pk.warnings)
             spectra.append(spec)
