@@ -172,7 +172,8 @@ def command(
     any molecule given as SMILES (computed on request, then cached on disk).
 
     Conformers: a flexible alkane chain has many. The default distance is that
-    of the extended ALL-ANTI conformer (every C-C torsion at 180 deg): it is what
+    of the extended ALL-ANTI conformer (every C-C torsion at 180 deg; at the gfn2
+    and b3lyp levels the thiol H anti too, see docs/guide/linker.md): it is what
     the paper's numbers are, and what a linker stretched between two facets in
     a packed film looks like, so the film model uses it. The lowest-energy
     conformer found in vacuum (often a gauche or folded chain, and which one
