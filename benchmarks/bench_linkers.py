@@ -117,6 +117,7 @@ def main(argv=None) -> int:
             f"(target < 10 s for all eight: {verdict})"
         )
 
+    computed: dict[tuple[str, str], tuple[float, float]] = {}  # (linker, level) -> (nm, s) from this run
     for level, ok in (("gfn2", gfn2_available()), ("b3lyp", b3lyp_available())):
         if level not in levels:
             continue
@@ -127,26 +128,32 @@ def main(argv=None) -> int:
         for b in entries:
             t0 = time.perf_counter()
             rec = compute_linker_level(b.smiles, level, reoptimise_lowest=0)
-            print(
-                f"{b.name:7s} {time.perf_counter() - t0:8.1f} s   "
-                f"anti {rec.anti_ss_distance_nm:.4f} nm"
-            )
+            dt = time.perf_counter() - t0
+            computed[(b.name, level)] = (rec.anti_ss_distance_nm, dt)
+            print(f"{b.name:7s} {dt:8.1f} s   anti {rec.anti_ss_distance_nm:.4f} nm")
 
-    print("\nwall time recorded in the shipped table (full level: all conformers it re-optimises)")
-    print(f"{'linker':7s} " + " ".join(f"{m:>14s}" for m in ("mmff", "gfn2", "b3lyp")))
+    print("\nall-anti S-S distance [nm] and wall time of each level: shipped table (full level, all the")
+    print("conformers it re-optimises), or * = recomputed in this run (all-anti conformer only)")
+    print(f"{'linker':7s} {'paper':>6s} " + " ".join(f"{m:>21s}" for m in ("mmff", "gfn2", "b3lyp")))
+    missing = []
     for b in entries:
         cells = []
         for m in ("mmff", "gfn2", "b3lyp"):
+            if (b.name, m) in computed:
+                d, t = computed[(b.name, m)]
+                cells.append(f"{d:8.4f} {t:9.1f} s*  ")
+                continue
             lv = b.levels.get(m)
-            cells.append(
-                f"{'—':>14s}"
-                if lv is None
-                else f"{lv.wall_s:9.1f} s/{lv.n_sampled:>2d}"
-                if m != "mmff"
-                else f"{lv.wall_s:12.1f} s"
-            )
-        print(f"{b.name:7s} " + " ".join(cells))
-    print("(gfn2/b3lyp cells: seconds / number of conformers optimised at that level)")
+            if lv is None:
+                cells.append(f"{'— (not computed)':>21s}")
+                missing.append(f"{b.name}/{m}: {b.missing.get(m, '')}")
+            else:
+                cells.append(f"{lv.anti_ss_distance_nm:8.4f} {lv.wall_s:9.1f} s/{lv.n_sampled:>2d}")
+        paper = f"{b.paper_ss_distance_nm:6.2f}" if b.paper_ss_distance_nm is not None else f"{'':6s}"
+        print(f"{b.name:7s} {paper} " + " ".join(cells))
+    print("(s/N: seconds for the whole level / number of conformers optimised at that level)")
+    for line in missing:
+        print(f"  missing {line}")
     return 0
 
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Result", "Summary", "Table", "fmt", "pm"]
+__all__ = ["Result", "Summary", "Table", "fmt", "pm", "pm_sig"]
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -57,6 +57,18 @@ def pm(value, err, spec: str = ".2f") -> str:
     except (TypeError, ValueError):
         ok = False
     return s + (f" ± {format(err, spec)}" if ok else "")
+
+
+def pm_sig(value, err) -> str:
+    """``value ± err`` rounded to two significant digits of the error (``value`` alone without one)."""
+    try:
+        ok = err is not None and math.isfinite(float(err)) and float(err) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        return fmt(value, ".5g")
+    dec = int(min(max(1 - math.floor(math.log10(err)), 0), 10))
+    return f"{value:.{dec}f} ± {err:.{dec}f}"
 
 
 # ----------------------------------------------------------------------------- summary model

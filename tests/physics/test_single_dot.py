@@ -147,3 +147,22 @@ def test_bad_options():
         first_exciton_energy_eV(6.8, "CsPbCl3", temperature="low")  # no low-T gap in that set
     with pytest.raises(InputError):
         first_exciton_energy_eV(6.8, "unobtainium")
+
+
+def test_dielectric_confinement_of_a_cube_in_toluene():
+    """Issue 13: the Brus term puts a 6.8 nm CsPbBr3 cube in toluene within 10 meV of the
+    measured solution peak (2.477 eV, Enomoto 2024) with no offset; it vanishes for eps_out = eps_in."""
+    from qdstack.materials import get_material
+    from qdstack.physics.film_model import face_eps, load_parameter_set
+    from qdstack.physics.single_dot import exciton
+
+    p = load_parameter_set("enomoto2024")
+    toluene = float(face_eps(p.eps_ligand, p.eps_solvent, p.ligand_shell_nm, 6.8))
+    kw = dict(barrier_eV=p.outer_barrier_eV, barrier_mass=p.outer_barrier_mass)
+    bare = exciton(6.8, "CsPbBr3", **kw)
+    x = exciton(6.8, "CsPbBr3", eps_out=toluene, **kw)
+    assert x.polarization_meV > 10  # the dot is far more polarisable than toluene
+    assert abs(x.energy_eV - 2.477) < 0.010
+    assert abs(bare.energy_eV - 2.477) > 0.010  # without it the model misses by more
+    same = exciton(6.8, "CsPbBr3", eps_out=get_material("CsPbBr3").exciton_dielectric, **kw)
+    assert abs(same.polarization_meV) < 1e-6 and same.energy_eV == pytest.approx(bare.energy_eV, abs=1e-9)

@@ -198,3 +198,18 @@ def test_outputs_are_the_users_outputs(reproduced):
 def test_unknown_study(run_cli, tmp_path):
     code, _, err = run_cli("reproduce", "smith2023", "--out", tmp_path)
     assert code == 2 and "smith2023" in err
+
+
+def test_what_explains_the_shifts_section(reproduced):
+    """Issue 13: results.json carries the explain table of the paper's numbers and the report shows it."""
+    out, r = reproduced
+    ex = r["explain"]
+    names = [row["mechanism"] for row in ex["rows"]]
+    assert names == ["tunnelling", "dielectric", "surface", "fusion"]
+    for row in ex["rows"]:
+        assert row["verdict"] in ("explains", "implausible", "cannot")
+        assert len(row["prediction_meV"]) == 2
+    assert set(ex["result"]) >= {"mechanisms", "best"}
+    assert ex["simulated_films_parameters"]["name"] == "enomoto2024"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "What explains the shifts" in html and ex["rows"][0]["mechanism"] in html

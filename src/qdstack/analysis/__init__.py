@@ -12,6 +12,9 @@ xrd                scattering peaks, periods, in-plane vs out-of-plane
 angle              angle-dependent PL
 pl                 PL peak energy, FWHM and intensity of one spectrum
 thickness          period and thickness of a layer-by-layer film vs SEM
+plqy               PLQY from three integrating-sphere spectra (de Mello et al. 1997)
+coverage           monolayer OD -> dots per µm² and close-packed fraction
+dipcoat            amount vs withdrawal speed (Faustini et al. 2010); additive-fraction trends
 tem                particle sizes (cube edge, sphere diameter) from an electron micrograph
 lattice            lattice spacings of an HRTEM/HAADF image, calibration check against a crystal
 peaks              second-derivative peak location shared by the spectral analyses
@@ -70,6 +73,17 @@ _NAMES = {
     "PLPeak": ("pl", "PLPeak"),
     "film_thickness": ("thickness", "film_thickness"),
     "FilmThickness": ("thickness", "FilmThickness"),
+    # sample preparation: PLQY, first-layer coverage, dip coating
+    "fit_plqy": ("plqy", "de_mello_plqy"),
+    "de_mello_plqy": ("plqy", "de_mello_plqy"),
+    "plqy_from_files": ("plqy", "plqy_from_files"),
+    "PLQYResult": ("plqy", "PLQYResult"),
+    "monolayer_coverage": ("coverage", "monolayer_coverage"),
+    "CoverageResult": ("coverage", "CoverageResult"),
+    "fit_dipcoat": ("dipcoat", "fit_dipcoat"),
+    "fit_dipcoat_trend": ("dipcoat", "fit_trend"),
+    "DipcoatFit": ("dipcoat", "DipcoatFit"),
+    "TrendFit": ("dipcoat", "TrendFit"),
     # electron micrographs: particle sizes, lattice spacings
     "measure_particles": ("tem", "measure_particles"),
     "TEMResult": ("tem", "TEMResult"),

@@ -88,7 +88,7 @@ from scipy.signal import savgol_coeffs
 from qdstack.analysis._fitting import bound_warnings, convergence_warnings, param_value
 from qdstack.analysis.peaks import noise_sigma, second_derivative_minima, uniform_grid
 from qdstack.errors import FitError, InputError
-from qdstack._result import Result, Table, fmt, pm
+from qdstack._result import Result, Table, pm_sig
 from qdstack.units import q_to_d_nm
 
 __all__ = [
@@ -335,13 +335,15 @@ class XRDFit(Result):
 
 # ----------------------------------------------------------------------------- candidates
 
-    def summary_blocks(self):
-        rows = tuple((str(i + 1), pm(p.q_per_nm, p.q_per_nm_err, ".4f"), pm(p.d_nm, p.d_nm_err, ".3f"),
-                      fmt(p.fwhm_per_nm, ".4f")) for i, p in enumerate(self.peaks))
-        blocks: list = [Table(f"Scattering peaks: {self.source or 'profile'}",
-                              ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)"), rows, align=("r",) * 4)]
-        blocks.extend(f"warning: {w}" for w in self.warnings)
-        return tuple(blocks)
+    def summary_blocks(self, label: str | None = None):
+        """The table ``qdstack xrd`` prints for this fit (``label``: e.g. ``in-plane``)."""
+        title = (f"Scattering peaks{' (' + label + ')' if label else ''}: {self.source} — "
+                 f"{self.method} fit, background {self.background}")
+        rows = tuple((str(k), pm_sig(p.q_per_nm, p.q_per_nm_err), pm_sig(p.d_nm, p.d_nm_err),
+                      pm_sig(p.fwhm_per_nm, p.fwhm_per_nm_err), f"{rq:.5g}")
+                     for k, (p, rq) in enumerate(zip(self.peaks, self.raw_q_per_nm), start=1))
+        return (Table(title, ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)", "plain-fit q (nm⁻¹)"), rows,
+                      align=("r",) * 5),)
 
     def _plot(self, ax):
         from qdstack.plotting.xrd import plot_xrd_fit
@@ -1009,6 +1011,14 @@ class PeriodComparison(Result):
             "z_score": self.z_score,
         }
 
+    def summary_blocks(self, prefix: str = ""):
+        z = "n/a" if self.z_score is None else f"{self.z_score:+.1f}"
+        expected = (pm_sig(self.expected_nm, self.expected_nm_err) if self.expected_nm_err > 0
+                    else f"{self.expected_nm:.3f}")
+        return (f"{prefix}period {pm_sig(self.measured_nm, self.measured_nm_err)} nm vs edge + gap = "
+                f"{self.edge_nm:g} + {self.gap_nm:.3f} = {expected} nm ({self.gap_source}): "
+                f"difference {self.difference_nm:+.3f} nm, z = {z}",)
+
 
 def _choose_peak(fit: XRDFit, peak: int | None) -> int:
     if peak is None:
@@ -1062,7 +1072,7 @@ def compare_period(
 
 
 @dataclass(frozen=True)
-class DirectionComparison:
+class DirectionComparison(Result):
     """In-plane vs out-of-plane periods of a film.
 
     Attributes
@@ -1103,6 +1113,14 @@ class DirectionComparison:
             if self.out_of_plane_vs_expected is None
             else self.out_of_plane_vs_expected.to_dict(),
         }
+
+    def summary_blocks(self):
+        blocks = [f"in-plane period {pm_sig(self.in_plane_nm, self.in_plane_nm_err)} nm, out-of-plane "
+                  f"{pm_sig(self.out_of_plane_nm, self.out_of_plane_nm_err)} nm, ratio out/in = "
+                  f"{pm_sig(self.ratio, self.ratio_err)}"]
+        if self.out_of_plane_vs_expected is not None:
+            blocks.extend(self.out_of_plane_vs_expected.summary_blocks(prefix="out-of-plane "))
+        return tuple(blocks)
 
 
 def compare_directions(

@@ -125,40 +125,7 @@ def command(
 
         return {"calibration": lambda: plot_calibration(res).figure}
 
-    def summary(c):
-        import math
-
-        from rich.table import Table
-
-        c.print(f"calibrated ({res.parameters.coupling} coupling, barrier mass {res.parameters.barrier_mass:g} m_e, "
-                f"{res.realisations} realisations per film):")
-        for k, v in res.values.items():
-            e = res.errors[k]
-            unit = "meV" if k.endswith("meV") else "eV"
-            flag = "" if k not in res.plausible else ("  plausible: yes" if res.plausible[k] else "  plausible: NO")
-            c.print(f"  {k} = {v:.4g} ± {e:.2g} {unit}{flag}" if math.isfinite(e)
-                    else f"  {k} = {v:.4g} {unit} (no error: at a bound or exact){flag}")
-        t = Table(title="measured vs calibrated model", title_justify="left")
-        for col in ("linker", "N", "measured meV", "model meV", "residual meV") + (
-                ("zero-barrier meV",) if res.reach_meV else ()):
-            t.add_column(col, justify="right")
-        reach = list(res.reach_meV.values()) if res.reach_meV else None
-        for i, m in enumerate(res.data):
-            row = [m.linker, str(m.layers), f"{m.shift_meV:+.1f} ± {m.shift_meV_err:.1f}",
-                   f"{res.model_shift_meV[i]:+.1f}", f"{res.residual_meV[i]:+.1f}"]
-            if reach:
-                row.append(f"{reach[i]:+.1f}")
-            t.add_row(*row)
-        c.print(t)
-        t2 = Table(title="implied couplings per linker", title_justify="left")
-        for col in ("linker", "gap nm", "beta_e meV", "beta_h meV", ""):
-            t2.add_column(col, justify="right")
-        for r in res.linkers:
-            t2.add_row(r["linker"], f"{r['gap_nm']:.3f}", f"{r['beta_e_meV']:.3g}", f"{r['beta_h_meV']:.3g}",
-                       "data" if r["in_data"] else "")
-        c.print(t2)
-
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=res.print_summary)
 
 
 def _parse_shift(text: str, default_err: float):

@@ -172,7 +172,8 @@ def command(
     any molecule given as SMILES (computed on request, then cached on disk).
 
     Conformers: a flexible alkane chain has many. The default distance is that
-    of the extended ALL-ANTI conformer (every C-C torsion at 180 deg): it is what
+    of the extended ALL-ANTI conformer (every C-C torsion at 180 deg; at the gfn2
+    and b3lyp levels the thiol H anti too, see docs/guide/linker.md): it is what
     the paper's numbers are, and what a linker stretched between two facets in
     a packed film looks like, so the film model uses it. The lowest-energy
     conformer found in vacuum (often a gauche or folded chain, and which one
@@ -207,7 +208,7 @@ def command(
     if timeout is not None and not timeout > 0:
         raise OptionError(f"must be a positive number of seconds, got {timeout:g}", "--timeout")
     from qdstack.errors import QdstackError
-    from qdstack.linkers import METHOD_DESCRIPTIONS, get_linker, linker_gap_nm
+    from qdstack.linkers import get_linker, linker_gap_nm
 
     option_names = {
         "method": "--method",
@@ -243,58 +244,8 @@ def command(
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
     def summary(console):
-        g = geometry
-        title = g.name if g.description is None else f"{g.name} ({g.description})"
-        anchors_txt = "-".join(f"{e}{i}" for e, i in zip(g.anchor_elements, g.anchor_atoms))
-        console.print(f"{title}   SMILES {g.smiles}   anchors {anchors_txt}", markup=False)
-        console.print(f"level {g.method}: {METHOD_DESCRIPTIONS[g.method]}", markup=False)
-        where = {
-            "table": "read from the shipped table",
-            "cache": "read from the disk cache",
-            "computed": "computed just now",
-        }[g.source]
-        console.print(f"  software {g.software}; computed {g.computed_on} ({where})", markup=False)
-        label = {
-            "anti": "all-anti (extended) conformer",
-            "lowest": "lowest-energy conformer found",
-            "boltzmann": f"Boltzmann mean at {g.temperature_K:g} K",
-        }[g.conformer]
-        what = "-".join(g.anchor_elements) + " distance"  # "S-S distance" for a dithiol
-        console.print(f"{what}  {g.ss_distance_nm:.4f} nm   ({label})", markup=False)
-        if g.rigid:
-            console.print(
-                f"  rigid linker: {g.n_conformers} minima (end-group rotamers), "
-                "all with the same S-S distance within "
-                f"{max(g.ensemble_ss_distance_nm) - min(g.ensemble_ss_distance_nm):.4f} nm",
-                markup=False,
-            )
-        else:
-            console.print(
-                f"  all-anti         {g.anti_ss_distance_nm:.4f} nm   "
-                f"{g.anti_relative_energy_meV:7.1f} meV above the lowest",
-                markup=False,
-            )
-            console.print(
-                f"  lowest found     {g.lowest_ss_distance_nm:.4f} nm   {0.0:7.1f} meV",
-                markup=False,
-            )
-            console.print(
-                f"  Boltzmann mean   {g.boltzmann_ss_distance_nm:.4f} nm   at "
-                f"{g.temperature_K:g} K over {g.n_conformers} distinct minima",
-                markup=False,
-            )
-        if g.paper_ss_distance_nm is not None:
-            console.print(
-                f"  paper (B3LYP/6-31G(d)): {g.paper_ss_distance_nm:.2f} nm", markup=False
-            )
-        console.print(
-            f"gap used by the models  {gap:.4f} nm  (S-S distance + offset {offset_nm:g} nm)"
-            if g.conformer == "anti"
-            else f"gap  {gap:.4f} nm  (this S-S distance + offset {offset_nm:g} nm; the models "
-            "use the all-anti conformer unless told otherwise)",
-            markup=False,
-        )
-        for text in g.warnings:
-            console.print(f"note: {text}", markup=False)
+        from qdstack._result import Summary
+
+        Summary(tuple(geometry.summary_blocks(offset_nm=offset_nm))).rich(console)
 
     emit(result, json_output=json_output, out_dir=out, summary=summary)

@@ -100,10 +100,18 @@ def _register() -> None:
 
     app.command("simulate", no_args_is_help=True)(simulate.command)
     app.command("calibrate", no_args_is_help=True)(calibrate.command)
+    from qdstack.cli import coverage, dipcoat, plqy
+
+    app.command("plqy", no_args_is_help=True)(plqy.command)
+    app.command("coverage", no_args_is_help=True)(coverage.command)
+    app.command("dipcoat", no_args_is_help=True)(dipcoat.command)
     from qdstack.cli import lattice, tem
 
     app.command("tem", no_args_is_help=True)(tem.command)
     app.command("lattice", no_args_is_help=True)(lattice.command)
+    from qdstack.cli import explain
+
+    app.command("explain", no_args_is_help=True)(explain.command)
 
 
 _register()

@@ -206,45 +206,13 @@ def command(
         return figs
 
     def summary(console):
-        from rich.table import Table
+        from qdstack._result import Summary
 
+        blocks: list = []
         for key, f in fits.items():
-            title = f"Scattering peaks{' (' + key.replace('_', '-') + ')' if key else ''}: {f.source} — " \
-                    f"{f.method} fit, background {f.background}"
-            t = Table(title=title, title_justify="left")
-            for col in ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)", "plain-fit q (nm⁻¹)"):
-                t.add_column(col, justify="right")
-            for k, (p, rq) in enumerate(zip(f.peaks, f.raw_q_per_nm), start=1):
-                t.add_row(str(k), _pm(p.q_per_nm, p.q_per_nm_err), _pm(p.d_nm, p.d_nm_err),
-                          _pm(p.fwhm_per_nm, p.fwhm_per_nm_err), f"{rq:.5g}")
-            console.print(t)
-        if pair:
-            c = comparison
-            console.print(
-                f"in-plane period {_pm(c.in_plane_nm, c.in_plane_nm_err)} nm, out-of-plane "
-                f"{_pm(c.out_of_plane_nm, c.out_of_plane_nm_err)} nm, ratio out/in = {_pm(c.ratio, c.ratio_err)}"
-            )
+            blocks.extend(f.summary_blocks(label=key.replace("_", "-") if key else None))
         if comparison is not None:
-            e = comparison if not pair else comparison.out_of_plane_vs_expected
-            if e is not None:
-                z = "n/a" if e.z_score is None else f"{e.z_score:+.1f}"
-                expected = _pm(e.expected_nm, e.expected_nm_err) if e.expected_nm_err > 0 else f"{e.expected_nm:.3f}"
-                console.print(
-                    f"{'out-of-plane ' if pair else ''}period {_pm(e.measured_nm, e.measured_nm_err)} nm vs "
-                    f"edge + gap = {e.edge_nm:g} + {e.gap_nm:.3f} = {expected} nm ({e.gap_source}): "
-                    f"difference {e.difference_nm:+.3f} nm, z = {z}"
-                )
+            blocks.extend(comparison.summary_blocks())
+        Summary(tuple(blocks)).rich(console)
 
     emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
-
-
-def _fmt(value, spec):
-    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
-
-
-def _pm(value, err):
-    """``value ± err`` rounded to two significant digits of the error."""
-    if err is None or not math.isfinite(err) or err <= 0:
-        return f"{value:.5g}"
-    dec = int(min(max(1 - math.floor(math.log10(err)), 0), 10))
-    return f"{value:.{dec}f} ± {err:.{dec}f}"

@@ -28,7 +28,7 @@ def compute_level(
     """Conformer search (and re-optimisation) of ``prep`` at ``method``.
 
     ``mmff``: the distinct MMFF94 minima of :func:`search_conformers`.  ``gfn2`` /
-    ``b3lyp``: the all-anti minimum and the lowest MMFF94 minima (8 for gfn2, 1
+    ``b3lyp``: the extended all-anti structure (anchor H anti) and the lowest MMFF94 minima (8 for gfn2, 1
     for b3lyp; ``reoptimise_lowest`` overrides that) re-optimised at that level, then
     de-duplicated again.
 
@@ -68,6 +68,9 @@ def compute_level(
         n_sampled = search.n_sampled
     else:
         n_lowest = SELECTION[method] if reoptimise_lowest is None else int(reoptimise_lowest)
+        from . import _qm
+
+        _qm._LAST_REPLAY.clear()
         found, anti_pos, n_opt, more = reoptimise(
             search, method, deadline=deadline, progress=progress, n_lowest=n_lowest
         )
@@ -77,12 +80,18 @@ def compute_level(
                 f"the all-anti conformer could not be optimised at the {method} level", source
             )
         minima = _dedupe(search.mol, found)
-        antis = [m for m in minima if m.anti]
-        anti = min(antis, key=lambda m: m.energy_eV) if antis else Minimum(*found[anti_pos])
+        # the all-anti conformer is the extended one (anchor H anti too), not the lowest anti-chain
+        # rotamer: a gauche thiol H is lower in energy but opens the C-C-S angle (see _qm)
+        anti = Minimum(*found[anti_pos])
         n_sampled = n_opt
         settings["reoptimised_lowest"] = n_lowest
         settings["reoptimised"] = n_opt
         settings["prescreen_sampled"] = search.n_sampled
+        replayed = dict(_qm._LAST_REPLAY)
+        _qm._LAST_REPLAY.clear()
+        if replayed:
+            settings["optimisations_run_on"] = replayed.get("machine")
+            settings["optimisation_wall_s"] = round(replayed["wall_s"], 3)
         if len(minima) < 3 and search.torsions:
             warnings.append(
                 f"the {method} Boltzmann mean and lowest conformer rest on only {len(minima)} "
@@ -109,6 +118,6 @@ def compute_level(
         computed_on=_dt.date.today().isoformat(),
         pipeline_version=PIPELINE_VERSION,
         settings=settings,
-        wall_s=round(time.perf_counter() - t0, 3),
+        wall_s=round(time.perf_counter() - t0 + float(settings.get("optimisation_wall_s", 0.0)), 3),
         warnings=tuple(warnings),
     )

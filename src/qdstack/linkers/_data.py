@@ -35,7 +35,7 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
 
 #: Version of the computation itself (sampling, selection, thresholds).  Part of every
 #: cache key: bump it whenever a change would alter a computed number.
-PIPELINE_VERSION: str = "1"
+PIPELINE_VERSION: str = "2"  # 2: gfn2/b3lyp all-anti = extended, anchor H anti
 
 #: 1 kcal/mol in eV (0.0433641...): MMFF94 energies come in kcal/mol.
 KCAL_PER_MOL_EV: float = _c.kilo * _c.calorie / _c.N_A / _c.e

@@ -1,8 +1,18 @@
 """Re-optimisation of force-field conformers at the GFN2-xTB and B3LYP levels (optional extras).
 
 Both levels start from the distinct minima of the MMFF94 search (a
-screening funnel, as in CREST/CENSO): the best all-anti conformer and the
+screening funnel, as in CREST/CENSO): the all-anti conformer and the
 lowest-energy ones, and optimise each at the higher level.
+
+The all-anti conformer is the fully extended one: every chain torsion *and*
+the torsion of each anchor's hydrogen about its bond to the chain (H-S-C-C of
+a thiol) at 180 deg.  The MMFF94 search leaves the thiol H where the force field
+puts it (gauche, about 60 deg), and at B3LYP/6-31G(d) a gauche thiol H opens the
+C-C-S angle from 109 to 114 deg and lengthens the S-S distance of an alkane
+dithiol by 0.017 nm (C3DT: 0.567 nm instead of 0.551 nm); the gauche-H rotamer is
+~0.8 kcal/mol per thiol lower in energy, so it is kept as a separate member of
+the ensemble when it is among the lowest MMFF94 minima.  The paper's distances
+(C3DT 0.55 nm at B3LYP/6-31G*) are those of the extended (H anti) structure.
 
 * ``gfn2``: GFN2-xTB energies and gradients from tblite, minimised in Cartesian
   coordinates with SciPy's L-BFGS-B until the largest gradient component is
@@ -33,10 +43,11 @@ import numpy as np
 
 from qdstack.errors import OptionError
 
-from ._conformers import SearchResult, SearchTimeout, is_anti
+from ._conformers import SearchResult, SearchTimeout, _set_torsions, is_anti
 from ._data import HARTREE_EV
 
-__all__ = ["gfn2_available", "b3lyp_available", "reoptimise", "level_software", "SELECTION"]
+__all__ = ["gfn2_available", "b3lyp_available", "reoptimise", "level_software", "SELECTION",
+           "anchor_h_torsions", "extended_start"]
 
 _BOHR_A: float = 0.529177210903  # CODATA 2018 Bohr radius [Angstrom]
 
@@ -101,10 +112,48 @@ def level_software(method: str, rdkit_version: str, forcefield: str = "MMFF94") 
 
 
 def _select(search: SearchResult, n_lowest: int) -> list[int]:
-    chosen = list(range(min(max(n_lowest, 0), len(search.minima))))
-    if search.anti_index not in chosen:
-        chosen.append(search.anti_index)
-    return chosen
+    """Indices of the lowest ``n_lowest`` MMFF94 minima (the extended all-anti start is added apart)."""
+    return list(range(min(max(n_lowest, 0), len(search.minima))))
+
+
+def anchor_h_torsions(mol, anchors: tuple[int, int]) -> tuple[tuple[int, int, int, int], ...]:
+    """Torsions H-X-C-C of hydrogens on the anchoring atoms about an sp3-sp3 chain bond.
+
+    For a thiol anchor S bonded to a CH2 of the chain: (H, S, C, C'), with C' the
+    next atom towards the other anchor.  Anchors on aromatic rings (thiophenols)
+    have none (their S-H lies in the ring plane at every level).
+    """
+    from rdkit import Chem
+
+    sp3 = Chem.HybridizationType.SP3
+    out = []
+    a, b = anchors
+    path = list(Chem.GetShortestPath(mol, a, b))
+    for anchor, nxt, nxt2 in ((a, path[1], path[2]), (b, path[-2], path[-3])) if len(path) >= 3 else ():
+        atom = mol.GetAtomWithIdx(anchor)
+        bond = mol.GetBondBetweenAtoms(anchor, nxt)
+        if (
+            bond is None
+            or bond.GetBondType() != Chem.BondType.SINGLE
+            or bond.IsInRing()
+            or atom.GetHybridization() != sp3
+            or mol.GetAtomWithIdx(nxt).GetHybridization() != sp3
+        ):
+            continue
+        for h in atom.GetNeighbors():
+            if h.GetAtomicNum() == 1:
+                out.append((h.GetIdx(), anchor, nxt, nxt2))
+                break
+    return tuple(out)
+
+
+def extended_start(search: SearchResult) -> np.ndarray:
+    """The MMFF94 all-anti minimum with the anchors' H torsions set to 180 deg (the fully extended start)."""
+    coords = search.anti.coords_A
+    h_tors = anchor_h_torsions(search.mol, search.anchors)
+    if not h_tors:
+        return np.array(coords, dtype=float)
+    return _set_torsions(search.mol, coords, h_tors, [180.0] * len(h_tors))
 
 
 def _charge(mol) -> int:
@@ -140,6 +189,8 @@ def _gfn2_optimise(numbers, coords_A, charge, deadline, gtol=2e-5, max_iter=3000
 
 
 _QUIET_INI = Path(__file__).with_name("_geometric_quiet.ini")
+#: Set by :func:`reoptimise` when optimisations were replayed (read and cleared by the caller).
+_LAST_REPLAY: dict = {}
 
 
 def _b3lyp_optimise(symbols, coords_A, charge, deadline, max_steps=150):
@@ -202,14 +253,14 @@ def reoptimise(
 ) -> tuple[list[tuple[float, float, np.ndarray, bool]], int | None, int, list[str]]:
     """Re-optimise the selected MMFF94 minima at ``method`` ("gfn2" or "b3lyp").
 
-    ``n_lowest`` of the lowest minima (default :data:`SELECTION`) and the all-anti
-    one are re-optimised.
+    The fully extended all-anti structure (:func:`extended_start`) and ``n_lowest``
+    of the lowest minima (default :data:`SELECTION`) are re-optimised.
 
     Returns
     -------
     found : list of (energy_eV, distance_nm, coords_A, anti)
     anti_pos : int or None
-        Index in ``found`` of the structure optimised from the MMFF94 all-anti minimum.
+        Index in ``found`` of the structure optimised from the extended all-anti start.
     n_optimised : int
     warnings : list of str
     """
@@ -219,15 +270,29 @@ def reoptimise(
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     charge = _charge(mol)
     a, b = search.anchors
-    chosen = _select(search, SELECTION[method] if n_lowest is None else n_lowest)
+    chosen: list = ["extended"] + _select(search, SELECTION[method] if n_lowest is None else n_lowest)
     found, warnings = [], []
+    replayed_wall_s = 0.0
+    replayed_on: set = set()
     anti_pos = None
     label = {"gfn2": "GFN2-xTB", "b3lyp": "B3LYP/6-31G(d)"}[method]
     for n, idx in enumerate(chosen):
         if progress:
             progress(f"{label} optimisations", n, len(chosen))
-        start = search.minima[idx].coords_A
-        if method == "gfn2":
+        start = extended_start(search) if idx == "extended" else search.minima[idx].coords_A
+        hit = None
+        if method == "b3lyp":
+            from .replay import lookup
+
+            hit = lookup(symbols, start, charge)
+        if hit is not None:  # optimised elsewhere from this very start (qdstack.linkers.replay)
+            replayed_wall_s += float(hit["wall_s"])
+            replayed_on.add((hit.get("machine") or "another machine", hit.get("threads")))
+            if hit.get("error"):
+                warnings.append(f"{label}: conformer {idx} skipped ({hit['error']})")
+                continue
+            energy, coords, converged = float(hit["energy_Eh"]), np.array(hit["final_coords_A"]), hit["converged"]
+        elif method == "gfn2":
             energy, coords, converged = _gfn2_optimise(numbers, start, charge, deadline)
         else:
             try:
@@ -241,13 +306,20 @@ def reoptimise(
             warnings.append(f"{label}: optimisation of conformer {idx} did not converge")
         dist = float(np.linalg.norm(coords[a] - coords[b])) / 10.0
         anti = is_anti(coords, search.torsions)
-        if idx == search.anti_index and not anti:
+        if idx == "extended" and not anti:
             warnings.append(
                 f"{label}: the all-anti conformer lost its anti torsions on optimisation"
             )
-        if idx == search.anti_index:
+        if idx == "extended":
             anti_pos = len(found)
         found.append((energy * HARTREE_EV, dist, coords, anti))
     if progress:
         progress(f"{label} optimisations", len(chosen), len(chosen))
+    if replayed_on:
+        where = "; ".join(f"{m} ({t} thread{'s' if t != 1 else ''} each)" for m, t in sorted(replayed_on, key=str))
+        warnings.append(
+            f"{label} optimisations were run separately from the same start geometries "
+            f"(python -m qdstack.linkers.replay) on: {where}; {replayed_wall_s:.0f} s in all"
+        )
+        _LAST_REPLAY.update(wall_s=replayed_wall_s, machine=where)
     return found, anti_pos, len(chosen), warnings

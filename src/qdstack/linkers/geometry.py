@@ -249,10 +249,15 @@ class LinkerGeometry(Result):
     def rigid(self) -> bool:
         """True when every conformer found has the same anchor distance (within 0.01 nm).
 
+        A flexible chain (rotatable torsions on the anchor-anchor path) of which only
+        one conformer was computed is not called rigid.
+
         Aromatic linkers (BDT, BPDT) are rigid: their conformers differ only in
         end-group (S-H) rotations or ring twists about the S...S axis.
         """
         d = self.ensemble_ss_distance_nm
+        if self.chain_torsions > 0 and len(d) < 2:
+            return False  # a flexible chain of which only the all-anti conformer was computed
         return (max(d) - min(d)) < RIGID_SPREAD_NM
 
     @property

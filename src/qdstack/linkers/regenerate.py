@@ -36,12 +36,20 @@ DEFAULT_OUTPUT: Path = Path(__file__).with_name("data") / "builtin_linkers.json"
 _NOT_COMPUTED = {
     "gfn2": "not computed for this table; run python -m qdstack.linkers.regenerate --methods gfn2 "
     "(needs the xtb extra: pip install 'qdstack[xtb]')",
-    "b3lyp": "not computed for this table: one B3LYP/6-31G(d) optimisation takes minutes for "
-    "C2DT-C6DT and BDT, half an hour for BPDT and longer for C10DT on 2 cores; run python -m "
-    "qdstack.linkers.regenerate --methods b3lyp --linkers NAME (needs the dft extra: "
-    "pip install 'qdstack[dft]')",
+    "b3lyp": "not computed for this table (see docs/guide/linker.md for the time each entry took); "
+    "run python -m qdstack.linkers.regenerate --methods b3lyp --linkers NAME --reoptimise-lowest 0 "
+    "(needs the dft extra: pip install 'qdstack[dft]')",
     "mmff": "not computed",
 }
+
+
+#: Added to gfn2/b3lyp entries of flexible linkers computed before pipeline 2.
+STALE_V1 = (
+    "computed by pipeline 1, whose all-anti structure kept the thiol H gauche (from MMFF94): that "
+    "opens the C-C-S angle and makes alkane dithiol S-S distances 0.009-0.017 nm longer than the "
+    "extended (thiol H anti) structure of pipeline 2; recompute with python -m "
+    "qdstack.linkers.regenerate --methods b3lyp --linkers NAME"
+)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -60,6 +68,7 @@ def build_table(
     log=None,
     checkpoint=None,
     take_from: dict[str, Any] | None = None,
+    reoptimise_lowest: int | None = None,
 ) -> dict[str, Any]:
     """The table with ``methods`` recomputed for the linkers ``names`` (default: all).
 
@@ -68,7 +77,9 @@ def build_table(
     the reason.  ``checkpoint(table)`` is called after every linker (long runs
     save their progress).  With ``take_from`` (another table written by this
     script, e.g. by a run on a faster machine), the ``methods`` entries are
-    copied from it instead of recomputed.
+    copied from it instead of recomputed.  ``reoptimise_lowest`` overrides how many
+    of the lowest force-field minima the gfn2/b3lyp levels re-optimise besides the
+    extended all-anti structure (``None``: the level's default).
     """
     from . import compute_linker_level
 
@@ -98,7 +109,10 @@ def build_table(
                 continue
             t0 = time.perf_counter()
             try:
-                rec: LevelData = compute_linker_level(d.smiles, m, timeout_s=timeout_s)
+                rec: LevelData = compute_linker_level(
+                    d.smiles, m, timeout_s=timeout_s,
+                    reoptimise_lowest=None if m == "mmff" else reoptimise_lowest,
+                )
             except QdstackError as exc:
                 if log:
                     log(f"{d.name:6s} {m:6s} failed: {exc}")
@@ -114,6 +128,15 @@ def build_table(
                     f"{rec.lowest_ss_distance_nm:.4f} nm  ({len(rec.ensemble_energy_meV)} minima, "
                     f"{time.perf_counter() - t0:.1f} s)"
                 )
+        for m in ("gfn2", "b3lyp"):
+            rec = levels.get(m)
+            if (
+                rec is not None
+                and str(rec.get("pipeline_version")) < "2"
+                and rec.get("chain_torsions", 0) > 0
+                and STALE_V1 not in rec.get("warnings", [])
+            ):
+                levels[m] = {**rec, "warnings": list(rec.get("warnings", [])) + [STALE_V1]}
         for m in METHODS:
             if levels.get(m) is None:
                 levels[m] = None
@@ -167,6 +190,21 @@ def main(argv: list[str] | None = None) -> int:
         "instead of recomputing them",
     )
     parser.add_argument(
+        "--replay",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="B3LYP optimisations already run elsewhere (python -m qdstack.linkers.replay optimise): "
+        "used where their start geometries match",
+    )
+    parser.add_argument(
+        "--reoptimise-lowest",
+        type=int,
+        default=None,
+        help="how many of the lowest MMFF94 minima gfn2/b3lyp re-optimise besides the extended "
+        "all-anti structure (default: 8 for gfn2, 1 for b3lyp; 0 = the all-anti conformer only)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="recompute the mmff level and compare with the table; write nothing",
@@ -185,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     if names is not None and set(names) - known:
         parser.error(f"unknown linker(s) {', '.join(sorted(set(names) - known))}")
     previous = _read(args.output)
+    if args.replay is not None:
+        from .replay import load_replay
+
+        load_replay(*args.replay)
     if args.check:
         fresh = build_table(("mmff",), names, previous, args.timeout, log)
         worst = 0.0
@@ -209,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
         donor = _read(args.take_from)
         if donor is None:
             parser.error(f"{args.take_from} is not a {TABLE_FORMAT} table")
-    save(build_table(methods, names, previous, args.timeout, log, checkpoint=save, take_from=donor))
+    save(
+        build_table(
+            methods, names, previous, args.timeout, log, checkpoint=save, take_from=donor,
+            reoptimise_lowest=args.reoptimise_lowest,
+        )
+    )
     log(f"wrote {args.output}")
     return 0
 

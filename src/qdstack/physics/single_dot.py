@@ -356,6 +356,8 @@ class SingleDotExciton:
     energy_eV: float
     confinement: str
     coulomb: str
+    polarization_meV: float = 0.0
+    eps_out: float | None = None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -384,9 +386,23 @@ def exciton(
     confinement: str = "separable",
     coulomb: str = "variational",
     eps: float | None = None,
+    eps_out: float | None = None,
     settings=None,
 ) -> SingleDotExciton:
-    """First excitonic transition of one cube with its breakdown (model: module docstring)."""
+    """First excitonic transition of one cube with its breakdown (model: module docstring).
+
+    ``eps_out`` switches on the dielectric confinement of the dot in its surroundings
+    (off by default): the net Brus self-polarisation of electron and hole plus the
+    image-modified attraction, :func:`qdstack.physics.film_model.polarization_energy_meV`
+    with the dot's dielectric constant (``eps`` or the material's exciton value) inside
+    and ``eps_out`` outside; it vanishes for ``eps_out`` equal to the inside value and is
+    positive (a blue shift) in a less polarisable medium.  For a cube in a solvent seen
+    through its ligand shell use :func:`qdstack.physics.film_model.face_eps`.
+
+    References
+    ----------
+    L. E. Brus, J. Chem. Phys. 80, 4403 (1984); T. Takagahara, Phys. Rev. B 47, 4569 (1993).
+    """
     _check_options(temperature, confinement, coulomb)
     mat = get_material(material)
     edges = _edges3(edge_nm)
@@ -417,7 +433,16 @@ def exciton(
             mat.exciton_dielectric if eps is None else float(eps),
             coulomb,
         )
-    energy = gap + (ee + eh + c.correlation_meV) * 1e-3
+    pol = 0.0
+    if eps_out is not None:
+        if not (isinstance(eps_out, (int, float)) and math.isfinite(eps_out) and eps_out > 0):
+            raise InputError(f"eps_out must be a positive number, got {eps_out!r}", "eps_out")
+        from qdstack.physics.film_model.dots import polarization_energy_meV
+
+        eps_in = mat.exciton_dielectric if eps is None else float(eps)
+        side = float(np.cbrt(np.prod(edges)))  # the cube of equal volume
+        pol = float(polarization_energy_meV(side, eps_in, float(eps_out)))
+    energy = gap + (ee + eh + c.correlation_meV + pol) * 1e-3
     return SingleDotExciton(
         float(edge_nm),
         mat.name,
@@ -431,6 +456,8 @@ def exciton(
         energy,
         confinement,
         coulomb,
+        pol,
+        None if eps_out is None else float(eps_out),
     )
 
 

@@ -29,6 +29,9 @@ folder.  The schema (see the README for a complete example)::
     irf = "trpl/irf.csv"                    # or irf_fwhm_ns = 0.1
     xrd = [ {file = "xrd/oop.xy", direction = "out-of-plane"}, ... ]
     angle = [ {file = "apl/000.csv", angle_deg = 0}, ... ]
+    plqy = {empty = "plqy/A.csv", out_of_beam = "plqy/B.csv", in_beam = "plqy/C.csv",
+            response = "plqy/response.csv"}   # integrating sphere (de Mello 1997)
+    dipcoat = {table = "dip/speeds.csv", target_od = 0.02}   # or x_column = "diglyme_fraction"
     tem = [ {file = "tem/grid1.dm4", shape = "cube"}, ... ]   # or tem = "tem/grid1.dm4"
     lattice = [ {file = "hrtem/fringes.dm4", crystal = "CsPbBr3"}, ... ]
 """
@@ -53,6 +56,8 @@ __all__ = [
     "DecayFile",
     "XrdFile",
     "AngleFile",
+    "PlqyFiles",
+    "DipcoatTable",
     "TemFile",
     "LatticeFile",
     "load_manifest",
@@ -105,6 +110,41 @@ class AngleFile(_Strict):
 
     file: Path
     angle_deg: Annotated[float, Field(ge=0, lt=90)]
+
+
+class PlqyFiles(_Strict):
+    """Three integrating-sphere spectra (de Mello et al. 1997) and their options."""
+
+    empty: Path
+    out_of_beam: Path
+    in_beam: Path
+    response: Path | None = None
+    laser_window_nm: tuple[PositiveFloat, PositiveFloat] | None = None
+    emission_window_nm: tuple[PositiveFloat, PositiveFloat] | None = None
+    noise: Literal["counts", "baseline"] = "counts"
+
+    @model_validator(mode="after")
+    def _windows(self):
+        for name in ("laser_window_nm", "emission_window_nm"):
+            w = getattr(self, name)
+            if w is not None and w[0] == w[1]:
+                raise ValueError(f"{name} needs two different wavelengths")
+        return self
+
+
+class DipcoatTable(_Strict):
+    """A dip-coating series: amount (OD or coverage) vs withdrawal speed, or vs an additive fraction."""
+
+    table: Path
+    target_od: PositiveFloat | None = None
+    target_coverage: PositiveFloat | None = None
+    x_column: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if self.target_od is not None and self.target_coverage is not None:
+            raise ValueError("give either target_od or target_coverage, not both")
+        return self
 
 
 class TemFile(_Strict):
@@ -204,6 +244,8 @@ class Sample(_Strict):
     irf_fwhm_ns: PositiveFloat | None = None
     xrd: tuple[XrdFile, ...] = ()
     angle: tuple[AngleFile, ...] = ()
+    plqy: PlqyFiles | None = None
+    dipcoat: DipcoatTable | None = None
     tem: tuple[TemFile, ...] = ()
     lattice: tuple[LatticeFile, ...] = ()
 
@@ -314,6 +356,12 @@ class Study(_Strict):
             for p in (s.absorption, s.pl, s.tpl_table, s.irf):
                 if p is not None:
                     out.append(self.path(p))
+            if s.plqy is not None:
+                for p in (s.plqy.empty, s.plqy.out_of_beam, s.plqy.in_beam, s.plqy.response):
+                    if p is not None:
+                        out.append(self.path(p))
+            if s.dipcoat is not None:
+                out.append(self.path(s.dipcoat.table))
             for group in (s.tpl, s.decays, s.xrd, s.angle, s.tem, s.lattice):
                 for item in group:
                     out.append(self.path(item.file))

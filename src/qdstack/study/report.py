@@ -69,6 +69,10 @@ def _measurements(s) -> str:
         parts.append(f"angle PL ({len(s.angle)} angles)")
     if s.thickness_nm is not None:
         parts.append("thickness")
+    if getattr(s, "plqy", None) is not None:
+        parts.append("PLQY (sphere)")
+    if getattr(s, "dipcoat", None) is not None:
+        parts.append("dip coating")
     return ", ".join(parts) or "—"
 
 

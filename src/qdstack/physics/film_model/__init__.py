@@ -52,6 +52,7 @@ dipolar exciton transfer and the H/J orientation factor.
 
 from qdstack.physics.film_model.dots import (
     DotTables,
+    charging_energy_meV,
     dipolar_coupling_meV,
     dot_tables,
     environment_eps,
@@ -82,6 +83,7 @@ __all__ = [
     "dot_tables",
     "linker_coupling_meV",
     "polarization_energy_meV",
+    "charging_energy_meV",
     "face_eps",
     "environment_eps",
     "maxwell_garnett_eps",

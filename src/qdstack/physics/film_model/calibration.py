@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError, OptionError, QdstackError
+from qdstack._result import Result, Table
 from qdstack.physics.film_model import FilmParameters, FilmSpec, dot_tables
 
 __all__ = [
@@ -110,7 +111,7 @@ def reference_shifts(reference: str = "enomoto2024") -> tuple[ShiftMeasurement, 
 
 
 @dataclass(frozen=True)
-class CalibrationResult:
+class CalibrationResult(Result):
     """Result of :func:`calibrate`.
 
     Attributes
@@ -188,6 +189,38 @@ class CalibrationResult:
         d["parameters"].pop("provenance", None)
         return d
 
+    def summary_blocks(self):
+        res = self
+        blocks: list = [f"calibrated ({res.parameters.coupling} coupling, barrier mass "
+                        f"{res.parameters.barrier_mass:g} m_e, {res.realisations} realisations per film):"]
+        for k, v in res.values.items():
+            e = res.errors[k]
+            unit = "meV" if k.endswith("meV") else "eV"
+            flag = "" if k not in res.plausible else ("  plausible: yes" if res.plausible[k] else "  plausible: NO")
+            blocks.append(f"  {k} = {v:.4g} ± {e:.2g} {unit}{flag}" if math.isfinite(e)
+                          else f"  {k} = {v:.4g} {unit} (no error: at a bound or exact){flag}")
+        reach = list(res.reach_meV.values()) if res.reach_meV else None
+        rows = []
+        for i, m in enumerate(res.data):
+            row = [m.linker, str(m.layers), f"{m.shift_meV:+.1f} ± {m.shift_meV_err:.1f}",
+                   f"{res.model_shift_meV[i]:+.1f}", f"{res.residual_meV[i]:+.1f}"]
+            if reach:
+                row.append(f"{reach[i]:+.1f}")
+            rows.append(tuple(row))
+        cols = ("linker", "N", "measured meV", "model meV", "residual meV") + (
+            ("zero-barrier meV",) if res.reach_meV else ())
+        blocks.append(Table("measured vs calibrated model", cols, tuple(rows), align=("r",) * len(cols)))
+        rows = tuple((r["linker"], f"{r['gap_nm']:.3f}", f"{r['beta_e_meV']:.3g}", f"{r['beta_h_meV']:.3g}",
+                      "data" if r["in_data"] else "") for r in res.linkers)
+        blocks.append(Table("implied couplings per linker", ("linker", "gap nm", "beta_e meV", "beta_h meV", ""),
+                            rows, align=("r",) * 5))
+        return tuple(blocks)
+
+    def _plot(self, ax):
+        from qdstack.plotting.film_model import plot_calibration
+
+        return plot_calibration(self, ax=ax)
+
 
 def _apply(base: FilmParameters, fit: str, **p) -> FilmParameters:
     ch = dict(barrier_e_eV=p.get("barrier_e_eV", p.get("barrier_eV")),
@@ -205,12 +238,17 @@ def model_shifts_meV(
     seed: int = 0,
     edge_nm: float = 6.8,
     edge_sd_nm: float = 0.5,
+    readout: str = "fit",
 ) -> np.ndarray:
     """Simulated shifts (peak(N) - peak(1), meV) of the films the measurements are about.
 
     Films of one linker share their dots (common random numbers), so the
-    shifts are smooth functions of the parameters.
+    shifts are smooth functions of the parameters.  ``readout``: ``"fit"`` (the
+    fitted centre of the first peak) or ``"peak_top"`` (the paper's "peak top
+    energy", :func:`~qdstack.physics.film_model.spectra.peak_top_eV`).
     """
+    if readout not in ("fit", "peak_top"):
+        raise OptionError(f"unknown readout {readout!r}; use fit or peak_top", "readout")
     from qdstack.physics.film_model.spectra import simulate_film
 
     out = np.empty(len(measurements))
@@ -223,8 +261,9 @@ def model_shifts_meV(
         peaks = {}
         for n in sorted({1} | {measurements[i].layers for i in idx}):
             spec = FilmSpec(n, base.gap_nm, edge_nm, edge_sd_nm, linker=base.linker)
-            peaks[n] = simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
-                                     tables=tables, emission=False).peak_eV
+            r = simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
+                              tables=tables, emission=False)
+            peaks[n] = r.peak_eV if readout == "fit" else r.peak_top_eV
         for i in idx:
             out[i] = (peaks[measurements[i].layers] - peaks[1]) * 1e3
     return out
@@ -241,6 +280,7 @@ def calibrate(
     edge_sd_nm: float = 0.5,
     start: dict | None = None,
     progress=None,
+    readout: str = "fit",
 ) -> CalibrationResult:
     """Fit the film model's barrier parameters to measured shifts (an lmfit Model).
 
@@ -261,6 +301,9 @@ def calibrate(
         Starting values (``barrier_eV``, ``coupling_amplitude_meV``, ...).
     progress : callable, optional
         Called with the number of model evaluations so far.
+    readout : {"fit", "peak_top"}
+        How the simulated first peak is read: its fitted centre, or the paper's
+        "peak top energy" (:func:`model_shifts_meV`).
 
     Returns
     -------
@@ -311,7 +354,7 @@ def calibrate(
         if key not in cache:
             params = _apply(base, fit, **p)
             cache[key] = model_shifts_meV(meas, params, realisations=realisations, seed=seed,
-                                          edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)
+                                          edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, readout=readout)
             calls[0] += 1
             if progress is not None:
                 progress(calls[0])
@@ -362,7 +405,7 @@ def calibrate(
     if base.coupling == "engine":
         zero = _apply(base, fit, **{n: 0.0 for n in names})
         r = model_shifts_meV(meas, zero, realisations=realisations, seed=seed, edge_nm=edge_nm,
-                             edge_sd_nm=edge_sd_nm)
+                             edge_sd_nm=edge_sd_nm, readout=readout)
         reach = {f"{m.linker} N={m.layers}": float(v) for m, v in zip(meas, r)}
         for m, v in zip(meas, r):
             if abs(m.shift_meV) > abs(v) + 2 * m.shift_meV_err:
@@ -387,6 +430,7 @@ def calibrate(
     chi2 = float(np.sum((resid / err) ** 2))
     provenance = {
         "calibrated_on": [m.to_dict() for m in meas], "fit": fit, "values": values, "errors": errors,
+        "readout": readout,
         "chi2": chi2, "realisations": realisations, "seed": seed, "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm,
     }
     params = params.with_(provenance={**base.provenance, "calibration": provenance}, name=base.name)

@@ -140,6 +140,30 @@ def polarization_energy_meV(edge_nm, eps_in: float, eps_out) -> np.ndarray:
     return 1e3 * COULOMB_EV_NM / (eps_in * r) * series
 
 
+def charging_energy_meV(edge_nm, eps_in: float, eps_out) -> np.ndarray:
+    r"""Self-energy of a single charge alone in a dot [meV] (the Brus n = 0 term).
+
+    A lone electron or hole (the two halves of a charge-transfer pair) polarises
+    the dielectric boundary of its dot; for the equal-volume sphere
+
+    .. math:: \Sigma = \frac{e^2}{8\pi\varepsilon_0 R}\left(\frac{1}{\varepsilon_{out}}
+              - \frac{1}{\varepsilon_{in}}\right),
+
+    positive in less polarisable surroundings.  In a neutral exciton on one dot the
+    n = 0 terms of electron and hole cancel; in a charge-transfer state they do not,
+    so each CT pair (electron on i, hole on j) costs ``Sigma_i + Sigma_j`` more (the charging
+    energy).  Zero for ``eps_out == eps_in``.
+
+    References
+    ----------
+    L. E. Brus, J. Chem. Phys. 80, 4403 (1984), eqn (5) (the n = 0 term).
+    """
+    L = np.asarray(edge_nm, dtype=float)
+    r = L * (3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    eo = np.asarray(eps_out, dtype=float)
+    return 0.5e3 * COULOMB_EV_NM / r * (1.0 / eo - 1.0 / float(eps_in))
+
+
 def _series_exact(eps_in: float, eps_out) -> np.ndarray:
     eo = np.asarray(eps_out, dtype=float)
     n = np.arange(1, _MOMENTS.size + 1).reshape((-1,) + (1,) * eo.ndim)

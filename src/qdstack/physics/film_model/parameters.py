@@ -42,12 +42,18 @@ class Channels:
     interdot_coulomb : bool
         Screened attraction of an electron and a hole on different dots (the
         charge-transfer states' binding); off: only the on-site binding.
+    ct_charging : bool
+        Charging energy of charge-transfer states: the single-charge self-energies
+        (Brus n = 0 term, :func:`~qdstack.physics.film_model.charging_energy_meV`) of
+        the lone electron and hole in their dots, which raise every charge-transfer state
+        (electron on dot i, hole on dot j != i) (off by default: the shipped sets were calibrated without it).
     """
 
     tunnelling: bool = True
     dielectric: bool = True
     dipolar: bool = True
     interdot_coulomb: bool = True
+    ct_charging: bool = False
 
     def only(self, *names: str) -> "Channels":
         """A copy with only the named channels among tunnelling/dielectric/dipolar on."""
@@ -134,6 +140,51 @@ class FilmParameters:
         Transition dipoles probed: in-plane (normal incidence, the default:
         side-by-side dipoles along the column, H-type) or along the stacking axis.
     channels : Channels
+    dielectric_confinement : bool
+        Include the single-dot dielectric confinement (net Brus self-polarisation and
+        image-modified binding, :func:`~qdstack.physics.film_model.polarization_energy_meV`)
+        in every dot's energy, not only its change from the solution: with it the
+        single-dot model places a 6.8 nm cube in toluene at 2.48 eV without an offset
+        (set ``energy_offset_meV`` to 0).  Off by default (the shipped sets calibrate the
+        offset without it).
+    static_fraction : float
+        Fraction f (0 <= f < 1) of the homogeneous line's variance that is in fact
+        static site disorder: each dot's exciton energy gets a random offset of
+        standard deviation ``sqrt(f) sigma_hom`` (drawn per dot, on top of the size
+        disorder) and the line convolved after diagonalising keeps ``sqrt(1 - f)
+        sigma_hom``, so the total width of uncoupled dots (the solution PL width the
+        set was made from) is unchanged while coupled states can localise.  At other
+        temperatures the dynamic width is ``sqrt(Gamma(T)^2 - f Gamma(T_0)^2)`` (at
+        least 1 meV).  Default 0: all of it dynamic.
+    bond_scale_by_layer : tuple of float
+        Couplings that change with layer index: entry k multiplies beta_e and beta_h of
+        the out-of-plane bonds between layer k and k + 1 (k = 0 is the first layer, on
+        PEI); missing entries are 1.  Default (): every bond alike.
+    conformer_disorder : bool
+        Bond-wise coupling disorder from linker conformers: every out-of-plane bond
+        draws a conformer of its linker from the library's Boltzmann ensemble
+        (gauche defects shorten the S-S distance) and its beta_e, beta_h are scaled by
+        beta(gap_conformer) / beta(gap_all-anti) of the mean dot (the positions and the
+        Coulomb terms keep the all-anti gap).  Needs the film's linker name.  Off by default.
+    coverage : float
+        Per-layer coverage p (0 < p <= 1): each site of a film holds a dot with
+        probability p (vacancies otherwise, independently).  A vacancy has no bonds, no
+        dipolar terms and its pair states are moved 1 eV up, out of the spectrum, so a
+        film's absorption per site is p times that of its present dots and columns break
+        into shorter stacks.  The dielectric environment of a dot next to a vacancy is
+        kept as if the neighbour were there.  Default 1.
+    thiolate_leak_nm : float
+        Per-dot surface mechanism: the hole's confinement box grows by this much on
+        every face bound to a linker (a dot with a layer above and/or below), the
+        hole leaking into the thiolate shell; its level moves by
+        ``E_h(L + n delta) - E_h(L)`` (1D level of the ligand-barrier well, z only).
+        Default 0 (the ``surface`` mechanism of ``qdstack explain``).
+    neck_fraction, neck_nm : float
+        Per-dot surface mechanism: each out-of-plane contact is, with probability
+        ``neck_fraction``, a perovskite neck of width ``neck_nm`` whose lateral
+        confinement is the barrier, ``V = 2 [E_1D(w) - E_1D(L)]`` at the dot's band
+        mass, instead of the linker (the ``fusion`` mechanism of ``qdstack explain``).
+        Default 0.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -164,6 +215,14 @@ class FilmParameters:
     kane_energy_eV: float = 27.9
     polarisation: str = "in-plane"
     channels: Channels = field(default_factory=Channels)
+    dielectric_confinement: bool = False
+    static_fraction: float = 0.0
+    bond_scale_by_layer: tuple = ()
+    conformer_disorder: bool = False
+    coverage: float = 1.0
+    thiolate_leak_nm: float = 0.0
+    neck_fraction: float = 0.0
+    neck_nm: float = 1.5
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -187,6 +246,20 @@ class FilmParameters:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise InputError(f"must be a finite number, got {v!r}", name)
+        scales = tuple(self.bond_scale_by_layer or ())
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in scales):
+            raise InputError("bond scales must be numbers >= 0", "bond_scale_by_layer")
+        object.__setattr__(self, "bond_scale_by_layer", tuple(float(v) for v in scales))
+        if not (isinstance(self.thiolate_leak_nm, (int, float)) and self.thiolate_leak_nm >= 0):
+            raise InputError("must be a length >= 0 nm", "thiolate_leak_nm")
+        if not (isinstance(self.neck_fraction, (int, float)) and 0.0 <= self.neck_fraction <= 1.0):
+            raise InputError("must be a fraction in [0, 1]", "neck_fraction")
+        if not (isinstance(self.neck_nm, (int, float)) and self.neck_nm > 0):
+            raise InputError("must be a positive width in nm", "neck_nm")
+        if not (isinstance(self.coverage, (int, float)) and 0.0 < self.coverage <= 1.0):
+            raise InputError(f"must be a fraction in (0, 1], got {self.coverage!r}", "coverage")
+        if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
+            raise InputError(f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction")
         if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:
             raise InputError("the low-temperature width must be below the room-temperature width",
                              "linewidth_gamma0_meV")
@@ -224,6 +297,17 @@ class FilmParameters:
 
         gamma_lo = (self.homogeneous_fwhm_meV - self.linewidth_gamma0_meV) / occ(self.temperature_K)
         return self.linewidth_gamma0_meV + gamma_lo * occ(t)
+
+    def dynamic_fwhm_at(self, temperature_K) -> np.ndarray:
+        """FWHM [meV] of the line convolved after diagonalising (the homogeneous width less its static part)."""
+        total = self.homogeneous_fwhm_at(temperature_K)
+        static2 = self.static_fraction * self.homogeneous_fwhm_meV**2
+        return np.sqrt(np.maximum(total**2 - static2, 1.0))
+
+    @property
+    def static_sigma_meV(self) -> float:
+        """Standard deviation of the extra static site energies [meV]."""
+        return math.sqrt(self.static_fraction) * self.homogeneous_fwhm_meV / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -359,6 +443,20 @@ class FilmSpec:
 
         geom = get_linker(linker, method=method)
         return cls(layers=layers, gap_nm=linker_gap_nm(geom, offset_nm=offset_nm), linker=geom.name, **kwargs)
+
+    @classmethod
+    def from_xrd_period(cls, period_nm: float, layers: int, *, edge_nm: float = 6.8, **kwargs) -> "FilmSpec":
+        """The gap as the measured out-of-plane XRD period minus the dot edge (instead of the S-S distance).
+
+        ``gap = period - edge``: what the stacking actually leaves between the faces,
+        which differs from the linker's S-S distance when the linker tilts, binds
+        off-centre or interdigitates.
+        """
+        gap = float(period_nm) - float(edge_nm)
+        if not (math.isfinite(gap) and gap > 0):
+            raise InputError(f"the XRD period {period_nm!r} nm must exceed the edge {edge_nm!r} nm",
+                             "--period-nm")
+        return cls(layers=layers, gap_nm=gap, edge_nm=edge_nm, **kwargs)
 
     @property
     def n_sites(self) -> int:

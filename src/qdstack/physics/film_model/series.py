@@ -147,6 +147,9 @@ class FilmSeries(Result):
             "peak_eV_err": [f.peak_eV_err for f in self.films],
             "shift_meV_err": list(map(float, self.shift_meV_err)),
             "peak_fwhm_meV": [f.peak_fwhm_meV for f in self.films],
+            # the paper's readout ("peak top energy") beside the fit centre
+            "peak_top_eV": [f.peak_top_eV for f in self.films],
+            "shift_peak_top_meV": [(f.peak_top_eV - ref.peak_top_eV) * 1e3 for f in self.films],
             "centroid_shift_meV": centroid,
             "first_band_centroid_shift_meV": fb,
             "beta_from_first_band_centroid_meV": _centroid_beta(layers, fb),

@@ -48,6 +48,7 @@ __all__ = [
     "simulate_film",
     "film_seed",
     "concat_stacks",
+    "peak_top_eV",
 ]
 
 #: Display scale of the simulated absorbance: OD = N * OD_SCALE_EV * (absorption per dot [1/eV]);
@@ -176,6 +177,10 @@ class FilmResult:
         Bound of the Chebyshev truncation error relative to the spectrum's peak.
     emission : FilmEmission or None
     warnings : tuple of str
+    peak_top_eV : float
+        The paper's readout, the "peak top energy": the maximum of the simulated
+        absorbance inside the first peak's fit window (parabola through the highest
+        grid point and its neighbours) [eV], beside the fit centre ``peak_eV``.
     """
 
     spec: FilmSpec
@@ -200,6 +205,7 @@ class FilmResult:
     truncation_bound: float = 0.0
     emission: FilmEmission | None = None
     warnings: tuple[str, ...] = ()
+    peak_top_eV: float = math.nan
 
     @property
     def layers(self) -> int:
@@ -223,6 +229,7 @@ class FilmResult:
             "peak_eV": self.peak_eV,
             "peak_eV_err": self.peak_eV_err,
             "peak_fwhm_meV": self.peak_fwhm_meV,
+            "peak_top_eV": self.peak_top_eV,
             "centroid_eV": self.centroid_eV,
             "first_band_centroid_eV": self.first_band_centroid_eV,
             "first_band_centroid_eV_err": self.first_band_centroid_eV_err,
@@ -250,6 +257,29 @@ def _first_peak(energy, absorbance, source):
     from qdstack.analysis.absorption import first_excitonic_peak
 
     return first_excitonic_peak(energy, absorbance, source=source)
+
+
+def peak_top_eV(energy_eV, absorbance, window_eV=None) -> float:
+    """Energy of the absorbance maximum [eV]: the paper's "peak top energy".
+
+    The highest grid point inside ``window_eV`` (the first peak's fit window; the
+    whole grid when None) and the vertex of the parabola through it and its two
+    neighbours.  NaN when the maximum sits on the window's edge.
+    """
+    e = np.asarray(energy_eV, dtype=float)
+    a = np.asarray(absorbance, dtype=float)
+    sel = np.ones(e.size, bool) if window_eV is None else (e >= window_eV[0]) & (e <= window_eV[1])
+    idx = np.nonzero(sel)[0]
+    if idx.size < 3:
+        return math.nan
+    i = int(idx[np.argmax(a[idx])])
+    if i <= idx[0] or i >= idx[-1]:
+        return math.nan
+    y0, y1, y2 = a[i - 1], a[i], a[i + 1]
+    den = y0 - 2.0 * y1 + y2
+    if den >= 0:
+        return float(e[i])
+    return float(e[i] + 0.5 * (e[i + 1] - e[i - 1]) / 2.0 * (y0 - y2) / den)
 
 
 def simulate_film(
@@ -321,7 +351,7 @@ def simulate_film(
     ensembles = [build_column_ensemble(spec, params, k, seed=film_seed(seed, seed_index, b), tables=tables)
                  for b, k in enumerate(sizes)]
     stack = concat_stacks([e.stack for e in ensembles]) if blocks > 1 else ensembles[0].stack
-    fwhm = params.homogeneous_fwhm_meV
+    fwhm = float(params.dynamic_fwhm_at(params.temperature_K))  # the static part is in the site energies
     sigma = gaussian_sigma_meV(fwhm)
 
     # common Chebyshev map for every block, moments per block
@@ -358,9 +388,18 @@ def simulate_film(
     peak_err = math.hypot(stat, fit_err) if math.isfinite(stat) else peak.peak_eV_err
 
     i = np.arange(stack.n_sites)
-    centroid = float(np.mean(stack.electron_meV + stack.hole_meV - stack.coulomb_meV[:, i, i]))
-    if stack.dipolar_meV is not None:
-        centroid += float(np.mean(stack.dipolar_meV.sum(axis=(1, 2)) / stack.n_sites))
+    onsite = stack.electron_meV + stack.hole_meV - stack.coulomb_meV[:, i, i]
+    masks = [e.present for e in ensembles]
+    if all(m is None for m in masks):
+        centroid = float(np.mean(onsite))
+        if stack.dipolar_meV is not None:
+            centroid += float(np.mean(stack.dipolar_meV.sum(axis=(1, 2)) / stack.n_sites))
+    else:  # the bright centroid of the dots that are there
+        present = np.concatenate([np.ones(e.stack.electron_meV.shape, bool) if e.present is None else e.present
+                                  for e in ensembles])
+        centroid = float(np.sum(onsite[present]) / max(present.sum(), 1))
+        if stack.dipolar_meV is not None:
+            centroid += float(stack.dipolar_meV.sum() / max(present.sum(), 1))
     centroid_eV = stack.reference_eV + 1e-3 * centroid
 
     nz = spec.in_plane**2 * (spec.layers - 1)  # out-of-plane bonds come first
@@ -391,6 +430,7 @@ def simulate_film(
         fb = stack.reference_eV + 1e-3 * th.first_band_centroid_meV
         fb_err = 1e-3 * th.first_band_centroid_meV_err
     env = float(np.mean(np.concatenate([e.environment_meV.ravel() for e in ensembles])))
+    top = peak_top_eV(energy, absorbance, peak.window_eV)
     return FilmResult(
         spec=spec, parameters=params.name, energy_eV=energy, absorption_per_eV=per_dot,
         absorbance=absorbance, peak_eV=peak.peak_eV, peak_eV_err=peak_err, peak_fwhm_meV=peak.fwhm_meV,
@@ -398,7 +438,7 @@ def simulate_film(
         beta_e_meV=be, beta_h_meV=bh, beta_e_in_meV=be_in, beta_h_in_meV=bh_in, environment_meV=env,
         block_peaks_eV=tuple(map(float, block_peaks)), n_realisations=int(realisations), n_moments=int(m),
         truncation_bound=float(bound * 1e3 / max(per_dot.max(), 1e-300)), emission=em,
-        warnings=tuple(msgs),
+        warnings=tuple(msgs), peak_top_eV=top,
     )
 
 
@@ -406,7 +446,7 @@ def _emission(stack, params: FilmParameters, energy, temperatures_K, abs_peak_eV
     from qdstack.analysis.pl import pl_peak
 
     t = np.asarray(temperatures_K, dtype=float)
-    fw = params.homogeneous_fwhm_at(t)
+    fw = params.dynamic_fwhm_at(t)
     # the isolated dot's intrinsic Stokes shift moves every emission line down
     shifted = energy + 1e-3 * params.intrinsic_stokes_meV
     th = thermal_emission(stack, t, shifted, fwhm_meV=fw)

@@ -14,7 +14,7 @@ __all__ = ["KINDS", "get"]
 
 #: analysis kinds in the order they are planned and reported
 KINDS: tuple[str, ...] = ("absorption", "coupling", "pl", "tpl", "decays", "xrd", "thickness", "angle",
-                          "tem", "lattice")
+                          "tem", "lattice", "plqy", "dipcoat")
 
 
 def get(kind: str):
