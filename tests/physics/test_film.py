@@ -268,9 +268,12 @@ def test_sweep_on_a_local_cluster_equals_in_process():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0") as cluster:
         remote = sweep(reqs, [1, 2], PARAMS, scheduler=cluster.scheduler_address, **kw)
+    # the same realisations: equal to rounding. Not bit for bit: engine="auto" picks the compiled
+    # Chebyshev kernel in a process where it already ran and numpy in a fresh worker, and the two
+    # sum in different orders (they agree to 1e-13, tests/physics/test_exciton_stack.py)
     for a, b in zip(local, remote):
-        assert a.to_dict()["peak_eV"] == b.to_dict()["peak_eV"]
-        assert a.to_dict()["shift_meV"] == b.to_dict()["shift_meV"]
+        assert a.to_dict()["peak_eV"] == pytest.approx(b.to_dict()["peak_eV"], rel=1e-12, abs=0)
+        assert a.to_dict()["shift_meV"] == pytest.approx(b.to_dict()["shift_meV"], rel=1e-9, abs=1e-9)
     assert local[0].to_dict()["peak_eV"] != local[1].to_dict()["peak_eV"]
 
 
