@@ -54,9 +54,15 @@ def make_series(folder: Path, n_files: int, seed: int = 0):
     for i, ss in enumerate(seeds):
         n = i % 8 + 1
         peak = 2.473 + SHIFTS_MEV[n - 1] * 1e-3
-        lam, a = absorption_film_spectrum(peak, 0.01 * n, noise_od=2e-4, seed=np.random.default_rng(ss))
+        lam, a = absorption_film_spectrum(
+            peak, 0.01 * n, noise_od=2e-4, seed=np.random.default_rng(ss)
+        )
         p = folder / f"film{i:03d}_N{n}.csv"
-        p.write_text('"Wavelength nm.","Abs."\n' + "\n".join(f"{x:.1f},{y:.6f}" for x, y in zip(lam, a)) + "\n")
+        p.write_text(
+            '"Wavelength nm.","Abs."\n'
+            + "\n".join(f"{x:.1f},{y:.6f}" for x, y in zip(lam, a))
+            + "\n"
+        )
         files.append(p)
         layers.append(n)
         truth.append(SHIFTS_MEV[n - 1])
@@ -66,26 +72,42 @@ def make_series(folder: Path, n_files: int, seed: int = 0):
 def ours(files, layers, analyse=analyse_absorption_series):
     spectra = [read_spectrum(f) for f in files]
     series = analyse(spectra, layers)
-    return np.array(series.shift_meV), np.array([f.peak.peak_eV for f in series.films]), \
-        np.array([f.peak.peak_eV_err for f in series.films])
+    return (
+        np.array(series.shift_meV),
+        np.array([f.peak.peak_eV for f in series.films]),
+        np.array([f.peak.peak_eV_err for f in series.films]),
+    )
 
 
 def load_previous(rev: str):
     """``analyse_absorption_series`` of the package at git revision ``rev`` (None if unavailable)."""
     root = Path(__file__).resolve().parents[1]
     try:
+
         def show(path):
-            return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True,
-                                  text=True, check=True).stdout
+            return subprocess.run(
+                ["git", "show", f"{rev}:{path}"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+
         src_peaks = show("src/qdstack/analysis/peaks.py")
         src_abs = show("src/qdstack/analysis/absorption.py")
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"(previous path unavailable: {exc})")
         return None
     mods = {}
-    for name, src in (("_qdstack_prev_peaks", src_peaks),
-                      ("_qdstack_prev_absorption",
-                       src_abs.replace("from qdstack.analysis.peaks import", "from _qdstack_prev_peaks import"))):
+    for name, src in (
+        ("_qdstack_prev_peaks", src_peaks),
+        (
+            "_qdstack_prev_absorption",
+            src_abs.replace(
+                "from qdstack.analysis.peaks import", "from _qdstack_prev_peaks import"
+            ),
+        ),
+    ):
         mod = types.ModuleType(name)
         sys.modules[name] = mod  # dataclasses look their module up while the class is built
         exec(compile(src, f"{rev}:{name}", "exec"), mod.__dict__)
@@ -103,8 +125,14 @@ def baseline(files, layers):
         keep = (e > 2.3) & (e < 2.65)
         x, y = e[keep], a[keep]
         model = GaussianModel(prefix="g_") + QuadraticModel(prefix="b_")
-        params = model.make_params(g_center=x[np.argmax(y)], g_sigma=0.04, g_amplitude=float(y.max()) * 0.1,
-                                   b_a=0.0, b_b=0.0, b_c=float(y.min()))
+        params = model.make_params(
+            g_center=x[np.argmax(y)],
+            g_sigma=0.04,
+            g_amplitude=float(y.max()) * 0.1,
+            b_a=0.0,
+            b_b=0.0,
+            b_c=float(y.min()),
+        )
         peaks.append(model.fit(y, params, x=x).params["g_center"].value)
     peaks = np.array(peaks)
     ref = peaks[np.array(layers) == 1].mean()
@@ -121,8 +149,12 @@ def cli(args):
     """Wall and CPU (user + sys of the child) seconds of one fresh ``qdstack absorption`` run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "qdstack", "absorption", *args],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "qdstack", "absorption", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return out, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -135,22 +167,27 @@ def main():
     ap.add_argument("--previous", default=PREVIOUS_REV, help="git revision of the previous path")
     args = ap.parse_args()
     previous = load_previous(args.previous)
-    print(f"qdstack bench_absorption: {platform.machine()}, {os.cpu_count()} CPUs visible, load average "
-          f"{os.getloadavg()[0]:.1f}; python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"qdstack bench_absorption: {platform.machine()}, {os.cpu_count()} CPUs visible, load average "
+        f"{os.getloadavg()[0]:.1f}; python {platform.python_version()}, numpy {np.__version__}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         files, layers, truth = make_series(Path(tmp), args.files)
         ours(files[:8], layers[:8])  # warm imports (lmfit, scipy) outside the timing
         if previous is not None:
             ours(files[:8], layers[:8], previous)
         baseline(files[:8], layers[:8])
-        sides = {"ours": lambda: ours(files, layers), "baseline (plain lmfit loop)": lambda: baseline(files, layers)}
+        sides = {
+            "ours": lambda: ours(files, layers),
+            "baseline (plain lmfit loop)": lambda: baseline(files, layers),
+        }
         if previous is not None:
             sides["previous path"] = lambda: ours(files, layers, previous)
         times = {k: [] for k in sides}
         results = {}
         names = list(sides)
         for rnd in range(args.rounds):
-            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            order = names[rnd % len(names) :] + names[: rnd % len(names)]
             for k in order:
                 out, wall, cpu = timed(sides[k])
                 times[k].append((wall, cpu))
@@ -161,13 +198,20 @@ def main():
         cli_out = [cli([*map(str, files), "--out", str(out_dir / str(i))]) for i in range(2)]
 
     rms = lambda s: float(np.sqrt(np.mean((s - truth) ** 2)))  # noqa: E731
-    print(f"absorption series of {n} spectra (601 points each), {args.rounds} interleaved rounds "
-          "(median wall / median CPU of this process):")
-    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+    print(
+        f"absorption series of {n} spectra (601 points each), {args.rounds} interleaved rounds "
+        "(median wall / median CPU of this process):"
+    )
+    med = {
+        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+        for k, v in times.items()
+    }
     for k, (w, c) in med.items():
         shifts = results[k][0] if isinstance(results[k], tuple) else results[k]
-        print(f"  {k:28s} {w:6.2f} s wall  {c:6.2f} s CPU  {n / c:6.1f} files/CPU-s   "
-              f"shift RMS error {rms(shifts):5.2f} meV")
+        print(
+            f"  {k:28s} {w:6.2f} s wall  {c:6.2f} s CPU  {n / c:6.1f} files/CPU-s   "
+            f"shift RMS error {rms(shifts):5.2f} meV"
+        )
     w_o, c_o = med["ours"]
     for k in med:
         if k != "ours":
@@ -175,18 +219,24 @@ def main():
     if previous is not None:
         _, p_o, e_o = results["ours"]
         _, p_p, _ = results["previous path"]
-        print(f"  ours vs previous path: max |peak difference| = {np.max(np.abs(p_o - p_p) / e_o):.1e} "
-              "of the peak's standard error")
+        print(
+            f"  ours vs previous path: max |peak difference| = {np.max(np.abs(p_o - p_p) / e_o):.1e} "
+            "of the peak's standard error"
+        )
     s_cli = np.array(json.loads(cli_json[-1][0])["shift_meV"])
     w_j = min(w for _, w, _ in cli_json)
     c_j = min(c for _, _, c in cli_json)
     w_f = min(w for _, w, _ in cli_out)
     c_f = min(c for _, _, c in cli_out)
-    print(f"  CLI --json (fresh process, best of 2): {w_j:.2f} s wall, {c_j:.2f} s CPU; shift RMS error "
-          f"{rms(s_cli):.2f} meV")
+    print(
+        f"  CLI --json (fresh process, best of 2): {w_j:.2f} s wall, {c_j:.2f} s CPU; shift RMS error "
+        f"{rms(s_cli):.2f} meV"
+    )
     print(f"  CLI --out (3 figures, best of 2):      {w_f:.2f} s wall, {c_f:.2f} s CPU")
-    print(f"  target (issue 17): CLI < 1.5 s wall on 2 cores: {'met' if w_j < 1.5 else 'NOT met'} "
-          f"({w_j:.2f} s wall, {c_j:.2f} s CPU)")
+    print(
+        f"  target (issue 17): CLI < 1.5 s wall on 2 cores: {'met' if w_j < 1.5 else 'NOT met'} "
+        f"({w_j:.2f} s wall, {c_j:.2f} s CPU)"
+    )
 
 
 if __name__ == "__main__":

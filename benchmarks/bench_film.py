@@ -63,16 +63,20 @@ def explicit_stack(n_layers: int, n_real: int, seed: int) -> tuple[ExcitonStack,
     # confinement ~ 1/L^2: electron 75 meV, hole 70 meV at 6.8 nm (CsPbBr3-like masses)
     e = 75.0 * (6.8 / edge) ** 2
     h = 70.0 * (6.8 / edge) ** 2
-    z = np.cumsum(np.concatenate([np.zeros((n_real, 1)), edge[:, :-1] / 2 + edge[:, 1:] / 2 + 0.55], axis=1),
-                  axis=1)
+    z = np.cumsum(
+        np.concatenate([np.zeros((n_real, 1)), edge[:, :-1] / 2 + edge[:, 1:] / 2 + 0.55], axis=1),
+        axis=1,
+    )
     r = np.abs(z[:, :, None] - z[:, None, :])
     u = 1439.96 / (3.1 * np.where(r > 0, r, 1.0))
     i = np.arange(n_layers)
     u[:, i, i] = 95.0 * (6.8 / edge)
     be = np.full((n_real, n_layers - 1), 12.0)
     bh = np.full((n_real, n_layers - 1), 11.0)
-    desc = ("explicit: e/h confinement 75/70 meV (6.8/L)^2, on-site binding 95 meV (6.8/L), "
-            "inter-dot e^2/(4 pi eps0 3.1 r), beta_e/beta_h 12/11 meV")
+    desc = (
+        "explicit: e/h confinement 75/70 meV (6.8/L)^2, on-site binding 95 meV (6.8/L), "
+        "inter-dot e^2/(4 pi eps0 3.1 r), beta_e/beta_h 12/11 meV"
+    )
     return ExcitonStack(e, h, u, chain_bonds(n_layers), be, bh, reference_eV=2.3), desc
 
 
@@ -105,8 +109,16 @@ def baseline_loop(stack: ExcitonStack, energy_eV, fwhm_meV: float, limit: int | 
     energies = np.empty((n, s * s))
     strengths = np.empty((n, s * s))
     for r in range(n):
-        he = np.diag(stack.electron_meV[r]) - np.diag(stack.beta_e_meV[r], 1) - np.diag(stack.beta_e_meV[r], -1)
-        hh = np.diag(stack.hole_meV[r]) - np.diag(stack.beta_h_meV[r], 1) - np.diag(stack.beta_h_meV[r], -1)
+        he = (
+            np.diag(stack.electron_meV[r])
+            - np.diag(stack.beta_e_meV[r], 1)
+            - np.diag(stack.beta_e_meV[r], -1)
+        )
+        hh = (
+            np.diag(stack.hole_meV[r])
+            - np.diag(stack.beta_h_meV[r], 1)
+            - np.diag(stack.beta_h_meV[r], -1)
+        )
         h = np.kron(he, ident) + np.kron(ident, hh)
         h[np.arange(s * s), np.arange(s * s)] -= stack.coulomb_meV[r].ravel()
         if stack.dipolar_meV is not None:
@@ -119,7 +131,9 @@ def baseline_loop(stack: ExcitonStack, energy_eV, fwhm_meV: float, limit: int | 
     k = np.floor(x).astype(int)
     frac = x - k
     f = strengths.ravel()
-    hist = np.bincount(k, f * (1 - frac), minlength=n_bins) + np.bincount(k + 1, f * frac, minlength=n_bins)
+    hist = np.bincount(k, f * (1 - frac), minlength=n_bins) + np.bincount(
+        k + 1, f * frac, minlength=n_bins
+    )
     # one convolution with the homogeneous Gaussian (FFT), then read off at the grid energies
     from scipy.signal import fftconvolve
 
@@ -147,8 +161,9 @@ def build(n_layers, n_real, args):
     else:
         stack, desc, params = built
         fwhm = args.fwhm_meV or params.homogeneous_fwhm_meV
-    centre = stack.reference_eV + 1e-3 * float(np.mean(stack.electron_meV + stack.hole_meV
-                                                       - np.einsum("rii->ri", stack.coulomb_meV)))
+    centre = stack.reference_eV + 1e-3 * float(
+        np.mean(stack.electron_meV + stack.hole_meV - np.einsum("rii->ri", stack.coulomb_meV))
+    )
     energy = np.linspace(centre - 0.3, centre + 0.3, 601)
     return stack, desc, fwhm, energy
 
@@ -158,15 +173,28 @@ def main(argv=None) -> int:
     ap.add_argument("--realisations", type=int, default=100_000, help="case 1 realisations")
     ap.add_argument("--small", type=int, default=2_000, help="case 2 realisations")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    ap.add_argument("--baseline-realisations", type=int, default=None,
-                    help="realisations of the eigh loop in case 1 (default all; fewer are extrapolated)")
-    ap.add_argument("--quick", action="store_true",
-                    help="short run: 2 rounds, the case-1 loop on 10000 realisations (extrapolated)")
+    ap.add_argument(
+        "--baseline-realisations",
+        type=int,
+        default=None,
+        help="realisations of the eigh loop in case 1 (default all; fewer are extrapolated)",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="short run: 2 rounds, the case-1 loop on 10000 realisations (extrapolated)",
+    )
     ap.add_argument("--skip-30", action="store_true", help="skip the 30-layer case")
-    ap.add_argument("--threads", type=int, default=1, help="threads of the Chebyshev method (default 1)")
-    ap.add_argument("--fwhm-meV", type=float, default=None, help="homogeneous FWHM (default the model's)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="threads of the Chebyshev method (default 1)"
+    )
+    ap.add_argument(
+        "--fwhm-meV", type=float, default=None, help="homogeneous FWHM (default the model's)"
+    )
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--explicit", action="store_true", help="use the explicit numbers, not the film model")
+    ap.add_argument(
+        "--explicit", action="store_true", help="use the explicit numbers, not the film model"
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds = min(args.rounds, 2)
@@ -175,16 +203,23 @@ def main(argv=None) -> int:
     from qdstack.physics import _stack_kernels
 
     engine = "compiled" if _stack_kernels.available() else "numpy"
-    print(f"qdstack bench_film: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-          f"visible, load average {os.getloadavg()[0]:.1f}; python {platform.python_version()}, "
-          f"numpy {np.__version__}; ours: engine {engine}, threads={args.threads}; loop: 1 BLAS thread")
+    print(
+        f"qdstack bench_film: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
+        f"visible, load average {os.getloadavg()[0]:.1f}; python {platform.python_version()}, "
+        f"numpy {np.__version__}; ours: engine {engine}, threads={args.threads}; loop: 1 BLAS thread"
+    )
 
     stack, desc, fwhm, energy = build(8, args.realisations, args)
     small = stack.subset(slice(0, min(args.small, stack.n_realisations)))
-    n_base = stack.n_realisations if args.baseline_realisations is None else min(
-        args.baseline_realisations, stack.n_realisations)
+    n_base = (
+        stack.n_realisations
+        if args.baseline_realisations is None
+        else min(args.baseline_realisations, stack.n_realisations)
+    )
     base_stack = stack.subset(slice(0, n_base))
-    print(f"\n8-layer column, {stack.dimension} pair states, homogeneous FWHM {fwhm:.1f} meV; {desc}")
+    print(
+        f"\n8-layer column, {stack.dimension} pair states, homogeneous FWHM {fwhm:.1f} meV; {desc}"
+    )
     # warm-up outside the timing: imports, the compiled kernel's load (numba import + cache:
     # ~0.4 s CPU once per process, which is why engine="auto" uses numpy for small one-off
     # problems in a fresh process), the loop's LAPACK
@@ -197,6 +232,7 @@ def main(argv=None) -> int:
     diffs = {}
     for rnd in range(args.rounds):
         for label, (st, bst) in cases.items():
+
             def run_ours():
                 return timed(bright_spectrum, st, energy, fwhm_meV=fwhm, threads=args.threads)
 
@@ -209,23 +245,33 @@ def main(argv=None) -> int:
                 (ours, t_o, c_o), (base, t_b, c_b) = run_ours(), run_base()
             else:
                 (base, t_b, c_b), (ours, t_o, c_o) = run_base(), run_ours()
-            _, t_n, c_n = timed(bright_spectrum, st, energy, fwhm_meV=fwhm, threads=args.threads,
-                                engine="numpy")
+            _, t_n, c_n = timed(
+                bright_spectrum, st, energy, fwhm_meV=fwhm, threads=args.threads, engine="numpy"
+            )
             if label not in diffs:
                 peak = float(ours.absorption_per_eV.max())
                 if bst.n_realisations == st.n_realisations:
                     ref = ours.absorption_per_eV
                 else:
                     ref = bright_spectrum(bst, energy, fwhm_meV=fwhm).absorption_per_eV
-                diffs[label] = (float(np.max(np.abs(base - ref)) / peak), ours.n_moments,
-                                ours.truncation_bound / peak)
+                diffs[label] = (
+                    float(np.max(np.abs(base - ref)) / peak),
+                    ours.n_moments,
+                    ours.truncation_bound / peak,
+                )
             rows[label].append((t_o, c_o, t_b, c_b, t_n, c_n))
-            ext = "" if bst.n_realisations == st.n_realisations else \
-                f" (loop timed on {bst.n_realisations}, extrapolated)"
-            print(f"  round {rnd + 1}, {st.n_realisations:>6} realisations: ours {t_o:7.3f} s "
-                  f"(cpu {c_o:6.3f}), eigh loop {t_b:7.2f} s (cpu {c_b:6.2f}){ext} -> "
-                  f"{t_b / t_o:5.0f}x wall, {c_b / c_o:5.0f}x cpu;  numpy engine {t_n:.3f} s "
-                  f"({c_b / c_n:.0f}x cpu)", flush=True)
+            ext = (
+                ""
+                if bst.n_realisations == st.n_realisations
+                else f" (loop timed on {bst.n_realisations}, extrapolated)"
+            )
+            print(
+                f"  round {rnd + 1}, {st.n_realisations:>6} realisations: ours {t_o:7.3f} s "
+                f"(cpu {c_o:6.3f}), eigh loop {t_b:7.2f} s (cpu {c_b:6.2f}){ext} -> "
+                f"{t_b / t_o:5.0f}x wall, {c_b / c_o:5.0f}x cpu;  numpy engine {t_n:.3f} s "
+                f"({c_b / c_n:.0f}x cpu)",
+                flush=True,
+            )
 
     print("\nsummary (median over rounds, [min, max]):")
     targets = {"1e5": 100, "2e3": 50}
@@ -234,28 +280,42 @@ def main(argv=None) -> int:
         cpu = [b / o for _, o, _, b, _, _ in rr]
         num = [b / n for _, _, _, b, _, n in rr]
         d, m, bound = diffs[label]
-        print(f"  {label}: ours {statistics.median(r[0] for r in rr):.3f} s; ratio "
-              f"{statistics.median(wall):.0f}x wall [{min(wall):.0f}, {max(wall):.0f}], "
-              f"{statistics.median(cpu):.0f}x cpu [{min(cpu):.0f}, {max(cpu):.0f}] "
-              f"(target >= {targets[label]}x); numpy engine {statistics.median(num):.0f}x cpu; "
-              f"{m} moments, truncation bound {bound:.1e}, max |ours - loop| {d:.1e} of the peak "
-              "(binning of the loop: ~1e-7)")
+        print(
+            f"  {label}: ours {statistics.median(r[0] for r in rr):.3f} s; ratio "
+            f"{statistics.median(wall):.0f}x wall [{min(wall):.0f}, {max(wall):.0f}], "
+            f"{statistics.median(cpu):.0f}x cpu [{min(cpu):.0f}, {max(cpu):.0f}] "
+            f"(target >= {targets[label]}x); numpy engine {statistics.median(num):.0f}x cpu; "
+            f"{m} moments, truncation bound {bound:.1e}, max |ours - loop| {d:.1e} of the peak "
+            "(binning of the loop: ~1e-7)"
+        )
 
     if not args.skip_30:
         stack30, desc30, fwhm30, energy30 = build(30, 1000, args)
         print(f"\n30-layer column, {stack30.dimension} pair states, 1000 realisations; {desc30}")
         bright_spectrum(stack30.subset(slice(0, 8)), energy30, fwhm_meV=fwhm30)
-        ours, t_o, c_o = timed(bright_spectrum, stack30, energy30, fwhm_meV=fwhm30, threads=args.threads)
+        ours, t_o, c_o = timed(
+            bright_spectrum, stack30, energy30, fwhm_meV=fwhm30, threads=args.threads
+        )
         n_check = 8
-        dense, t_d, c_d = timed(bright_spectrum_dense, stack30.subset(slice(0, n_check)), energy30,
-                                fwhm_meV=fwhm30, chunk=1)
+        dense, t_d, c_d = timed(
+            bright_spectrum_dense,
+            stack30.subset(slice(0, n_check)),
+            energy30,
+            fwhm_meV=fwhm30,
+            chunk=1,
+        )
         scale = stack30.n_realisations / n_check
         sub = bright_spectrum(stack30.subset(slice(0, n_check)), energy30, fwhm_meV=fwhm30)
-        diff = np.max(np.abs(dense.absorption_per_eV - sub.absorption_per_eV)) / dense.absorption_per_eV.max()
-        print(f"  ours {t_o:.3f} s (cpu {c_o:.3f}; {ours.n_moments} moments), dense eigh "
-              f"{t_d * scale:.1f} s (cpu {c_d * scale:.1f}; timed on {n_check}, extrapolated) -> "
-              f"{c_d * scale / c_o:.0f}x cpu (target: ours < 5 s); max |difference| {diff:.1e} of the "
-              f"peak on the {n_check} realisations both did")
+        diff = (
+            np.max(np.abs(dense.absorption_per_eV - sub.absorption_per_eV))
+            / dense.absorption_per_eV.max()
+        )
+        print(
+            f"  ours {t_o:.3f} s (cpu {c_o:.3f}; {ours.n_moments} moments), dense eigh "
+            f"{t_d * scale:.1f} s (cpu {c_d * scale:.1f}; timed on {n_check}, extrapolated) -> "
+            f"{c_d * scale / c_o:.0f}x cpu (target: ours < 5 s); max |difference| {diff:.1e} of the "
+            f"peak on the {n_check} realisations both did"
+        )
     return 0
 
 

@@ -117,7 +117,9 @@ def main(argv=None) -> int:
             f"(target < 10 s for all eight: {verdict})"
         )
 
-    computed: dict[tuple[str, str], tuple[float, float]] = {}  # (linker, level) -> (nm, s) from this run
+    computed: dict[
+        tuple[str, str], tuple[float, float]
+    ] = {}  # (linker, level) -> (nm, s) from this run
     for level, ok in (("gfn2", gfn2_available()), ("b3lyp", b3lyp_available())):
         if level not in levels:
             continue
@@ -132,9 +134,13 @@ def main(argv=None) -> int:
             computed[(b.name, level)] = (rec.anti_ss_distance_nm, dt)
             print(f"{b.name:7s} {dt:8.1f} s   anti {rec.anti_ss_distance_nm:.4f} nm")
 
-    print("\nall-anti S-S distance [nm] and wall time of each level: shipped table (full level, all the")
+    print(
+        "\nall-anti S-S distance [nm] and wall time of each level: shipped table (full level, all the"
+    )
     print("conformers it re-optimises), or * = recomputed in this run (all-anti conformer only)")
-    print(f"{'linker':7s} {'paper':>6s} " + " ".join(f"{m:>21s}" for m in ("mmff", "gfn2", "b3lyp")))
+    print(
+        f"{'linker':7s} {'paper':>6s} " + " ".join(f"{m:>21s}" for m in ("mmff", "gfn2", "b3lyp"))
+    )
     missing = []
     for b in entries:
         cells = []
@@ -149,7 +155,9 @@ def main(argv=None) -> int:
                 missing.append(f"{b.name}/{m}: {b.missing.get(m, '')}")
             else:
                 cells.append(f"{lv.anti_ss_distance_nm:8.4f} {lv.wall_s:9.1f} s/{lv.n_sampled:>2d}")
-        paper = f"{b.paper_ss_distance_nm:6.2f}" if b.paper_ss_distance_nm is not None else f"{'':6s}"
+        paper = (
+            f"{b.paper_ss_distance_nm:6.2f}" if b.paper_ss_distance_nm is not None else f"{'':6s}"
+        )
         print(f"{b.name:7s} {paper} " + " ".join(cells))
     print("(s/N: seconds for the whole level / number of conformers optimised at that level)")
     for line in missing:

@@ -147,9 +147,20 @@ def write_api_reference(*_args) -> None:
     ]
     for pkg, title in _API_PACKAGES.items():
         mod = importlib.import_module(pkg)
-        parts += ["", f"## {title}: `{pkg}`", "", "```{eval-rst}", f".. automodule:: {pkg}",
-                  "   :no-members:", "", f".. currentmodule:: {pkg}", "", ".. autosummary::",
-                  "   :toctree: api/generated", ""]
+        parts += [
+            "",
+            f"## {title}: `{pkg}`",
+            "",
+            "```{eval-rst}",
+            f".. automodule:: {pkg}",
+            "   :no-members:",
+            "",
+            f".. currentmodule:: {pkg}",
+            "",
+            ".. autosummary::",
+            "   :toctree: api/generated",
+            "",
+        ]
         parts += [f"   {name}" for name in sorted(mod.__all__)]
         parts += ["```"]
     text = "\n".join(parts) + "\n"

@@ -48,8 +48,10 @@ class RealData:
                 return path
         if any(path.is_dir() for path in joined):
             return RealData([path for path in joined if path.is_dir()])
-        pytest.skip(f"real file {part} not found in {', '.join(map(str, self.roots))} (GPL-licensed files are "
-                    "not shipped: they need ../shared/data/real or $QDSTACK_REAL_DATA)")
+        pytest.skip(
+            f"real file {part} not found in {', '.join(map(str, self.roots))} (GPL-licensed files are "
+            "not shipped: they need ../shared/data/real or $QDSTACK_REAL_DATA)"
+        )
 
     def __fspath__(self):
         return str(self.roots[0])
@@ -76,8 +78,10 @@ def real_data_gpl() -> Path:
     """Folder of the GPL-licensed real files, which are not shipped (``../shared/data/real`` or
     $QDSTACK_REAL_DATA); skips when absent."""
     if not EXTERNAL_REAL_DATA.is_dir():
-        pytest.skip(f"GPL-licensed real files are not shipped; not found at {EXTERNAL_REAL_DATA} "
-                    "(set QDSTACK_REAL_DATA)")
+        pytest.skip(
+            f"GPL-licensed real files are not shipped; not found at {EXTERNAL_REAL_DATA} "
+            "(set QDSTACK_REAL_DATA)"
+        )
     return EXTERNAL_REAL_DATA
 
 

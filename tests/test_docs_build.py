@@ -33,16 +33,43 @@ def test_docs_build_without_warnings(tmp_path):
         pytest.skip(f"the docs extra is not installed ({missing} missing): pip install '.[docs]'")
     # build from a copy, so generated pages (cli.md, api.md, autosummary stubs) stay out of the clone
     docs = tmp_path / "docs"
-    shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("_build", "cli.md", "api.md", "generated"))
-    env = dict(os.environ, QDSTACK_ROOT=str(ROOT), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(docs), str(tmp_path / "html")],
-        capture_output=True, text=True, env=env, timeout=1200,
+    shutil.copytree(
+        ROOT / "docs",
+        docs,
+        ignore=shutil.ignore_patterns("_build", "cli.md", "api.md", "generated"),
     )
-    assert proc.returncode == 0, (proc.stdout[-3000:] + "\n" + proc.stderr[-6000:])
+    env = dict(
+        os.environ, QDSTACK_ROOT=str(ROOT), MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            str(docs),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + "\n" + proc.stderr[-6000:]
     html = tmp_path / "html"
-    for page in ("index.html", "getting-started.html", "cli.html", "api.html", "physics.html",
-                 "tutorials/absorption.html", "tutorials/decay.html"):
+    for page in (
+        "index.html",
+        "getting-started.html",
+        "cli.html",
+        "api.html",
+        "physics.html",
+        "tutorials/absorption.html",
+        "tutorials/decay.html",
+    ):
         assert (html / page).is_file(), page
     # the executed tutorials carry their figures
     assert list((html / "_images").glob("*.png")), "no figures in the executed tutorials"

@@ -29,8 +29,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs" / "guide").glob("*.md"))]
-SHARED_REAL = next((f / "shared" / "data" / "real" for f in REPO.parents if (f / "shared" / "data" / "real").is_dir()),
-                   None)
+SHARED_REAL = next(
+    (
+        f / "shared" / "data" / "real"
+        for f in REPO.parents
+        if (f / "shared" / "data" / "real").is_dir()
+    ),
+    None,
+)
 
 #: commands that take more than ~10 s on 2 cores
 _SLOW = re.compile(r"^(reproduce|study run|simulate|calibrate|decay --series)\b")
@@ -112,7 +118,7 @@ def _numbers(text: str) -> list[tuple[float, float]]:
         mantissa, _, exponent = token.lower().partition("e")
         decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
         scale = 10.0 ** (int(exponent) if exponent else 0)
-        out.append((float(token), 10.0 ** -decimals * scale))
+        out.append((float(token), 10.0**-decimals * scale))
     return out
 
 
@@ -142,9 +148,16 @@ def workdirs(tmp_path_factory):
     def get(page: Path) -> Path:
         if page not in made:
             root = tmp_path_factory.mktemp(page.stem.replace(".", "_"))
-            shutil.copytree(REPO / "examples", root / "examples",
-                            ignore=shutil.ignore_patterns("__pycache__", "qdstack-results", "results"))
-            shutil.copytree(REPO / "benchmarks", root / "benchmarks", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                REPO / "examples",
+                root / "examples",
+                ignore=shutil.ignore_patterns("__pycache__", "qdstack-results", "results"),
+            )
+            shutil.copytree(
+                REPO / "benchmarks",
+                root / "benchmarks",
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
             made[page] = root
         return made[page]
 
@@ -178,7 +191,10 @@ def test_documented_example(example: Example, workdirs, monkeypatch):
     if any(a.startswith("../shared/") for a in args):
         if SHARED_REAL is None:
             pytest.skip("reads a GPL-licensed real file that is not shipped (../shared/data/real)")
-        args = [str(SHARED_REAL / a.split("data/real/", 1)[1]) if a.startswith("../shared/") else a for a in args]
+        args = [
+            str(SHARED_REAL / a.split("data/real/", 1)[1]) if a.startswith("../shared/") else a
+            for a in args
+        ]
     root = workdirs(example.page)
     monkeypatch.chdir(root)
     expanded: list[str] = []

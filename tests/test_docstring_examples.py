@@ -29,8 +29,12 @@ def _with_examples(name):
 def _modules():
     out = []
     for info in pkgutil.walk_packages(qdstack.__path__, "qdstack."):
-        if (info.name in OPTIONAL or ".parameter_sets.make_" in info.name or info.name.endswith("regenerate")
-                or info.name.endswith("__main__")):
+        if (
+            info.name in OPTIONAL
+            or ".parameter_sets.make_" in info.name
+            or info.name.endswith("regenerate")
+            or info.name.endswith("__main__")
+        ):
             continue
         if _with_examples(info.name):
             out.append(info.name)
@@ -47,7 +51,9 @@ def test_docstring_examples_run(name, monkeypatch):
     for t in tests:
         runner.run(t)
     failed, attempted = runner.summarize(verbose=False)
-    assert failed == 0, f"{failed} of {attempted} docstring examples of {name} failed (run with -s to see them)"
+    assert failed == 0, (
+        f"{failed} of {attempted} docstring examples of {name} failed (run with -s to see them)"
+    )
 
 
 def test_public_names_resolve():

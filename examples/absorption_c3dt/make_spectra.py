@@ -26,8 +26,13 @@ if __name__ == "__main__":
     seeds = np.random.SeedSequence(2024).spawn(8)
     for n, seed in zip(range(1, 9), seeds):
         peak = float(chain_energy_eV(n, E1_EV, BETA_MEV))
-        lam, a = absorption_film_spectrum(peak, OD_PER_LAYER * n, noise_od=NOISE_OD, seed=np.random.default_rng(seed))
-        lines = [f'"CsPbBr3 QD film, C3DT linker, {n} layer(s) - synthetic"', '"Wavelength nm.","Abs."']
+        lam, a = absorption_film_spectrum(
+            peak, OD_PER_LAYER * n, noise_od=NOISE_OD, seed=np.random.default_rng(seed)
+        )
+        lines = [
+            f'"CsPbBr3 QD film, C3DT linker, {n} layer(s) - synthetic"',
+            '"Wavelength nm.","Abs."',
+        ]
         lines += [f"{x:.1f},{y:.5f}" for x, y in zip(lam, a)]
         (HERE / f"C3DT_N{n}.csv").write_text("\n".join(lines) + "\n")
         print(f"C3DT_N{n}.csv: first transition {peak:.4f} eV")

@@ -34,11 +34,18 @@ def write_absorption(path: Path, peak_eV: float, od: float, rng, title: str) -> 
 
 def main() -> None:
     rng = np.random.default_rng(20240713)
-    write_absorption(HERE / "absorption" / "solution.csv", 2.477, 0.3, rng, "CsPbBr3 QDs in toluene")
+    write_absorption(
+        HERE / "absorption" / "solution.csv", 2.477, 0.3, rng, "CsPbBr3 QDs in toluene"
+    )
     for linker, shifts in SHIFTS_MEV.items():
         for n, s in enumerate(shifts, start=1):
-            write_absorption(HERE / "absorption" / f"{linker}_N{n}.csv", 2.473 + s * 1e-3, 0.012 * n, rng,
-                             f"{linker} film, {n} layer(s)")
+            write_absorption(
+                HERE / "absorption" / f"{linker}_N{n}.csv",
+                2.473 + s * 1e-3,
+                0.012 * n,
+                rng,
+                f"{linker} film, {n} layer(s)",
+            )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ def main() -> None:
     for T, pk, fw, seed in zip(exact.temperature_K, exact.peak_eV, exact.fwhm_meV, seeds):
         lam, counts = pl_spectrum_nm(pk, fw, counts=2e4, dark=50.0, seed=seed)
         with open(HERE / f"PL_{int(T):03d}K.csv", "w") as fh:
-            fh.write(f"# synthetic PL spectrum of a CsPbBr3 quantum-dot film at {T:g} K (qdstack example)\n")
+            fh.write(
+                f"# synthetic PL spectrum of a CsPbBr3 quantum-dot film at {T:g} K (qdstack example)\n"
+            )
             fh.write("Wavelength (nm),Counts\n")
             fh.writelines(f"{a:.2f},{int(b)}\n" for a, b in zip(lam, counts))
     write_csv(HERE / "tpl_table.csv", tpl_table(TEMPERATURES_K, seed=seeds[-1]).columns())

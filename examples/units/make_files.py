@@ -20,6 +20,10 @@ if __name__ == "__main__":
     e = HC_EV_NM / lam
     a = 0.02 + 0.3 * np.exp(-0.5 * ((e - 2.45) / 0.04) ** 2) + 0.1 * np.clip(e - 2.5, 0, None)
     t = 100 * 10 ** (-a)
-    (HERE / "film_T_N1.csv").write_text("Wavelength (nm),%T\n" + "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t)))
+    (HERE / "film_T_N1.csv").write_text(
+        "Wavelength (nm),%T\n" + "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t))
+    )
     (HERE / "film_bare_N1.csv").write_text("".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t)))
-    (HERE / "film_um_N1.csv").write_text("".join(f"{x / 1000:.4f},{y:.5f}\n" for x, y in zip(lam, a)))
+    (HERE / "film_um_N1.csv").write_text(
+        "".join(f"{x / 1000:.4f},{y:.5f}\n" for x, y in zip(lam, a))
+    )

@@ -28,7 +28,9 @@ PROFILES = {
 
 def main() -> None:
     for name, kw in PROFILES.items():
-        p = xrd_profile(kw["peaks"], x_unit=kw["x_unit"], q_range_per_nm=(0.3, 1.3), points=400, seed=kw["seed"])
+        p = xrd_profile(
+            kw["peaks"], x_unit=kw["x_unit"], q_range_per_nm=(0.3, 1.3), points=400, seed=kw["seed"]
+        )
         (HERE / name).write_text(p.to_text(), encoding="utf-8")
 
 

@@ -98,17 +98,23 @@ def dask_client(
         }
         with dask.config.set(cfg):
             cluster = LocalCluster(
-                n_workers=n, threads_per_worker=max(1, threads_per_worker), processes=processes,
+                n_workers=n,
+                threads_per_worker=max(1, threads_per_worker),
+                processes=processes,
                 # ":0": the scheduler's HTTP server (always started) on a free port, not 8787,
                 # which another cluster on this machine may hold
-                dashboard_address=":0", worker_dashboard_address=None, silence_logs=50,
+                dashboard_address=":0",
+                worker_dashboard_address=None,
+                silence_logs=50,
             )
         client = Client(cluster)
     else:
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise OptionError(f"cannot reach the dask scheduler {scheduler} ({exc})", option) from None
+            raise OptionError(
+                f"cannot reach the dask scheduler {scheduler} ({exc})", option
+            ) from None
     try:
         yield client
     finally:
@@ -157,7 +163,7 @@ def run_tasks(
                 out.append(f(*args))
                 yield 1
 
-        for _ in (progress(serial()) if progress else serial()):
+        for _ in progress(serial()) if progress else serial():
             pass
         return out
     if scheduler in LOCAL and not processes:
@@ -182,7 +188,7 @@ def run_tasks(
                     raise
                 yield 1
 
-        for _ in (progress(finished()) if progress else finished()):
+        for _ in progress(finished()) if progress else finished():
             pass
         return results
 

@@ -112,7 +112,8 @@ class Summary:
 
             def line(cells):
                 return "  ".join(
-                    str(c).ljust(w) if a == "l" else str(c).rjust(w) for c, w, a in zip(cells, widths, al)
+                    str(c).ljust(w) if a == "l" else str(c).rjust(w)
+                    for c, w, a in zip(cells, widths, al)
                 ).rstrip()
 
             if b.title:
@@ -127,18 +128,36 @@ class Summary:
         parts = ['<div class="qdstack-summary">']
         for b in self.blocks:
             if isinstance(b, str):
-                parts.append(f"<p style='margin:2px 0;font-family:monospace;white-space:pre-wrap'>{html.escape(b)}</p>")
+                parts.append(
+                    f"<p style='margin:2px 0;font-family:monospace;white-space:pre-wrap'>{html.escape(b)}</p>"
+                )
                 continue
             al = b._align()
-            style = {"l": "text-align:left;padding:1px 8px", "r": "text-align:right;padding:1px 8px"}
+            style = {
+                "l": "text-align:left;padding:1px 8px",
+                "r": "text-align:right;padding:1px 8px",
+            }
             parts.append("<table>")
             if b.title:
-                parts.append(f"<caption style='text-align:left'><b>{html.escape(b.title)}</b></caption>")
-            parts.append("<tr>" + "".join(
-                f"<th style='{style[a]}'>{html.escape(str(c))}</th>" for c, a in zip(b.columns, al)) + "</tr>")
+                parts.append(
+                    f"<caption style='text-align:left'><b>{html.escape(b.title)}</b></caption>"
+                )
+            parts.append(
+                "<tr>"
+                + "".join(
+                    f"<th style='{style[a]}'>{html.escape(str(c))}</th>"
+                    for c, a in zip(b.columns, al)
+                )
+                + "</tr>"
+            )
             for r in b.rows:
-                parts.append("<tr>" + "".join(
-                    f"<td style='{style[a]}'>{html.escape(str(c))}</td>" for c, a in zip(r, al)) + "</tr>")
+                parts.append(
+                    "<tr>"
+                    + "".join(
+                        f"<td style='{style[a]}'>{html.escape(str(c))}</td>" for c, a in zip(r, al)
+                    )
+                    + "</tr>"
+                )
             parts.append("</table>")
         parts.append("</div>")
         return "".join(parts)
@@ -171,7 +190,12 @@ def _generic_blocks(d: Mapping[str, Any], title: str) -> tuple[Table | str, ...]
             rows.append((k, "n/a" if v is None else str(v)))
         elif isinstance(v, (int, float)):
             rows.append((k, pm(v, d.get(k + "_err"), ".6g")))
-        elif isinstance(v, Sequence) and v and all(isinstance(x, (int, float)) for x in v) and len(v) <= 12:
+        elif (
+            isinstance(v, Sequence)
+            and v
+            and all(isinstance(x, (int, float)) for x in v)
+            and len(v) <= 12
+        ):
             rows.append((k, ", ".join(fmt(x, ".6g") for x in v)))
     blocks: list[Table | str] = [Table(title, ("quantity", "value"), tuple(rows))]
     for w in d.get("warnings") or ():

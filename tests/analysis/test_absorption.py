@@ -35,7 +35,9 @@ def _series(shifts_meV, od_per_layer, noise, seed, e1=2.473, **shape):
     seeds = np.random.SeedSequence(seed).spawn(len(shifts_meV))
     spectra, layers = [], []
     for n, (s, ss) in enumerate(zip(shifts_meV, seeds), start=1):
-        spectra.append(_film(e1 + s * 1e-3, od_per_layer * n, noise, np.random.default_rng(ss), **shape))
+        spectra.append(
+            _film(e1 + s * 1e-3, od_per_layer * n, noise, np.random.default_rng(ss), **shape)
+        )
         layers.append(n)
     return spectra, layers
 
@@ -69,7 +71,9 @@ def test_weak_film_is_found_and_error_is_honest(seed):
 
 def test_shoulder_without_maximum():
     """Steep continuum: the first exciton has no local maximum, only a shoulder."""
-    s = _film(2.45, 0.01, 5e-5, 3, continuum_offset_meV=70, continuum_od=4.0, continuum_slope_per_eV=4.0)
+    s = _film(
+        2.45, 0.01, 5e-5, 3, continuum_offset_meV=70, continuum_od=4.0, continuum_slope_per_eV=4.0
+    )
     lo = s.energy_eV < 2.6
     assert np.all(np.diff(np.convolve(s.intensity[lo], np.ones(9) / 9, "valid")) > -1e-4)
     p = first_excitonic_peak(s.energy_eV, s.intensity)
@@ -157,7 +161,10 @@ def test_paper_shaped_series(shifts, saturation, seed):
     res = analyse_absorption_series(spectra, layers)
     np.testing.assert_allclose(res.shift_meV, shifts, atol=1.0)
     assert res.saturation_layers == saturation
-    true_od = [film_absorbance(2.473 + s * 1e-3, 2.473 + s * 1e-3, 0.01 * n) for n, s in zip(layers, shifts)]
+    true_od = [
+        film_absorbance(2.473 + s * 1e-3, 2.473 + s * 1e-3, 0.01 * n)
+        for n, s in zip(layers, shifts)
+    ]
     true_slope = np.polyfit(layers, true_od, 1)[0]
     assert res.od_vs_layers.slope == pytest.approx(true_slope, rel=0.03)
     assert res.od_vs_layers.r2 > 0.99
@@ -177,8 +184,12 @@ def test_chain_series_beta(seed):
     assert np.all(np.isfinite(top))
     top_err = np.array([f.peak.peak_top_eV_err for f in res.films]) * 1e3
     combined = np.hypot(top_err, top_err[0])
-    assert np.all(combined < 1.0)  # the top of these weak, noisy shoulders is read to better than a meV
-    both = np.sqrt(combined**2 + np.array(res.shift_meV_err) ** 2)  # and the fitted shifts' own errors
+    assert np.all(
+        combined < 1.0
+    )  # the top of these weak, noisy shoulders is read to better than a meV
+    both = np.sqrt(
+        combined**2 + np.array(res.shift_meV_err) ** 2
+    )  # and the fitted shifts' own errors
     np.testing.assert_array_less(np.abs(top - np.array(res.shift_meV)), 3 * both + 1e-9)
 
 
@@ -200,7 +211,15 @@ def test_series_contract_keys_and_errors():
     spectra, layers = _series([0, -10, -15], 0.01, 1e-4, 9)
     d = analyse_absorption_series(spectra, layers, files=["a", "b", "c"]).to_dict()
     assert set(d) >= {"spectra", "shift_meV", "od_vs_layers", "chain_fit", "saturation_layers"}
-    assert set(d["spectra"][0]) >= {"file", "layers", "peak_eV", "peak_eV_err", "peak_nm", "od", "fwhm_meV"}
+    assert set(d["spectra"][0]) >= {
+        "file",
+        "layers",
+        "peak_eV",
+        "peak_eV_err",
+        "peak_nm",
+        "od",
+        "fwhm_meV",
+    }
     assert set(d["chain_fit"]) >= {"e1_eV", "beta_meV", "beta_meV_err", "r2"}
     assert set(d["od_vs_layers"]) >= {"slope", "intercept", "r2"}
     assert d["shift_meV"][0] == 0.0
@@ -234,7 +253,9 @@ def test_real_shimadzu_dye(real_data):
     i = np.argsort(s.intensity)[-2:]
     data_top = float(np.mean(s.energy_eV[i]))
     step = float(np.median(np.abs(np.diff(s.energy_eV))))  # 1 nm = 4 meV here
-    assert abs(p.peak_top_eV - data_top) < 0.6 * step  # within the sampling of the file (was 18 meV off)
+    assert (
+        abs(p.peak_top_eV - data_top) < 0.6 * step
+    )  # within the sampling of the file (was 18 meV off)
     assert p.peak_top_eV_err < 0.002
 
 
@@ -256,7 +277,9 @@ def _plain_peak(e, a, profile="gaussian"):
         lo, hi = max(center - lo_f * width, e[0]), min(center + hi_f * width, e[-1])
         m = (e >= lo) & (e <= hi)
         x, y = e[m], a[m]
-        peak = GaussianModel(prefix="peak_") if profile == "gaussian" else VoigtModel(prefix="peak_")
+        peak = (
+            GaussianModel(prefix="peak_") if profile == "gaussian" else VoigtModel(prefix="peak_")
+        )
         model = peak + Model(_local_background, prefix="bg_")
         p = model.make_params()
         p["bg_e_ref"].set(value=center, vary=False)
@@ -281,7 +304,9 @@ def _plain_peak(e, a, profile="gaussian"):
     width = max(cand.half_width, 3 * step)
     r, w = fit(cand.position, width, 2.5, 1.5, step)
     assert _sane(r, w, step)
-    r2, w2 = fit(r.params["peak_center"].value, max(r.params["peak_sigma"].value, 3 * step), 2.5, 1.5, step)
+    r2, w2 = fit(
+        r.params["peak_center"].value, max(r.params["peak_sigma"].value, 3 * step), 2.5, 1.5, step
+    )
     return r2 if _sane(r2, w2, step) else r
 
 
@@ -295,8 +320,16 @@ def test_fast_path_equals_the_plain_lmfit_path(seed, profile):
     fast = first_excitonic_peak(s.energy_eV, s.intensity, profile=profile)
     plain = _plain_peak(s.energy_eV, s.intensity, profile)
     assert fast.window_eV == (plain.userkws["x"][0], plain.userkws["x"][-1])
-    for name in ("peak_center", "peak_sigma", "peak_amplitude", "bg_c0", "bg_c1", "bg_c2",
-                 "peak_fwhm", "peak_height"):
+    for name in (
+        "peak_center",
+        "peak_sigma",
+        "peak_amplitude",
+        "bg_c0",
+        "bg_c1",
+        "bg_c2",
+        "peak_fwhm",
+        "peak_height",
+    ):
         pf, pp = fast.fit.params[name], plain.params[name]
         assert abs(pf.value - pp.value) < 1e-3 * pp.stderr, name
         assert pf.stderr == pytest.approx(pp.stderr, rel=1e-3), name
@@ -320,7 +353,9 @@ def test_stepping_stone_fit_is_the_model_fit_optimum():
     full, w2 = _fit_window(e, a, 2.47, 0.03, 2.5, 1.5, "voigt", step)
     assert w1 == w2 and stone.nfev == full.nfev
     for name in full.var_names:
-        assert stone.params[name].value == pytest.approx(full.params[name].value, rel=1e-12, abs=1e-15)
+        assert stone.params[name].value == pytest.approx(
+            full.params[name].value, rel=1e-12, abs=1e-15
+        )
 
 
 def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
@@ -344,7 +379,16 @@ def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
     from qdstack.analysis.peaks import lowest_persistent_minimum
 
     cand, _ = lowest_persistent_minimum(e, a)
-    stone, _ = mod._fit_window(e, a, cand.position, max(cand.half_width, 3 * step), 2.5, 1.5, "gaussian",
-                               step, stepping_stone=True)
+    stone, _ = mod._fit_window(
+        e,
+        a,
+        cand.position,
+        max(cand.half_width, 3 * step),
+        2.5,
+        1.5,
+        "gaussian",
+        step,
+        stepping_stone=True,
+    )
     assert p.peak_eV == pytest.approx(stone.params["peak_center"].value, rel=1e-12)
     assert math.isfinite(p.peak_eV_err) and math.isfinite(p.fwhm_meV)

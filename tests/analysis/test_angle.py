@@ -108,7 +108,15 @@ def test_sub_meV_shifts_are_still_told_apart():
     """Shifts below 1 meV at 1e4 counts, five angles, an asymmetric band (12 of 12 such series were
     attributed correctly in a survey of seeds; at 3e3 counts 23 of 24 -- see the module docstring)."""
     five = (0, 15, 30, 45, 60)
-    _, a = _series("anisotropic", 50, angles=five, counts_peak=10000, shape="asymmetric", fraction=0.15, offset_meV=15.0)
+    _, a = _series(
+        "anisotropic",
+        50,
+        angles=five,
+        counts_peak=10000,
+        shape="asymmetric",
+        fraction=0.15,
+        offset_meV=15.0,
+    )
     _, b = _series("reabsorption", 51, angles=five, counts_peak=10000, shape="asymmetric", tau=0.2)
     assert abs(a.shift_meV[-1]) < 1 and abs(b.shift_meV[-1]) < 1
     assert a.model.name == "anisotropic-emission" and a.delta_bic["reabsorption"] > 10
@@ -134,7 +142,9 @@ def test_contract_keys_order_and_bad_input():
 
 
 def test_a_spectrum_without_a_peak_is_left_out():
-    s = angle_pl_series((0, 20, 40, 60), mechanism="anisotropic", fraction=0.3, offset_meV=25.0, seed=21)
+    s = angle_pl_series(
+        (0, 20, 40, 60), mechanism="anisotropic", fraction=0.3, offset_meV=25.0, seed=21
+    )
     spectra = [Spectrum.from_xy(s.wavelength_nm, c, "nm", kind="emission") for c in s.counts]
     flat = np.random.default_rng(0).poisson(50, s.wavelength_nm.size).astype(float)
     spectra[2] = Spectrum.from_xy(s.wavelength_nm, flat, "nm", kind="emission", source="dark.csv")

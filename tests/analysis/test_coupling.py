@@ -24,9 +24,13 @@ def test_barrier_laws_analytic():
     assert v_t == pytest.approx(0.0380998 * 4 / (4 * 0.15), rel=1e-5)
     assert v_a == pytest.approx(4 * v_t)
     for law in ("transmission", "amplitude"):
-        assert decay_from_barrier_per_nm(barrier_from_decay_eV(3.3, 0.2, law), 0.2, law) == pytest.approx(3.3)
+        assert decay_from_barrier_per_nm(
+            barrier_from_decay_eV(3.3, 0.2, law), 0.2, law
+        ) == pytest.approx(3.3)
     # eqn (1) as printed: exp(-2 dx sqrt(2 m V)/hbar); V = 1 eV, m = 1 -> k = 2 * 5.123 nm^-1
-    assert decay_from_barrier_per_nm(1.0, 1.0, "transmission") == pytest.approx(2 * 5.1231, rel=1e-4)
+    assert decay_from_barrier_per_nm(1.0, 1.0, "transmission") == pytest.approx(
+        2 * 5.1231, rel=1e-4
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -40,7 +44,9 @@ def test_recovers_synthetic_decay(seed):
     assert fit.decay_per_nm == pytest.approx(1.3, abs=4 * fit.decay_per_nm_err)
     assert fit.decay_per_nm_err < 0.15
     assert fit.barrier_eV == pytest.approx(HBAR2_OVER_2ME_EV_NM2 * fit.decay_per_nm**2 / 0.15)
-    assert fit.barrier_eV_err == pytest.approx(2 * fit.barrier_eV * fit.decay_per_nm_err / fit.decay_per_nm)
+    assert fit.barrier_eV_err == pytest.approx(
+        2 * fit.barrier_eV * fit.decay_per_nm_err / fit.decay_per_nm
+    )
     assert fit.r2 > 0.95
 
 

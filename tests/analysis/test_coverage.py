@@ -30,8 +30,9 @@ def test_a_close_packed_layer_round_trips():
     r3 = monolayer_coverage(0.4 * od_31, edge, shell_nm=shell, od_3p1eV=od_31)
     assert r3.coverage_fraction == pytest.approx(1.0, rel=1e-12)
     # two coated faces share the OD
-    assert monolayer_coverage(od_31, edge, shell_nm=shell, od_at="3.1eV", sides=2).coverage_fraction == \
-        pytest.approx(0.5, rel=1e-12)
+    assert monolayer_coverage(
+        od_31, edge, shell_nm=shell, od_at="3.1eV", sides=2
+    ).coverage_fraction == pytest.approx(0.5, rel=1e-12)
 
 
 def test_cross_section_scales_with_volume():

@@ -16,7 +16,9 @@ SPEEDS = np.geomspace(0.01, 10, 12)
 def test_minimum_speed_is_where_the_derivative_vanishes():
     u = minimum_speed(C, D)
     h = 1e-6 * u
-    assert (coating_law(u + h, C, D) - coating_law(u - h, C, D)) / (2 * h) == pytest.approx(0, abs=1e-8)
+    assert (coating_law(u + h, C, D) - coating_law(u - h, C, D)) / (2 * h) == pytest.approx(
+        0, abs=1e-8
+    )
     assert np.all(coating_amount(np.geomspace(0.01, 10, 50), C, D) >= coating_law(u, C, D) - 1e-15)
 
 
@@ -25,7 +27,12 @@ def test_parameters_recovered_within_their_errors():
     for seed in range(50):
         u, y, e = dipcoat_table(SPEEDS, C, D, rel_noise=0.03, seed=seed)
         f = fit_dipcoat(u, y, e)
-        pulls.append([(f.capillary_coef - C) / f.capillary_coef_err, (f.draining_coef - D) / f.draining_coef_err])
+        pulls.append(
+            [
+                (f.capillary_coef - C) / f.capillary_coef_err,
+                (f.draining_coef - D) / f.draining_coef_err,
+            ]
+        )
         assert f.branch == "both"
     p = np.array(pulls)
     assert np.all(np.abs(p.mean(axis=0)) < 0.45)
@@ -37,20 +44,28 @@ def test_regimes_minimum_and_inverse():
     f = fit_dipcoat(u, y, e, target=0.05)
     truth = minimum_speed(C, D)
     assert abs(f.minimum_speed_mm_per_s - truth) < 3 * f.minimum_speed_mm_per_s_err
-    assert list(f.regimes) == ["capillary" if v < f.minimum_speed_mm_per_s else "draining" for v in u]
+    assert list(f.regimes) == [
+        "capillary" if v < f.minimum_speed_mm_per_s else "draining" for v in u
+    ]
     # at the minimum c/U = (2/3) d U^(2/3), so y_min = (5/3) d U_min^(2/3)
-    assert f.minimum_amount == pytest.approx(5 / 3 * f.draining_coef * f.minimum_speed_mm_per_s ** (2 / 3), rel=1e-9)
+    assert f.minimum_amount == pytest.approx(
+        5 / 3 * f.draining_coef * f.minimum_speed_mm_per_s ** (2 / 3), rel=1e-9
+    )
     assert [s["branch"] for s in f.solutions] == ["capillary", "draining"]
     for s in f.solutions:
         true_u = s["speed_mm_per_s"]
-        assert coating_law(true_u, f.capillary_coef, f.draining_coef) == pytest.approx(0.05, rel=1e-9)
+        assert coating_law(true_u, f.capillary_coef, f.draining_coef) == pytest.approx(
+            0.05, rel=1e-9
+        )
         lo, hi = s["interval95_mm_per_s"]
         assert lo < true_u < hi
     # the true speeds for OD 0.05 lie inside the 95 % intervals
     from scipy.optimize import brentq
 
-    true = [brentq(lambda v: coating_amount(v, C, D) - 0.05, 1e-3, truth),
-            brentq(lambda v: coating_amount(v, C, D) - 0.05, truth, 100)]
+    true = [
+        brentq(lambda v: coating_amount(v, C, D) - 0.05, 1e-3, truth),
+        brentq(lambda v: coating_amount(v, C, D) - 0.05, truth, 100),
+    ]
     for s, t in zip(f.solutions, true):
         assert s["interval95_mm_per_s"][0] < t < s["interval95_mm_per_s"][1]
     d = f.to_dict()
@@ -64,8 +79,10 @@ def test_target_below_the_minimum_has_no_speed():
     assert any("no speed" in w for w in f.warnings)
 
 
-@pytest.mark.parametrize("speeds, branch", [(np.geomspace(1.5, 10, 8), "draining"),
-                                            (np.geomspace(0.005, 0.15, 8), "capillary")])
+@pytest.mark.parametrize(
+    "speeds, branch",
+    [(np.geomspace(1.5, 10, 8), "draining"), (np.geomspace(0.005, 0.15, 8), "capillary")],
+)
 def test_all_points_on_one_branch_invent_no_minimum(speeds, branch):
     u, y, e = dipcoat_table(speeds, C, D, rel_noise=0.03, seed=2)
     f = fit_dipcoat(u, y, e, target=0.05)

@@ -49,8 +49,9 @@ def zero_width_ufloats(monkeypatch):
         return real(value, std_dev, *args, **kwargs)
 
     # what another thread leaving its catch_warnings block does to this thread's fit
-    shim = types.SimpleNamespace(catch_warnings=contextlib.nullcontext, simplefilter=lambda *a, **k: None,
-                                 warn=warnings.warn)
+    shim = types.SimpleNamespace(
+        catch_warnings=contextlib.nullcontext, simplefilter=lambda *a, **k: None, warn=warnings.warn
+    )
     monkeypatch.setattr(lmfit.parameter, "ufloat", spy)
     monkeypatch.setattr(lmfit.parameter, "warnings", shim)
     return made
@@ -68,7 +69,9 @@ def test_first_excitonic_peak_makes_no_zero_width_value(zero_width_ufloats, prof
         warnings.simplefilter("error")
         peak = first_excitonic_peak(e, a, profile=profile)
     assert zero_width_ufloats == []
-    assert abs(peak.peak_eV - 2.45) < 0.01 and np.isfinite(peak.fwhm_meV) and np.isfinite(peak.od_err)
+    assert (
+        abs(peak.peak_eV - 2.45) < 0.01 and np.isfinite(peak.fwhm_meV) and np.isfinite(peak.od_err)
+    )
 
 
 @pytest.mark.parametrize("profile", ["gaussian", "voigt", "pseudovoigt"])
@@ -89,7 +92,11 @@ def test_fwhm_without_derived_parameters_matches_lmfits_expression():
 
     from qdstack.analysis._fitting import FWHM_PER_SIGMA
 
-    for name, cls in (("gaussian", GaussianModel), ("voigt", VoigtModel), ("pseudovoigt", PseudoVoigtModel)):
+    for name, cls in (
+        ("gaussian", GaussianModel),
+        ("voigt", VoigtModel),
+        ("pseudovoigt", PseudoVoigtModel),
+    ):
         with warnings.catch_warnings():  # asteval evaluates the expressions at default values first
             warnings.simplefilter("ignore", RuntimeWarning)
             params = cls().make_params(amplitude=1.0, center=0.0, sigma=0.0371)
@@ -106,6 +113,8 @@ def test_film_model_threads_make_no_zero_width_value(zero_width_ufloats):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        series = simulate_series("C3DT", [1, 2, 3], load_parameter_set("enomoto2024"), realisations=300, seed=2)
+        series = simulate_series(
+            "C3DT", [1, 2, 3], load_parameter_set("enomoto2024"), realisations=300, seed=2
+        )
     assert zero_width_ufloats == []
     assert len(series.films) == 3 and series.films[2].peak_eV < series.films[0].peak_eV

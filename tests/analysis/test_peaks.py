@@ -16,7 +16,9 @@ from qdstack.analysis.peaks import (
 )
 
 
-@pytest.mark.parametrize("n,m", [(n, m) for n in (15, 101, 601) for m in (5, 7, 15, 31, 101) if m <= n])
+@pytest.mark.parametrize(
+    "n,m", [(n, m) for n in (15, 101, 601) for m in (5, 7, 15, 31, 101) if m <= n]
+)
 @pytest.mark.parametrize("deriv", [0, 1, 2])
 @pytest.mark.parametrize("delta", [1.0, 0.00123])
 def test_savgol_operator_equals_scipy_interp_mode(n, m, deriv, delta):
@@ -45,7 +47,11 @@ def test_bad_window_is_refused():
 
 
 def _gaussian_on_slope(x, centre, sigma, rng, noise=2e-4):
-    return 0.01 * np.exp(-0.5 * ((x - centre) / sigma) ** 2) + 0.05 * x + noise * rng.normal(size=x.size)
+    return (
+        0.01 * np.exp(-0.5 * ((x - centre) / sigma) ** 2)
+        + 0.05 * x
+        + noise * rng.normal(size=x.size)
+    )
 
 
 def test_locator_finds_a_gaussian_on_a_non_uniform_grid():
@@ -71,7 +77,11 @@ def test_cached_probe_gains_equal_the_per_scale_probe():
     sigma = peaks.noise_sigma(y)
     for sc, g in zip(scales, cached):
         direct = second_derivative_minima(xu, yu, step, sc, sigma, noise_probe=probe)
-        via_cache = peaks._minima(xu, second_derivative(yu, step, sc)[0], g, step, sc, sigma, 5.0, 0.02)
+        via_cache = peaks._minima(
+            xu, second_derivative(yu, step, sc)[0], g, step, sc, sigma, 5.0, 0.02
+        )
         assert [c.position for c in direct] == [c.position for c in via_cache]
-        assert [c.significance for c in direct] == pytest.approx([c.significance for c in via_cache])
+        assert [c.significance for c in direct] == pytest.approx(
+            [c.significance for c in via_cache]
+        )
     assert peaks._probe_gains(e, xu, step, scales) is cached  # second call: from the cache

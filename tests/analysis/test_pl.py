@@ -83,7 +83,11 @@ def test_narrow_line_on_a_fine_grid():
     and comes back within 1 %, from the crossings, without a warning."""
     e = np.linspace(2.3, 2.5, 4001)
     sig = 2e-3 / (2 * np.sqrt(2 * np.log(2)))
-    y = np.random.default_rng(5).poisson(100 + 5000 * np.exp(-0.5 * ((e - 2.41) / sig) ** 2)).astype(float)
+    y = (
+        np.random.default_rng(5)
+        .poisson(100 + 5000 * np.exp(-0.5 * ((e - 2.41) / sig) ** 2))
+        .astype(float)
+    )
     m = pl_peak(e, y)
     assert m.fwhm_meV == pytest.approx(2.0, rel=0.01)
     assert abs(m.fwhm_meV - 2.0) < 3 * m.fwhm_meV_err

@@ -12,8 +12,10 @@ from qdstack.synthetic.plqy import sphere_photon_numbers, sphere_spectra
 
 def _run(syn, response=True, **kw):
     x = syn.wavelength_nm
-    spectra = [SphereSpectrum(x, y, "nm", name) for y, name in
-               ((syn.empty, "A"), (syn.out_of_beam, "B"), (syn.in_beam, "C"))]
+    spectra = [
+        SphereSpectrum(x, y, "nm", name)
+        for y, name in ((syn.empty, "A"), (syn.out_of_beam, "B"), (syn.in_beam, "C"))
+    ]
     resp = (x, syn.correction, "response") if response else None
     return de_mello_plqy(*spectra, response=resp, **kw)
 
@@ -51,7 +53,9 @@ def test_errors_are_calibrated_on_noisy_spectra():
         r = _run(sphere_spectra(0.8, 0.3, 0.05, seed=seed))
         pulls.append([(r.plqy - 0.8) / r.plqy_err, (r.absorptance - 0.3) / r.absorptance_err])
     p = np.array(pulls)
-    assert np.all(np.abs(p.mean(axis=0)) < 0.45)  # 3 sigma of a 60-draw mean is 0.39 (+ the small bias)
+    assert np.all(
+        np.abs(p.mean(axis=0)) < 0.45
+    )  # 3 sigma of a 60-draw mean is 0.39 (+ the small bias)
     assert np.all((p.std(axis=0) > 0.7) & (p.std(axis=0) < 1.35))
 
 
@@ -104,7 +108,11 @@ def test_no_laser_line_is_an_error():
     x = syn.wavelength_nm
     flat = SphereSpectrum(x, np.full(x.size, 200.0) + np.sin(x), "nm", "A.csv")
     with pytest.raises(InputError, match="no laser line"):
-        de_mello_plqy(flat, SphereSpectrum(x, syn.out_of_beam, "nm", "B"), SphereSpectrum(x, syn.in_beam, "nm", "C"))
+        de_mello_plqy(
+            flat,
+            SphereSpectrum(x, syn.out_of_beam, "nm", "B"),
+            SphereSpectrum(x, syn.in_beam, "nm", "C"),
+        )
 
 
 def test_result_interface():

@@ -19,7 +19,15 @@ def test_paper_thickness_and_z_score():
     assert r.z_score == pytest.approx(1.7)  # no size spread given: only the SEM error counts
     assert abs(r.z_score) < 2  # the paper's "in agreement"
     d = r.to_dict()
-    for key in ("period_nm", "period_nm_err", "thickness_nm", "thickness_nm_err", "gap_nm", "measured_nm", "z_score"):
+    for key in (
+        "period_nm",
+        "period_nm_err",
+        "thickness_nm",
+        "thickness_nm_err",
+        "gap_nm",
+        "measured_nm",
+        "z_score",
+    ):
         assert key in d
 
 

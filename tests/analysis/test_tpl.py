@@ -30,7 +30,9 @@ def test_bose_einstein_limits():
     T = 1e5  # kT >> E: n -> kT/E - 1/2
     E = 1.0
     assert bose_einstein(T, E) == pytest.approx(K_B_MEV_PER_K * T / E - 0.5, rel=1e-6)
-    assert bose_einstein(300.0, 25.0) == pytest.approx(1 / (math.exp(25.0 / (8.617333e-2 * 300)) - 1), rel=1e-6)
+    assert bose_einstein(300.0, 25.0) == pytest.approx(
+        1 / (math.exp(25.0 / (8.617333e-2 * 300)) - 1), rel=1e-6
+    )
 
 
 def test_models_at_zero_temperature():
@@ -79,7 +81,9 @@ def test_fixed_elo_rows_are_the_linear_least_squares_solution():
     assert [w.E_LO_fixed for w in a.width_fits] == [False, True, True, True]
     assert [w.E_LO_meV for w in a.width_fits[1:]] == [10.0, 20.0, 30.0]
     for w in a.width_fits[1:]:
-        A = np.column_stack([np.ones_like(a.temperature_K), bose_einstein(a.temperature_K, w.E_LO_meV)])
+        A = np.column_stack(
+            [np.ones_like(a.temperature_K), bose_einstein(a.temperature_K, w.E_LO_meV)]
+        )
         coef, res, *_ = np.linalg.lstsq(A, a.fwhm_meV, rcond=None)
         assert w.Gamma0_meV == pytest.approx(coef[0], rel=1e-7)
         assert w.gamma_LO_meV == pytest.approx(coef[1], rel=1e-7)
@@ -105,7 +109,9 @@ def test_strong_correlation_is_reported():
 
 def test_any_parameter_can_be_fixed():
     t = tpl_table(seed=5)
-    ef = fit_energy(t.temperature_K, t.peak_eV, fixed={"hbar_omega_meV": 18.0, "A_TE_meV_per_K": 0.35})
+    ef = fit_energy(
+        t.temperature_K, t.peak_eV, fixed={"hbar_omega_meV": 18.0, "A_TE_meV_per_K": 0.35}
+    )
     assert ef.hbar_omega_meV == 18.0 and math.isnan(ef.hbar_omega_meV_err)
     assert ef.A_TE_meV_per_K == 0.35 and ef.fixed == ("A_TE_meV_per_K", "hbar_omega_meV")
     assert abs(ef.E0_eV - TPL_TRUTH["E0_eV"]) < 3 * ef.E0_eV_err

@@ -33,7 +33,9 @@ def _fit(p, **kw):
 )
 def test_single_peak_recovered(method, background, params, window):
     for seed in range(4):
-        p = xrd_profile([(0.82, 0.12, 300)], background=background, background_params=params, seed=seed)
+        p = xrd_profile(
+            [(0.82, 0.12, 300)], background=background, background_params=params, seed=seed
+        )
         fit = _fit(p, method=method, qmin_per_nm=window[0], qmax_per_nm=window[1])
         pk = fit.peaks[0]
         assert abs(pk.q_per_nm - 0.82) < Q_TOL
@@ -68,7 +70,9 @@ def test_reported_errors_match_the_scatter():
         q, err = [], []
         for seed in range(24):
             p = xrd_profile([(0.82, 0.12, 300)], seed=100 + seed)
-            pk = _fit(p, method=method, background="powerlaw", qmin_per_nm=0.45, qmax_per_nm=1.2).peaks[0]
+            pk = _fit(
+                p, method=method, background="powerlaw", qmin_per_nm=0.45, qmax_per_nm=1.2
+            ).peaks[0]
             q.append(pk.q_per_nm)
             err.append(pk.q_per_nm_err)
         ratio = np.std(q, ddof=1) / np.mean(err)
@@ -83,7 +87,14 @@ def test_several_peaks_sorted_and_guess():
     qs = [pk.q_per_nm for pk in fit.peaks]
     assert qs == sorted(qs)
     assert abs(qs[0] - 0.63) < Q_TOL and abs(qs[1] - 0.82) < Q_TOL
-    guided = _fit(p, peaks=2, background="powerlaw", qmin_per_nm=0.4, qmax_per_nm=1.2, guess_q_per_nm=[0.6, 0.85])
+    guided = _fit(
+        p,
+        peaks=2,
+        background="powerlaw",
+        qmin_per_nm=0.4,
+        qmax_per_nm=1.2,
+        guess_q_per_nm=[0.6, 0.85],
+    )
     np.testing.assert_allclose([pk.q_per_nm for pk in guided.peaks], qs, atol=1e-4)
     assert fit.strongest() == 1  # the larger area
 
@@ -105,8 +116,15 @@ def test_joint_vs_plain_on_overlapping_peaks():
             dq = []
             for seed in range(8):
                 p = xrd_profile([(0.70, 0.12, 300), (0.82, 0.12, 250)], seed=200 + seed)
-                fit = _fit(p, peaks=2, method=method, background=bg, degree=deg,
-                           qmin_per_nm=window[0], qmax_per_nm=window[1])
+                fit = _fit(
+                    p,
+                    peaks=2,
+                    method=method,
+                    background=bg,
+                    degree=deg,
+                    qmin_per_nm=window[0],
+                    qmax_per_nm=window[1],
+                )
                 dq.append([pk.q_per_nm for pk in fit.peaks] - truth)
             res[bg, method] = np.array(dq)
     for method in ("raw", "joint"):
@@ -137,14 +155,21 @@ def test_paper_periods():
     ip = _fit(xrd_profile([(0.64, 0.09, 350)], seed=8), qmin_per_nm=0.4, qmax_per_nm=1.2)
     exp = compare_period(oop, 6.8, 0.55)
     assert exp.expected_nm == pytest.approx(7.35)
-    assert exp.measured_nm == pytest.approx(7.66, abs=0.06)  # the paper's 7.7 nm vs 7.35 nm expected
+    assert exp.measured_nm == pytest.approx(
+        7.66, abs=0.06
+    )  # the paper's 7.7 nm vs 7.35 nm expected
     assert exp.difference_nm == pytest.approx(exp.measured_nm - 7.35)
-    assert exp.z_score > 3  # 0.3 nm against a ~0.01 nm error: the stack is not at edge + S-S distance
+    assert (
+        exp.z_score > 3
+    )  # 0.3 nm against a ~0.01 nm error: the stack is not at edge + S-S distance
     cmp = compare_directions(ip, oop, expected=exp)
     assert cmp.in_plane_nm == pytest.approx(2 * math.pi / 0.64, rel=0.01)
     assert cmp.ratio == pytest.approx(0.64 / 0.82, rel=0.015)
     assert cmp.ratio_err == pytest.approx(
-        cmp.ratio * math.hypot(cmp.in_plane_nm_err / cmp.in_plane_nm, cmp.out_of_plane_nm_err / cmp.out_of_plane_nm)
+        cmp.ratio
+        * math.hypot(
+            cmp.in_plane_nm_err / cmp.in_plane_nm, cmp.out_of_plane_nm_err / cmp.out_of_plane_nm
+        )
     )
 
 
@@ -154,13 +179,17 @@ def test_real_inas_002(real_data_gpl):
         prof = read_profile(real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras")
     fit = fit_profile(prof, qmin_per_nm=20.3, qmax_per_nm=21.2)
     assert fit.peaks[0].d_nm == pytest.approx(0.60583 / 2, rel=2e-3)
-    assert any("reduced chi^2" in w for w in fit.warnings)  # a Bragg peak is not a Gaussian at 1e8 counts
+    assert any(
+        "reduced chi^2" in w for w in fit.warnings
+    )  # a Bragg peak is not a Gaussian at 1e8 counts
 
 
 def test_real_cu3au_111(real_data):
     prof = read_profile(real_data / "xrd" / "Cu3Au-1.raw")
     fit = fit_profile(prof, qmin_per_nm=27.5, qmax_per_nm=31.0)
-    two_theta = 2 * math.degrees(math.asin(fit.peaks[0].q_per_nm * prof.wavelength_nm / (4 * math.pi)))
+    two_theta = 2 * math.degrees(
+        math.asin(fit.peaks[0].q_per_nm * prof.wavelength_nm / (4 * math.pi))
+    )
     assert 41.4 < two_theta < 41.65
     assert fit.peaks[0].q_per_nm_err < 0.02
 
@@ -196,11 +225,15 @@ def test_inputs_not_modified_and_list_input():
     q.setflags(write=False)
     y.setflags(write=False)
     a = fit_xrd_peaks(q, y, background="powerlaw", qmin_per_nm=0.45, qmax_per_nm=1.2)
-    b = fit_xrd_peaks(list(q[::-1]), list(y[::-1]), background="powerlaw", qmin_per_nm=0.45, qmax_per_nm=1.2)
+    b = fit_xrd_peaks(
+        list(q[::-1]), list(y[::-1]), background="powerlaw", qmin_per_nm=0.45, qmax_per_nm=1.2
+    )
     assert a.peaks[0].q_per_nm == pytest.approx(b.peaks[0].q_per_nm, abs=1e-9)
     assert a.noise == "estimated"
     prof = profile_from_xy(q, y, "nm^-1")
-    assert fit_profile(prof, background="powerlaw", qmin_per_nm=0.45).peaks[0].q_per_nm == pytest.approx(0.82, abs=Q_TOL)
+    assert fit_profile(prof, background="powerlaw", qmin_per_nm=0.45).peaks[
+        0
+    ].q_per_nm == pytest.approx(0.82, abs=Q_TOL)
 
 
 # ------------------------------------------------------------------ issue 16, item 8: peaks a person sees
@@ -213,8 +246,15 @@ def _two_peaks_on_a_steep_background(seed, ratios=(0.5, 0.4)):
     bg = dict(amplitude=30000.0, exponent=4.0, q0_per_nm=0.5, const=20.0)
     level = lambda q: 30000.0 * (q / 0.5) ** -4 + 20.0  # noqa: E731
     truth = [(0.80, 0.06, ratios[0] * level(0.80)), (0.95, 0.06, ratios[1] * level(0.95))]
-    prof = xrd_profile(truth, q_range_per_nm=(0.4, 1.4), points=500, x_unit="2theta", background="powerlaw",
-                       background_params=bg, seed=seed)
+    prof = xrd_profile(
+        truth,
+        q_range_per_nm=(0.4, 1.4),
+        points=500,
+        x_unit="2theta",
+        background="powerlaw",
+        background_params=bg,
+        seed=seed,
+    )
     return prof, truth
 
 
@@ -222,7 +262,9 @@ def _two_peaks_on_a_steep_background(seed, ratios=(0.5, 0.4)):
 def test_two_clear_peaks_on_a_steep_background_are_found_as_two(seed):
     """They came back as one broad peak between them (chi2_red ~ 119, 'not significant')."""
     prof, truth = _two_peaks_on_a_steep_background(seed)
-    assert 1000 < prof.counts[np.searchsorted(prof.q_per_nm, 0.95)] < 10000  # counts in the thousands
+    assert (
+        1000 < prof.counts[np.searchsorted(prof.q_per_nm, 0.95)] < 10000
+    )  # counts in the thousands
     fit = fit_xrd_peaks(prof.q_per_nm, prof.counts, np.sqrt(np.maximum(prof.counts, 1)), peaks=2)
     for pk, (q0, fwhm, _) in zip(fit.peaks, truth):
         assert abs(pk.q_per_nm - q0) < 4 * pk.q_per_nm_err + 1e-3
@@ -236,7 +278,9 @@ def test_detrended_search_sees_both_peaks():
 
     prof, truth = _two_peaks_on_a_steep_background(3)
     sigma = np.sqrt(np.maximum(prof.counts, 1))
-    bumps = _detrended_peaks(prof.q_per_nm, prof.counts, sigma, float(np.median(np.diff(prof.q_per_nm))))
+    bumps = _detrended_peaks(
+        prof.q_per_nm, prof.counts, sigma, float(np.median(np.diff(prof.q_per_nm)))
+    )
     top2 = sorted(b.position for b in bumps[:2])
     assert top2 == pytest.approx([0.80, 0.95], abs=0.01)
 
@@ -245,5 +289,7 @@ def test_real_cu3au_one_peak_is_the_strongest_111(real_data):
     """With --peaks 1 over the whole scan the fit took the (220) at q = 47.3 nm^-1 without a warning."""
     prof = read_profile(real_data / "xrd" / "Cu3Au-1.raw")
     fit = fit_profile(prof, peaks=1)
-    assert fit.peaks[0].q_per_nm == pytest.approx(28.9, abs=0.1)  # Cu3Au (111), a = 0.3748 nm: 29.03
+    assert fit.peaks[0].q_per_nm == pytest.approx(
+        28.9, abs=0.1
+    )  # Cu3Au (111), a = 0.3748 nm: 29.03
     assert any("not fitted" in w and "47.3" in w for w in fit.warnings)  # the other peaks are named

@@ -11,7 +11,11 @@ from qdstack.cli.absorption import layers_from_name
 from qdstack.errors import OptionError
 from qdstack.synthetic import absorption_film_spectrum
 
-EXAMPLE = sorted((__import__("pathlib").Path(__file__).parents[2] / "examples" / "absorption_c3dt").glob("C3DT_N*.csv"))
+EXAMPLE = sorted(
+    (__import__("pathlib").Path(__file__).parents[2] / "examples" / "absorption_c3dt").glob(
+        "C3DT_N*.csv"
+    )
+)
 
 
 def _write_film(path, peak_eV, od, seed, header='"Wavelength nm.","Abs."'):
@@ -22,8 +26,15 @@ def _write_film(path, peak_eV, od, seed, header='"Wavelength nm.","Abs."'):
 
 @pytest.mark.parametrize(
     "name, n",
-    [("C3DT_N3.csv", 3), ("film_3L.txt", 3), ("layer12.csv", 12), ("abs 4layers.csv", 4),
-     ("2_layers_C10DT.csv", 2), ("sample.csv", None), ("Run6.csv", None)],
+    [
+        ("C3DT_N3.csv", 3),
+        ("film_3L.txt", 3),
+        ("layer12.csv", 12),
+        ("abs 4layers.csv", 4),
+        ("2_layers_C10DT.csv", 2),
+        ("sample.csv", None),
+        ("Run6.csv", None),
+    ],
 )
 def test_layers_from_file_name(name, n):
     assert layers_from_name(name) == n
@@ -58,7 +69,10 @@ def test_out_folder(run_cli, tmp_path):
 
 
 def test_layers_option_and_density_series(run_json, tmp_path):
-    files = [_write_film(tmp_path / f"speed{i}.csv", 2.473, od, i) for i, od in enumerate([0.005, 0.01, 0.02])]
+    files = [
+        _write_film(tmp_path / f"speed{i}.csv", 2.473, od, i)
+        for i, od in enumerate([0.005, 0.01, 0.02])
+    ]
     d = run_json("absorption", *files, "--layers", "1,1,1")
     assert d["chain_fit"] is None and d["saturation_layers"] is None
     assert d["peak_spread"]["std_meV"] < 1.5
@@ -67,10 +81,18 @@ def test_layers_option_and_density_series(run_json, tmp_path):
 
 def test_all_columns(run_json, tmp_path):
     lam = np.arange(600.0, 399.99, -1.0)
-    cols = [absorption_film_spectrum(2.473 - 0.01 * k, 0.01 * (k + 1), noise_od=1e-4, wavelength_nm=lam, seed=k)[1]
-            for k in range(3)]
+    cols = [
+        absorption_film_spectrum(
+            2.473 - 0.01 * k, 0.01 * (k + 1), noise_od=1e-4, wavelength_nm=lam, seed=k
+        )[1]
+        for k in range(3)
+    ]
     p = tmp_path / "multi.csv"
-    p.write_text("nm,N1,N2,N3\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in zip(lam, *cols)) + "\n")
+    p.write_text(
+        "nm,N1,N2,N3\n"
+        + "\n".join(",".join(f"{v:.6f}" for v in row) for row in zip(lam, *cols))
+        + "\n"
+    )
     d = run_json("absorption", p, "--all-columns", "--layers", "1-3")
     assert [s["label"] for s in d["spectra"]] == ["N1", "N2", "N3"]
     np.testing.assert_allclose(d["shift_meV"], [0, -10, -20], atol=1.0)
@@ -83,8 +105,18 @@ def test_all_columns(run_json, tmp_path):
         (lambda p: p.write_bytes(b"\x00\x01\x02\x03"), [], "binary"),
         (lambda p: p.write_text(""), [], "empty"),
         (lambda p: None, [], "no such file"),
-        (lambda p: p.write_text("nm,a\n500,0.1\n501,0.2\n502,0.3\n"), ["--layers", "1,2"], "--layers"),
-        (lambda p: p.write_text("nm,a\n" + "".join(f"{500 + i},{0.001 * i}\n" for i in range(100))), [], "no excitonic peak"),
+        (
+            lambda p: p.write_text("nm,a\n500,0.1\n501,0.2\n502,0.3\n"),
+            ["--layers", "1,2"],
+            "--layers",
+        ),
+        (
+            lambda p: p.write_text(
+                "nm,a\n" + "".join(f"{500 + i},{0.001 * i}\n" for i in range(100))
+            ),
+            [],
+            "no excitonic peak",
+        ),
     ],
 )
 def test_bad_input_exit_2(run_cli, tmp_path, make, args, needle):
@@ -109,13 +141,23 @@ def test_coupling_cli(run_cli, run_json, tmp_path):
     t = tmp_path / "shifts.csv"
     d = np.array([0.42, 0.55, 0.67, 0.79, 0.92, 1.46])
     s = -50 * np.exp(-1.2 * d)
-    t.write_text("linker,distance_nm,shift_meV,shift_meV_err\n" + "\n".join(
-        f"C{k},{x},{y:.4f},0.5" for k, (x, y) in enumerate(zip(d, s))) + "\n")
+    t.write_text(
+        "linker,distance_nm,shift_meV,shift_meV_err\n"
+        + "\n".join(f"C{k},{x},{y:.4f},0.5" for k, (x, y) in enumerate(zip(d, s)))
+        + "\n"
+    )
     r = run_json("coupling", t, "--law", "amplitude", "--mass", "0.2")
     assert r["decay_per_nm"] == pytest.approx(1.2, abs=0.05)
     assert r["law"] == "amplitude" and r["mass"] == 0.2
     assert r["barrier_plausible"] is False
-    for key in ("amplitude_meV", "amplitude_meV_err", "decay_per_nm_err", "barrier_eV", "barrier_eV_err", "r2"):
+    for key in (
+        "amplitude_meV",
+        "amplitude_meV_err",
+        "decay_per_nm_err",
+        "barrier_eV",
+        "barrier_eV_err",
+        "r2",
+    ):
         assert isinstance(r[key], float)
     out = tmp_path / "o"
     code, _, err = run_cli("coupling", t, "--out", out)

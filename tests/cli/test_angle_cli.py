@@ -14,7 +14,9 @@ from qdstack.synthetic import angle_pl_series
 @pytest.fixture(scope="module")
 def series_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("angle")
-    s = angle_pl_series((0, 20, 40, 60), mechanism="anisotropic", fraction=0.3, offset_meV=25, seed=9)
+    s = angle_pl_series(
+        (0, 20, 40, 60), mechanism="anisotropic", fraction=0.3, offset_meV=25, seed=9
+    )
     paths = []
     for i, a in enumerate(s.angles_deg):
         p = d / f"film_{int(a)}deg.csv"
@@ -25,8 +27,16 @@ def series_files(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "name, angle",
-    [("pl_30deg.csv", 30.0), ("pl_30 deg.txt", 30.0), ("pl_45°.csv", 45.0), ("angle15.csv", 15.0),
-     ("theta_-20.csv", -20.0), ("N6_C3DT_60deg.csv", 60.0), ("sample.csv", None), ("pl_7.5deg.csv", 7.5)],
+    [
+        ("pl_30deg.csv", 30.0),
+        ("pl_30 deg.txt", 30.0),
+        ("pl_45°.csv", 45.0),
+        ("angle15.csv", 15.0),
+        ("theta_-20.csv", -20.0),
+        ("N6_C3DT_60deg.csv", 60.0),
+        ("sample.csv", None),
+        ("pl_7.5deg.csv", 7.5),
+    ],
 )
 def test_angle_from_name(name, angle):
     assert angle_from_name(name) == angle

@@ -10,8 +10,14 @@ import pytest
 from qdstack.synthetic.decay import measured_like_irf_shape, simulate_decay
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "decay"
-CONTRACT = ("components", "tau_amplitude_weighted_ns", "tau_intensity_weighted_ns", "shift_ns", "background",
-            "chi2_reduced")
+CONTRACT = (
+    "components",
+    "tau_amplitude_weighted_ns",
+    "tau_intensity_weighted_ns",
+    "shift_ns",
+    "background",
+    "chi2_reduced",
+)
 
 
 def test_text_decay_with_measured_irf(run_json):
@@ -47,7 +53,9 @@ def test_every_format_fits(run_json, name, args, tau, periodic):
 
 def test_sdt_two_components_and_out_folder(run_cli, tmp_path):
     out = tmp_path / "fit"
-    code, stdout, err = run_cli("decay", DATA / "decay.sdt", "--irf-fwhm-ns", "0.25", "-k", "2", "--json", "--out", out)
+    code, stdout, err = run_cli(
+        "decay", DATA / "decay.sdt", "--irf-fwhm-ns", "0.25", "-k", "2", "--json", "--out", out
+    )
     assert code == 0, err
     d = json.loads(stdout)
     taus = [c["tau_ns"] for c in d["components"]]
@@ -58,27 +66,55 @@ def test_sdt_two_components_and_out_folder(run_cli, tmp_path):
 
 
 def test_human_summary(run_cli):
-    code, out, err = run_cli("decay", DATA / "decay_ns.csv", "--irf", DATA / "irf_ns.csv", "--statistic", "neyman")
+    code, out, err = run_cli(
+        "decay", DATA / "decay_ns.csv", "--irf", DATA / "irf_ns.csv", "--statistic", "neyman"
+    )
     assert code == 0, err
-    assert "amplitude-weighted <tau>" in out and "intensity-weighted <tau>" in out and "neyman" in out
+    assert (
+        "amplitude-weighted <tau>" in out and "intensity-weighted <tau>" in out and "neyman" in out
+    )
 
 
 def test_series_writes_table_and_figure(run_cli, tmp_path):
     irf = measured_like_irf_shape(fwhm_ns=0.25, t0_ns=1.5)
     files = []
     for i, (T, tau) in enumerate(((300, 2.0), (10, 6.0), (100, 4.0))):
-        sd = simulate_decay((1.0,), (tau,), signal_counts=3e4, background=1, n_bins=400, bin_width_ns=0.05,
-                            irf=irf, seed=i, irf_counts=1e5)
+        sd = simulate_decay(
+            (1.0,),
+            (tau,),
+            signal_counts=3e4,
+            background=1,
+            n_bins=400,
+            bin_width_ns=0.05,
+            irf=irf,
+            seed=i,
+            irf_counts=1e5,
+        )
         p = tmp_path / f"PL_{T:03d}K.csv"
-        p.write_text("time_ns,counts\n" + "".join(f"{a:.3f},{int(b)}\n" for a, b in zip(sd.time_ns, sd.counts)))
+        p.write_text(
+            "time_ns,counts\n"
+            + "".join(f"{a:.3f},{int(b)}\n" for a, b in zip(sd.time_ns, sd.counts))
+        )
         files.append(p)
         if i == 0:
             irf_path = tmp_path / "irf.csv"
-            irf_path.write_text("time_ns,counts\n" + "".join(
-                f"{a:.3f},{int(b)}\n" for a, b in zip(sd.time_ns, sd.irf_counts)))
+            irf_path.write_text(
+                "time_ns,counts\n"
+                + "".join(f"{a:.3f},{int(b)}\n" for a, b in zip(sd.time_ns, sd.irf_counts))
+            )
     out = tmp_path / "series"
-    code, stdout, err = run_cli("decay", "--series", *files, "--irf", irf_path, "--scheduler", "serial",
-                                "--json", "--out", out)
+    code, stdout, err = run_cli(
+        "decay",
+        "--series",
+        *files,
+        "--irf",
+        irf_path,
+        "--scheduler",
+        "serial",
+        "--json",
+        "--out",
+        out,
+    )
     assert code == 0, err
     d = json.loads(stdout)
     assert d["temperature_K"] == [10.0, 100.0, 300.0]
@@ -91,7 +127,9 @@ def test_series_writes_table_and_figure(run_cli, tmp_path):
 
 
 def test_real_ptu_file(real_data, run_json):
-    d = run_json("decay", real_data / "tcspc" / "hydraharp_v20_t3.ptu", "--irf-fwhm-ns", "0.25", "-k", "2")
+    d = run_json(
+        "decay", real_data / "tcspc" / "hydraharp_v20_t3.ptu", "--irf-fwhm-ns", "0.25", "-k", "2"
+    )
     assert d["periodic"] and d["period_ns"] == pytest.approx(200.0016, rel=1e-5)
     assert d["reader"]["photons"] == 45012
     assert 0.8 < d["chi2_reduced"] < 1.3
@@ -107,9 +145,18 @@ def _csv(tmp_path, name, rows):
 @pytest.mark.parametrize(
     "make, args, message",
     [
-        (lambda t: _csv(t, "neg.csv", [(0.05 * i, -2 if i == 30 else 50) for i in range(100)]), [], "negative counts"),
-        (lambda t: _csv(t, "frac.csv", [(0.05 * i, 10.5 if i == 12 else 50) for i in range(100)]), [],
-         "non-integer counts"),
+        (
+            lambda t: _csv(t, "neg.csv", [(0.05 * i, -2 if i == 30 else 50) for i in range(100)]),
+            [],
+            "negative counts",
+        ),
+        (
+            lambda t: _csv(
+                t, "frac.csv", [(0.05 * i, 10.5 if i == 12 else 50) for i in range(100)]
+            ),
+            [],
+            "non-integer counts",
+        ),
         (lambda t: DATA / "decay_ns.csv", ["--window-ns", "5,5.2"], "window"),
         (lambda t: DATA / "decay_ns.csv", ["--window-ns", "5"], "START,END"),
         (lambda t: DATA / "decay_ns.csv", ["--components", "2", "--channel", "3"], "channel 3"),
@@ -128,10 +175,17 @@ def test_bad_input_exit_2(run_cli, tmp_path, make, args, message):
 
 def test_mismatched_irf_axis_exit_2(run_cli, tmp_path):
     irf = tmp_path / "irf_100ps.csv"
-    irf.write_text("time_ns,counts\n" + "".join(f"{0.1 * i:.1f},{1000 if i == 20 else 1}\n" for i in range(100)))
+    irf.write_text(
+        "time_ns,counts\n"
+        + "".join(f"{0.1 * i:.1f},{1000 if i == 20 else 1}\n" for i in range(100))
+    )
     code, _, err = run_cli("decay", DATA / "decay_ns.csv", "--irf", irf)
     assert code == 2 and str(irf) in err and "ps wide" in err
-    code, _, err = run_cli("decay", DATA / "decay_ns.csv", "--irf", DATA / "irf_ns.csv", "--irf-fwhm-ns", "0.2")
+    code, _, err = run_cli(
+        "decay", DATA / "decay_ns.csv", "--irf", DATA / "irf_ns.csv", "--irf-fwhm-ns", "0.2"
+    )
     assert code == 2 and "either" in err
-    code, _, err = run_cli("decay", DATA / "decay_ns.csv", DATA / "irf_ns.csv", "--irf-fwhm-ns", "0.2")
+    code, _, err = run_cli(
+        "decay", DATA / "decay_ns.csv", DATA / "irf_ns.csv", "--irf-fwhm-ns", "0.2"
+    )
     assert code == 2 and "--series" in err

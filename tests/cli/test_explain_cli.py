@@ -14,12 +14,19 @@ def test_paper_table_json(run_json):
     d = run_json("explain", EXAMPLE)
     assert set(d) >= {"mechanisms", "best"}
     names = {m["name"] for m in d["mechanisms"]}
-    assert names == {"tunnelling", "dielectric", "surface", "fusion"}  # pairs: more parameters than 2 rows
+    assert names == {
+        "tunnelling",
+        "dielectric",
+        "surface",
+        "fusion",
+    }  # pairs: more parameters than 2 rows
     assert [m["name"] for m in d["mechanisms"]] == ["tunnelling", "dielectric", "surface", "fusion"]
     pairs = {s["name"] for s in d["not_fitted"]}
     assert len(pairs) == 6 and all("+" in p for p in pairs) and "tunnelling+dielectric" in pairs
     tun = next(m for m in d["mechanisms"] if m["name"] == "tunnelling")
-    assert tun["verdict"] == "cannot"  # -44 meV is out of reach of the ideal chain even at zero barrier
+    assert (
+        tun["verdict"] == "cannot"
+    )  # -44 meV is out of reach of the ideal chain even at zero barrier
     assert tun["parameters"]["barrier_eV"]["plausible_min"] == 0.5
     assert tun["parameters"]["barrier_eV"]["plausible_max"] == 5.0
     for m in d["mechanisms"]:
@@ -30,10 +37,14 @@ def test_paper_table_json(run_json):
 
 def test_out_writes_table_and_one_figure_per_mechanism(run_cli, tmp_path):
     table = tmp_path / "shifts.csv"
-    table.write_text("gap_nm,layers,shift_meV,shift_meV_err,temperature_K\n"
-                     "0.55,2,-2.1,0.5,295\n0.55,4,-3.2,0.5,295\n0.55,8,-3.9,0.5,\n"
-                     "1.44,2,-0.9,0.5,295\n1.44,8,-1.6,0.5,295\n")
-    code, out, err = run_cli("explain", table, "--mechanisms", "dielectric,surface", "--out", tmp_path / "o")
+    table.write_text(
+        "gap_nm,layers,shift_meV,shift_meV_err,temperature_K\n"
+        "0.55,2,-2.1,0.5,295\n0.55,4,-3.2,0.5,295\n0.55,8,-3.9,0.5,\n"
+        "1.44,2,-0.9,0.5,295\n1.44,8,-1.6,0.5,295\n"
+    )
+    code, out, err = run_cli(
+        "explain", table, "--mechanisms", "dielectric,surface", "--out", tmp_path / "o"
+    )
     assert code == 0, err
     assert "verdict" in out and "best:" in out
     o = tmp_path / "o"
@@ -46,9 +57,14 @@ def test_out_writes_table_and_one_figure_per_mechanism(run_cli, tmp_path):
 
 
 def test_absorption_results_json_needs_a_linker(run_cli, run_json, tmp_path):
-    res = {"spectra": [{"file": "a", "layers": 1, "peak_eV": 2.473}, {"file": "b", "layers": 2, "peak_eV": 2.470},
-                       {"file": "c", "layers": 4, "peak_eV": 2.468}],
-           "shift_meV": [0.0, -3.0, -4.5]}
+    res = {
+        "spectra": [
+            {"file": "a", "layers": 1, "peak_eV": 2.473},
+            {"file": "b", "layers": 2, "peak_eV": 2.470},
+            {"file": "c", "layers": 4, "peak_eV": 2.468},
+        ],
+        "shift_meV": [0.0, -3.0, -4.5],
+    }
     f = tmp_path / "results.json"
     f.write_text(json.dumps(res))
     code, _, err = run_cli("explain", f)
@@ -58,31 +74,55 @@ def test_absorption_results_json_needs_a_linker(run_cli, run_json, tmp_path):
 
 
 def test_study_results_json(run_json, tmp_path):
-    res = {"analyses": {"absorption-C3DT": {"linker": "C3DT", "gap_nm": 0.55, "spectra": [{"layers": 1}, {"layers": 3}],
-                                            "shift_meV": [0.0, -5.0], "shift_meV_err": [0.0, 0.8]},
-                        "absorption-C10DT": {"linker": "C10DT", "gap_nm": 1.44,
-                                             "spectra": [{"layers": 1}, {"layers": 3}],
-                                             "shift_meV": [0.0, -2.0], "shift_meV_err": [0.0, 0.8]},
-                        "xrd": {"peaks": []}}}
+    res = {
+        "analyses": {
+            "absorption-C3DT": {
+                "linker": "C3DT",
+                "gap_nm": 0.55,
+                "spectra": [{"layers": 1}, {"layers": 3}],
+                "shift_meV": [0.0, -5.0],
+                "shift_meV_err": [0.0, 0.8],
+            },
+            "absorption-C10DT": {
+                "linker": "C10DT",
+                "gap_nm": 1.44,
+                "spectra": [{"layers": 1}, {"layers": 3}],
+                "shift_meV": [0.0, -2.0],
+                "shift_meV_err": [0.0, 0.8],
+            },
+            "xrd": {"peaks": []},
+        }
+    }
     f = tmp_path / "results.json"
     f.write_text(json.dumps(res))
     d = run_json("explain", f, "--mechanisms", "surface,dielectric", "--no-pairs")
     assert [(r["linker"], r["shift_meV_err"]) for r in d["data"]] == [("C3DT", 0.8), ("C10DT", 0.8)]
 
 
-@pytest.mark.parametrize("content, args, where, cause", [
-    ("linker,layers\nC3DT,8\n", (), "shifts.csv", "missing column(s) shift_meV"),
-    ("layers,shift_meV\n8,-4\n", (), "shifts.csv", "linker or gap_nm"),
-    ("linker,layers,shift_meV\nC3DT,8,abc\n", (), "shifts.csv", "not a number"),
-    ("linker,layers,shift_meV\nC99DT,8,-4\n", (), "shifts.csv", "C99DT"),
-    ("linker,layers,shift_meV\nC3DT,8,-4\n", ("--mechanisms", "tunnelling"), "shifts.csv",
-     "cannot fix the 2 parameters"),
-    ("linker,layers,shift_meV\nC3DT,8,-4\n", (), "shifts.csv", "cannot fix"),
-    ("linker,layers,shift_meV\nC3DT,8,-4\nC10DT,8,-2\n", ("--mechanisms", "magic"), "--mechanisms",
-     "unknown mechanism"),
-    ("linker,layers,shift_meV,shift_meV_err\nC3DT,8,-4,-1\n", (), "shifts.csv", "positive"),
-    ("linker,layers,shift_meV\nC3DT,2.5,-4\n", (), "shifts.csv", "whole number"),
-])
+@pytest.mark.parametrize(
+    "content, args, where, cause",
+    [
+        ("linker,layers\nC3DT,8\n", (), "shifts.csv", "missing column(s) shift_meV"),
+        ("layers,shift_meV\n8,-4\n", (), "shifts.csv", "linker or gap_nm"),
+        ("linker,layers,shift_meV\nC3DT,8,abc\n", (), "shifts.csv", "not a number"),
+        ("linker,layers,shift_meV\nC99DT,8,-4\n", (), "shifts.csv", "C99DT"),
+        (
+            "linker,layers,shift_meV\nC3DT,8,-4\n",
+            ("--mechanisms", "tunnelling"),
+            "shifts.csv",
+            "cannot fix the 2 parameters",
+        ),
+        ("linker,layers,shift_meV\nC3DT,8,-4\n", (), "shifts.csv", "cannot fix"),
+        (
+            "linker,layers,shift_meV\nC3DT,8,-4\nC10DT,8,-2\n",
+            ("--mechanisms", "magic"),
+            "--mechanisms",
+            "unknown mechanism",
+        ),
+        ("linker,layers,shift_meV,shift_meV_err\nC3DT,8,-4,-1\n", (), "shifts.csv", "positive"),
+        ("linker,layers,shift_meV\nC3DT,2.5,-4\n", (), "shifts.csv", "whole number"),
+    ],
+)
 def test_bad_input_is_one_error_line(run_cli, tmp_path, content, args, where, cause):
     f = tmp_path / "shifts.csv"
     f.write_text(content)

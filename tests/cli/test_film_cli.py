@@ -6,17 +6,49 @@ import pytest
 
 
 def test_paper_check(run_json):
-    d = run_json("film", "--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.55, "--measured-nm", 130,
-                 "--measured-err-nm", 10)
-    for key in ("period_nm", "period_nm_err", "thickness_nm", "thickness_nm_err", "gap_nm", "measured_nm", "z_score"):
+    d = run_json(
+        "film",
+        "--layers",
+        20,
+        "--edge-nm",
+        6.8,
+        "--gap-nm",
+        0.55,
+        "--measured-nm",
+        130,
+        "--measured-err-nm",
+        10,
+    )
+    for key in (
+        "period_nm",
+        "period_nm_err",
+        "thickness_nm",
+        "thickness_nm_err",
+        "gap_nm",
+        "measured_nm",
+        "z_score",
+    ):
         assert key in d
     assert d["period_nm"] == pytest.approx(7.35) and d["thickness_nm"] == pytest.approx(147.0)
     assert d["z_score"] == pytest.approx(1.7)
 
 
 def test_spread_and_text_output(run_cli):
-    code, out, err = run_cli("film", "--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.55, "--edge-sd-nm", 0.5,
-                             "--measured-nm", 130, "--measured-err-nm", 10)
+    code, out, err = run_cli(
+        "film",
+        "--layers",
+        20,
+        "--edge-nm",
+        6.8,
+        "--gap-nm",
+        0.55,
+        "--edge-sd-nm",
+        0.5,
+        "--measured-nm",
+        130,
+        "--measured-err-nm",
+        10,
+    )
     assert code == 0, err
     assert "147.0 ± 2.2 nm" in out and "agrees" in out
 
@@ -40,8 +72,14 @@ def test_linker(run_json):
         (["--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.5, "--linker", "C3DT"], "not both"),
         (["--layers", 0, "--edge-nm", 6.8, "--gap-nm", 0.5], "--layers"),
         (["--layers", 20, "--edge-nm", -6.8, "--gap-nm", 0.5], "--edge-nm"),
-        (["--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.5, "--propagation", "random"], "--propagation"),
-        (["--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.5, "--measured-err-nm", 3], "--measured-nm"),
+        (
+            ["--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.5, "--propagation", "random"],
+            "--propagation",
+        ),
+        (
+            ["--layers", 20, "--edge-nm", 6.8, "--gap-nm", 0.5, "--measured-err-nm", 3],
+            "--measured-nm",
+        ),
     ],
 )
 def test_bad_options_exit_2(run_cli, args, needle):
@@ -56,5 +94,7 @@ def test_unknown_linker_exit_2(run_cli):
         from qdstack.linkers import linker_gap_nm  # noqa: F401
     except ImportError:
         pytest.skip("qdstack.linkers.linker_gap_nm not available yet")
-    code, out, err = run_cli("film", "--layers", 20, "--edge-nm", 6.8, "--linker", "NOT-A-LINKER-XYZ")
+    code, out, err = run_cli(
+        "film", "--layers", 20, "--edge-nm", 6.8, "--linker", "NOT-A-LINKER-XYZ"
+    )
     assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1

@@ -37,7 +37,9 @@ def test_traceback_flag_shows_more(run_cli, tmp_path):
 
 def test_console_script_entry_point():
     """The installed `qdstack` script and `python -m qdstack` run the same main()."""
-    r = subprocess.run([sys.executable, "-m", "qdstack", "--version"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "qdstack", "--version"], capture_output=True, text=True
+    )
     assert r.returncode == 0 and __version__ in r.stdout
 
 

@@ -82,7 +82,9 @@ def _pl_study(folder: Path, name: str, sample: str) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     lam, counts = pl_spectrum_nm(2.40, 80.0, counts=3e4, seed=1)
-    (folder / "pl.csv").write_text("Wavelength (nm),Counts\n" + "".join(f"{a:.2f},{int(b)}\n" for a, b in zip(lam, counts)))
+    (folder / "pl.csv").write_text(
+        "Wavelength (nm),Counts\n" + "".join(f"{a:.2f},{int(b)}\n" for a, b in zip(lam, counts))
+    )
     m = folder / "study.toml"
     m.write_text(PL_STUDY.format(name=name, sample=sample))
     return m

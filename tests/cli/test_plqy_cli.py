@@ -15,13 +15,28 @@ def sphere_files(tmp_path):
 
 
 def _args(p, response=True):
-    a = ["plqy", "--empty", p["empty"], "--out-of-beam", p["out_of_beam"], "--in-beam", p["in_beam"]]
+    a = [
+        "plqy",
+        "--empty",
+        p["empty"],
+        "--out-of-beam",
+        p["out_of_beam"],
+        "--in-beam",
+        p["in_beam"],
+    ]
     return a + (["--response", p["response"]] if response else [])
 
 
 def test_contract_json(run_json, sphere_files):
     r = run_json(*_args(sphere_files))
-    for key in ("plqy", "plqy_err", "absorptance", "absorptance_err", "laser_window_nm", "emission_window_nm"):
+    for key in (
+        "plqy",
+        "plqy_err",
+        "absorptance",
+        "absorptance_err",
+        "laser_window_nm",
+        "emission_window_nm",
+    ):
         assert key in r
     assert len(r["laser_window_nm"]) == 2 and len(r["emission_window_nm"]) == 2
     assert abs(r["plqy"] - 0.8) < 4 * r["plqy_err"]
@@ -38,7 +53,9 @@ def test_out_folder_and_summary(run_cli, sphere_files, tmp_path):
 
 
 def test_window_overrides(run_json, sphere_files):
-    r = run_json(*_args(sphere_files), "--laser-window-nm", "400,410", "--emission-window-nm", "470,580")
+    r = run_json(
+        *_args(sphere_files), "--laser-window-nm", "400,410", "--emission-window-nm", "470,580"
+    )
     assert r["laser_window_nm"] == [400.0, 410.0] and r["emission_window_nm"] == [470.0, 580.0]
 
 
@@ -55,8 +72,10 @@ def test_different_grids_exit_2(run_cli, sphere_files, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("opt, value, text", [("--laser-window-nm", "400", "two different"),
-                                              ("--noise", "poisson", "unknown noise model")])
+@pytest.mark.parametrize(
+    "opt, value, text",
+    [("--laser-window-nm", "400", "two different"), ("--noise", "poisson", "unknown noise model")],
+)
 def test_bad_options(run_cli, sphere_files, opt, value, text):
     code, _, err = run_cli(*_args(sphere_files), opt, value)
     assert code == 2 and text in err and len(err.strip().splitlines()) == 1

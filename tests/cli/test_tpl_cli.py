@@ -100,7 +100,9 @@ def test_column_picks_the_pl_column_of_multi_column_spectra(run_cli, tmp_path):
     files = []
     for i, (T, pk, fw) in enumerate(zip(t.temperature_K, t.peak_eV, t.fwhm_meV)):
         lam, counts = pl_spectrum_nm(pk, fw, counts=3e4, seed=i)
-        _, decoy = pl_spectrum_nm(pk - 0.1, fw, counts=3e4, seed=100 + i)  # another band, 100 meV lower
+        _, decoy = pl_spectrum_nm(
+            pk - 0.1, fw, counts=3e4, seed=100 + i
+        )  # another band, 100 meV lower
         path = tmp_path / f"PL_{int(T):03d}K.csv"
         with open(path, "w") as fh:
             fh.write("Wavelength (nm),reference,sample\n")
@@ -110,7 +112,9 @@ def test_column_picks_the_pl_column_of_multi_column_spectra(run_cli, tmp_path):
     assert code == 0, err
     assert np.allclose(json.loads(out)["peak_eV"], t.peak_eV, atol=1e-3)
     assert "choose another" not in err
-    code, out, err = run_cli("tpl", *files, "--json")  # default: column 2, with the warning naming --column
+    code, out, err = run_cli(
+        "tpl", *files, "--json"
+    )  # default: column 2, with the warning naming --column
     assert code == 0
     assert np.allclose(json.loads(out)["peak_eV"], np.asarray(t.peak_eV) - 0.1, atol=2e-3)
     assert "--column" in err

@@ -35,7 +35,20 @@ def test_contract_json(run_json, profiles):
 def test_raw_method_two_peaks_sorted(run_json, tmp_path):
     p = tmp_path / "two.xy"
     p.write_text(xrd_profile([(0.63, 0.08, 250), (0.82, 0.12, 300)], seed=5).to_text())
-    d = run_json("xrd", p, "--qmin", 0.4, "--qmax", 1.2, "--peaks", 2, "--method", "raw", "--background", "powerlaw")
+    d = run_json(
+        "xrd",
+        p,
+        "--qmin",
+        0.4,
+        "--qmax",
+        1.2,
+        "--peaks",
+        2,
+        "--method",
+        "raw",
+        "--background",
+        "powerlaw",
+    )
     qs = [x["q_per_nm"] for x in d["peaks"]]
     assert qs == sorted(qs) and d["method"] == "raw" and d["sg_window_points"] is None
     assert qs[0] == pytest.approx(0.63, abs=0.005)
@@ -44,8 +57,23 @@ def test_raw_method_two_peaks_sorted(run_json, tmp_path):
 def test_directions_and_comparison_with_figures(run_cli, profiles, tmp_path):
     oop, ip = profiles
     out = tmp_path / "res"
-    code, stdout, err = run_cli("xrd", "--in-plane", ip, "--out-of-plane", oop, "--qmin", 0.4, "--qmax", 1.2,
-                                "--edge-nm", 6.8, "--gap-nm", 0.55, "--out", out)
+    code, stdout, err = run_cli(
+        "xrd",
+        "--in-plane",
+        ip,
+        "--out-of-plane",
+        oop,
+        "--qmin",
+        0.4,
+        "--qmax",
+        1.2,
+        "--edge-nm",
+        6.8,
+        "--gap-nm",
+        0.55,
+        "--out",
+        out,
+    )
     assert code == 0, err
     d = json.loads((out / "results.json").read_text())
     assert [p["direction"] for p in d["peaks"]] == ["in-plane", "out-of-plane"]
@@ -54,15 +82,31 @@ def test_directions_and_comparison_with_figures(run_cli, profiles, tmp_path):
     assert c["out_of_plane_period_nm"] == pytest.approx(7.66, rel=0.01)
     assert c["ratio"] == pytest.approx(0.78, abs=0.015)
     assert c["out_of_plane_vs_expected"]["expected_nm"] == pytest.approx(7.35)
-    assert d["in_plane"]["wavelength_source"] == "file"  # the 2theta file states Cu K-alpha in its header
-    for fig in ("xrd_in_plane_fit", "xrd_out_of_plane_fit", "xrd_in_plane_derivatives", "xrd_directions"):
+    assert (
+        d["in_plane"]["wavelength_source"] == "file"
+    )  # the 2theta file states Cu K-alpha in its header
+    for fig in (
+        "xrd_in_plane_fit",
+        "xrd_out_of_plane_fit",
+        "xrd_in_plane_derivatives",
+        "xrd_directions",
+    ):
         assert (out / f"{fig}.png").stat().st_size > 10_000
     assert "ratio out/in" in stdout
 
 
 def test_real_multiscan_file(run_cli, real_data_gpl):
-    code, out, err = run_cli("xrd", real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras", "--scan", 2,
-                             "--qmin", 41.2, "--qmax", 42.2, "--json")
+    code, out, err = run_cli(
+        "xrd",
+        real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras",
+        "--scan",
+        2,
+        "--qmin",
+        41.2,
+        "--qmax",
+        42.2,
+        "--json",
+    )
     assert code == 0, err
     d = json.loads(out)
     assert d["scan"] == 2 and d["n_scans"] == 2 and d["format"] == "ras"
@@ -89,7 +133,11 @@ def test_linker_option(run_json, profiles):
         ("q I\n0.1 5\n0.2 6\n0.2 7\n0.3 8\n0.4 9\n0.5 3\n", [], "strictly ascending"),
         (None, ["--peaks", 9], "1-6"),
         (None, ["--edge-nm", 6.8], "needs the gap"),
-        (None, ["--gap-nm", 0.5, "--linker", "C3DT", "--edge-nm", 6.8], "either --linker or --gap-nm"),
+        (
+            None,
+            ["--gap-nm", 0.5, "--linker", "C3DT", "--edge-nm", 6.8],
+            "either --linker or --gap-nm",
+        ),
         (None, ["--qmin", 5.0], "points in the q range"),
         (None, ["--wavelength-nm", 15.4], "not an X-ray wavelength"),
     ],

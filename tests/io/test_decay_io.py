@@ -48,7 +48,9 @@ def test_text_ps_tab_two_channels_defaults_to_most_photons():
 def test_time_unit_override_and_detection():
     assert detect_time_unit(("Time [ps]", "counts"), "") == "ps"
     assert detect_time_unit(("t (µs)", "c"), "") == "us"
-    assert detect_time_unit(("time", "counts"), "Resolution: 16 ps\nunits ns") == "ns"  # ambiguous header
+    assert (
+        detect_time_unit(("time", "counts"), "Resolution: 16 ps\nunits ns") == "ns"
+    )  # ambiguous header
     assert detect_time_unit(None, "") == "ns"
     h = read_decay(DATA / "decay_2ch_ps.tsv", time_unit="ns")
     assert h.bin_width_ns == pytest.approx(50.0)
@@ -97,7 +99,10 @@ def test_sdt_curves():
     assert h.bin_width_ns == pytest.approx(truth["bin_width_ns"], rel=1e-6)
     assert h.period_ns == pytest.approx(truth["period_ns"], rel=1e-6)
     assert int(np.dot(np.arange(len(h)), h.counts)) == truth["checksum"][0]
-    assert int(np.dot(np.arange(256), read_decay(DATA / "decay.sdt", channel=1).counts)) == truth["checksum"][1]
+    assert (
+        int(np.dot(np.arange(256), read_decay(DATA / "decay.sdt", channel=1).counts))
+        == truth["checksum"][1]
+    )
 
 
 def _write(tmp_path, name, text):
@@ -157,7 +162,9 @@ def test_other_bad_inputs(tmp_path):
         ("hydraharp_v10_t3.ptu", [48001, 46559], 400.0, 128.0, 31),
     ],
 )
-def test_real_hydraharp_t3_files(real_data, caplog, capsys, name, counts, period_ns, bin_ps, peak_bin):
+def test_real_hydraharp_t3_files(
+    real_data, caplog, capsys, name, counts, period_ns, bin_ps, peak_bin
+):
     """Real SymPhoTime files: two channels; their harmless UsrHeadName tag oddities become notes."""
     with caplog.at_level(logging.DEBUG, logger="ptufile"):
         h = read_decay(real_data / "tcspc" / name)

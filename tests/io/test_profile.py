@@ -66,7 +66,13 @@ def test_two_theta_header_default_wavelength(tmp_path, header):
 def test_two_theta_wavelength_from_header_and_option(tmp_path):
     wl = 0.071073  # Mo K-alpha1
     tt = q_to_two_theta_deg(Q, wl)
-    p = _write(tmp_path / "mo.xy", ["# Mo source, wavelength = 0.71073 A", "2theta I"], tt, Y, fmt="{:.8f} {}")
+    p = _write(
+        tmp_path / "mo.xy",
+        ["# Mo source, wavelength = 0.71073 A", "2theta I"],
+        tt,
+        Y,
+        fmt="{:.8f} {}",
+    )
     prof = read_profile(p)
     assert prof.wavelength_source == "file"
     assert prof.wavelength_nm == pytest.approx(wl, rel=1e-6)
@@ -83,13 +89,20 @@ def test_xye_errors_csv_and_decimal_comma(tmp_path):
     prof = read_profile(p)
     np.testing.assert_allclose(prof.intensity_err, err, rtol=1e-3)
     c = tmp_path / "p.csv"
-    c.write_text("q (1/nm),I\n" + "\n".join(f"{a:.5f},{b}" for a, b in zip(Q[::-1], Y[::-1])) + "\n")
+    c.write_text(
+        "q (1/nm),I\n" + "\n".join(f"{a:.5f},{b}" for a, b in zip(Q[::-1], Y[::-1])) + "\n"
+    )
     prof = read_profile(c)  # descending x is sorted
     np.testing.assert_allclose(prof.q_per_nm, Q, rtol=1e-5)
-    np.testing.assert_allclose(prof.intensity_err, np.sqrt(np.maximum(Y, 1)))  # whole counts: Poisson
+    np.testing.assert_allclose(
+        prof.intensity_err, np.sqrt(np.maximum(Y, 1))
+    )  # whole counts: Poisson
     assert prof.intensity_unit == "counts"
     d = tmp_path / "p.txt"
-    d.write_text("q nm^-1\tI\n" + "\n".join(f"{a:.5f}\t{b + 0.5:.1f}".replace(".", ",") for a, b in zip(Q, Y)))
+    d.write_text(
+        "q nm^-1\tI\n"
+        + "\n".join(f"{a:.5f}\t{b + 0.5:.1f}".replace(".", ",") for a, b in zip(Q, Y))
+    )
     prof = read_profile(d)
     np.testing.assert_allclose(prof.intensity, Y + 0.5)
     assert prof.intensity_err is None and prof.intensity_unit == "arb."
@@ -128,7 +141,9 @@ def test_xrdml_empyrean(real_data):
     prof = read_profile(real_data / "xrd" / "empyrean.xrdml")
     assert prof.format == "xrdml" and prof.n_scans == 1
     assert len(prof) == 196
-    assert prof.two_theta_deg[0] == pytest.approx(30.05) and prof.two_theta_deg[-1] == pytest.approx(41.75)
+    assert prof.two_theta_deg[0] == pytest.approx(30.05) and prof.two_theta_deg[
+        -1
+    ] == pytest.approx(41.75)
     # usedWavelength intended="K-Alpha 1" -> kAlpha1 = 1.5405980 A
     assert prof.wavelength_nm == pytest.approx(0.15405980) and prof.wavelength_source == "file"
     np.testing.assert_allclose(prof.q_per_nm, two_theta_to_q_per_nm(prof.two_theta_deg, 0.1540598))
@@ -141,21 +156,31 @@ def test_xrdml_empyrean(real_data):
 def test_xrdml_xrdtools(real_data):
     prof = read_profile(real_data / "xrd" / "xrdtools_test_scan.xrdml")
     assert len(prof) == 750 and prof.scan_axis == "2Theta-Omega"
-    assert prof.two_theta_deg[0] == pytest.approx(15.01) and prof.two_theta_deg[-1] == pytest.approx(29.99)
+    assert prof.two_theta_deg[0] == pytest.approx(15.01) and prof.two_theta_deg[
+        -1
+    ] == pytest.approx(29.99)
 
 
 def test_xrdml_with_bom(real_data_gpl):
-    bom = read_profile(real_data_gpl / "xrd" / "simpack_xrd_AlGaAs.xrdml")  # UTF-8 BOM, <counts> element
+    bom = read_profile(
+        real_data_gpl / "xrd" / "simpack_xrd_AlGaAs.xrdml"
+    )  # UTF-8 BOM, <counts> element
     assert len(bom) == 2999 and bom.scan_axis == "Omega-2Theta"
-    assert bom.two_theta_deg[0] == pytest.approx(65.46) and bom.two_theta_deg[-1] == pytest.approx(66.66, abs=1e-3)
-    assert bom.intensity.max() == pytest.approx(152364, rel=1e-6)  # counts/0.5 s, as the data README states
+    assert bom.two_theta_deg[0] == pytest.approx(65.46) and bom.two_theta_deg[-1] == pytest.approx(
+        66.66, abs=1e-3
+    )
+    assert bom.intensity.max() == pytest.approx(
+        152364, rel=1e-6
+    )  # counts/0.5 s, as the data README states
 
 
 def test_ras_two_scans_shift_jis_crlf(real_data_gpl):
     path = real_data_gpl / "xrd" / "inas_layer_radial_002_004.ras"
     scans = read_profile_scans(path)
     assert [len(s) for s in scans] == [1501, 2501]
-    assert scans[0].two_theta_deg[0] == pytest.approx(26.5) and scans[1].two_theta_deg[-1] == pytest.approx(66.0)
+    assert scans[0].two_theta_deg[0] == pytest.approx(26.5) and scans[1].two_theta_deg[
+        -1
+    ] == pytest.approx(66.0)
     # MEAS_COND_XG_WAVE_TYPE "Ka1" -> HW_XG_WAVE_LENGTH_ALPHA1 1.540593 A
     assert scans[0].wavelength_nm == pytest.approx(0.1540593)
     with pytest.warns(QdstackWarning, match="2 scans"):
@@ -170,8 +195,14 @@ def test_ras_two_scans_shift_jis_crlf(real_data_gpl):
 def test_bruker_raw_layout(real_data):
     prof = read_profile(real_data / "xrd" / "Cu3Au-1.raw")
     assert prof.format == "bruker_raw" and len(prof) == 3901
-    assert prof.two_theta_deg[0] == pytest.approx(22.0) and prof.two_theta_deg[-1] == pytest.approx(100.0)
-    assert np.all(prof.intensity == np.round(prof.intensity)) and prof.intensity.min() == 2 and prof.intensity.max() == 138
+    assert prof.two_theta_deg[0] == pytest.approx(22.0) and prof.two_theta_deg[-1] == pytest.approx(
+        100.0
+    )
+    assert (
+        np.all(prof.intensity == np.round(prof.intensity))
+        and prof.intensity.min() == 2
+        and prof.intensity.max() == 138
+    )
     # K-alpha1 1.5406, K-alpha2 1.54439, ratio 0.5 -> weighted mean 1.541863 A
     assert prof.wavelength_nm == pytest.approx((1.5406 + 0.5 * 1.54439) / 1.5 * 0.1, rel=1e-6)
     # the strongest reflection of Cu3Au, (111), is near 41.5 deg in this scan
@@ -198,7 +229,11 @@ def test_xrdml_rocking_curve_refused(real_data, tmp_path):
     text = (real_data / "xrd" / "empyrean.xrdml").read_text(encoding="utf-8")
     start = text.index('<positions axis="2Theta"')
     end = text.index("</positions>", start) + len("</positions>")
-    rocking = text[:start] + '<positions axis="2Theta" unit="deg"><commonPosition>35.0</commonPosition></positions>' + text[end:]
+    rocking = (
+        text[:start]
+        + '<positions axis="2Theta" unit="deg"><commonPosition>35.0</commonPosition></positions>'
+        + text[end:]
+    )
     p = tmp_path / "rocking.xrdml"
     p.write_text(rocking, encoding="utf-8")
     with pytest.raises(FileFormatError, match="fixed 2theta"):
@@ -311,7 +346,10 @@ def test_raw1_layout_constants_written_by_hand(tmp_path):
 def test_xye_zero_errors_of_empty_bins(tmp_path):
     y = np.array([0, 1, 4, 9, 0, 2, 5, 0])
     p = tmp_path / "z.xye"
-    p.write_text("q_nm^-1 I esd\n" + "\n".join(f"{0.1 * (i + 1):.2f} {v} {np.sqrt(v):.4f}" for i, v in enumerate(y)))
+    p.write_text(
+        "q_nm^-1 I esd\n"
+        + "\n".join(f"{0.1 * (i + 1):.2f} {v} {np.sqrt(v):.4f}" for i, v in enumerate(y))
+    )
     with pytest.warns(QdstackWarning, match="3 zero errors"):
         prof = read_profile(p)
     assert np.all(prof.intensity_err > 0) and prof.intensity_err[0] == 1.0

@@ -15,13 +15,18 @@ from qdstack.io.spectrum import read_spectrum
 from qdstack.io.table import read_numeric_table
 
 # QDSTACK_FUZZ_EXAMPLES=2000 for a deeper search than CI's
-SETTINGS = settings(max_examples=int(os.environ.get("QDSTACK_FUZZ_EXAMPLES", "150")), deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("QDSTACK_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 _token = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-10**6, 10**6).map(str),
-    st.sampled_from(["", " ", "nan", "inf", "abc", "1,5", "1.2.3", "--", "e5", '"2.0"', "1e999", "NaN"]),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(
+        ["", " ", "nan", "inf", "abc", "1,5", "1.2.3", "--", "e5", '"2.0"', "1e999", "NaN"]
+    ),
     st.text(max_size=6),
 )
 _delim = st.sampled_from([",", "\t", ";", " ", "  ", ", "])
@@ -30,7 +35,6 @@ _table = st.lists(_row, min_size=0, max_size=25).map("\n".join)
 
 # a reader may warn (e.g. "3 columns; using column 2"); warnings are not what is tested here
 pytestmark = pytest.mark.filterwarnings("ignore::qdstack.errors.QdstackWarning")
-
 
 
 @SETTINGS
@@ -76,7 +80,9 @@ def test_random_named_tables(tmp_path, text):
     x=st.lists(st.floats(300, 900, allow_nan=False), min_size=3, max_size=40, unique=True),
     decimal_comma=st.booleans(),
     delimiter=st.sampled_from(["\t", ";", " "]),
-    header=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30), max_size=4),
+    header=st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30), max_size=4
+    ),
 )
 def test_well_formed_tables_round_trip(tmp_path, x, decimal_comma, delimiter, header):
     """Whatever the header junk above it, a well-formed block is read exactly."""
@@ -120,8 +126,13 @@ _SPE_FIELDS = [10, 42, 108, 656, 1446, 1992, 678, 3098, 3101, 3102, 3103, 3183, 
 
 
 @SETTINGS
-@given(edits=st.lists(st.tuples(st.sampled_from(_SPE_FIELDS), st.binary(min_size=1, max_size=8)), max_size=6),
-       cut=st.integers(0, 4200), footer=st.binary(max_size=300))
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(_SPE_FIELDS), st.binary(min_size=1, max_size=8)), max_size=6
+    ),
+    cut=st.integers(0, 4200),
+    footer=st.binary(max_size=300),
+)
 def test_damaged_spe_files(tmp_path, edits, cut, footer):
     """A valid .spe with header fields overwritten by random bytes, cut short or given a random tail
     (read as a LightField XML footer when the version field says 3.x): read, or qdstack's own error."""
@@ -138,14 +149,27 @@ def test_damaged_spe_files(tmp_path, edits, cut, footer):
     assert np.all(np.isfinite(s.intensity)) and np.all(np.diff(s.energy_eV) > 0)
 
 
-_attr = st.one_of(st.integers(-5, 10**6).map(str), st.sampled_from(["", "abc", "1e3", "-0", "12.5"]))
-_values = st.lists(st.one_of(st.floats(300, 900).map(lambda v: f"{v:.3f}"), st.sampled_from(["", "x", "nan", "1e999"])),
-                   max_size=60).map(",".join)
+_attr = st.one_of(
+    st.integers(-5, 10**6).map(str), st.sampled_from(["", "abc", "1e3", "-0", "12.5"])
+)
+_values = st.lists(
+    st.one_of(
+        st.floats(300, 900).map(lambda v: f"{v:.3f}"), st.sampled_from(["", "x", "nan", "1e999"])
+    ),
+    max_size=60,
+).map(",".join)
 
 
 @SETTINGS
-@given(stride=_attr, x0=_attr, xbin=_attr, values=_values, tag=st.sampled_from(["Wavelength", "WavelengthError", "X"]),
-       regions=st.integers(0, 2), version=st.sampled_from([3.0, 3.5]))
+@given(
+    stride=_attr,
+    x0=_attr,
+    xbin=_attr,
+    values=_values,
+    tag=st.sampled_from(["Wavelength", "WavelengthError", "X"]),
+    regions=st.integers(0, 2),
+    version=st.sampled_from([3.0, 3.5]),
+)
 def test_damaged_lightfield_footers(tmp_path, stride, x0, xbin, values, tag, regions, version):
     """LightField 3.x files whose XML footer carries random attribute values and wavelength lists."""
     import struct
@@ -153,8 +177,10 @@ def test_damaged_lightfield_footers(tmp_path, stride, x0, xbin, values, tag, reg
     raw = bytearray(_valid_spe())
     struct.pack_into("<f", raw, 1992, version)
     region = '<DataBlock type="Region" width="50" height="1"/>' * regions
-    xml = (f'<SpeFormat><DataFormat><DataBlock type="Frame" stride="{stride}">{region}</DataBlock></DataFormat>'
-           f'<SensorMapping x="{x0}" xBinning="{xbin}"/><{tag}>{values}</{tag}></SpeFormat>').encode()
+    xml = (
+        f'<SpeFormat><DataFormat><DataBlock type="Frame" stride="{stride}">{region}</DataBlock></DataFormat>'
+        f'<SensorMapping x="{x0}" xBinning="{xbin}"/><{tag}>{values}</{tag}></SpeFormat>'
+    ).encode()
     struct.pack_into("<Q", raw, 678, len(raw))
     p = tmp_path / "lf.spe"
     p.write_bytes(bytes(raw) + xml)

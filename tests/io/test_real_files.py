@@ -22,7 +22,11 @@ def _listed_checksums() -> dict[str, str]:
 
 def test_every_shipped_file_is_listed_with_its_checksum():
     listed = _listed_checksums()
-    present = {p.relative_to(SHIPPED).as_posix() for p in SHIPPED.rglob("*") if p.is_file() and p.name != "README.md"}
+    present = {
+        p.relative_to(SHIPPED).as_posix()
+        for p in SHIPPED.rglob("*")
+        if p.is_file() and p.name != "README.md"
+    }
     assert present == set(listed)
     for name, digest in listed.items():
         assert hashlib.sha256((SHIPPED / name).read_bytes()).hexdigest() == digest, name

@@ -23,10 +23,21 @@ from qdstack.units import HC_EV_NM
 HC = HC_EV_NM
 
 
-def write_winspec(path, counts, coef=(500.0, 0.05, 0.0), dtype="<u2", code=3, label=b"Wavelength [nm]",
-                  valid=1, pairs=None, check=0x5555):
+def write_winspec(
+    path,
+    counts,
+    coef=(500.0, 0.05, 0.0),
+    dtype="<u2",
+    code=3,
+    label=b"Wavelength [nm]",
+    valid=1,
+    pairs=None,
+    check=0x5555,
+):
     """A WinSpec 2.x file: ``counts`` of shape (frames, ydim, xdim)."""
-    counts = np.round(np.asarray(counts, dtype=float))  # whole counts: every data type holds them exactly
+    counts = np.round(
+        np.asarray(counts, dtype=float)
+    )  # whole counts: every data type holds them exactly
     n_frames, ydim, xdim = counts.shape
     h = bytearray(4100)
     struct.pack_into("<f", h, 10, 1.5)
@@ -55,9 +66,14 @@ def write_lightfield(path, counts, wavelengths, meta_bytes=0, tag="Wavelength"):
     counts = np.round(np.asarray(counts, dtype=float))
     n_frames, ydim, xdim = counts.shape
     frame_bytes = xdim * ydim * 2
-    body = b"".join(counts[k].astype("<u2").tobytes() + b"\x07" * meta_bytes for k in range(n_frames))
-    values = ",".join(f"{w:.6f}" for w in wavelengths) if tag == "Wavelength" else ",".join(
-        f"{w:.6f},0.01" for w in wavelengths)
+    body = b"".join(
+        counts[k].astype("<u2").tobytes() + b"\x07" * meta_bytes for k in range(n_frames)
+    )
+    values = (
+        ",".join(f"{w:.6f}" for w in wavelengths)
+        if tag == "Wavelength"
+        else ",".join(f"{w:.6f},0.01" for w in wavelengths)
+    )
     xml = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<SpeFormat version="3.0" xmlns="http://www.princetoninstruments.com/spe/2009">'
@@ -65,7 +81,7 @@ def write_lightfield(path, counts, wavelengths, meta_bytes=0, tag="Wavelength"):
         f'size="{frame_bytes}" stride="{frame_bytes + meta_bytes}">'
         f'<DataBlock type="Region" count="1" width="{xdim}" height="{ydim}" size="{frame_bytes}" '
         f'stride="{frame_bytes}"/></DataBlock></DataFormat>'
-        f'<Calibrations><WavelengthMapping><{tag}>{values}</{tag}></WavelengthMapping></Calibrations>'
+        f"<Calibrations><WavelengthMapping><{tag}>{values}</{tag}></WavelengthMapping></Calibrations>"
         "</SpeFormat>"
     ).encode()
     h = bytearray(4100)
@@ -99,7 +115,9 @@ def test_real_winspec_file(real_data):
     assert spe.x[0] == pytest.approx(515.0790773, abs=1e-6)
     assert spe.x[-1] == pytest.approx(554.6448469, abs=1e-6)
     assert spe.frames.min() == 204 and spe.frames.max() == 8849
-    assert spe.x[int(np.argmax(spe.frames[0, 0]))] == pytest.approx(532.47, abs=0.01)  # a 532 nm laser
+    assert spe.x[int(np.argmax(spe.frames[0, 0]))] == pytest.approx(
+        532.47, abs=0.01
+    )  # a 532 nm laser
 
 
 def test_real_winspec_file_as_a_spectrum(real_data):
@@ -117,7 +135,12 @@ def test_real_winspec_file_as_a_spectrum(real_data):
 def test_real_shimadzu_native_file_is_named(run_cli, real_data):
     code, out, err = run_cli("absorption", real_data / "uvvis" / "sa281-02-280K.spc")
     assert code == 2 and out == ""
-    assert err.count("error:") == 1 and "sa281-02-280K.spc" in err and "OLE2" in err and "as text" in err
+    assert (
+        err.count("error:") == 1
+        and "sa281-02-280K.spc" in err
+        and "OLE2" in err
+        and "as text" in err
+    )
 
 
 # ----------------------------------------------------------------------------- built files
@@ -129,7 +152,9 @@ def test_data_types_and_calibration(tmp_path, dtype, code):
     coef = (480.0, 0.1, -2e-6)
     wl = np.polynomial.polynomial.polyval(np.arange(1, xdim + 1), coef)
     counts = np.round(_band(wl))[None, None, :]  # whole counts
-    s = read_spectrum(write_winspec(tmp_path / "x.spe", counts, coef, dtype, code), kind="absorption")
+    s = read_spectrum(
+        write_winspec(tmp_path / "x.spe", counts, coef, dtype, code), kind="absorption"
+    )
     assert np.allclose(np.sort(HC / s.energy_eV), wl)
     assert np.allclose(s.intensity[::-1], counts[0, 0])  # absorption: no Jacobian; energy ascends
 
@@ -160,7 +185,11 @@ def test_emission_gets_the_jacobian(tmp_path):
         ({"valid": 0}, (1, 1, 50), "no x calibration"),
         ({"check": 0x1234}, (1, 1, 50), "check value"),
         ({"code": 5}, (1, 1, 50), "unknown SPE data type 5"),
-        ({"pairs": (np.array([1.0, 50.0]), np.array([500.0, 900.0]))}, (1, 1, 50), "own calibration points"),
+        (
+            {"pairs": (np.array([1.0, 50.0]), np.array([500.0, 900.0]))},
+            (1, 1, 50),
+            "own calibration points",
+        ),
         ({}, (1, 4, 50), "CCD image of 4 rows"),
         ({"label": b"Relative Wavenumber [cm-1]"}, (1, 1, 50), "shift from the laser line"),
     ],
@@ -185,13 +214,17 @@ def test_lightfield_footer_and_frame_metadata(tmp_path):
     spe = read_spe(write_lightfield(tmp_path / "lf.spe", counts, wl, meta_bytes=16))
     assert spe.version == pytest.approx(3.0)
     assert np.allclose(spe.x, wl, atol=1e-6)
-    assert np.array_equal(spe.frames, np.round(counts))  # the 16 metadata bytes after each frame are skipped
+    assert np.array_equal(
+        spe.frames, np.round(counts)
+    )  # the 16 metadata bytes after each frame are skipped
     pairs = read_spe(write_lightfield(tmp_path / "lf2.spe", counts, wl, tag="WavelengthError"))
     assert np.allclose(pairs.x, wl, atol=1e-6)
 
 
 def test_lightfield_without_wavelengths(tmp_path):
-    path = write_lightfield(tmp_path / "nocal.spe", np.ones((1, 1, 10)), np.arange(10.0), tag="Other")
+    path = write_lightfield(
+        tmp_path / "nocal.spe", np.ones((1, 1, 10)), np.arange(10.0), tag="Other"
+    )
     with pytest.raises(FileFormatError, match="no wavelength calibration"):
         read_spe(path)
 

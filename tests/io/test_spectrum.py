@@ -153,12 +153,19 @@ def test_percent_transmittance_is_converted_with_a_warning(tmp_path):
     lam = np.arange(420.0, 600.0, 1.0)
     a = _band_absorbance(lam)
     t = 100 * 10 ** (-a)
-    p = _write(tmp_path, "Wavelength (nm),%T\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t)))
-    with pytest.warns(QdstackWarning, match=r"transmittance \(%T\); converted to absorbance A = 2 - log10\(%T\)"):
+    p = _write(
+        tmp_path, "Wavelength (nm),%T\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t))
+    )
+    with pytest.warns(
+        QdstackWarning, match=r"transmittance \(%T\); converted to absorbance A = 2 - log10\(%T\)"
+    ):
         s = read_spectrum(p)
     np.testing.assert_allclose(s.intensity[::-1], a, rtol=1e-5)
-    frac = _write(tmp_path, "nm\tTransmittance\n" + "".join(f"{x:.1f}\t{y / 100:.8f}\n" for x, y in zip(lam, t)),
-                  "frac.txt")
+    frac = _write(
+        tmp_path,
+        "nm\tTransmittance\n" + "".join(f"{x:.1f}\t{y / 100:.8f}\n" for x, y in zip(lam, t)),
+        "frac.txt",
+    )
     with pytest.warns(QdstackWarning, match=r"T \(fraction\)"):
         s = read_spectrum(frac)
     np.testing.assert_allclose(s.intensity[::-1], a, rtol=1e-4)
@@ -169,8 +176,13 @@ def test_percent_transmittance_is_converted_with_a_warning(tmp_path):
 def test_values_no_absorbance_takes_are_refused(tmp_path):
     lam = np.arange(420.0, 600.0, 1.0)
     t = 100 * 10 ** (-_band_absorbance(lam))
-    p = _write(tmp_path, "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t)))  # %T without a header
-    with pytest.raises(FileFormatError, match=r"not absorbance: an OD above 6 is not measurable.*%T or Transmittance"):
+    p = _write(
+        tmp_path, "".join(f"{x:.1f},{y:.4f}\n" for x, y in zip(lam, t))
+    )  # %T without a header
+    with pytest.raises(
+        FileFormatError,
+        match=r"not absorbance: an OD above 6 is not measurable.*%T or Transmittance",
+    ):
         read_spectrum(p)
     r = _write(tmp_path, "nm,%R\n500,40\n501,41\n502,42\n", "r.csv")
     with pytest.raises(FileFormatError, match="reflectance"):
@@ -201,7 +213,10 @@ def test_energies_stay_energies_and_ambiguous_ranges_are_refused(tmp_path):
     s = read_spectrum(_write(tmp_path, "".join(f"{x:.5f},0.1\n" for x in e), "ev.csv"))
     assert s.x_unit == "eV" and s.energy_eV[0] == pytest.approx(1.8)
     both = np.linspace(0.4, 2.5, 200)  # 400-2500 nm in µm, or 0.4-2.5 eV: no way to tell
-    with pytest.raises(FileFormatError, match=r"cannot tell the unit of the x column.*0\.4\.\.2\.5.*Wavelength \(um\)"):
+    with pytest.raises(
+        FileFormatError,
+        match=r"cannot tell the unit of the x column.*0\.4\.\.2\.5.*Wavelength \(um\)",
+    ):
         read_spectrum(_write(tmp_path, "".join(f"{x:.5f},0.1\n" for x in both), "amb.csv"))
     mid = np.linspace(20, 80, 50)
     with pytest.raises(FileFormatError, match="cannot tell the unit"):
@@ -211,7 +226,11 @@ def test_energies_stay_energies_and_ambiguous_ranges_are_refused(tmp_path):
 def test_cli_reports_the_conversion_and_refusals_in_one_line(run_cli, tmp_path):
     lam = np.arange(420.0, 600.0, 0.5)
     t = 100 * 10 ** (-_band_absorbance(lam))
-    p = _write(tmp_path, "Wavelength (nm),T%\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t)), "film_N1.csv")
+    p = _write(
+        tmp_path,
+        "Wavelength (nm),T%\n" + "".join(f"{x:.1f},{y:.6f}\n" for x, y in zip(lam, t)),
+        "film_N1.csv",
+    )
     code, out, err = run_cli("absorption", p, "--json")
     assert code == 0, err
     import json

@@ -121,7 +121,9 @@ def test_non_utf8_headers(tmp_path):
     sjis = "測定データ\n波長 nm\t吸光度\n300,0\t0,5\n301,0\t0,6\n302,0\t0,7\n".encode("cp932")
     t = read_numeric_table(_write(tmp_path, sjis, "sjis.txt"))
     np.testing.assert_allclose(t.data[:, 0], [300, 301, 302])
-    latin = "Température (°C) spectre\nLänge;Abs\n300,5;0,1\n301,5;0,2\n302,5;0,3\n".encode("latin-1")
+    latin = "Température (°C) spectre\nLänge;Abs\n300,5;0,1\n301,5;0,2\n302,5;0,3\n".encode(
+        "latin-1"
+    )
     t = read_numeric_table(_write(tmp_path, latin, "latin.txt"))
     np.testing.assert_allclose(t.data[:, 0], [300.5, 301.5, 302.5])
 

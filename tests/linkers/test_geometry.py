@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from qdstack.errors import InputError
-from qdstack.linkers import LinkerGeometry, boltzmann_mean, boltzmann_weights, get_linker, linker_gap_nm
+from qdstack.linkers import (
+    LinkerGeometry,
+    boltzmann_mean,
+    boltzmann_weights,
+    get_linker,
+    linker_gap_nm,
+)
 from qdstack.units import K_B_MEV_PER_K
 
 
@@ -143,7 +149,9 @@ def test_plot_shows_every_minimum_and_the_distances():
     points = ax.collections[0].get_offsets()
     np.testing.assert_allclose(points[:, 0], g.ensemble_ss_distance_nm)
     np.testing.assert_allclose(points[:, 1], g.ensemble_energy_meV)
-    vlines = [line.get_xdata()[0] for line in ax.lines if line.get_xdata()[0] == line.get_xdata()[1]]
+    vlines = [
+        line.get_xdata()[0] for line in ax.lines if line.get_xdata()[0] == line.get_xdata()[1]
+    ]
     assert g.anti_ss_distance_nm in vlines and g.boltzmann_ss_distance_nm in vlines
     assert g.paper_ss_distance_nm in vlines
     # a rigid linker is not magnified: its 0.0001 nm spread sits on a 0.1 nm wide axis

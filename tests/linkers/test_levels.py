@@ -53,15 +53,23 @@ def test_shipped_b3lyp_alkanes_grow_by_one_ch2_step():
     names = ["C2DT", "C3DT", "C4DT", "C5DT", "C6DT", "C10DT"]
     n_carbons = {"C2DT": 2, "C3DT": 3, "C4DT": 4, "C5DT": 5, "C6DT": 6, "C10DT": 10}
     table = {b.name: b for b in builtin_linkers()}
-    fresh = {n: table[n].levels["b3lyp"] for n in names
-             if table[n].levels.get("b3lyp") is not None and table[n].levels["b3lyp"].pipeline_version == "2"}
+    fresh = {
+        n: table[n].levels["b3lyp"]
+        for n in names
+        if table[n].levels.get("b3lyp") is not None
+        and table[n].levels["b3lyp"].pipeline_version == "2"
+    }
     assert {"C2DT", "C3DT"} <= set(fresh)
     done = sorted(fresh, key=n_carbons.get)
     for a, b in zip(done, done[1:]):
-        per_ch2 = (fresh[b].anti_ss_distance_nm - fresh[a].anti_ss_distance_nm) / (n_carbons[b] - n_carbons[a])
+        per_ch2 = (fresh[b].anti_ss_distance_nm - fresh[a].anti_ss_distance_nm) / (
+            n_carbons[b] - n_carbons[a]
+        )
         assert 0.10 < per_ch2 < 0.15, (a, b, per_ch2)
     if "C10DT" not in fresh:
-        pytest.skip(f"C10DT/b3lyp not recomputed in the shipped table: {table['C10DT'].missing.get('b3lyp')}")
+        pytest.skip(
+            f"C10DT/b3lyp not recomputed in the shipped table: {table['C10DT'].missing.get('b3lyp')}"
+        )
     assert fresh["C10DT"].anti_ss_distance_nm == pytest.approx(1.46, abs=0.02)
 
 

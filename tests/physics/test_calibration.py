@@ -24,12 +24,18 @@ SAMPLING_MEV = 0.45
 
 
 def synthetic(params, layout, noise_meV, seed):
-    truth = model_shifts_meV([ShiftMeasurement(k, n, -1.0) for k, n in layout], params, realisations=R_TRUTH,
-                             seed=SEED_TRUTH)
+    truth = model_shifts_meV(
+        [ShiftMeasurement(k, n, -1.0) for k, n in layout],
+        params,
+        realisations=R_TRUTH,
+        seed=SEED_TRUTH,
+    )
     rng = np.random.default_rng(seed)
     err = math.hypot(noise_meV, SAMPLING_MEV)
-    return [ShiftMeasurement(k, n, float(t + rng.normal(0, noise_meV)), err)
-            for (k, n), t in zip(layout, truth)]
+    return [
+        ShiftMeasurement(k, n, float(t + rng.normal(0, noise_meV)), err)
+        for (k, n), t in zip(layout, truth)
+    ]
 
 
 def test_recovers_an_engine_barrier():
@@ -51,8 +57,12 @@ def test_recovers_the_exponential_law():
     base = load_parameter_set("enomoto2024")
     truth = base.with_(barrier_e_eV=0.05, barrier_h_eV=0.05, coupling_amplitude_meV=30.0)
     data = synthetic(truth, [("C3DT", 3), ("C10DT", 3)], 0.1, seed=2)
-    res = calibrate(data, base.with_(barrier_e_eV=0.07, barrier_h_eV=0.07, coupling_amplitude_meV=25.0),
-                    realisations=R, seed=0)
+    res = calibrate(
+        data,
+        base.with_(barrier_e_eV=0.07, barrier_h_eV=0.07, coupling_amplitude_meV=25.0),
+        realisations=R,
+        seed=0,
+    )
     for k, t in (("barrier_eV", 0.05), ("coupling_amplitude_meV", 30.0)):
         assert res.values[k] == pytest.approx(t, abs=max(3 * res.errors[k], 1e-3 * t))
     assert {r["linker"] for r in res.linkers} >= {"C3DT", "C10DT", "BDT", "BPDT"}
@@ -74,9 +84,13 @@ def test_shipped_parameter_sets_reproduce_their_calibration():
     assert {"enomoto2024", "enomoto2024-tunnelling"} <= set(available_parameter_sets())
     p = load_parameter_set("enomoto2024")
     cal = p.provenance["calibration"]
-    assert [(m["linker"], m["layers"], m["shift_meV"]) for m in cal["data"]] == [("C3DT", 8, -44.0),
-                                                                                ("C10DT", 8, -14.2)]
-    got = model_shifts_meV(reference_shifts("enomoto2024"), p, realisations=cal["realisations"], seed=cal["seed"])
+    assert [(m["linker"], m["layers"], m["shift_meV"]) for m in cal["data"]] == [
+        ("C3DT", 8, -44.0),
+        ("C10DT", 8, -14.2),
+    ]
+    got = model_shifts_meV(
+        reference_shifts("enomoto2024"), p, realisations=cal["realisations"], seed=cal["seed"]
+    )
     np.testing.assert_allclose(got, [-44.0, -14.2], atol=0.05)
     t = load_parameter_set("enomoto2024-tunnelling")
     assert t.coupling == "engine" and t.barrier_e_eV < 0.05
@@ -105,7 +119,9 @@ def test_calibration_on_the_paper_readout_reaches_the_numbers_by_peak_top():
     PAPER_SHIFTS = reference_shifts("enomoto2024")
     base = load_parameter_set("enomoto2024")
     res = calibrate(PAPER_SHIFTS, base, realisations=400, seed=3, readout="peak_top")
-    top = model_shifts_meV(PAPER_SHIFTS, res.parameters, realisations=400, seed=3, readout="peak_top")
+    top = model_shifts_meV(
+        PAPER_SHIFTS, res.parameters, realisations=400, seed=3, readout="peak_top"
+    )
     assert top == pytest.approx([-44.0, -14.2], abs=0.3)
     fit = model_shifts_meV(PAPER_SHIFTS, res.parameters, realisations=400, seed=3, readout="fit")
     assert fit[0] < top[0]  # the fit centre sits below the peak top (the 4-5 meV of the issue)
@@ -114,5 +130,8 @@ def test_calibration_on_the_paper_readout_reaches_the_numbers_by_peak_top():
 def test_reference_shifts_come_from_the_reference_file():
     # hand-made: the paper's text states -44.0 (C3DT) and -14.2 meV (C10DT) at N = 8, and a per-film
     # peak spread of +-0.002 eV, so each shift has sigma = sqrt(2) x 2 meV = 2.828 meV
-    got = [(m.linker, m.layers, m.shift_meV, round(m.shift_meV_err, 3)) for m in reference_shifts("enomoto2024")]
+    got = [
+        (m.linker, m.layers, m.shift_meV, round(m.shift_meV_err, 3))
+        for m in reference_shifts("enomoto2024")
+    ]
     assert got == [("C3DT", 8, -44.0, 2.828), ("C10DT", 8, -14.2, 2.828)]

@@ -37,7 +37,9 @@ def uniform_chain(n, *, onsite=(0.0, 0.0), beta=(10.0, 8.0), u0=0.0, u1=0.0, dip
         j = np.zeros((n, n))
         i = np.arange(n - 1)
         j[i, i + 1] = j[i + 1, i] = dipolar
-    return ExcitonStack(e, h, u, chain_bonds(n), np.full(n - 1, beta[0]), np.full(n - 1, beta[1]), j)
+    return ExcitonStack(
+        e, h, u, chain_bonds(n), np.full(n - 1, beta[0]), np.full(n - 1, beta[1]), j
+    )
 
 
 def random_stack(r, n, seed, *, dipolar=True, bonds=None, beta_scale=12.0):
@@ -79,8 +81,9 @@ def test_no_disorder_no_coulomb_is_the_tight_binding_chain(n):
     # the whole spectrum: every sum of one electron and one hole chain level
     e_levels = tight_binding_chain_meV(n, 30.0, be)
     h_levels = tight_binding_chain_meV(n, 20.0, bh)
-    np.testing.assert_allclose(st.energies_meV[0], np.sort((e_levels[:, None] + h_levels[None, :]).ravel()),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        st.energies_meV[0], np.sort((e_levels[:, None] + h_levels[None, :]).ravel()), atol=1e-9
+    )
 
 
 def test_dimer_splitting_is_two_beta():
@@ -125,16 +128,31 @@ def test_beta_zero_film_equals_the_monolayer():
     # spectrum per dot is the monolayer spectrum of the same dots
     r, n = 300, 4
     st = random_stack(r, n, seed=3, dipolar=False)
-    st0 = ExcitonStack(st.electron_meV, st.hole_meV, st.coulomb_meV, st.bonds,
-                       np.zeros_like(st.beta_e_meV), np.zeros_like(st.beta_h_meV), reference_eV=2.45)
+    st0 = ExcitonStack(
+        st.electron_meV,
+        st.hole_meV,
+        st.coulomb_meV,
+        st.bonds,
+        np.zeros_like(st.beta_e_meV),
+        np.zeros_like(st.beta_h_meV),
+        reference_eV=2.45,
+    )
     i = np.arange(n)
-    mono = ExcitonStack(st.electron_meV.reshape(-1, 1), st.hole_meV.reshape(-1, 1),
-                        st.coulomb_meV[:, i, i].reshape(-1, 1, 1), chain_bonds(1),
-                        np.zeros((r * n, 0)), np.zeros((r * n, 0)), reference_eV=2.45)
+    mono = ExcitonStack(
+        st.electron_meV.reshape(-1, 1),
+        st.hole_meV.reshape(-1, 1),
+        st.coulomb_meV[:, i, i].reshape(-1, 1, 1),
+        chain_bonds(1),
+        np.zeros((r * n, 0)),
+        np.zeros((r * n, 0)),
+        reference_eV=2.45,
+    )
     e = np.linspace(2.2, 2.6, 401)
     a = bright_spectrum(st0, e, fwhm_meV=40.0)
     b = bright_spectrum(mono, e, fwhm_meV=40.0)
-    np.testing.assert_allclose(a.absorption_per_eV, b.absorption_per_eV, atol=1e-8 * b.absorption_per_eV.max())
+    np.testing.assert_allclose(
+        a.absorption_per_eV, b.absorption_per_eV, atol=1e-8 * b.absorption_per_eV.max()
+    )
 
 
 # ----------------------------------------------------------------------------- sum rules
@@ -147,8 +165,9 @@ def test_tunnelling_leaves_the_bright_centroid_where_it_was():
     np.testing.assert_allclose(f.sum(axis=1), 6.0, rtol=1e-12)
     centroid = (f * states.energies_meV).sum(axis=1) / 6.0
     i = np.arange(6)
-    np.testing.assert_allclose(centroid, (st.electron_meV + st.hole_meV - st.coulomb_meV[:, i, i]).mean(axis=1),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        centroid, (st.electron_meV + st.hole_meV - st.coulomb_meV[:, i, i]).mean(axis=1), atol=1e-9
+    )
     np.testing.assert_allclose(centroid, bright_centroid_meV(st), atol=1e-9)
 
 
@@ -164,7 +183,9 @@ def test_frenkel_chain_centroid_sum_rule_with_disorder(n):
     j = np.zeros((n, n))
     j[np.arange(n - 1), np.arange(1, n)] = jc
     j = np.broadcast_to(j + j.T, (r, n, n))
-    st = ExcitonStack(e, np.zeros((r, n)), u, chain_bonds(n), np.zeros((r, n - 1)), np.zeros((r, n - 1)), j)
+    st = ExcitonStack(
+        e, np.zeros((r, n)), u, chain_bonds(n), np.zeros((r, n - 1)), np.zeros((r, n - 1)), j
+    )
     states = eigenstates(st)
     f = oscillator_strengths(states)
     centroid = (f * states.energies_meV).sum(axis=1) / f.sum(axis=1)
@@ -183,8 +204,16 @@ def test_spectrum_area_and_first_moment():
 # ----------------------------------------------------------------------------- the fast method
 
 
-_ENGINES = ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
-    not _stack_kernels.available(), reason="numba is not installed (the compiled engine needs it)"))]
+_ENGINES = [
+    "numpy",
+    pytest.param(
+        "compiled",
+        marks=pytest.mark.skipif(
+            not _stack_kernels.available(),
+            reason="numba is not installed (the compiled engine needs it)",
+        ),
+    ),
+]
 
 
 @pytest.mark.parametrize("engine", _ENGINES)
@@ -207,8 +236,9 @@ def test_chebyshev_spectrum_of_an_in_plane_block_equals_dense(engine):
     e = np.linspace(2.15, 2.75, 301)
     fast = bright_spectrum(st, e, fwhm_meV=45.0, engine=engine)
     dense = bright_spectrum_dense(st, e, fwhm_meV=45.0)
-    np.testing.assert_allclose(fast.absorption_per_eV, dense.absorption_per_eV,
-                               atol=1e-8 * dense.absorption_per_eV.max())
+    np.testing.assert_allclose(
+        fast.absorption_per_eV, dense.absorption_per_eV, atol=1e-8 * dense.absorption_per_eV.max()
+    )
 
 
 def test_matrix_free_operator_matches_the_dense_matrix():
@@ -257,8 +287,9 @@ def test_compiled_moments_equal_the_numpy_moments(case, n_moments):
     else:
         from qdstack.physics.film_model import FilmSpec, build_column_ensemble, load_parameter_set
 
-        st = build_column_ensemble(FilmSpec.from_linker("C3DT", layers=8),
-                                   load_parameter_set("enomoto2024"), 700, seed=5).stack
+        st = build_column_ensemble(
+            FilmSpec.from_linker("C3DT", layers=8), load_parameter_set("enomoto2024"), 700, seed=5
+        ).stack
     lo, hi = spectral_bounds_meV(st)
     c, a = 0.5 * (lo + hi), 0.501 * (hi - lo)
     ref = chebyshev_moments(st, n_moments, c, a, engine="numpy")
@@ -274,9 +305,11 @@ def test_compiled_moments_equal_the_numpy_moments(case, n_moments):
 @pytest.mark.parametrize("dipolar", [True, False])
 def test_compiled_bounds_and_centroid_equal_numpy(dipolar):
     out_bonds, in_bonds = block_bonds(3, 2)
-    for st in (random_stack(333, 6, seed=31, dipolar=dipolar),
-               random_stack(20, 18, seed=32, dipolar=dipolar, bonds=np.concatenate([out_bonds, in_bonds])),
-               random_stack(10, 1, seed=33, dipolar=False)):
+    for st in (
+        random_stack(333, 6, seed=31, dipolar=dipolar),
+        random_stack(20, 18, seed=32, dipolar=dipolar, bonds=np.concatenate([out_bonds, in_bonds])),
+        random_stack(10, 1, seed=33, dipolar=False),
+    ):
         lo, hi, c = _stack_kernels.bounds_and_centroid(st)
         lo_ref, hi_ref = spectral_bounds_meV(st, engine="numpy")
         assert lo == pytest.approx(lo_ref, abs=1e-12) and hi == pytest.approx(hi_ref, abs=1e-12)
@@ -370,8 +403,14 @@ def test_participation_ratios():
 
 def test_bad_inputs_raise_input_errors():
     n = 3
-    good = dict(electron_meV=np.zeros(n), hole_meV=np.zeros(n), coulomb_meV=np.zeros((n, n)),
-                bonds=chain_bonds(n), beta_e_meV=np.zeros(n - 1), beta_h_meV=np.zeros(n - 1))
+    good = dict(
+        electron_meV=np.zeros(n),
+        hole_meV=np.zeros(n),
+        coulomb_meV=np.zeros((n, n)),
+        bonds=chain_bonds(n),
+        beta_e_meV=np.zeros(n - 1),
+        beta_h_meV=np.zeros(n - 1),
+    )
     ExcitonStack(**good)
     with pytest.raises(InputError):
         ExcitonStack(**{**good, "hole_meV": np.zeros(n + 1)})

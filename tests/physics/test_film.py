@@ -36,7 +36,9 @@ PARAMS = load_parameter_set("enomoto2024")
 def test_linker_coupling_reproduces_the_engine_for_a_uniform_barrier(v):
     from qdstack.physics.coupled_dots import coupling_meV
 
-    got = linker_coupling_meV(6.8, 0.55, v, 0.252, barrier_mass=1.0, outer_barrier_eV=v, outer_barrier_mass=1.0)
+    got = linker_coupling_meV(
+        6.8, 0.55, v, 0.252, barrier_mass=1.0, outer_barrier_eV=v, outer_barrier_mass=1.0
+    )
     assert got == pytest.approx(coupling_meV(6.8, 0.55, v, 0.252, 1.0), rel=1e-9)
 
 
@@ -59,15 +61,27 @@ def test_sphere_moments_are_exact():
 
 def test_polarization_energy():
     # no mismatch: no polarisation energy; less polarisable surroundings: positive
-    assert polarization_energy_meV(6.8, 7.2, 7.2) == pytest.approx(0.0, abs=1e-4)  # table interpolation
+    assert polarization_energy_meV(6.8, 7.2, 7.2) == pytest.approx(
+        0.0, abs=1e-4
+    )  # table interpolation
     eps = np.array([1.0, 2.0, 3.0, 5.0, 7.2, 12.0])
     e = polarization_energy_meV(np.full(eps.size, 6.8), 7.2, eps)
     assert np.all(np.diff(e) < 0) and e[-1] < 0 < e[0]
     # scales as 1/R
-    assert polarization_energy_meV(13.6, 7.2, 2.0) == pytest.approx(polarization_energy_meV(6.8, 7.2, 2.0) / 2)
+    assert polarization_energy_meV(13.6, 7.2, 2.0) == pytest.approx(
+        polarization_energy_meV(6.8, 7.2, 2.0) / 2
+    )
     # leading term alone: alpha_1 <x^2> e^2/(eps R), a lower bound of the (positive) series
     r = 6.8 * (3 / (4 * math.pi)) ** (1 / 3)
-    first = 1e3 * COULOMB_EV_NM / (7.2 * r) * 2 * (7.2 - 2.0) / (7.2 + 4.0) * (1 / 3 - 1 / (2 * math.pi**2))
+    first = (
+        1e3
+        * COULOMB_EV_NM
+        / (7.2 * r)
+        * 2
+        * (7.2 - 2.0)
+        / (7.2 + 4.0)
+        * (1 / 3 - 1 / (2 * math.pi**2))
+    )
     assert first < polarization_energy_meV(6.8, 7.2, 2.0) < 2.5 * first
 
 
@@ -86,7 +100,9 @@ def test_dipolar_coupling_orientation_and_size():
     j_in = dipolar_coupling_meV(mu, r, 3.0, "in-plane")
     j_out = dipolar_coupling_meV(mu, r, 3.0, "out-of-plane")
     assert j_in[0] == pytest.approx(1e3 * COULOMB_EV_NM * mu**2 / (3.0 * 7.35**3), rel=1e-12)
-    assert j_out[0] == pytest.approx(-2 * j_in[0], rel=1e-12)  # H-type (side by side) vs J-type (head to tail)
+    assert j_out[0] == pytest.approx(
+        -2 * j_in[0], rel=1e-12
+    )  # H-type (side by side) vs J-type (head to tail)
     assert 0 < j_in[0] < 1.0  # a fraction of a meV: dipolar transfer cannot make tens of meV
 
 
@@ -109,18 +125,34 @@ def test_column_ensemble_energies():
     st = ens.stack
     i = np.arange(4)
     onsite = st.reference_eV + 1e-3 * (st.electron_meV + st.hole_meV - st.coulomb_meV[:, i, i])
-    expected = tables.interpolate("exciton_eV", ens.edges_nm) + 1e-3 * (PARAMS.energy_offset_meV
-                                                                         + ens.environment_meV)
+    expected = tables.interpolate("exciton_eV", ens.edges_nm) + 1e-3 * (
+        PARAMS.energy_offset_meV + ens.environment_meV
+    )
     np.testing.assert_allclose(onsite, expected, atol=1e-12)
     # the inner dots see two neighbouring layers: a lower exciton energy than the end dots
-    assert np.all(ens.environment_meV[:, 1:3].mean(axis=0) < ens.environment_meV[:, [0, 3]].mean(axis=0))
+    assert np.all(
+        ens.environment_meV[:, 1:3].mean(axis=0) < ens.environment_meV[:, [0, 3]].mean(axis=0)
+    )
     # the charge-transfer attraction between nearest neighbours, screened by the film
-    r = np.abs(np.diff(np.cumsum(np.c_[np.zeros(50), ens.edges_nm[:, :-1] / 2 + ens.edges_nm[:, 1:] / 2
-                                       + spec.gap_nm], axis=1), axis=1))
-    np.testing.assert_allclose(st.coulomb_meV[:, 0, 1], 1e3 * COULOMB_EV_NM / (ens.eps_film * r[:, 0]))
+    r = np.abs(
+        np.diff(
+            np.cumsum(
+                np.c_[
+                    np.zeros(50), ens.edges_nm[:, :-1] / 2 + ens.edges_nm[:, 1:] / 2 + spec.gap_nm
+                ],
+                axis=1,
+            ),
+            axis=1,
+        )
+    )
+    np.testing.assert_allclose(
+        st.coulomb_meV[:, 0, 1], 1e3 * COULOMB_EV_NM / (ens.eps_film * r[:, 0])
+    )
     # couplings: geometric mean of the identical-pair couplings (exponential law: the same for all)
-    np.testing.assert_allclose(st.beta_e_meV, PARAMS.coupling_amplitude_meV
-                               * math.exp(-PARAMS.decay_per_nm("e") * spec.gap_nm))
+    np.testing.assert_allclose(
+        st.beta_e_meV,
+        PARAMS.coupling_amplitude_meV * math.exp(-PARAMS.decay_per_nm("e") * spec.gap_nm),
+    )
 
 
 def test_solution_environment_has_no_shift():
@@ -150,12 +182,19 @@ def test_simulated_peak_is_the_first_excitonic_peak():
     # the film's peak is the first excitonic peak of its own spectrum, checked against a second-derivative
     # minimum computed another way; on these asymmetric bands the minimum moves by 0.1-0.7 meV with the
     # smoothing scale (5-16 meV), so 1 meV; the peak is NOT the absorbance maximum (5 meV away at N = 3)
-    mono = simulate_film(FilmSpec.from_linker("C3DT", 1), PARAMS, realisations=600, seed=2, emission=False)
-    res = simulate_film(FilmSpec.from_linker("C3DT", 3), PARAMS, realisations=600, seed=2, emission=False)
+    mono = simulate_film(
+        FilmSpec.from_linker("C3DT", 1), PARAMS, realisations=600, seed=2, emission=False
+    )
+    res = simulate_film(
+        FilmSpec.from_linker("C3DT", 3), PARAMS, realisations=600, seed=2, emission=False
+    )
     for r in (mono, res):
-        assert r.peak_eV == pytest.approx(_second_derivative_minimum(r.energy_eV, r.absorbance), abs=1e-3)
-    ref_shift = _second_derivative_minimum(res.energy_eV, res.absorbance) - _second_derivative_minimum(
-        mono.energy_eV, mono.absorbance)
+        assert r.peak_eV == pytest.approx(
+            _second_derivative_minimum(r.energy_eV, r.absorbance), abs=1e-3
+        )
+    ref_shift = _second_derivative_minimum(
+        res.energy_eV, res.absorbance
+    ) - _second_derivative_minimum(mono.energy_eV, mono.absorbance)
     assert (res.peak_eV - mono.peak_eV) == pytest.approx(ref_shift, abs=1e-3)
     assert res.truncation_bound < 1e-6
     assert np.trapezoid(res.absorption_per_eV, res.energy_eV) == pytest.approx(1.0, abs=1e-3)
@@ -185,8 +224,12 @@ def test_spectra_files_are_read_back_by_the_absorption_reader(tmp_path):
     from qdstack.io.spectrum import read_spectrum
     from qdstack.io.writers import write_spectrum
 
-    films = [simulate_film(FilmSpec.from_linker("C10DT", n), PARAMS, realisations=500, seed=1, emission=False)
-             for n in (1, 2)]
+    films = [
+        simulate_film(
+            FilmSpec.from_linker("C10DT", n), PARAMS, realisations=500, seed=1, emission=False
+        )
+        for n in (1, 2)
+    ]
     paths = [write_spectrum(tmp_path / f"C10DT_N{f.layers}.csv", f.spectrum()) for f in films]
     spectra = [read_spectrum(p) for p in paths]
     series = analyse_absorption_series(spectra, [1, 2])
@@ -213,14 +256,21 @@ def test_monolayer_peak_hardly_moves_with_packing_density():
     # same dots, in-plane gap from close packed (3 nm) to sparse (6 nm): only the dielectric
     # environment changes (Fig. 2b of the paper: constant within +-2 meV)
     kw = dict(realisations=2000, seed=6, emission=False, blocks=1)
-    peaks = [simulate_film(FilmSpec(1, 0.55, in_plane_gap_nm=g), PARAMS, **kw).peak_eV for g in (3.0, 6.0)]
+    peaks = [
+        simulate_film(FilmSpec(1, 0.55, in_plane_gap_nm=g), PARAMS, **kw).peak_eV
+        for g in (3.0, 6.0)
+    ]
     assert abs(peaks[1] - peaks[0]) * 1e3 < 2.0
 
 
 def test_monolayer_emission():
-    res = simulate_film(FilmSpec(1, 0.55), PARAMS, realisations=400, seed=7, emission_realisations=400)
+    res = simulate_film(
+        FilmSpec(1, 0.55), PARAMS, realisations=400, seed=7, emission_realisations=400
+    )
     e = res.emission
-    np.testing.assert_allclose(e.radiative_rate, 1.0)  # flat lifetime of isolated dots (Fig. 6d, N = 1)
+    np.testing.assert_allclose(
+        e.radiative_rate, 1.0
+    )  # flat lifetime of isolated dots (Fig. 6d, N = 1)
     np.testing.assert_allclose(e.participation_exciton, 1.0)
     assert e.stokes_shift_meV == pytest.approx(PARAMS.intrinsic_stokes_meV, abs=2.0)
 
@@ -265,15 +315,18 @@ def test_sweep_on_a_local_cluster_equals_in_process():
     reqs = [SeriesRequest("C3DT"), SeriesRequest("C10DT", edge_nm=7.0, seed_index=1)]
     kw = dict(realisations=300, seed=5, emission=False, solution_reference=False)
     local = sweep(reqs, [1, 2], PARAMS, **kw)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
         remote = sweep(reqs, [1, 2], PARAMS, scheduler=cluster.scheduler_address, **kw)
     # the same realisations: equal to rounding. Not bit for bit: engine="auto" picks the compiled
     # Chebyshev kernel in a process where it already ran and numpy in a fresh worker, and the two
     # sum in different orders (they agree to 1e-13, tests/physics/test_exciton_stack.py)
     for a, b in zip(local, remote):
         assert a.to_dict()["peak_eV"] == pytest.approx(b.to_dict()["peak_eV"], rel=1e-12, abs=0)
-        assert a.to_dict()["shift_meV"] == pytest.approx(b.to_dict()["shift_meV"], rel=1e-9, abs=1e-9)
+        assert a.to_dict()["shift_meV"] == pytest.approx(
+            b.to_dict()["shift_meV"], rel=1e-9, abs=1e-9
+        )
     assert local[0].to_dict()["peak_eV"] != local[1].to_dict()["peak_eV"]
 
 
@@ -287,11 +340,27 @@ def test_film_switch_dielectric_confinement_places_the_solution_without_offset()
     base = load_parameter_set("enomoto2024").with_(energy_offset_meV=0.0)
     sol = FilmSpec(1, 0.55, environment="solution")
     off = simulate_film(sol, base, realisations=400, seed=1, emission=False, blocks=1).peak_eV
-    on = simulate_film(sol, base.with_(dielectric_confinement=True), realisations=400, seed=1, emission=False,
-                       blocks=1).peak_eV
+    on = simulate_film(
+        sol,
+        base.with_(dielectric_confinement=True),
+        realisations=400,
+        seed=1,
+        emission=False,
+        blocks=1,
+    ).peak_eV
     assert abs(on - 2.477) < 0.010 < abs(off - 2.477)
-    films = [simulate_film(FilmSpec(n, 0.55), base.with_(dielectric_confinement=dc), realisations=400, seed=1,
-                           emission=False, blocks=1).peak_eV for dc in (False, True) for n in (1, 2)]
+    films = [
+        simulate_film(
+            FilmSpec(n, 0.55),
+            base.with_(dielectric_confinement=dc),
+            realisations=400,
+            seed=1,
+            emission=False,
+            blocks=1,
+        ).peak_eV
+        for dc in (False, True)
+        for n in (1, 2)
+    ]
     assert (films[1] - films[0]) == pytest.approx(films[3] - films[2], abs=5e-4)
 
 
@@ -311,8 +380,15 @@ def test_dimer_charge_transfer_gap_and_effective_exciton_hopping():
     deltas, splits = {}, {}
     for charging in (False, True):
         p = load_parameter_set("enomoto2024").with_(
-            coupling_amplitude_meV=0.4, channels=Channels(tunnelling=True, dielectric=False, dipolar=False,
-                                                          interdot_coulomb=True, ct_charging=charging))
+            coupling_amplitude_meV=0.4,
+            channels=Channels(
+                tunnelling=True,
+                dielectric=False,
+                dipolar=False,
+                interdot_coulomb=True,
+                ct_charging=charging,
+            ),
+        )
         ens = build_column_ensemble(FilmSpec(2, 0.55, edge_sd_nm=0.0), p, 1, seed=0)
         st = ens.stack
         pe = st.pair_energies_meV()[0]
@@ -325,7 +401,9 @@ def test_dimer_charge_transfer_gap_and_effective_exciton_hopping():
         splits[charging] = w[1] - w[0]
         from qdstack.materials import get_material
 
-        sig = charging_energy_meV(ens.edges_nm[0], get_material("CsPbBr3").exciton_dielectric, ens.eps_out[0])
+        sig = charging_energy_meV(
+            ens.edges_nm[0], get_material("CsPbBr3").exciton_dielectric, ens.eps_out[0]
+        )
     assert deltas[True] - deltas[False] == pytest.approx(sig.sum(), rel=1e-9)
     assert sig.sum() > 20.0  # tens of meV per carrier
     assert splits[True] < splits[False]
@@ -344,14 +422,22 @@ def test_peak_top_readout_beside_the_fit_centre():
     from qdstack.physics.film_model.spectra import peak_top_eV, simulate_film
 
     def curve(x):
-        return np.exp(-0.5 * ((x - 2.44537) / 0.03) ** 2) + 0.2 * np.exp(-0.5 * ((x - 2.55) / 0.05) ** 2)
+        return np.exp(-0.5 * ((x - 2.44537) / 0.03) ** 2) + 0.2 * np.exp(
+            -0.5 * ((x - 2.55) / 0.05) ** 2
+        )
 
     e = np.arange(2.30, 2.60, 0.001)
     dense = np.linspace(2.40, 2.49, 900001)
     truth = dense[np.argmax(curve(dense))]
     assert peak_top_eV(e, curve(e), (2.40, 2.49)) == pytest.approx(truth, abs=2e-5)
-    r = simulate_film(FilmSpec(8, 0.55), load_parameter_set("enomoto2024"), realisations=300, seed=2,
-                      emission=False, blocks=1)
+    r = simulate_film(
+        FilmSpec(8, 0.55),
+        load_parameter_set("enomoto2024"),
+        realisations=300,
+        seed=2,
+        emission=False,
+        blocks=1,
+    )
     assert np.isfinite(r.peak_top_eV) and abs(r.peak_top_eV - r.peak_eV) < 0.015
     assert r.to_dict()["peak_top_eV"] == r.peak_top_eV
 
@@ -373,16 +459,30 @@ def test_static_fraction_keeps_uncoupled_spectra_and_localises_coupled_ones():
     from qdstack.physics.film_model.spectra import simulate_film
 
     base = load_parameter_set("enomoto2024")
-    off = base.with_(channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False))
+    off = base.with_(
+        channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False)
+    )
     spec = FilmSpec(2, 0.55)
     a0 = simulate_film(spec, off, realisations=20000, seed=4, emission=False, blocks=1)
-    a5 = simulate_film(spec, off.with_(static_fraction=0.5), realisations=20000, seed=4, emission=False, blocks=1)
+    a5 = simulate_film(
+        spec, off.with_(static_fraction=0.5), realisations=20000, seed=4, emission=False, blocks=1
+    )
     assert a5.peak_eV == pytest.approx(a0.peak_eV, abs=5e-4)
-    assert np.max(np.abs(a5.absorption_per_eV - a0.absorption_per_eV)) < 0.03 * a0.absorption_per_eV.max()
+    assert (
+        np.max(np.abs(a5.absorption_per_eV - a0.absorption_per_eV))
+        < 0.03 * a0.absorption_per_eV.max()
+    )
     pr = []
     for f in (0.0, 0.3, 0.7):
-        r = simulate_film(FilmSpec(6, 0.55), base.with_(static_fraction=f), realisations=300, seed=4,
-                          emission_realisations=300, blocks=1, temperatures_K=(295.0,))
+        r = simulate_film(
+            FilmSpec(6, 0.55),
+            base.with_(static_fraction=f),
+            realisations=300,
+            seed=4,
+            emission_realisations=300,
+            blocks=1,
+            temperatures_K=(295.0,),
+        )
         pr.append(r.emission.participation_exciton[0])
     assert pr[0] > pr[1] > pr[2]
     with pytest.raises(Exception):
@@ -392,7 +492,12 @@ def test_static_fraction_keeps_uncoupled_spectra_and_localises_coupled_ones():
 def test_layer_dependent_couplings():
     """bond_scale_by_layer scales the out-of-plane bonds of the chosen layers only (columns and blocks);
     the JSON round trip keeps it."""
-    from qdstack.physics.film_model import FilmParameters, FilmSpec, build_column_ensemble, load_parameter_set
+    from qdstack.physics.film_model import (
+        FilmParameters,
+        FilmSpec,
+        build_column_ensemble,
+        load_parameter_set,
+    )
 
     base = load_parameter_set("enomoto2024")
     p = base.with_(bond_scale_by_layer=(0.0, 2.0))
@@ -404,7 +509,9 @@ def test_layer_dependent_couplings():
         layer_of_bond = np.tile(np.arange(spec.layers), spec.in_plane**2)[ref.bonds[:nz, 0]]
         expect = np.where(layer_of_bond == 0, 0.0, np.where(layer_of_bond == 1, 2.0, 1.0))
         assert np.allclose(ratio, expect[None, :])
-        assert np.allclose(new.beta_e_meV[:, nz:], ref.beta_e_meV[:, nz:])  # in-plane bonds untouched
+        assert np.allclose(
+            new.beta_e_meV[:, nz:], ref.beta_e_meV[:, nz:]
+        )  # in-plane bonds untouched
     assert FilmParameters.from_dict(p.to_dict()).bond_scale_by_layer == (0.0, 2.0)
 
 
@@ -430,7 +537,9 @@ def test_conformer_bond_disorder():
     expect = np.exp(-base.decay_per_nm("e") * (gaps - spec.gap_nm))
     assert np.mean(ratio) == pytest.approx(np.sum(w * expect) / np.sum(w), rel=0.02)
     anti = np.isclose(ratio, 1.0, atol=1e-6).mean()
-    assert anti == pytest.approx(np.sum(w[np.isclose(expect, 1.0, atol=1e-6)]) / np.sum(w), abs=0.02)
+    assert anti == pytest.approx(
+        np.sum(w[np.isclose(expect, 1.0, atol=1e-6)]) / np.sum(w), abs=0.02
+    )
     with pytest.raises(Exception, match="linker"):
         build_column_ensemble(FilmSpec(3, 0.55), p, 2, seed=0)
 
@@ -442,10 +551,14 @@ def test_coverage_vacancies():
     from qdstack.physics.film_model.spectra import simulate_film
 
     base = load_parameter_set("enomoto2024")
-    off = base.with_(channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False))
+    off = base.with_(
+        channels=Channels(tunnelling=False, dielectric=False, dipolar=False, interdot_coulomb=False)
+    )
     spec = FilmSpec(4, 0.55)
     full = simulate_film(spec, off, realisations=4000, seed=6, emission=False, blocks=1)
-    part = simulate_film(spec, off.with_(coverage=0.6), realisations=4000, seed=6, emission=False, blocks=1)
+    part = simulate_film(
+        spec, off.with_(coverage=0.6), realisations=4000, seed=6, emission=False, blocks=1
+    )
     step = full.energy_eV[1] - full.energy_eV[0]
     area = np.sum(part.absorption_per_eV) * step / (np.sum(full.absorption_per_eV) * step)
     assert area == pytest.approx(0.6, abs=0.02)
@@ -454,8 +567,12 @@ def test_coverage_vacancies():
     shifts = {}
     for p in (1.0, 0.5):
         prm = base.with_(coverage=p)
-        pk = [simulate_film(FilmSpec(n, 0.55), prm, realisations=1500, seed=6, emission=False, blocks=1).peak_eV
-              for n in (1, 8)]
+        pk = [
+            simulate_film(
+                FilmSpec(n, 0.55), prm, realisations=1500, seed=6, emission=False, blocks=1
+            ).peak_eV
+            for n in (1, 8)
+        ]
         shifts[p] = (pk[1] - pk[0]) * 1e3
     assert shifts[1.0] < shifts[0.5] < 0
 
@@ -469,14 +586,23 @@ def test_per_dot_surface_mechanisms_match_their_reduced_explain_models():
 
     ctx = context_from_parameters()
     base = load_parameter_set("enomoto2024").with_(coupling_amplitude_meV=0.0)
-    base = base.with_(channels=Channels(tunnelling=True, dielectric=False, dipolar=False, interdot_coulomb=True))
+    base = base.with_(
+        channels=Channels(tunnelling=True, dielectric=False, dipolar=False, interdot_coulomb=True)
+    )
 
     def shift(params, n, gap=0.55):
         grid = 2.45 + np.arange(-3000, 3001) * 1e-4
         pk = []
         for layers in (1, n):
-            r = simulate_film(FilmSpec(layers, gap), params, realisations=3000, seed=8, emission=False, blocks=1,
-                              energy_eV=grid)
+            r = simulate_film(
+                FilmSpec(layers, gap),
+                params,
+                realisations=3000,
+                seed=8,
+                emission=False,
+                blocks=1,
+                energy_eV=grid,
+            )
             pk.append(r.energy_eV[np.argmax(r.absorbance)])
         return (pk[1] - pk[0]) * 1e3
 
@@ -484,5 +610,7 @@ def test_per_dot_surface_mechanisms_match_their_reduced_explain_models():
     red = get_mechanism("surface").predict(Conditions([0.55], [4], 295.0), ctx, delta_nm=0.3)[0]
     assert full == pytest.approx(red, abs=0.5) and full < 0
     full = shift(base.with_(neck_fraction=1.0, neck_nm=6.8), 4)
-    red = get_mechanism("fusion").predict(Conditions([0.55], [4], 295.0), ctx, fused_fraction=1.0, neck_nm=6.8)[0]
+    red = get_mechanism("fusion").predict(
+        Conditions([0.55], [4], 295.0), ctx, fused_fraction=1.0, neck_nm=6.8
+    )[0]
     assert full == pytest.approx(red, abs=3.0) and full < 0

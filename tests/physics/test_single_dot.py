@@ -165,4 +165,6 @@ def test_dielectric_confinement_of_a_cube_in_toluene():
     assert abs(x.energy_eV - 2.477) < 0.010
     assert abs(bare.energy_eV - 2.477) > 0.010  # without it the model misses by more
     same = exciton(6.8, "CsPbBr3", eps_out=get_material("CsPbBr3").exciton_dielectric, **kw)
-    assert abs(same.polarization_meV) < 1e-6 and same.energy_eV == pytest.approx(bare.energy_eV, abs=1e-9)
+    assert abs(same.polarization_meV) < 1e-6 and same.energy_eV == pytest.approx(
+        bare.energy_eV, abs=1e-9
+    )

@@ -54,8 +54,18 @@ def test_defaults_and_inheritance():
         (GOOD.replace('linker = "C3DT"', 'linker = "C3DT"\ncolour = "red"'), 8, "colour"),
         (GOOD.replace('name = "test"', ""), None, "study.name"),
         (GOOD.replace("gap_nm = 0.55", "gap_nm = 0.55\nirf = 'a'\nirf_fwhm_ns = 0.1"), None, "irf"),
-        (GOOD.replace("layers = 1", "layers = 1\nxrd = [{file = 'x.xy', direction = 'sideways'}]"), 9, "in-plane"),
-        (GOOD.replace("layers = 1", "layers = 1\nangle = [{file = 'x.csv', angle_deg = 95}]"), 9, "angle_deg"),
+        (
+            GOOD.replace(
+                "layers = 1", "layers = 1\nxrd = [{file = 'x.xy', direction = 'sideways'}]"
+            ),
+            9,
+            "in-plane",
+        ),
+        (
+            GOOD.replace("layers = 1", "layers = 1\nangle = [{file = 'x.csv', angle_deg = 95}]"),
+            9,
+            "angle_deg",
+        ),
         (GOOD + "\n[model]\ncalibrate = 'maybe'\n", 16, "model.calibrate"),
         ("[study]\nname = 'x'\n", None, "sample"),
         ("[study\nname = 'x'", 1, "not valid TOML"),
@@ -101,12 +111,30 @@ def test_cli_check_and_errors(run_cli, tmp_path):
 
 
 _value = st.one_of(
-    st.integers(-5, 2000), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
-    st.booleans(), st.lists(st.integers(), max_size=3),
+    st.integers(-5, 2000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
 )
 _key = st.sampled_from(
-    ["name", "linker", "layers", "edge_nm", "gap_nm", "absorption", "tpl", "xrd", "angle", "irf",
-     "thickness_nm", "decays", "colour", "material", "temperature_K"]
+    [
+        "name",
+        "linker",
+        "layers",
+        "edge_nm",
+        "gap_nm",
+        "absorption",
+        "tpl",
+        "xrd",
+        "angle",
+        "irf",
+        "thickness_nm",
+        "decays",
+        "colour",
+        "material",
+        "temperature_K",
+    ]
 )
 
 
@@ -146,7 +174,9 @@ def test_linker_typo_is_an_error_with_its_line():
 
 
 def test_linker_spellings_of_one_builtin_become_one_series():
-    text = GOOD.replace('linker = "C3DT"', 'linker = "c3dt"').replace("gap_nm = 0.55", 'linker = "1,3-propanedithiol"')
+    text = GOOD.replace('linker = "C3DT"', 'linker = "c3dt"').replace(
+        "gap_nm = 0.55", 'linker = "1,3-propanedithiol"'
+    )
     a, b = parse_manifest(text).sample
     assert a.linker == b.linker == "C3DT"
     smiles = parse_manifest(GOOD.replace('linker = "C3DT"', 'linker = "SCCCCCCCS"'))
@@ -173,8 +203,10 @@ def test_duplicate_sample_names_are_reported_compactly():
     with pytest.raises(ManifestError) as info:
         parse_manifest(text, "study.toml")
     msg = str(info.value)
-    assert msg == ("study.toml: line 11: sample[2].name: 'a' is also the name of sample[1] (line 6); "
-                   "sample names must be unique")
+    assert msg == (
+        "study.toml: line 11: sample[2].name: 'a' is also the name of sample[1] (line 6); "
+        "sample names must be unique"
+    )
     assert "linker" not in msg and len(msg) < 200
 
 
@@ -185,10 +217,14 @@ def test_pl_column_reaches_the_pl_analysis(tmp_path):
 
     lam, counts = pl_spectrum_nm(2.40, 80.0, counts=3e4, seed=1)
     _, decoy = pl_spectrum_nm(2.30, 80.0, counts=3e4, seed=2)
-    (tmp_path / "pl.csv").write_text("Wavelength (nm),reference,sample\n" + "".join(
-        f"{a:.2f},{int(c)},{int(b)}\n" for a, b, c in zip(lam, counts, decoy)))
+    (tmp_path / "pl.csv").write_text(
+        "Wavelength (nm),reference,sample\n"
+        + "".join(f"{a:.2f},{int(c)},{int(b)}\n" for a, b, c in zip(lam, counts, decoy))
+    )
     m = tmp_path / "study.toml"
-    m.write_text('[study]\nname = "t"\n[[sample]]\nname = "a"\npl = "pl.csv"\npl_column = "sample"\n')
+    m.write_text(
+        '[study]\nname = "t"\n[[sample]]\nname = "a"\npl = "pl.csv"\npl_column = "sample"\n'
+    )
     study = load_manifest(m)
     (task,) = [t for t in plan_study(study) if t.kind == "pl"]
     from qdstack.study.analyses import pl as pl_analysis

@@ -57,7 +57,10 @@ def test_missing_plqy_file_is_named(tmp_path):
 
 
 def test_bad_window_is_refused(tmp_path):
-    text = _study(tmp_path).read_text().replace('response = "plqy/response.csv"}',
-                                                'laser_window_nm = [405, 405]}')
+    text = (
+        _study(tmp_path)
+        .read_text()
+        .replace('response = "plqy/response.csv"}', "laser_window_nm = [405, 405]}")
+    )
     with pytest.raises(ManifestError, match="laser_window_nm needs two different"):
         parse_manifest(text, "study.toml")

@@ -27,7 +27,10 @@ from qdstack.study.runner import run_study
 EXAMPLE_DIR = Path(__file__).parents[2] / "examples" / "study_c3dt_c10dt"
 REPO = Path(__file__).parents[2]
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals"),
+]
 
 
 def _free_port() -> int:
@@ -61,19 +64,43 @@ def cluster(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp_path / "cluster-logs"
     logs.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
     started: list[subprocess.Popen] = []
     try:
-        started.append(subprocess.Popen(
-            dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=open(logs / "scheduler.log", "w"), stderr=subprocess.STDOUT, env=env))
+        started.append(
+            subprocess.Popen(
+                dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                stdout=open(logs / "scheduler.log", "w"),
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
         workers = []
         for k in range(2):
             w = subprocess.Popen(
-                dask + ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
-                        "--no-dashboard", "--name", f"w{k}"],
-                stdout=open(logs / f"worker{k}.log", "w"), stderr=subprocess.STDOUT, env=env)
+                dask
+                + [
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--name",
+                    f"w{k}",
+                ],
+                stdout=open(logs / f"worker{k}.log", "w"),
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
             started.append(w)
             workers.append(w)
         from dask.distributed import Client
@@ -86,8 +113,13 @@ def cluster(tmp_path):
                 break
             except (OSError, TimeoutError):
                 if time.monotonic() > deadline or any(p.poll() is not None for p in started):
-                    raise RuntimeError("the dask cluster did not start: " + " | ".join(
-                        (logs / f).read_text()[-400:] for f in ("scheduler.log", "worker0.log", "worker1.log")))
+                    raise RuntimeError(
+                        "the dask cluster did not start: "
+                        + " | ".join(
+                            (logs / f).read_text()[-400:]
+                            for f in ("scheduler.log", "worker0.log", "worker1.log")
+                        )
+                    )
                 time.sleep(1)
         yield address, workers
     finally:
@@ -104,10 +136,27 @@ def test_study_on_a_dask_cluster_survives_a_killed_worker(cluster, tmp_path):
     assert n_tasks >= 5
 
     out = tmp_path / "remote"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     run = subprocess.Popen(
-        [sys.executable, "-m", "qdstack", "study", "run", str(manifest), "--out", str(out), "--scheduler", address],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "qdstack",
+            "study",
+            "run",
+            str(manifest),
+            "--out",
+            str(out),
+            "--scheduler",
+            address,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         cache = out / ".cache"
         done_at_kill = None
@@ -126,7 +175,9 @@ def test_study_on_a_dask_cluster_survives_a_killed_worker(cluster, tmp_path):
             run.kill()
             run.wait(timeout=30)
     assert run.returncode == 0, stderr
-    assert done_at_kill is not None and done_at_kill < n_tasks, "the worker was not killed while the study ran"
+    assert done_at_kill is not None and done_at_kill < n_tasks, (
+        "the worker was not killed while the study ran"
+    )
     assert workers[0].returncode == -signal.SIGKILL and workers[1].poll() is None
     assert (out / "results.json").read_bytes() == (tmp_path / "local" / "results.json").read_bytes()
     assert f"{n_tasks} analyses (0 from cache)" in stderr

@@ -22,7 +22,10 @@ import pytest
 from qdstack.study.runner import run_study
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "study_c3dt_c10dt" / "study.toml"
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs Chromium (Debian package 'chromium'; .ci/run installs it)"
@@ -76,10 +79,24 @@ def report(tmp_path_factory):
 def browser(tmp_path):
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1280,2000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,2000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         port = None
@@ -122,16 +139,33 @@ def test_report_renders_in_chromium(report, browser, tmp_path):
     )
     page = json.loads(state["result"]["value"])
     assert page["images"], "the report has figures"
-    broken = [alt for complete, w, h, alt in page["images"] if not (complete and w > 100 and h > 100)]
+    broken = [
+        alt for complete, w, h, alt in page["images"] if not (complete and w > 100 and h > 100)
+    ]
     assert not broken, f"images that did not decode: {broken}"
-    for section in ("summary", "absorption_C3DT", "absorption_C10DT", "absorption_solution", "coupling",
-                    "tpl_C3DT_6L", "decays_C3DT_6L", "xrd_C3DT_6L", "xrd_C10DT_4L", "thickness",
-                    "angle_C3DT_6L", "provenance"):
+    for section in (
+        "summary",
+        "absorption_C3DT",
+        "absorption_C10DT",
+        "absorption_solution",
+        "coupling",
+        "tpl_C3DT_6L",
+        "decays_C3DT_6L",
+        "xrd_C3DT_6L",
+        "xrd_C10DT_4L",
+        "thickness",
+        "angle_C3DT_6L",
+        "provenance",
+    ):
         assert section in page["sections"]
     assert page["external"] == [], "a self-contained report loads nothing from the network"
     errors = [
-        ev for ev in browser.events
-        if (ev.get("method") == "Runtime.consoleAPICalled" and ev["params"]["type"] in ("error", "assert"))
+        ev
+        for ev in browser.events
+        if (
+            ev.get("method") == "Runtime.consoleAPICalled"
+            and ev["params"]["type"] in ("error", "assert")
+        )
         or ev.get("method") == "Runtime.exceptionThrown"
         or (ev.get("method") == "Log.entryAdded" and ev["params"]["entry"]["level"] == "error")
     ]

@@ -28,8 +28,10 @@ def _small_study(tmp_path, n_series=2, names=None, extra=""):
     names = names or [f"gap {k}" for k in range(n_series)]
     for k, label in enumerate(names):
         for n in (1, 2, 3):
-            lines.append(f'[[sample]]\nname = {json.dumps(f"{label} {n}L")}\ngap_nm = {0.5 + 0.3 * k}\nlayers = {n}\n'
-                         f'absorption = "abs/N{n}.csv"\n')
+            lines.append(
+                f"[[sample]]\nname = {json.dumps(f'{label} {n}L')}\ngap_nm = {0.5 + 0.3 * k}\nlayers = {n}\n"
+                f'absorption = "abs/N{n}.csv"\n'
+            )
     (d / "study.toml").write_text("\n".join(lines) + extra)
     return d / "study.toml"
 
@@ -78,7 +80,9 @@ def test_bad_file_fails_its_analysis_only(tmp_path, run_cli):
     (m.parent / "abs" / "N3.csv").write_text("nm,abs\n500,0.1\n501,\n502,0.3\n503,0.4\n")
     out = tmp_path / "out"
     code, _, err = run_cli("study", "run", m, "--out", out)
-    assert code == 2 and err.strip().splitlines()[-1].startswith("error: analysis absorption_gap_0_5_nm")
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "error: analysis absorption_gap_0_5_nm"
+    )
     assert "N3.csv" in err and "line 3" in err
     r = _results(out / "results.json")
     assert "absorption_gap_0_5_nm" in r["errors"] and "coupling" in r["errors"]
@@ -104,8 +108,12 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     run_study(m, clean)
     out = tmp_path / "out"
     env = dict(os.environ, QDSTACK_STUDY_TASK_DELAY_S="1.5")
-    proc = subprocess.Popen([sys.executable, "-m", "qdstack", "study", "run", str(m), "--out", str(out)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qdstack", "study", "run", str(m), "--out", str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -137,14 +145,20 @@ def test_remote_scheduler_gives_the_same_results(tmp_path):
 
     m = _small_study(tmp_path)
     local = run_study(m, tmp_path / "local")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
         remote = run_study(m, tmp_path / "remote", scheduler=cluster.scheduler_address)
     assert not remote.cached
-    assert (tmp_path / "remote" / "results.json").read_bytes() == (tmp_path / "local" / "results.json").read_bytes()
+    assert (tmp_path / "remote" / "results.json").read_bytes() == (
+        tmp_path / "local" / "results.json"
+    ).read_bytes()
     assert local.results == remote.results
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, run_cli):
     m = _small_study(tmp_path, n_series=1)
-    code, _, err = run_cli("study", "run", m, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9")
+    code, _, err = run_cli(
+        "study", "run", m, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9"
+    )
     assert code == 2 and "--scheduler" in err and err.count("\n") == 1

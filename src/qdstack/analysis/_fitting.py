@@ -62,7 +62,6 @@ def peak_model(profile: str, prefix: str):
     return Model(functions[profile], prefix=prefix)
 
 
-
 def param_value(result, name: str) -> float:
     """Best-fit value of parameter ``name``."""
     return float(result.params[name].value)

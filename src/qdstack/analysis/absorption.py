@@ -168,9 +168,15 @@ def _peak_model_and_params(profile: Profile, quadratic: bool = True):
     with warnings.catch_warnings():  # only the expression strings are wanted (evaluated later)
         warnings.simplefilter("ignore", RuntimeWarning)
         hints = builtin(prefix="peak_").make_params()
-    reported = {name: hints[name].expr.replace("peak_gamma", "peak_sigma") for name in _REPORTED if name in hints}
+    reported = {
+        name: hints[name].expr.replace("peak_gamma", "peak_sigma")
+        for name in _REPORTED
+        if name in hints
+    }
     background = _local_background if quadratic else _linear_background
-    model = peak_model(profile, "peak_") + Model(background, prefix="bg_", independent_vars=["x", "e_ref"])
+    model = peak_model(profile, "peak_") + Model(
+        background, prefix="bg_", independent_vars=["x", "e_ref"]
+    )
     params = model.make_params()
     return model, params, reported
 
@@ -207,8 +213,12 @@ def _restore_reported(result, profile: Profile):
         for name in _REPORTED:  # as lmfit leaves them: zero, not propagated
             if name in params:
                 params[name].stderr = 0.0
-    if not (getattr(result, "errorbars", False) and cov is not None
-            and "peak_amplitude" in names and "peak_sigma" in names):
+    if not (
+        getattr(result, "errorbars", False)
+        and cov is not None
+        and "peak_amplitude" in names
+        and "peak_sigma" in names
+    ):
         return result
     amp, sig = params["peak_amplitude"].value, params["peak_sigma"].value
     if not (amp > 0 and sig > 0):  # outside the closed form: let lmfit propagate
@@ -260,7 +270,11 @@ def _uncertainty_at(result, x0: float, dscale: float = 0.01) -> float:
     def model_at(v):
         total = None
         for func, args, names in calls:
-            part = func(x=x, **{arg: v[alias.get(name, name)] for arg, name in args}, **{n: indep[n] for n in names})
+            part = func(
+                x=x,
+                **{arg: v[alias.get(name, name)] for arg, name in args},
+                **{n: indep[n] for n in names},
+            )
             total = part if total is None else total + part
         return float(np.asarray(total).ravel()[0])
 
@@ -284,7 +298,7 @@ def _component_calls(model):
     component of a composite Model, in order."""
     calls = []
     for comp in model.components:
-        args = [(name[len(comp.prefix):], name) for name in comp.param_names]
+        args = [(name[len(comp.prefix) :], name) for name in comp.param_names]
         calls.append((comp.func, args, [v for v in comp.independent_vars if v != "x"]))
     return calls
 
@@ -293,13 +307,26 @@ def _model_residual(params, x, y, calls, indep):
     """``model(x) - y`` evaluated as lmfit's CompositeModel does (peak + background), for Minimizer."""
     total = None
     for func, args, names in calls:
-        part = func(x=x, **{arg: params[name].value for arg, name in args}, **{n: indep[n] for n in names})
+        part = func(
+            x=x, **{arg: params[name].value for arg, name in args}, **{n: indep[n] for n in names}
+        )
         total = part if total is None else total + part
     return total - y
 
 
-def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadratic=True, start=None,
-                stepping_stone=False):
+def _fit_window(
+    e,
+    a,
+    center,
+    width,
+    lo_factor,
+    hi_factor,
+    profile,
+    step,
+    quadratic=True,
+    start=None,
+    stepping_stone=False,
+):
     """One lmfit refinement over ``center - lo_factor width .. center + hi_factor width``.
 
     ``stepping_stone``: the fit only serves to re-centre the window of the next
@@ -351,8 +378,14 @@ def _fit_window(e, a, center, width, lo_factor, hi_factor, profile, step, quadra
         if stepping_stone:
             from lmfit import minimize
 
-            result = minimize(_model_residual, params, args=(x, y, _component_calls(model), {"e_ref": center}),
-                              method="leastsq", nan_policy="raise", calc_covar=False)
+            result = minimize(
+                _model_residual,
+                params,
+                args=(x, y, _component_calls(model), {"e_ref": center}),
+                method="leastsq",
+                nan_policy="raise",
+                calc_covar=False,
+            )
         else:
             result = model.fit(y, params, x=x, e_ref=center, nan_policy="raise")
     result.e_ref_eV = center  # the background's reference energy (an independent variable)
@@ -523,12 +556,15 @@ def first_excitonic_peak(
             src,
         )
     width = max(cand.half_width, 3 * step)
-    first, window = _fit_window(e, a, cand.position, width, 2.5, 1.5, profile, step, stepping_stone=True)
+    first, window = _fit_window(
+        e, a, cand.position, width, 2.5, 1.5, profile, step, stepping_stone=True
+    )
     if _sane(first, window, step):
         c1 = first.params["peak_center"].value
         s1 = first.params["peak_sigma"].value
-        result, window2 = _fit_window(e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step,
-                                      start=first)
+        result, window2 = _fit_window(
+            e, a, c1, max(s1, 3 * step), 2.5, 1.5, profile, step, start=first
+        )
         if _sane(result, window2, step):
             window = window2
         else:  # keep the first fit: redo it as a full lmfit ModelResult (the same optimum)
@@ -564,7 +600,9 @@ def first_excitonic_peak(
         od_err = _uncertainty_at(result, center)
     except Exception:  # covariance unavailable
         od_err = float("nan")
-    peak_top, peak_top_err = _data_top(x, result.data, param_value(result, "peak_sigma"), sigma_noise)
+    peak_top, peak_top_err = _data_top(
+        x, result.data, param_value(result, "peak_sigma"), sigma_noise
+    )
     if not result.success:
         msgs.append(f"{src}: peak fit did not converge ({result.message})")
     return ExcitonicPeak(
@@ -840,23 +878,42 @@ class AbsorptionSeries(Result):
         rows = []
         for f, sh in zip(self.films, self.shift_meV):
             p = f.peak
-            rows.append((Path(f.file).name + (f" [{f.label}]" if f.label else ""), str(f.layers),
-                         f"{p.peak_eV:.4f}", f"{p.peak_eV_err * 1e3:.2f}", f"{p.peak_nm:.1f}",
-                         f"{p.od:.4f}", fmt(p.fwhm_meV, ".0f"), f"{sh:+.1f}"))
-        blocks: list = [Table("First excitonic absorption peak",
-                              ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"),
-                              tuple(rows))]
+            rows.append(
+                (
+                    Path(f.file).name + (f" [{f.label}]" if f.label else ""),
+                    str(f.layers),
+                    f"{p.peak_eV:.4f}",
+                    f"{p.peak_eV_err * 1e3:.2f}",
+                    f"{p.peak_nm:.1f}",
+                    f"{p.od:.4f}",
+                    fmt(p.fwhm_meV, ".0f"),
+                    f"{sh:+.1f}",
+                )
+            )
+        blocks: list = [
+            Table(
+                "First excitonic absorption peak",
+                ("file", "N", "peak eV", "± meV", "peak nm", "OD", "FWHM meV", "shift meV"),
+                tuple(rows),
+            )
+        ]
         if self.chain_fit is not None:
             c, o = self.chain_fit, self.od_vs_layers
-            blocks.append(f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
-                          f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {fmt(c.r2, '.3f')}")
-            blocks.append(f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, "
-                          f"r2 = {fmt(o.r2, '.3f')}")
+            blocks.append(
+                f"chain fit E(N) = E1 - 2 beta cos(pi/(N+1)): E1 = {c.e1_eV:.4f} eV, "
+                f"beta = {c.beta_meV:.2f} ± {c.beta_meV_err:.2f} meV, r2 = {fmt(c.r2, '.3f')}"
+            )
+            blocks.append(
+                f"OD vs N: slope {o.slope:.4g} per layer, intercept {o.intercept:.4g}, "
+                f"r2 = {fmt(o.r2, '.3f')}"
+            )
             blocks.append(f"saturation (90 % of the largest shift) at N = {self.saturation_layers}")
         else:
             ps = self.to_dict()["peak_spread"]
-            blocks.append(f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
-                          f"{len(self.films)} films; OD {min(self.od):.4g}..{max(self.od):.4g}")
+            blocks.append(
+                f"peak {ps['mean_eV']:.4f} eV, spread {ps['std_meV']:.2f} meV (std) over "
+                f"{len(self.films)} films; OD {min(self.od):.4g}..{max(self.od):.4g}"
+            )
         return tuple(blocks)
 
     def _plot(self, ax):
@@ -914,9 +971,7 @@ def analyse_absorption_series(
     if not spectra:
         raise InputError("no spectra given", "absorption")
     if len(layers) != len(spectra):
-        raise InputError(
-            f"{len(spectra)} spectra but {len(layers)} layer counts", "--layers"
-        )
+        raise InputError(f"{len(spectra)} spectra but {len(layers)} layer counts", "--layers")
     if any(n < 1 for n in layers):
         raise InputError("layer counts must be >= 1", "--layers")
     if reference_layers not in layers:
@@ -925,7 +980,11 @@ def analyse_absorption_series(
             f"layer counts are {sorted(set(layers))} (set --reference-layers)",
             "--reference-layers",
         )
-    names = list(files) if files is not None else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
+    names = (
+        list(files)
+        if files is not None
+        else [s.source or f"spectrum {i + 1}" for i, s in enumerate(spectra)]
+    )
     labels = list(labels) if labels is not None else [None] * len(spectra)
     iterator = zip(spectra, layers, names, labels)
     if progress is not None:
@@ -934,7 +993,11 @@ def analyse_absorption_series(
     msgs: list[str] = []
     for spec, n, name, label in iterator:
         peak = first_excitonic_peak(
-            spec.energy_eV, spec.intensity, profile=profile, emin_eV=emin_eV, emax_eV=emax_eV,
+            spec.energy_eV,
+            spec.intensity,
+            profile=profile,
+            emin_eV=emin_eV,
+            emax_eV=emax_eV,
             source=name,
         )
         msgs.extend(peak.warnings)
@@ -951,7 +1014,9 @@ def analyse_absorption_series(
     # var(p_i - mean_ref) = var(p_i) + var(mean_ref) - 2 cov; cov = var(p_i)/n_ref for reference films
     cov = np.where(ref, errs**2 / ref.sum(), 0.0)
     shift_err = np.sqrt(np.clip(errs**2 + ref_err**2 - 2 * cov, 0.0, None)) * 1e3
-    top_shift = (tops - np.nanmean(tops[ref])) * 1e3 if np.any(np.isfinite(tops[ref])) else tops * np.nan
+    top_shift = (
+        (tops - np.nanmean(tops[ref])) * 1e3 if np.any(np.isfinite(tops[ref])) else tops * np.nan
+    )
 
     od_fit = chain = None
     sat = None

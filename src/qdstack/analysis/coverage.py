@@ -105,8 +105,16 @@ class CoverageResult(Result):
         rows = (
             ("dots per µm²", f"{self.dots_per_um2:,.0f}", f"{self.dots_per_um2_err:,.0f}"),
             ("close-packed dots per µm²", f"{self.close_packed_dots_per_um2:,.0f}", ""),
-            ("coverage (fraction)", f"{self.coverage_fraction:.3f}", f"{self.coverage_fraction_err:.2g}"),
-            ("cross section (cm²)", f"{self.cross_section_cm2:.3e}", f"{self.cross_section_cm2_err:.2e}"),
+            (
+                "coverage (fraction)",
+                f"{self.coverage_fraction:.3f}",
+                f"{self.coverage_fraction_err:.2g}",
+            ),
+            (
+                "cross section (cm²)",
+                f"{self.cross_section_cm2:.3e}",
+                f"{self.cross_section_cm2_err:.2e}",
+            ),
         )
         return (
             Table("Monolayer coverage", ("quantity", "value", "± 1 s.e."), rows),
@@ -181,8 +189,11 @@ def monolayer_coverage(
     for name, v, opt in (("od", od, "--od"), ("edge_nm", edge_nm, "--edge-nm")):
         if not (math.isfinite(v) and v > 0):
             raise OptionError(f"must be a positive number, got {v}", opt)
-    for name, v, opt in (("od_err", od_err, "--od-err"), ("edge_err_nm", edge_err_nm, "--edge-err-nm"),
-                         ("shell_nm", shell_nm, "--shell-nm")):
+    for name, v, opt in (
+        ("od_err", od_err, "--od-err"),
+        ("edge_err_nm", edge_err_nm, "--edge-err-nm"),
+        ("shell_nm", shell_nm, "--shell-nm"),
+    ):
         if not (math.isfinite(v) and v >= 0):
             raise OptionError(f"must be zero or positive, got {v}", opt)
     if sides not in (1, 2):
@@ -194,7 +205,9 @@ def monolayer_coverage(
     od_used, od_used_err = od, od_err
     if cross_section_cm2 is not None:
         if not (math.isfinite(cross_section_cm2) and cross_section_cm2 > 0):
-            raise OptionError(f"must be a positive number, got {cross_section_cm2}", "--cross-section-cm2")
+            raise OptionError(
+                f"must be a positive number, got {cross_section_cm2}", "--cross-section-cm2"
+            )
         sigma = cross_section_cm2
         rel = cross_section_rel_err or 0.0
         source = "given by the user"
@@ -226,7 +239,9 @@ def monolayer_coverage(
                     raise OptionError(f"must be a positive number, got {od_ratio}", "--od-ratio")
                 ratio = od_ratio
                 sigma = sigma * od_ratio
-                source += f"; first peak: x OD(first peak)/OD(3.1 eV) = {od_ratio:.4g} of this sample"
+                source += (
+                    f"; first peak: x OD(first peak)/OD(3.1 eV) = {od_ratio:.4g} of this sample"
+                )
             else:
                 raise OptionError(
                     "the CsPbBr3 cross section is known at 3.1 eV (400 nm), not at the first excitonic "
@@ -237,24 +252,40 @@ def monolayer_coverage(
     sigma_nm2 = sigma / _CM2_PER_NM2
     n_per_nm2 = od_used * _LN10 / sigma_nm2 / sides
     n_per_um2 = n_per_nm2 * _NM2_PER_UM2
-    rel_n = math.sqrt((od_used_err / od_used) ** 2 + rel**2 + (edge_power * edge_err_nm / edge_nm) ** 2)
+    rel_n = math.sqrt(
+        (od_used_err / od_used) ** 2 + rel**2 + (edge_power * edge_err_nm / edge_nm) ** 2
+    )
     pitch = edge_nm + 2.0 * shell_nm
     full = _NM2_PER_UM2 / pitch**2
     cov = n_per_um2 / full
     # coverage ~ L^-3 (L + 2s)^2 when sigma ~ L^3: d ln cov / d ln L = -edge_power + 2 L/(L+2s)
     dlnc_dlnl = -edge_power + 2.0 * edge_nm / pitch
-    rel_c = math.sqrt((od_used_err / od_used) ** 2 + rel**2 + (dlnc_dlnl * edge_err_nm / edge_nm) ** 2)
+    rel_c = math.sqrt(
+        (od_used_err / od_used) ** 2 + rel**2 + (dlnc_dlnl * edge_err_nm / edge_nm) ** 2
+    )
     if cov > 1.0:
         warnings.append(
             f"the OD implies {cov:.2f} close-packed monolayers: more than one layer, a larger cross section, "
             "or the wrong number of coated sides"
         )
     return CoverageResult(
-        od=od, od_err=od_err, photon_energy=od_at, edge_nm=edge_nm, edge_err_nm=edge_err_nm,
-        shell_nm=shell_nm, sides=sides, cross_section_cm2=sigma, cross_section_cm2_err=sigma * rel,
-        cross_section_source=source, od_ratio_first_peak_to_3p1eV=ratio, dots_per_um2=n_per_um2,
-        dots_per_um2_err=n_per_um2 * rel_n, close_packed_dots_per_um2=full, coverage_fraction=cov,
-        coverage_fraction_err=cov * rel_c, warnings=tuple(warnings),
+        od=od,
+        od_err=od_err,
+        photon_energy=od_at,
+        edge_nm=edge_nm,
+        edge_err_nm=edge_err_nm,
+        shell_nm=shell_nm,
+        sides=sides,
+        cross_section_cm2=sigma,
+        cross_section_cm2_err=sigma * rel,
+        cross_section_source=source,
+        od_ratio_first_peak_to_3p1eV=ratio,
+        dots_per_um2=n_per_um2,
+        dots_per_um2_err=n_per_um2 * rel_n,
+        close_packed_dots_per_um2=full,
+        coverage_fraction=cov,
+        coverage_fraction_err=cov * rel_c,
+        warnings=tuple(warnings),
     )
 
 
@@ -280,7 +311,9 @@ def od_ratio_from_spectrum(path) -> tuple[float, float, float, str]:
         )
     peak = first_excitonic_peak(s.energy_eV, s.intensity, source=str(s.source))
     od_peak = float(peak.od)
-    od_31 = float(np.interp(min(max(ref, s.energy_eV[0]), s.energy_eV[-1]), s.energy_eV, s.intensity))
+    od_31 = float(
+        np.interp(min(max(ref, s.energy_eV[0]), s.energy_eV[-1]), s.energy_eV, s.intensity)
+    )
     if not od_31 > 0:
         raise InputError(f"the OD at 3.1 eV is {od_31:.3g}, not positive", s.source)
     return od_peak, od_31, od_peak / od_31, str(s.source)

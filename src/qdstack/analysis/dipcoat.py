@@ -122,24 +122,34 @@ class DipcoatFit(Result):
 
     def summary_blocks(self):
         q = self.quantity
-        rows = tuple((f"{u:.4g}", f"{y:.4g}", f"{float(self.predict(u)):.4g}", r)
-                     for u, y, r in zip(self.speed_mm_per_s, self.amount, self.regimes))
+        rows = tuple(
+            (f"{u:.4g}", f"{y:.4g}", f"{float(self.predict(u)):.4g}", r)
+            for u, y, r in zip(self.speed_mm_per_s, self.amount, self.regimes)
+        )
         out = [
-            Table("Dip coating: y = c/U + d U^(2/3)", ("speed (mm/s)", q, "fit", "regime"), rows,
-                  ("r", "r", "r", "l")),
+            Table(
+                "Dip coating: y = c/U + d U^(2/3)",
+                ("speed (mm/s)", q, "fit", "regime"),
+                rows,
+                ("r", "r", "r", "l"),
+            ),
             f"capillary_coef c = {self.capillary_coef:.4g} ± {self.capillary_coef_err:.2g}, draining_coef "
             f"d = {self.draining_coef:.4g} ± {self.draining_coef_err:.2g}, r2 = {self.r2:.4f}",
         ]
         if self.minimum_speed_mm_per_s is not None:
-            out.append(f"minimum at U = {self.minimum_speed_mm_per_s:.4g} ± {self.minimum_speed_mm_per_s_err:.2g} "
-                       f"mm/s ({q} {self.minimum_amount:.4g})")
+            out.append(
+                f"minimum at U = {self.minimum_speed_mm_per_s:.4g} ± {self.minimum_speed_mm_per_s_err:.2g} "
+                f"mm/s ({q} {self.minimum_amount:.4g})"
+            )
         else:
             out.append(f"all rows on the {self.branch} branch: minimum speed not determined")
         for s in self.solutions:
             lo, hi = s["interval95_mm_per_s"]
-            out.append(f"{q} = {self.target:g} on the {s['branch']} branch: U = {s['speed_mm_per_s']:.4g} "
-                       f"± {s['speed_mm_per_s_err']:.2g} mm/s (95 %: {lo:.4g}-{hi:.4g})"
-                       + ("" if s["within_measured_range"] else " [extrapolated]"))
+            out.append(
+                f"{q} = {self.target:g} on the {s['branch']} branch: U = {s['speed_mm_per_s']:.4g} "
+                f"± {s['speed_mm_per_s_err']:.2g} mm/s (95 %: {lo:.4g}-{hi:.4g})"
+                + ("" if s["within_measured_range"] else " [extrapolated]")
+            )
         return tuple(out)
 
     def _plot(self, ax):
@@ -238,14 +248,16 @@ def _solutions(fit_c, fit_d, cov, target, branch_ok, u_data):
         else:
             interval, open_ends = [u, u], [False, False]
         within = bool(min(u_data) <= u <= max(u_data))
-        out.append({
-            "branch": branch,
-            "speed_mm_per_s": u,
-            "speed_mm_per_s_err": err,
-            "interval95_mm_per_s": interval,
-            "interval_unbounded": open_ends,
-            "within_measured_range": within,
-        })
+        out.append(
+            {
+                "branch": branch,
+                "speed_mm_per_s": u,
+                "speed_mm_per_s_err": err,
+                "interval95_mm_per_s": interval,
+                "interval_unbounded": open_ends,
+                "within_measured_range": within,
+            }
+        )
     return out
 
 
@@ -300,10 +312,18 @@ def fit_dipcoat(
     c0 = max(float(sol[0]), 1e-3 * scale * float(np.min(u)))
     d0 = max(float(sol[1]), 1e-3 * scale / float(np.max(u)) ** (2.0 / 3.0))
     model = Model(coating_law, independent_vars=["speed_mm_per_s"])
-    params = model.make_params(capillary_coef=dict(value=c0, min=0.0), draining_coef=dict(value=d0, min=0.0))
+    params = model.make_params(
+        capillary_coef=dict(value=c0, min=0.0), draining_coef=dict(value=d0, min=0.0)
+    )
     try:
-        res = model.fit(y, params, speed_mm_per_s=u, weights=None if err is None else 1.0 / err,
-                        scale_covar=err is None, nan_policy="raise")
+        res = model.fit(
+            y,
+            params,
+            speed_mm_per_s=u,
+            weights=None if err is None else 1.0 / err,
+            scale_covar=err is None,
+            nan_policy="raise",
+        )
     except (ValueError, RuntimeError) as exc:
         raise FitError(f"the dip-coating fit failed ({exc})") from None
     largest_term = {  # each term's largest contribution over the measured speeds
@@ -314,8 +334,14 @@ def fit_dipcoat(
     if len(at_zero) == 1:
         # one term went to its bound 0: the covariance is undefined there; refit with it fixed at 0
         params[at_zero[0]].set(value=0.0, vary=False)
-        res = model.fit(y, params, speed_mm_per_s=u, weights=None if err is None else 1.0 / err,
-                        scale_covar=err is None, nan_policy="raise")
+        res = model.fit(
+            y,
+            params,
+            speed_mm_per_s=u,
+            weights=None if err is None else 1.0 / err,
+            scale_covar=err is None,
+            nan_policy="raise",
+        )
     warnings = [w for w in fit_warnings(res, "dip-coating fit: ") if "bound" not in w]
     c, d = param_value(res, "capillary_coef"), param_value(res, "draining_coef")
     ce, de = param_error(res, "capillary_coef"), param_error(res, "draining_coef")
@@ -369,7 +395,9 @@ def fit_dipcoat(
         ok = ("capillary", "draining") if branch == "both" else (branch,)
         solutions = _solutions(c, d, cov, target, ok, u)
         if not solutions:
-            low = y_min if y_min is not None else float(coating_law(umin_x, c, d)) if umin_x else None
+            low = (
+                y_min if y_min is not None else float(coating_law(umin_x, c, d)) if umin_x else None
+            )
             warnings.append(
                 f"no speed on the {'/'.join(ok)} branch gives {quantity} = {target:g}"
                 + (f" (the fitted minimum is {low:.4g})" if low is not None else "")
@@ -382,15 +410,30 @@ def fit_dipcoat(
                 )
     r2 = r_squared(y, res.best_fit, None if err is None else 1.0 / err)
     return DipcoatFit(
-        capillary_coef=c, capillary_coef_err=ce, draining_coef=d, draining_coef_err=de,
-        minimum_speed_mm_per_s=umin, minimum_speed_mm_per_s_err=umin_err,
+        capillary_coef=c,
+        capillary_coef_err=ce,
+        draining_coef=d,
+        draining_coef_err=de,
+        minimum_speed_mm_per_s=umin,
+        minimum_speed_mm_per_s_err=umin_err,
         minimum_speed_extrapolated_mm_per_s=None if umin is not None else umin_x,
-        minimum_amount=y_min, regimes=regimes, branch=branch,
-        speed_mm_per_s=tuple(float(v) for v in u), amount=tuple(float(v) for v in y),
-        amount_err=None if err is None else tuple(float(v) for v in err), quantity=quantity,
-        target=target, solutions=tuple(solutions), r2=float(r2), redchi=float(res.redchi),
-        param_covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
-        warnings=tuple(warnings), fit=res,
+        minimum_amount=y_min,
+        regimes=regimes,
+        branch=branch,
+        speed_mm_per_s=tuple(float(v) for v in u),
+        amount=tuple(float(v) for v in y),
+        amount_err=None if err is None else tuple(float(v) for v in err),
+        quantity=quantity,
+        target=target,
+        solutions=tuple(solutions),
+        r2=float(r2),
+        redchi=float(res.redchi),
+        param_covariance=(
+            (float(cov[0, 0]), float(cov[0, 1])),
+            (float(cov[1, 0]), float(cov[1, 1])),
+        ),
+        warnings=tuple(warnings),
+        fit=res,
     )
 
 
@@ -419,10 +462,15 @@ class TrendFit(Result):
 
     def summary_blocks(self):
         xm = "—" if self.x_at_maximum is None else f"{self.x_at_maximum:.4g}"
-        out = [f"empirical trend of {self.quantity} vs {self.x_column}: polynomial degree {self.degree} "
-               f"(AICc), r2 = {self.r2:.3f}; maximum at {self.x_column} = {xm}"]
+        out = [
+            f"empirical trend of {self.quantity} vs {self.x_column}: polynomial degree {self.degree} "
+            f"(AICc), r2 = {self.r2:.3f}; maximum at {self.x_column} = {xm}"
+        ]
         if self.target is not None:
-            xs = ", ".join(f"{v:.4g}" for v in self.x_for_target or ()) or "none in the measured range"
+            xs = (
+                ", ".join(f"{v:.4g}" for v in self.x_for_target or ())
+                or "none in the measured range"
+            )
             out.append(f"{self.x_column} for {self.quantity} = {self.target:g}: {xs}")
         return tuple(out)
 
@@ -444,14 +492,25 @@ class TrendFit(Result):
             "target": self.target,
             "x_for_target": None if self.x_for_target is None else list(self.x_for_target),
             "r2": self.r2,
-            "data": {self.x_column: list(self.x), self.quantity: list(self.amount),
-                     f"{self.quantity}_err": None if self.amount_err is None else list(self.amount_err)},
+            "data": {
+                self.x_column: list(self.x),
+                self.quantity: list(self.amount),
+                f"{self.quantity}_err": None if self.amount_err is None else list(self.amount_err),
+            },
             "warnings": list(self.warnings),
         }
 
 
-def fit_trend(x, amount, amount_err=None, *, x_column: str = "x", quantity: str = "od",
-              target: float | None = None, max_degree: int = 3) -> TrendFit:
+def fit_trend(
+    x,
+    amount,
+    amount_err=None,
+    *,
+    x_column: str = "x",
+    quantity: str = "od",
+    target: float | None = None,
+    max_degree: int = 3,
+) -> TrendFit:
     """Polynomial trend (lmfit ``PolynomialModel``), degree 1..3 chosen by the smallest AICc.
 
     The inverse (``x`` for ``target``) and the maximum are searched only inside
@@ -489,15 +548,31 @@ def fit_trend(x, amount, amount_err=None, *, x_column: str = "x", quantity: str 
     if target is not None:
         s = np.sign(yg - target)
         k = np.nonzero(s[:-1] * s[1:] <= 0)[0]
-        x_t = tuple(float(grid[j] + (target - yg[j]) * (grid[j + 1] - grid[j]) / (yg[j + 1] - yg[j]))
-                    if yg[j + 1] != yg[j] else float(grid[j]) for j in k)
+        x_t = tuple(
+            float(grid[j] + (target - yg[j]) * (grid[j + 1] - grid[j]) / (yg[j + 1] - yg[j]))
+            if yg[j + 1] != yg[j]
+            else float(grid[j])
+            for j in k
+        )
         x_t = tuple(dict.fromkeys(round(v, 12) for v in x_t))
         if not x_t:
-            warnings.append(f"no {x_column} inside the measured range {lo:g}-{hi:g} gives {quantity} = {target:g}")
+            warnings.append(
+                f"no {x_column} inside the measured range {lo:g}-{hi:g} gives {quantity} = {target:g}"
+            )
     return TrendFit(
-        x_column=x_column, degree=deg, coefficients=coefs, coefficients_err=errs, aicc=aicc,
-        x=tuple(float(v) for v in xv), amount=tuple(float(v) for v in y),
-        amount_err=None if err is None else tuple(float(v) for v in err), quantity=quantity,
-        x_at_maximum=x_max, target=target, x_for_target=x_t,
-        r2=float(r_squared(y, res.best_fit, weights)), warnings=tuple(warnings), fit=res,
+        x_column=x_column,
+        degree=deg,
+        coefficients=coefs,
+        coefficients_err=errs,
+        aicc=aicc,
+        x=tuple(float(v) for v in xv),
+        amount=tuple(float(v) for v in y),
+        amount_err=None if err is None else tuple(float(v) for v in err),
+        quantity=quantity,
+        x_at_maximum=x_max,
+        target=target,
+        x_for_target=x_t,
+        r2=float(r_squared(y, res.best_fit, weights)),
+        warnings=tuple(warnings),
+        fit=res,
     )

@@ -107,7 +107,7 @@ def _savgol_operator(m: int, polyorder: int, deriv: int, delta: float):
 
     w = rows([u[half]])[0]  # the centre of an odd window
     left = rows(u[:half])
-    right = rows(u[m - half:])
+    right = rows(u[m - half :])
     for arr in (w, left, right):
         arr.setflags(write=False)
     return w, left, right
@@ -122,15 +122,17 @@ def savgol_derivative(y, m: int, polyorder: int, deriv: int, delta: float) -> np
     """
     y = np.asarray(y, dtype=float)
     if m % 2 == 0 or m > y.size or m <= polyorder:
-        raise ValueError(f"window of {m} points: it must be odd, above the polynomial order "
-                         f"({polyorder}) and at most the {y.size} samples")
+        raise ValueError(
+            f"window of {m} points: it must be odd, above the polynomial order "
+            f"({polyorder}) and at most the {y.size} samples"
+        )
     w, left, right = _savgol_operator(int(m), int(polyorder), int(deriv), float(delta))
     half = m // 2
     out = np.empty_like(y)
-    out[half:y.size - half] = np.lib.stride_tricks.sliding_window_view(y, m) @ w
+    out[half : y.size - half] = np.lib.stride_tricks.sliding_window_view(y, m) @ w
     if half:
         out[:half] = left @ y[:m]
-        out[y.size - half:] = right @ y[y.size - m:]
+        out[y.size - half :] = right @ y[y.size - m :]
     return out
 
 
@@ -219,10 +221,10 @@ def _minima(x, d2, gain, step, scale, sigma, threshold, rel_depth) -> list[PeakC
     n = len(x)
     if n - 2 * edge < 3:
         return []
-    inner = d2[edge:n - edge]
+    inner = d2[edge : n - edge]
     deepest = float(np.max(-inner))
     # local minima (strictly below the left neighbour, not above the right one), deep enough
-    is_min = (inner < d2[edge - 1:n - edge - 1]) & (inner <= d2[edge + 1:n - edge + 1])
+    is_min = (inner < d2[edge - 1 : n - edge - 1]) & (inner <= d2[edge + 1 : n - edge + 1])
     is_min &= (-inner > threshold * noise) & (-inner > rel_depth * deepest)
     out = []
     found = edge + np.flatnonzero(is_min)
@@ -262,8 +264,12 @@ def _probe_gains(x, xu, step, scales) -> list[float | None]:
     They depend only on the raw grid (the probe is a fixed seeded draw), so a
     series measured on one grid computes them once (cached by the grid's bytes).
     """
-    key = (hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(), x.size, float(step),
-           tuple(float(v) for v in scales))
+    key = (
+        hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),
+        x.size,
+        float(step),
+        tuple(float(v) for v in scales),
+    )
     if key not in _PROBE_GAINS:
         probe = np.interp(xu, x, np.random.default_rng(12345).standard_normal(x.size))
         gains = []
@@ -342,6 +348,10 @@ def lowest_persistent_minimum(
     lowest = min(c.position for c in confirmed)
     # the same feature at several scales: take it where it is most significant, i.e. where
     # the smoothing window best matches its width (a matched filter)
-    group = [c for c in confirmed if abs(c.position - lowest) <= max(0.5 * c.scale, 3 * step, c.half_width)]
+    group = [
+        c
+        for c in confirmed
+        if abs(c.position - lowest) <= max(0.5 * c.scale, 3 * step, c.half_width)
+    ]
     best = max(group, key=lambda c: c.significance)
     return best, sigma

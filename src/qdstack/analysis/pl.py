@@ -184,8 +184,9 @@ def _top_height(e, y, background: float, i: int, width: float, sigma: float) -> 
     return float(y[i] - background), noise
 
 
-def direct_fwhm(energy_eV, intensity, background: float, background_err: float, sigma: float,
-                width_eV: float) -> tuple[float, float]:
+def direct_fwhm(
+    energy_eV, intensity, background: float, background_err: float, sigma: float, width_eV: float
+) -> tuple[float, float]:
     """FWHM from the half-maximum crossings and its standard error [meV].
 
     Parameters
@@ -255,7 +256,9 @@ def _model(profile: PLProfile):
     from lmfit import Model
 
     if profile not in FWHM_PER_SIGMA:
-        raise InputError(f"unknown profile {profile!r}; use gaussian, voigt or pseudovoigt", "profile")
+        raise InputError(
+            f"unknown profile {profile!r}; use gaussian, voigt or pseudovoigt", "profile"
+        )
     return peak_model(profile, "pl_") + Model(_level, prefix="bg_", independent_vars=["x", "level"])
 
 
@@ -331,12 +334,15 @@ def pl_peak(
     height0 = float(signal[i_max])
     if not height0 > 5 * max(sigma, 1e-300):
         raise FitError(
-            f"no PL peak above the noise (maximum {height0:.3g} above background, noise {sigma:.3g})", src
+            f"no PL peak above the noise (maximum {height0:.3g} above background, noise {sigma:.3g})",
+            src,
         )
     left, right, width = half_max_width(e, signal)
     msgs: list[str] = []
     if not math.isfinite(width):
-        msgs.append(f"{src}: the peak does not fall to half maximum inside the data; FWHM is uncertain")
+        msgs.append(
+            f"{src}: the peak does not fall to half maximum inside the data; FWHM is uncertain"
+        )
         step = float(np.median(np.diff(e)))
         width = max(
             (right - e[i_max]) * 2 if math.isfinite(right) else 0.0,
@@ -390,11 +396,15 @@ def pl_peak(
             w_eV = fwhm * 1e-3
         if w_eV / step < _MIN_POINTS_PER_FWHM:
             fwhm = float("nan")
-            msgs.append(f"{src}: only {w_eV / step:.1f} points across the FWHM; reporting the fitted "
-                        f"{profile} FWHM (half-maximum crossings need >= {_MIN_POINTS_PER_FWHM})")
+            msgs.append(
+                f"{src}: only {w_eV / step:.1f} points across the FWHM; reporting the fitted "
+                f"{profile} FWHM (half-maximum crossings need >= {_MIN_POINTS_PER_FWHM})"
+            )
         elif not math.isfinite(fwhm):
-            msgs.append(f"{src}: the half-maximum crossings could not be located; reporting the fitted "
-                        f"{profile} FWHM")
+            msgs.append(
+                f"{src}: the half-maximum crossings could not be located; reporting the fitted "
+                f"{profile} FWHM"
+            )
     if not math.isfinite(fwhm):
         fwhm, fwhm_err = fwhm_fit, fwhm_fit_err
     height = float(result.eval_components(x=np.array([center]))["pl_"][0])

@@ -116,9 +116,17 @@ def read_sphere_spectrum(path: str | os.PathLike) -> SphereSpectrum:
     src = table.source
     unit = detect_x_unit(table)
     if unit not in ("nm", "eV"):
-        raise FileFormatError(f"the x column is in {unit}; give wavelength (nm) or photon energy (eV)", src)
-    x, y = checked_xy(table.data[:, 0], table.data[:, 1], src, y_name="intensity", min_points=20,
-                      what="sphere spectrum")
+        raise FileFormatError(
+            f"the x column is in {unit}; give wavelength (nm) or photon energy (eV)", src
+        )
+    x, y = checked_xy(
+        table.data[:, 0],
+        table.data[:, 1],
+        src,
+        y_name="intensity",
+        min_points=20,
+        what="sphere spectrum",
+    )
     if np.any(x <= 0):
         raise FileFormatError("x values must be positive", src)
     lam = x if unit == "nm" else HC_EV_NM / x
@@ -165,12 +173,26 @@ class PLQYResult(Result):
     def summary_blocks(self):
         rows = (
             ("PLQY", f"{self.plqy:.4f}", f"{self.plqy_err:.2g}"),
-            ("absorptance A = 1 - L_C/L_B", f"{self.absorptance:.4f}", f"{self.absorptance_err:.2g}"),
-            ("indirect absorptance 1 - L_B/L_A", f"{self.indirect_absorptance:.4f}",
-             f"{self.indirect_absorptance_err:.2g}"),
-            ("two-measurement PLQY", f"{self.plqy_two_measurement:.4f}", f"{self.plqy_two_measurement_err:.2g}"),
-            ("two-measurement absorptance", f"{self.absorptance_two_measurement:.4f}",
-             f"{self.absorptance_two_measurement_err:.2g}"),
+            (
+                "absorptance A = 1 - L_C/L_B",
+                f"{self.absorptance:.4f}",
+                f"{self.absorptance_err:.2g}",
+            ),
+            (
+                "indirect absorptance 1 - L_B/L_A",
+                f"{self.indirect_absorptance:.4f}",
+                f"{self.indirect_absorptance_err:.2g}",
+            ),
+            (
+                "two-measurement PLQY",
+                f"{self.plqy_two_measurement:.4f}",
+                f"{self.plqy_two_measurement_err:.2g}",
+            ),
+            (
+                "two-measurement absorptance",
+                f"{self.absorptance_two_measurement:.4f}",
+                f"{self.absorptance_two_measurement_err:.2g}",
+            ),
         )
         lw, ew = self.laser_window_nm, self.emission_window_nm
         return (
@@ -305,8 +327,10 @@ def find_windows(
         laser = (float(min(laser_window_nm)), float(max(laser_window_nm)))
         inside = (x >= laser[0]) & (x <= laser[1])
         if inside.sum() < 2:
-            raise OptionError(f"the laser window {laser[0]:g}-{laser[1]:g} nm holds fewer than 2 points",
-                              "--laser-window-nm")
+            raise OptionError(
+                f"the laser window {laser[0]:g}-{laser[1]:g} nm holds fewer than 2 points",
+                "--laser-window-nm",
+            )
         j = np.nonzero(inside)[0]
         i = int(j[np.argmax(ya[j])])
         fw = _fwhm(x, np.where(inside, ya, 0.0), i)
@@ -315,7 +339,9 @@ def find_windows(
         c_level, c_scatter = _rough_background(in_beam.values)
         above = x > laser[1]
         if above.sum() < 5:
-            raise InputError("no part of the spectrum lies above (longer than) the laser window", in_beam.source)
+            raise InputError(
+                "no part of the spectrum lies above (longer than) the laser window", in_beam.source
+            )
         # subtract the laser's own wing as scaled from the empty sphere, then smooth lightly
         yc = in_beam.values - c_level
         k = 5
@@ -336,7 +362,10 @@ def find_windows(
         while hi < x.size - 1 and smooth[hi + 1] > floor:
             hi += 1
         width = x[hi] - x[lo]
-        emission = (float(max(x[lo] - 0.1 * width, laser[1])), float(min(x[hi] + 0.1 * width, x[-1])))
+        emission = (
+            float(max(x[lo] - 0.1 * width, laser[1])),
+            float(min(x[hi] + 0.1 * width, x[-1])),
+        )
         if hi >= x.size - 2:
             warnings.append(
                 "the emission band runs off the long-wavelength end of the spectra; the PLQY is "
@@ -476,8 +505,10 @@ def de_mello_plqy(
     l_a, p_a, l_b, p_b, l_c, p_c = values
     for name, v, e in (("L_A", l_a, err[0]), ("L_B", l_b, err[2])):
         if not v > 5 * e:
-            raise InputError(f"the laser integral {name} = {v:.4g} ± {e:.2g} is not above the noise",
-                             empty.source if name == "L_A" else out_of_beam.source)
+            raise InputError(
+                f"the laser integral {name} = {v:.4g} ± {e:.2g} is not above the noise",
+                empty.source if name == "L_A" else out_of_beam.source,
+            )
 
     def absorptance(v):
         return 1.0 - v[4] / v[2]
@@ -514,31 +545,67 @@ def de_mello_plqy(
             f"{100 * p_a / p_c:.1f} % of P_C): stray light or sphere fluorescence"
         )
     if eta > 1 + 3 * eta_err:
-        warnings.append(f"PLQY {eta:.3f} ± {eta_err:.2g} exceeds 1: check the correction file and windows")
+        warnings.append(
+            f"PLQY {eta:.3f} ± {eta_err:.2g} exceeds 1: check the correction file and windows"
+        )
     if noise == "baseline":
-        warnings.append("noise model 'baseline': shot noise of the signal is not included; errors are lower bounds")
+        warnings.append(
+            "noise model 'baseline': shot noise of the signal is not included; errors are lower bounds"
+        )
     return PLQYResult(
-        plqy=eta, plqy_err=eta_err, absorptance=a, absorptance_err=a_err,
-        indirect_absorptance=mu, indirect_absorptance_err=mu_err,
-        plqy_two_measurement=eta2, plqy_two_measurement_err=eta2_err,
-        absorptance_two_measurement=a2, absorptance_two_measurement_err=a2_err,
-        laser_window_nm=laser, emission_window_nm=emission, laser_peak_nm=laser_peak,
-        laser_fwhm_nm=laser_fw, integrals=integrals, baselines=bases, noise=noise,
+        plqy=eta,
+        plqy_err=eta_err,
+        absorptance=a,
+        absorptance_err=a_err,
+        indirect_absorptance=mu,
+        indirect_absorptance_err=mu_err,
+        plqy_two_measurement=eta2,
+        plqy_two_measurement_err=eta2_err,
+        absorptance_two_measurement=a2,
+        absorptance_two_measurement_err=a2_err,
+        laser_window_nm=laser,
+        emission_window_nm=emission,
+        laser_peak_nm=laser_peak,
+        laser_fwhm_nm=laser_fw,
+        integrals=integrals,
+        baselines=bases,
+        noise=noise,
         response_corrected=response is not None,
-        files={"empty": empty.source, "out_of_beam": out_of_beam.source, "in_beam": in_beam.source,
-               "response": None if response is None else response[2]},
+        files={
+            "empty": empty.source,
+            "out_of_beam": out_of_beam.source,
+            "in_beam": in_beam.source,
+            "response": None if response is None else response[2],
+        },
         warnings=tuple(warnings),
-        spectra={"wavelength_nm": x, "A": empty.values, "B": out_of_beam.values, "C": in_beam.values,
-                 "correction": corr, "baselines": {k: v["level"] for k, v in bases.items()}},
+        spectra={
+            "wavelength_nm": x,
+            "A": empty.values,
+            "B": out_of_beam.values,
+            "C": in_beam.values,
+            "correction": corr,
+            "baselines": {k: v["level"] for k, v in bases.items()},
+        },
     )
 
 
 def plqy_from_files(
-    empty, out_of_beam, in_beam, *, response=None, laser_window_nm=None, emission_window_nm=None,
+    empty,
+    out_of_beam,
+    in_beam,
+    *,
+    response=None,
+    laser_window_nm=None,
+    emission_window_nm=None,
     noise: NoiseModel = "counts",
 ) -> PLQYResult:
     """:func:`de_mello_plqy` on files (paths); errors name the file."""
     spectra = [read_sphere_spectrum(p) for p in (empty, out_of_beam, in_beam)]
     resp = read_response(response) if response is not None else None
-    return de_mello_plqy(*spectra, response=resp, laser_window_nm=laser_window_nm,
-                         emission_window_nm=emission_window_nm, noise=noise)
+    return de_mello_plqy(
+        *spectra,
+        response=resp,
+        laser_window_nm=laser_window_nm,
+        emission_window_nm=emission_window_nm,
+        noise=noise,
+    )

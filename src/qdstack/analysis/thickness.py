@@ -140,11 +140,16 @@ class FilmThickness(Result):
         ]
         if self.measured_nm is not None:
             z = "n/a" if self.z_score is None else f"{self.z_score:+.2f}"
-            verdict = "" if self.z_score is None else (
-                "agrees (|z| < 2)" if abs(self.z_score) < 2 else "disagrees (|z| >= 2)")
+            verdict = (
+                ""
+                if self.z_score is None
+                else ("agrees (|z| < 2)" if abs(self.z_score) < 2 else "disagrees (|z| >= 2)")
+            )
             err = "" if self.measured_err_nm is None else f" ± {self.measured_err_nm:g}"
-            blocks.append(f"measured {self.measured_nm:g}{err} nm: difference {self.difference_nm:+.1f} nm, "
-                          f"z = {z} {verdict}")
+            blocks.append(
+                f"measured {self.measured_nm:g}{err} nm: difference {self.difference_nm:+.1f} nm, "
+                f"z = {z} {verdict}"
+            )
         return tuple(blocks)
 
 
@@ -156,7 +161,10 @@ def _check(value, name, *, positive=False, allow_none=False):
     except (TypeError, ValueError):
         raise InputError(f"{value!r} is not a number", name) from None
     if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InputError(f"must be a finite {'positive' if positive else 'non-negative'} number, got {value!r}", name)
+        raise InputError(
+            f"must be a finite {'positive' if positive else 'non-negative'} number, got {value!r}",
+            name,
+        )
     return v
 
 
@@ -211,7 +219,9 @@ def film_thickness(
     6.8 nm + 0.55 nm = 7.35 nm period, 147 nm estimated vs 130 +- 10 nm by SEM).
     """
     if isinstance(layers, bool) or int(layers) != layers or int(layers) < 1:
-        raise InputError(f"the number of layers must be a whole number >= 1, got {layers!r}", "--layers")
+        raise InputError(
+            f"the number of layers must be a whole number >= 1, got {layers!r}", "--layers"
+        )
     n = int(layers)
     edge = _check(edge_nm, "--edge-nm", positive=True)
     gap = _check(gap_nm, "--gap-nm")
@@ -221,12 +231,16 @@ def film_thickness(
         raise InputError(f"must be a whole number >= 1, got {columns!r}", "--columns")
     m = int(columns)
     if propagation not in ("column", "systematic"):
-        raise InputError(f"unknown propagation {propagation!r}; use column or systematic", "--propagation")
+        raise InputError(
+            f"unknown propagation {propagation!r}; use column or systematic", "--propagation"
+        )
     measured = _check(measured_nm, "--measured-nm", positive=True, allow_none=True)
     measured_err = _check(measured_err_nm, "--measured-err-nm", allow_none=True)
     msgs: list[str] = []
     if measured_err is not None and measured is None:
-        raise InputError("a measurement error needs the measured thickness (--measured-nm)", "--measured-err-nm")
+        raise InputError(
+            "a measurement error needs the measured thickness (--measured-nm)", "--measured-err-nm"
+        )
     if s > 0.5 * edge:
         msgs.append(
             f"the edge s.d. ({s:g} nm) is more than half the edge ({edge:g} nm); the dots are too "

@@ -104,7 +104,9 @@ def bose_einstein(T_K, energy_meV):
 def peak_energy_eV(T_K, E0_eV, A_TE_meV_per_K, A_EP_meV, hbar_omega_meV):
     """Eqn (2): ``E(T) = E0 + A_TE T + A_EP (2 n(hbar_omega, T) + 1)`` [eV]."""
     T = np.asarray(T_K, dtype=float)
-    return E0_eV + 1e-3 * (A_TE_meV_per_K * T + A_EP_meV * (2.0 * bose_einstein(T, hbar_omega_meV) + 1.0))
+    return E0_eV + 1e-3 * (
+        A_TE_meV_per_K * T + A_EP_meV * (2.0 * bose_einstein(T, hbar_omega_meV) + 1.0)
+    )
 
 
 def linewidth_meV(T_K, Gamma0_meV, gamma_LO_meV, E_LO_meV):
@@ -172,7 +174,9 @@ class EnergyFit(Result):
 
     def energy_eV(self, T_K):
         """The fitted E(T) [eV]."""
-        return peak_energy_eV(T_K, self.E0_eV, self.A_TE_meV_per_K, self.A_EP_meV, self.hbar_omega_meV)
+        return peak_energy_eV(
+            T_K, self.E0_eV, self.A_TE_meV_per_K, self.A_EP_meV, self.hbar_omega_meV
+        )
 
     def to_dict(self) -> dict:
         out = {}
@@ -297,23 +301,50 @@ class TPLAnalysis(Result):
     def summary_blocks(self):
         f = self.energy_fit
         blocks: list = ["Peak energy, eqn (2): E(T) = E0 + A_TE*T + A_EP*(2n(hbar_omega)+1)"]
-        for name, unit, spec in (("E0_eV", "eV", ".4f"), ("A_TE_meV_per_K", "meV/K", ".4f"),
-                                 ("A_EP_meV", "meV", ".2f"), ("hbar_omega_meV", "meV", ".2f")):
+        for name, unit, spec in (
+            ("E0_eV", "eV", ".4f"),
+            ("A_TE_meV_per_K", "meV/K", ".4f"),
+            ("A_EP_meV", "meV", ".2f"),
+            ("hbar_omega_meV", "meV", ".2f"),
+        ):
             v, e = getattr(f, name), getattr(f, name + "_err")
             err = f" ± {e:{spec}}" if math.isfinite(e) else " (fixed)"
             blocks.append(f"  {name:16s} {v:{spec}}{err} {unit}")
         blocks.append(f"  r2 = {f.r2:.5f}")
         rows = []
         for w in self.width_fits:
-            elo = f"{w.E_LO_meV:.2f}" + ("" if w.E_LO_fixed or not math.isfinite(w.E_LO_meV_err)
-                                          else f" ± {w.E_LO_meV_err:.2f}")
-            rows.append((elo, "yes" if w.E_LO_fixed else "no", pm(w.Gamma0_meV, w.Gamma0_meV_err),
-                         pm(w.gamma_LO_meV, w.gamma_LO_meV_err), f"{w.r2:.4f}", f"{w.aic:.1f}",
-                         "" if w.correlation is None else f"{w.correlation:+.3f}"))
-        blocks.append(Table(
-            "Width, eqn (3): Gamma(T) = Gamma0 + gamma_LO/(exp(E_LO/kT)-1)  (Table S1 style)",
-            ("E_LO (meV)", "fixed", "Gamma0 (meV)", "gamma_LO (meV)", "r2", "AIC", "corr(gLO,ELO)"),
-            tuple(rows), align=("r",) * 7))
+            elo = f"{w.E_LO_meV:.2f}" + (
+                ""
+                if w.E_LO_fixed or not math.isfinite(w.E_LO_meV_err)
+                else f" ± {w.E_LO_meV_err:.2f}"
+            )
+            rows.append(
+                (
+                    elo,
+                    "yes" if w.E_LO_fixed else "no",
+                    pm(w.Gamma0_meV, w.Gamma0_meV_err),
+                    pm(w.gamma_LO_meV, w.gamma_LO_meV_err),
+                    f"{w.r2:.4f}",
+                    f"{w.aic:.1f}",
+                    "" if w.correlation is None else f"{w.correlation:+.3f}",
+                )
+            )
+        blocks.append(
+            Table(
+                "Width, eqn (3): Gamma(T) = Gamma0 + gamma_LO/(exp(E_LO/kT)-1)  (Table S1 style)",
+                (
+                    "E_LO (meV)",
+                    "fixed",
+                    "Gamma0 (meV)",
+                    "gamma_LO (meV)",
+                    "r2",
+                    "AIC",
+                    "corr(gLO,ELO)",
+                ),
+                tuple(rows),
+                align=("r",) * 7,
+            )
+        )
         return tuple(blocks)
 
     def _plot(self, ax):
@@ -339,7 +370,9 @@ def _check(T, y, err, name: str, unit: str):
     if not (np.all(np.isfinite(T)) and np.all(np.isfinite(y))):
         raise InputError(f"temperatures and {name} must be finite numbers", name)
     if np.any(T <= 0):
-        raise InputError(f"temperatures must be positive kelvin (found {T.min():g} K)", "temperature_K")
+        raise InputError(
+            f"temperatures must be positive kelvin (found {T.min():g} K)", "temperature_K"
+        )
     e = None
     if err is not None:
         e = np.asarray(err, dtype=float).ravel()
@@ -446,14 +479,24 @@ def fit_energy(
     w = np.ones_like(y) if e is None else 1.0 / e
     grid = [fx["hbar_omega_meV"]] if "hbar_omega_meV" in fx else list(np.geomspace(2.0, 150.0, 40))
     hw0, lin0 = _scan_start(
-        y, w, fx, grid,
-        lambda hw: {"E0_eV": np.ones_like(T), "A_TE_meV_per_K": 1e-3 * T,
-                    "A_EP_meV": 1e-3 * (2.0 * bose_einstein(T, hw) + 1.0)},
+        y,
+        w,
+        fx,
+        grid,
+        lambda hw: {
+            "E0_eV": np.ones_like(T),
+            "A_TE_meV_per_K": 1e-3 * T,
+            "A_EP_meV": 1e-3 * (2.0 * bose_einstein(T, hw) + 1.0),
+        },
     )
     model = Model(peak_energy_eV, independent_vars=["T_K"])
     params = model.make_params()
-    start = {"E0_eV": lin0.get("E0_eV", float(np.mean(y))), "A_TE_meV_per_K": lin0.get("A_TE_meV_per_K", 0.0),
-             "A_EP_meV": lin0.get("A_EP_meV", 0.0), "hbar_omega_meV": hw0}
+    start = {
+        "E0_eV": lin0.get("E0_eV", float(np.mean(y))),
+        "A_TE_meV_per_K": lin0.get("A_TE_meV_per_K", 0.0),
+        "A_EP_meV": lin0.get("A_EP_meV", 0.0),
+        "hbar_omega_meV": hw0,
+    }
     for name in ENERGY_PARAMS:
         params[name].set(value=fx.get(name, start[name]), vary=name not in fx)
     params["hbar_omega_meV"].set(min=0.1, max=500.0)
@@ -464,10 +507,14 @@ def fit_energy(
     vals = {n: param_value(result, n) for n in ENERGY_PARAMS}
     errs = {n: param_error(result, n) for n in ENERGY_PARAMS}
     return EnergyFit(
-        E0_eV=vals["E0_eV"], E0_eV_err=errs["E0_eV"],
-        A_TE_meV_per_K=vals["A_TE_meV_per_K"], A_TE_meV_per_K_err=errs["A_TE_meV_per_K"],
-        A_EP_meV=vals["A_EP_meV"], A_EP_meV_err=errs["A_EP_meV"],
-        hbar_omega_meV=vals["hbar_omega_meV"], hbar_omega_meV_err=errs["hbar_omega_meV"],
+        E0_eV=vals["E0_eV"],
+        E0_eV_err=errs["E0_eV"],
+        A_TE_meV_per_K=vals["A_TE_meV_per_K"],
+        A_TE_meV_per_K_err=errs["A_TE_meV_per_K"],
+        A_EP_meV=vals["A_EP_meV"],
+        A_EP_meV_err=errs["A_EP_meV"],
+        hbar_omega_meV=vals["hbar_omega_meV"],
+        hbar_omega_meV_err=errs["hbar_omega_meV"],
         fixed=tuple(sorted(fx)),
         r2=r2,
         aic=float(result.aic),
@@ -519,10 +566,14 @@ def fit_width(
     fx = _fixed_dict(fixed, WIDTH_PARAMS)
     if E_LO_meV is not None:
         if not (math.isfinite(E_LO_meV) and E_LO_meV > 0):
-            raise OptionError(f"E_LO must be a positive number of meV (got {E_LO_meV})", "--fix-elo")
+            raise OptionError(
+                f"E_LO must be a positive number of meV (got {E_LO_meV})", "--fix-elo"
+            )
         fx["E_LO_meV"] = float(E_LO_meV)
     elo_fixed = "E_LO_meV" in fx
-    src = source or (f"width fit (E_LO = {fx['E_LO_meV']:g} meV fixed)" if elo_fixed else "width fit (E_LO free)")
+    src = source or (
+        f"width fit (E_LO = {fx['E_LO_meV']:g} meV fixed)" if elo_fixed else "width fit (E_LO free)"
+    )
     free = [p for p in WIDTH_PARAMS if p not in fx]
     if T.size < len(free) + 1:
         raise FitError(
@@ -533,12 +584,19 @@ def fit_width(
     w = np.ones_like(y) if e is None else 1.0 / e
     grid = [fx["E_LO_meV"]] if elo_fixed else list(np.geomspace(1.0, 200.0, 50))
     elo0, lin0 = _scan_start(
-        y, w, fx, grid, lambda elo: {"Gamma0_meV": np.ones_like(T), "gamma_LO_meV": bose_einstein(T, elo)}
+        y,
+        w,
+        fx,
+        grid,
+        lambda elo: {"Gamma0_meV": np.ones_like(T), "gamma_LO_meV": bose_einstein(T, elo)},
     )
     model = Model(linewidth_meV, independent_vars=["T_K"])
     params = model.make_params()
-    start = {"Gamma0_meV": lin0.get("Gamma0_meV", float(np.min(y))),
-             "gamma_LO_meV": max(lin0.get("gamma_LO_meV", 1.0), 1e-6), "E_LO_meV": elo0}
+    start = {
+        "Gamma0_meV": lin0.get("Gamma0_meV", float(np.min(y))),
+        "gamma_LO_meV": max(lin0.get("gamma_LO_meV", 1.0), 1e-6),
+        "E_LO_meV": elo0,
+    }
     for name in WIDTH_PARAMS:
         params[name].set(value=fx.get(name, start[name]), vary=name not in fx)
     params["gamma_LO_meV"].set(min=0.0)
@@ -552,8 +610,11 @@ def fit_width(
             "the curve, not the two numbers separately; compare the rows with E_LO fixed "
             "(--fix-elo) before quoting either"
         )
-    others = [m for m in correlation_warnings(result, CORRELATION_LIMIT, f"{src}: ")
-              if not ("gamma_LO_meV" in m and "E_LO_meV" in m)]
+    others = [
+        m
+        for m in correlation_warnings(result, CORRELATION_LIMIT, f"{src}: ")
+        if not ("gamma_LO_meV" in m and "E_LO_meV" in m)
+    ]
     msgs += others
     r2 = r_squared(y, result.best_fit, None if e is None else 1.0 / e)
     return WidthFit(

@@ -144,8 +144,11 @@ class _Filters:
         """Standard errors of [y, S1 y, S2 y] for independent points of standard error ``sigma``."""
         var = np.asarray(sigma, dtype=float) ** 2
         return np.concatenate(
-            [np.sqrt(var), np.sqrt(np.convolve(var, self.c1**2, mode="valid")),
-             np.sqrt(np.convolve(var, self.c2**2, mode="valid"))]
+            [
+                np.sqrt(var),
+                np.sqrt(np.convolve(var, self.c1**2, mode="valid")),
+                np.sqrt(np.convolve(var, self.c2**2, mode="valid")),
+            ]
         )
 
     def transpose(self, v, n: int):
@@ -158,13 +161,19 @@ class _Filters:
             if vk.ndim == 1:
                 out += np.convolve(vk, c[::-1], mode="full")
             else:
-                out += np.stack([np.convolve(vk[:, j], c[::-1], mode="full") for j in range(vk.shape[1])], 1)
+                out += np.stack(
+                    [np.convolve(vk[:, j], c[::-1], mode="full") for j in range(vk.shape[1])], 1
+                )
         return out
 
 
 def gaussian_peak(x, amplitude=1.0, center=0.0, sigma=1.0):
     """Area-normalised Gaussian: ``A / (s sqrt(2 pi)) exp(-(x - c)^2 / (2 s^2))``."""
-    return amplitude / (max(sigma, 1e-300) * _SQRT_2PI) * np.exp(-0.5 * ((x - center) / max(sigma, 1e-300)) ** 2)
+    return (
+        amplitude
+        / (max(sigma, 1e-300) * _SQRT_2PI)
+        * np.exp(-0.5 * ((x - center) / max(sigma, 1e-300)) ** 2)
+    )
 
 
 def _gaussian(x, amplitude=1.0, center=0.0, sigma=1.0, filters=None):
@@ -172,7 +181,9 @@ def _gaussian(x, amplitude=1.0, center=0.0, sigma=1.0, filters=None):
     return f if filters is None else filters.stack(f)
 
 
-def _poly_background(x, c0=0.0, c1=0.0, c2=0.0, c3=0.0, c4=0.0, c5=0.0, x0=0.0, xscale=1.0, filters=None):
+def _poly_background(
+    x, c0=0.0, c1=0.0, c2=0.0, c3=0.0, c4=0.0, c5=0.0, x0=0.0, xscale=1.0, filters=None
+):
     u = (x - x0) / xscale
     f = c0 + u * (c1 + u * (c2 + u * (c3 + u * (c4 + u * c5))))
     f = np.broadcast_to(f, np.shape(x)).astype(float)
@@ -332,18 +343,32 @@ class XRDFit(Result):
         """0-based index (in q order) of the peak with the largest area."""
         return int(np.argmax([p.area for p in self.peaks]))
 
-
-# ----------------------------------------------------------------------------- candidates
+    # ----------------------------------------------------------------------------- candidates
 
     def summary_blocks(self, label: str | None = None):
         """The table ``qdstack xrd`` prints for this fit (``label``: e.g. ``in-plane``)."""
-        title = (f"Scattering peaks{' (' + label + ')' if label else ''}: {self.source} — "
-                 f"{self.method} fit, background {self.background}")
-        rows = tuple((str(k), pm_sig(p.q_per_nm, p.q_per_nm_err), pm_sig(p.d_nm, p.d_nm_err),
-                      pm_sig(p.fwhm_per_nm, p.fwhm_per_nm_err), f"{rq:.5g}")
-                     for k, (p, rq) in enumerate(zip(self.peaks, self.raw_q_per_nm), start=1))
-        return (Table(title, ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)", "plain-fit q (nm⁻¹)"), rows,
-                      align=("r",) * 5),)
+        title = (
+            f"Scattering peaks{' (' + label + ')' if label else ''}: {self.source} — "
+            f"{self.method} fit, background {self.background}"
+        )
+        rows = tuple(
+            (
+                str(k),
+                pm_sig(p.q_per_nm, p.q_per_nm_err),
+                pm_sig(p.d_nm, p.d_nm_err),
+                pm_sig(p.fwhm_per_nm, p.fwhm_per_nm_err),
+                f"{rq:.5g}",
+            )
+            for k, (p, rq) in enumerate(zip(self.peaks, self.raw_q_per_nm), start=1)
+        )
+        return (
+            Table(
+                title,
+                ("peak", "q (nm⁻¹)", "d (nm)", "FWHM (nm⁻¹)", "plain-fit q (nm⁻¹)"),
+                rows,
+                align=("r",) * 5,
+            ),
+        )
 
     def _plot(self, ax):
         from qdstack.plotting.xrd import plot_xrd_fit
@@ -376,7 +401,9 @@ def _persistent_minima(q, y, sigma, threshold=4.0):
         per_scale.append(kept)
     confirmed = []
     for k, cands in enumerate(per_scale):
-        neighbours = (per_scale[k - 1] if k > 0 else []) + (per_scale[k + 1] if k + 1 < len(per_scale) else [])
+        neighbours = (per_scale[k - 1] if k > 0 else []) + (
+            per_scale[k + 1] if k + 1 < len(per_scale) else []
+        )
         for c in cands:
             tol = max(0.5 * c.scale, 3 * step, c.half_width)
             if any(abs(c.position - o.position) <= tol for o in neighbours):
@@ -385,7 +412,10 @@ def _persistent_minima(q, y, sigma, threshold=4.0):
     confirmed.sort(key=lambda c: (c.scale, -c.significance))
     distinct = []
     for c in confirmed:
-        if all(abs(c.position - d.position) > max(d.half_width, c.half_width, 3 * step) for d in distinct):
+        if all(
+            abs(c.position - d.position) > max(d.half_width, c.half_width, 3 * step)
+            for d in distinct
+        ):
             distinct.append(c)
     distinct.sort(key=lambda c: -c.significance)
     return distinct, step
@@ -438,9 +468,15 @@ def _detrended_peaks(q, y, sigma, step, threshold=5.0) -> list[_Bump]:
     for i, prom, w in zip(found, props["prominences"], widths):
         if i < 2 or i > q.size - 3:
             continue
-        local = float(np.median(np.diff(q[max(i - 3, 0): i + 4]))) if q.size > 2 else step
-        bumps.append(_Bump(float(q[i]), max(float(w) * local / _FWHM_PER_SIGMA, 0.6 * step),
-                           float(excess[i]), float(prom / noise)))
+        local = float(np.median(np.diff(q[max(i - 3, 0) : i + 4]))) if q.size > 2 else step
+        bumps.append(
+            _Bump(
+                float(q[i]),
+                max(float(w) * local / _FWHM_PER_SIGMA, 0.6 * step),
+                float(excess[i]),
+                float(prom / noise),
+            )
+        )
     bumps.sort(key=lambda b: -b.significance)
     return bumps
 
@@ -483,7 +519,9 @@ def _sg_window(fwhm_points: float, n: int) -> int:
         w += 1
     w = min(w, (n // 4) * 2 - 1)
     if w < _POLYORDER + 2:
-        raise FitError(f"only {n} points in the range; the derivative fit needs at least {4 * (_POLYORDER + 2)}")
+        raise FitError(
+            f"only {n} points in the range; the derivative fit needs at least {4 * (_POLYORDER + 2)}"
+        )
     return w
 
 
@@ -497,7 +535,11 @@ def _initial_background(kind, degree, q, y, mask, q_mid, q_half):
     pos = yb > 0
     if pos.sum() >= 3:
         slope, intercept = np.polyfit(np.log(qb[pos] / q_mid), np.log(yb[pos]), 1)
-        return {"amplitude": float(np.exp(intercept)), "exponent": float(np.clip(-slope, -5, 10)), "const": 0.0}
+        return {
+            "amplitude": float(np.exp(intercept)),
+            "exponent": float(np.clip(-slope, -5, 10)),
+            "const": 0.0,
+        }
     return {"amplitude": float(max(np.median(yb), 1e-12)), "exponent": 1.0, "const": 0.0}
 
 
@@ -524,8 +566,12 @@ def _make_params(model, kind, degree, q, q_mid, q_half, step, bg0, peaks0):
         params["bg_const"].set(value=bg0["const"])
     for k, (c, s, a) in enumerate(peaks0, start=1):
         p = f"p{k}_"
-        params[p + "center"].set(value=float(np.clip(c, lo + 1e-9 * span, hi - 1e-9 * span)), min=lo, max=hi)
-        params[p + "sigma"].set(value=float(np.clip(s, 0.6 * step, 0.2 * span)), min=0.5 * step, max=0.25 * span)
+        params[p + "center"].set(
+            value=float(np.clip(c, lo + 1e-9 * span, hi - 1e-9 * span)), min=lo, max=hi
+        )
+        params[p + "sigma"].set(
+            value=float(np.clip(s, 0.6 * step, 0.2 * span)), min=0.5 * step, max=0.25 * span
+        )
         params[p + "amplitude"].set(value=float(max(a, 1e-12)), min=0)
     return params
 
@@ -536,7 +582,9 @@ def _fit(model, params, y, q, weights, filters=None):
         try:
             return model.fit(y, params, x=q, filters=filters, weights=weights, nan_policy="raise")
         except ValueError as exc:  # lmfit: the model produced NaN or inf
-            raise FitError(f"the fit produced non-finite values ({exc}); narrow the q range") from None
+            raise FitError(
+                f"the fit produced non-finite values ({exc}); narrow the q range"
+            ) from None
 
 
 def _numeric_jacobian(model, params, names, q):
@@ -566,8 +614,12 @@ def _sandwich_covariance(model, result, q, sigma, filters, user_w, raw_scale):
     n = q.size
     m = n - filters.window + 1
     wvec = 1.0 / filters.stacked_sigma(sigma)
-    wvec = wvec * np.concatenate([np.full(n, user_w[0]), np.full(m, user_w[1]), np.full(m, user_w[2])])
-    aj = np.concatenate([j0, np.apply_along_axis(filters.d1, 0, j0), np.apply_along_axis(filters.d2, 0, j0)])
+    wvec = wvec * np.concatenate(
+        [np.full(n, user_w[0]), np.full(m, user_w[1]), np.full(m, user_w[2])]
+    )
+    aj = np.concatenate(
+        [j0, np.apply_along_axis(filters.d1, 0, j0), np.apply_along_axis(filters.d2, 0, j0)]
+    )
     jr = wvec[:, None] * aj
     h = jr.T @ jr
     try:
@@ -656,7 +708,9 @@ def fit_xrd_peaks(
     if not (np.all(np.isfinite(q)) and np.all(np.isfinite(y))):
         raise InputError("q and intensity must be finite", src)
     err = None if intensity_err is None else np.asarray(intensity_err, dtype=float)
-    if err is not None and (err.shape != y.shape or not np.all(np.isfinite(err)) or np.any(err <= 0)):
+    if err is not None and (
+        err.shape != y.shape or not np.all(np.isfinite(err)) or np.any(err <= 0)
+    ):
         raise InputError("intensity errors must be positive and finite, one per point", src)
     if isinstance(peaks, bool) or int(peaks) != peaks or not 1 <= int(peaks) <= 6:
         raise InputError(f"the number of peaks must be 1-6, got {peaks!r}", "--peaks")
@@ -664,13 +718,23 @@ def fit_xrd_peaks(
     if method not in ("joint", "raw"):
         raise InputError(f"unknown method {method!r}; use joint or raw", "--method")
     if background not in ("auto", "poly", "powerlaw"):
-        raise InputError(f"unknown background {background!r}; use auto, poly or powerlaw", "--background")
+        raise InputError(
+            f"unknown background {background!r}; use auto, poly or powerlaw", "--background"
+        )
     if background == "poly" and not (0 <= int(degree) <= _MAX_DEGREE):
         raise InputError(f"the polynomial degree must be 0-{_MAX_DEGREE}, got {degree}", "--degree")
-    if len(weights) != 3 or any((not math.isfinite(w)) or w < 0 for w in weights) or weights[0] <= 0:
-        raise InputError("weights must be three non-negative numbers, the first positive", "--weights")
+    if (
+        len(weights) != 3
+        or any((not math.isfinite(w)) or w < 0 for w in weights)
+        or weights[0] <= 0
+    ):
+        raise InputError(
+            "weights must be three non-negative numbers, the first positive", "--weights"
+        )
     if qmin_per_nm is not None and qmax_per_nm is not None and qmin_per_nm >= qmax_per_nm:
-        raise InputError(f"--qmin ({qmin_per_nm:g}) must be below --qmax ({qmax_per_nm:g})", "--qmin")
+        raise InputError(
+            f"--qmin ({qmin_per_nm:g}) must be below --qmax ({qmax_per_nm:g})", "--qmin"
+        )
     order = np.argsort(q)
     q, y = q[order], y[order]
     err = None if err is None else err[order]
@@ -714,7 +778,10 @@ def fit_xrd_peaks(
             raise InputError(f"{len(guesses)} starting centres for {k_peaks} peaks", "--guess")
         for g in guesses:
             if not lo < g < hi:
-                raise InputError(f"starting centre {g:g} nm^-1 lies outside the fitted range {lo:.4g}-{hi:.4g}", "--guess")
+                raise InputError(
+                    f"starting centre {g:g} nm^-1 lies outside the fitted range {lo:.4g}-{hi:.4g}",
+                    "--guess",
+                )
         cands, _ = _persistent_minima(q, y, sigma, threshold=3.0)
         starts = []
         for g in guesses:
@@ -753,13 +820,18 @@ def fit_xrd_peaks(
                 model, raw = raw_from(kind, deg, starts)
             except FitError:
                 continue
-            if raw.nfev > 0 and np.isfinite(raw.chisqr) and (best is None or raw.chisqr < best[2].chisqr):
+            if (
+                raw.nfev > 0
+                and np.isfinite(raw.chisqr)
+                and (best is None or raw.chisqr < best[2].chisqr)
+            ):
                 best = (starts, model, raw)
         if best is None:
             raise FitError("no start of the peak fit converged", src)
         chosen["starts"] = tuple(
             (param_value(best[2], f"p{k}_center"), param_value(best[2], f"p{k}_sigma"))
-            for k in range(1, k_peaks + 1))
+            for k in range(1, k_peaks + 1)
+        )
         return best[1], best[2]
 
     def raw_from(kind, deg, starts):
@@ -788,10 +860,20 @@ def fit_xrd_peaks(
             kernel = np.exp(-0.5 * ((np.arange(-15, 16) * step) / width) ** 2)
             smooth = np.convolve(resid, kernel / kernel.sum(), mode="same")
             i = int(np.argmax(smooth[2:-2])) + 2
-            kept = [(param_value(raw, f"p{k}_center"), param_value(raw, f"p{k}_sigma"),
-                     param_value(raw, f"p{k}_amplitude")) for k in range(1, len(peaks0) + 1)]
-            peaks0 = kept + [(float(q[i]), width, max(float(smooth[i]), 3 * sig_med) * width * _SQRT_2PI)]
-            bg0 = {name[3:]: raw.params[name].value for name in raw.params if name.startswith("bg_")}
+            kept = [
+                (
+                    param_value(raw, f"p{k}_center"),
+                    param_value(raw, f"p{k}_sigma"),
+                    param_value(raw, f"p{k}_amplitude"),
+                )
+                for k in range(1, len(peaks0) + 1)
+            ]
+            peaks0 = kept + [
+                (float(q[i]), width, max(float(smooth[i]), 3 * sig_med) * width * _SQRT_2PI)
+            ]
+            bg0 = {
+                name[3:]: raw.params[name].value for name in raw.params if name.startswith("bg_")
+            }
 
     if background == "powerlaw" and lo <= 0:
         raise InputError("a power-law background needs q > 0; set --qmin above 0", "--background")
@@ -822,7 +904,11 @@ def fit_xrd_peaks(
     filters = None
     if method == "joint":
         if sg_window is None:
-            fwhm_pts = min(param_value(raw, f"p{k}_sigma") for k in range(1, k_peaks + 1)) * _FWHM_PER_SIGMA / step
+            fwhm_pts = (
+                min(param_value(raw, f"p{k}_sigma") for k in range(1, k_peaks + 1))
+                * _FWHM_PER_SIGMA
+                / step
+            )
             window = _sg_window(fwhm_pts, q.size)
         else:
             window = int(sg_window)
@@ -835,7 +921,9 @@ def fit_xrd_peaks(
         filters = _Filters.make(window, step)
         n_d = q.size - window + 1
         stacked_w = 1.0 / filters.stacked_sigma(sigma)
-        stacked_w *= np.concatenate([np.full(q.size, weights[0]), np.full(n_d, weights[1]), np.full(n_d, weights[2])])
+        stacked_w *= np.concatenate(
+            [np.full(q.size, weights[0]), np.full(n_d, weights[1]), np.full(n_d, weights[2])]
+        )
         data = filters.stack(y)
         start = raw.params.copy()
         result = _fit(model, start, data, q, stacked_w, filters)
@@ -847,12 +935,18 @@ def fit_xrd_peaks(
         if cov is not None and np.all(np.isfinite(np.diag(cov))) and np.all(np.diag(cov) >= 0):
             errors = {nm: float(math.sqrt(cov[i, i])) for i, nm in enumerate(names)}
         else:
-            msgs.append(f"{src}: the covariance of the joint fit could not be computed; errors are not available")
+            msgs.append(
+                f"{src}: the covariance of the joint fit could not be computed; errors are not available"
+            )
     else:
         result = raw
         best = raw.best_fit
         scale = raw_chi2 / dof
-        errors = {nm: (p.stderr if p.stderr is not None else float("nan")) for nm, p in raw.params.items() if p.vary}
+        errors = {
+            nm: (p.stderr if p.stderr is not None else float("nan"))
+            for nm, p in raw.params.items()
+            if p.vary
+        }
 
     msgs += convergence_warnings(result, f"{src}: ") + bound_warnings(result, f"{src}: ")
     peak_curves, bg_curve = _peak_curves(result, k_peaks, q)
@@ -890,18 +984,27 @@ def fit_xrd_peaks(
                 f"range {lo:.4g}-{hi:.4g}; widen --qmin/--qmax"
             )
         if fwhm < 2 * step:
-            msgs.append(f"{src}: peak {k} is narrower than two points (FWHM {fwhm:.3g} nm^-1); it is undersampled")
+            msgs.append(
+                f"{src}: peak {k} is narrower than two points (FWHM {fwhm:.3g} nm^-1); it is undersampled"
+            )
         if math.isfinite(ae) and ae > 0 and a / ae < 3:
             msgs.append(f"{src}: peak {k} is not significant (area / error = {a / ae:.1f} < 3)")
         if not math.isfinite(ce):
             msgs.append(f"{src}: no standard error for the centre of peak {k}")
     if bumps and guess_q_per_nm is None:
         smallest = min(pk.height for pk in out_peaks)
-        missed = [b for b in bumps
-                  if all(abs(b.position - pk.q_per_nm) > max(pk.fwhm_per_nm, 2 * b.sigma) for pk in out_peaks)
-                  and b.height >= 0.5 * smallest]
+        missed = [
+            b
+            for b in bumps
+            if all(
+                abs(b.position - pk.q_per_nm) > max(pk.fwhm_per_nm, 2 * b.sigma) for pk in out_peaks
+            )
+            and b.height >= 0.5 * smallest
+        ]
         if missed:
-            where = ", ".join(f"{b.position:.4g}" for b in sorted(missed, key=lambda b: -b.height)[:4])
+            where = ", ".join(
+                f"{b.position:.4g}" for b in sorted(missed, key=lambda b: -b.height)[:4]
+            )
             msgs.append(
                 f"{src}: {len(missed)} more peak(s) at least half as high as the fitted one(s) stand out of the "
                 f"background but are not fitted (q ~ {where} nm^-1); fit them too (--peaks) or exclude them "
@@ -1013,11 +1116,16 @@ class PeriodComparison(Result):
 
     def summary_blocks(self, prefix: str = ""):
         z = "n/a" if self.z_score is None else f"{self.z_score:+.1f}"
-        expected = (pm_sig(self.expected_nm, self.expected_nm_err) if self.expected_nm_err > 0
-                    else f"{self.expected_nm:.3f}")
-        return (f"{prefix}period {pm_sig(self.measured_nm, self.measured_nm_err)} nm vs edge + gap = "
-                f"{self.edge_nm:g} + {self.gap_nm:.3f} = {expected} nm ({self.gap_source}): "
-                f"difference {self.difference_nm:+.3f} nm, z = {z}",)
+        expected = (
+            pm_sig(self.expected_nm, self.expected_nm_err)
+            if self.expected_nm_err > 0
+            else f"{self.expected_nm:.3f}"
+        )
+        return (
+            f"{prefix}period {pm_sig(self.measured_nm, self.measured_nm_err)} nm vs edge + gap = "
+            f"{self.edge_nm:g} + {self.gap_nm:.3f} = {expected} nm ({self.gap_source}): "
+            f"difference {self.difference_nm:+.3f} nm, z = {z}",
+        )
 
 
 def _choose_peak(fit: XRDFit, peak: int | None) -> int:
@@ -1115,9 +1223,11 @@ class DirectionComparison(Result):
         }
 
     def summary_blocks(self):
-        blocks = [f"in-plane period {pm_sig(self.in_plane_nm, self.in_plane_nm_err)} nm, out-of-plane "
-                  f"{pm_sig(self.out_of_plane_nm, self.out_of_plane_nm_err)} nm, ratio out/in = "
-                  f"{pm_sig(self.ratio, self.ratio_err)}"]
+        blocks = [
+            f"in-plane period {pm_sig(self.in_plane_nm, self.in_plane_nm_err)} nm, out-of-plane "
+            f"{pm_sig(self.out_of_plane_nm, self.out_of_plane_nm_err)} nm, ratio out/in = "
+            f"{pm_sig(self.ratio, self.ratio_err)}"
+        ]
         if self.out_of_plane_vs_expected is not None:
             blocks.extend(self.out_of_plane_vs_expected.summary_blocks(prefix="out-of-plane "))
         return tuple(blocks)

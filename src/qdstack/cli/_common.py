@@ -37,7 +37,9 @@ __all__ = [
 T = TypeVar("T")
 
 JSON_OPTION = typer.Option(
-    False, "--json", help="Print exactly one JSON object on stdout (logs and progress go to stderr)."
+    False,
+    "--json",
+    help="Print exactly one JSON object on stdout (logs and progress go to stderr).",
 )
 OUT_OPTION = typer.Option(
     None,
@@ -98,7 +100,9 @@ def parse_int_list(text: str | None, option: str) -> list[int] | None:
     return out
 
 
-def value_from_name(path: str, patterns, what: str, option: str, convert=float, name: str | None = None):
+def value_from_name(
+    path: str, patterns, what: str, option: str, convert=float, name: str | None = None
+):
     """The one number a file name states through any of ``patterns`` (group 1), else None.
 
     Parameters
@@ -124,7 +128,9 @@ def value_from_name(path: str, patterns, what: str, option: str, convert=float, 
     stem = Path(path).stem if name is None else name
     found = {convert(m.group(1)) for pattern in patterns for m in pattern.finditer(stem)}
     if len(found) > 1:
-        raise OptionError(f"the file name holds several {what} {sorted(found)}; give them with {option}", path)
+        raise OptionError(
+            f"the file name holds several {what} {sorted(found)}; give them with {option}", path
+        )
     return found.pop() if found else None
 
 
@@ -172,7 +178,9 @@ def claim_out(out_dir, command: str | None = None, identity: str | None = None, 
     from qdstack.io.outdir import claim_out_dir
 
     cmd, ident, shown = invocation_identity()
-    return claim_out_dir(out_dir, command or cmd, identity or ident, arguments=shown, force=FORCE, keep=keep)
+    return claim_out_dir(
+        out_dir, command or cmd, identity or ident, arguments=shown, force=FORCE, keep=keep
+    )
 
 
 #: warnings captured during this command, printed once by :func:`emit`
@@ -293,4 +301,3 @@ def emit(
             summary(stdout_console())
         if out_dir is not None:
             stderr_console().print(f"wrote {out_dir}/results.json and figures", markup=False)
-

@@ -20,7 +20,9 @@ from qdstack.errors import OptionError
 
 _LAYER_PATTERNS = (
     re.compile(r"(?:^|[^a-z0-9])n[-_ ]?(\d+)(?![0-9])", re.I),  # N3, n_3
-    re.compile(r"(?:^|[^a-z0-9.])(\d+)[-_ ]?l(?:ayers?)?(?![a-z])", re.I),  # 3L, 3layer(s), 3_layers
+    re.compile(
+        r"(?:^|[^a-z0-9.])(\d+)[-_ ]?l(?:ayers?)?(?![a-z])", re.I
+    ),  # 3L, 3layer(s), 3_layers
     re.compile(r"layers?[-_ ]?(\d+)(?![0-9])", re.I),  # layer3, layers_3
 )
 
@@ -38,30 +40,42 @@ def layers_from_name(path: str) -> int | None:
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., help="Absorption spectra (text: wavelength in nm or energy in eV, and absorbance; or a "
+        ...,
+        help="Absorption spectra (text: wavelength in nm or energy in eV, and absorbance; or a "
         "calibrated Princeton Instruments .spe).",
         show_default=False,
     ),
     layers: str = typer.Option(
-        None, "--layers",
+        None,
+        "--layers",
         help="Number of layers N of each spectrum, in order (e.g. 1,2,3,4). Default: read from "
         "each file name (N3, 3L, layer3, 3layers).",
     ),
     reference_layers: int = typer.Option(
-        1, "--reference-layers", help="Shifts are relative to the mean peak of the films with this N."
+        1,
+        "--reference-layers",
+        help="Shifts are relative to the mean peak of the films with this N.",
     ),
     column: str = typer.Option(
-        None, "--column",
+        None,
+        "--column",
         help="Intensity column of multi-column files (0-based index or header name); default the "
         "second column.",
     ),
     all_columns: bool = typer.Option(
-        False, "--all-columns",
+        False,
+        "--all-columns",
         help="Treat every intensity column of each file as its own spectrum (then give --layers).",
     ),
-    profile: str = typer.Option("gaussian", "--profile", help="Peak shape of the refinement fit: gaussian or voigt."),
-    emin: float = typer.Option(None, "--emin-eV", help="Search for the first peak above this energy [eV]."),
-    emax: float = typer.Option(None, "--emax-eV", help="Search for the first peak below this energy [eV]."),
+    profile: str = typer.Option(
+        "gaussian", "--profile", help="Peak shape of the refinement fit: gaussian or voigt."
+    ),
+    emin: float = typer.Option(
+        None, "--emin-eV", help="Search for the first peak above this energy [eV]."
+    ),
+    emax: float = typer.Option(
+        None, "--emax-eV", help="Search for the first peak below this energy [eV]."
+    ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
 ) -> None:
@@ -105,7 +119,9 @@ def command(
         n_list = parse_int_list(layers, "--layers")
         if n_list is None:
             if all_columns:
-                raise OptionError("with --all-columns give the layer counts with --layers", "--layers")
+                raise OptionError(
+                    "with --all-columns give the layer counts with --layers", "--layers"
+                )
             n_list = []
             for path in files:
                 n = layers_from_name(str(path))
@@ -119,8 +135,14 @@ def command(
         if len(n_list) != len(spectra):
             raise OptionError(f"{len(spectra)} spectra but {len(n_list)} layer counts", "--layers")
         series = analyse_absorption_series(
-            spectra, n_list, reference_layers=reference_layers, profile=profile,
-            emin_eV=emin, emax_eV=emax, files=names, labels=labels,
+            spectra,
+            n_list,
+            reference_layers=reference_layers,
+            profile=profile,
+            emin_eV=emin,
+            emax_eV=emax,
+            files=names,
+            labels=labels,
             progress=(lambda items: progress(items, "fitting peaks")) if len(spectra) > 3 else None,
         )
     result = series.to_dict()
@@ -139,4 +161,10 @@ def command(
             figs["od_vs_layers"] = lambda: plot_od_vs_layers(series).figure
         return figs
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=series.print_summary,
+    )

@@ -19,8 +19,12 @@ from qdstack.cli._common import (
 from qdstack.errors import OptionError
 
 _ANGLE_PATTERNS = (
-    re.compile(r"(?<![0-9.])([-+]?\d+(?:\.\d+)?)\s*(?:deg(?:rees?)?|°)(?![a-z])", re.I),  # 30deg, 30 deg, 30°
-    re.compile(r"(?:angle|theta|ang)[-_ ]?([-+]?\d+(?:\.\d+)?)(?![0-9])", re.I),  # angle30, theta_30
+    re.compile(
+        r"(?<![0-9.])([-+]?\d+(?:\.\d+)?)\s*(?:deg(?:rees?)?|°)(?![a-z])", re.I
+    ),  # 30deg, 30 deg, 30°
+    re.compile(
+        r"(?:angle|theta|ang)[-_ ]?([-+]?\d+(?:\.\d+)?)(?![0-9])", re.I
+    ),  # angle30, theta_30
 )
 
 
@@ -33,33 +37,45 @@ def angle_from_name(path: str) -> float | None:
         If the name holds two different angles.
     """
     stem = Path(path).name
-    stem = stem[: -len(Path(path).suffix)] if Path(path).suffix.lower() in (".csv", ".txt", ".dat", ".asc", ".tsv") else stem
+    stem = (
+        stem[: -len(Path(path).suffix)]
+        if Path(path).suffix.lower() in (".csv", ".txt", ".dat", ".asc", ".tsv")
+        else stem
+    )
     return value_from_name(path, _ANGLE_PATTERNS, "angles", "--angles", name=stem)
 
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., help="PL spectra, one per detection angle (text: wavelength in nm or energy in eV, intensity; "
+        ...,
+        help="PL spectra, one per detection angle (text: wavelength in nm or energy in eV, intensity; "
         "or Princeton Instruments .spe).",
         show_default=False,
     ),
     angles: str = typer.Option(
-        None, "--angles",
+        None,
+        "--angles",
         help="Detection angle of each spectrum from the film normal [deg], in order (e.g. 0,15,30,45,60). "
         "Default: read from each file name (30deg, 30°, angle30, theta_30).",
     ),
     n_film: float = typer.Option(
-        1.8, "--n-film", help="Effective refractive index of the film (Snell and Fresnel at the film/air surface)."
+        1.8,
+        "--n-film",
+        help="Effective refractive index of the film (Snell and Fresnel at the film/air surface).",
     ),
     urbach_meV: float = typer.Option(
-        20.0, "--urbach-meV", help="Urbach energy of the absorption tail in the re-absorption model [meV]."
+        20.0,
+        "--urbach-meV",
+        help="Urbach energy of the absorption tail in the re-absorption model [meV].",
     ),
     absorption: Path = typer.Option(
-        None, "--absorption",
+        None,
+        "--absorption",
         help="Absorbance spectrum of the film: its shape replaces the Urbach tail in the re-absorption model.",
     ),
     column: str = typer.Option(
-        None, "--column",
+        None,
+        "--column",
         help="Intensity column of multi-column spectra (0-based index or header name); default the "
         "second column. The same key in a study manifest is pl_column.",
     ),
@@ -122,10 +138,18 @@ def command(
         for a in angle_list:
             if not abs(a) < 90:
                 raise OptionError(f"angle {a:g} deg is not between -90 and 90 deg", "--angles")
-        absorbance = read_spectrum(absorption, kind="absorption") if absorption is not None else None
+        absorbance = (
+            read_spectrum(absorption, kind="absorption") if absorption is not None else None
+        )
         series = analyse_angle_series(
-            spectra, angle_list, n_film=n_film, urbach_meV=urbach_meV, absorption=absorbance,
-            emin_eV=emin, emax_eV=emax, files=[str(p) for p in files],
+            spectra,
+            angle_list,
+            n_film=n_film,
+            urbach_meV=urbach_meV,
+            absorption=absorbance,
+            emin_eV=emin,
+            emax_eV=emax,
+            files=[str(p) for p in files],
         )
     result = series.to_dict()
     result["warnings"] = list(dict.fromkeys(list(series.warnings) + list(warned)))
@@ -140,6 +164,15 @@ def command(
             plot_angle_width(series, ax=axes[1])
             return fig
 
-        return {"angle_spectra": lambda: plot_angle_spectra(series).figure, "angle_shift": shift_and_width}
+        return {
+            "angle_spectra": lambda: plot_angle_spectra(series).figure,
+            "angle_shift": shift_and_width,
+        }
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=series.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=series.print_summary,
+    )

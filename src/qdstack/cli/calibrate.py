@@ -13,42 +13,58 @@ from qdstack.errors import OptionError
 
 def command(
     table: Path = typer.Argument(
-        None, show_default=False,
+        None,
+        show_default=False,
         help="CSV with columns linker, layers, shift_meV and optionally shift_meV_err "
         "(shift = peak(N) - peak(1), negative for a red shift).",
     ),
     shift: list[str] = typer.Option(
-        None, "--shift",
+        None,
+        "--shift",
         help="A measured shift LINKER:N:SHIFT_MEV[:ERR_MEV] (repeat the option), e.g. --shift C3DT:8:-44.0 "
         "--shift C10DT:8:-14.2.",
     ),
     fit: str = typer.Option(
-        "barrier", "--fit",
+        "barrier",
+        "--fit",
         help="barrier: one barrier for electrons and holes; barriers: one each. The exponential coupling "
         "law also fits its zero-gap amplitude A.",
     ),
     parameters: str = typer.Option(
-        "enomoto2024", "--parameters",
+        "enomoto2024",
+        "--parameters",
         help="Parameter set to start from (everything not fitted is kept): enomoto2024, "
         "enomoto2024-tunnelling, or a JSON file.",
     ),
     coupling: str = typer.Option(
-        None, "--coupling",
+        None,
+        "--coupling",
         help="engine (beta from the effective-mass tunnelling engine: the barrier is the only free number) "
         "or exponential (beta = A exp(-kappa d), kappa = sqrt(2 m_B V)/hbar); default the parameter set's.",
     ),
     barrier_mass: float = typer.Option(
-        None, "--barrier-mass", help="Carrier mass in the barrier [m_e], fixed in the fit (default the set's, 1.0)."),
+        None,
+        "--barrier-mass",
+        help="Carrier mass in the barrier [m_e], fixed in the fit (default the set's, 1.0).",
+    ),
     default_err: float = typer.Option(
-        2.0, "--shift-err-meV",
+        2.0,
+        "--shift-err-meV",
         help="Error of shifts given without one [meV] (default 2: the paper's spread of the monolayer peak).",
     ),
     edge_nm: float = typer.Option(6.8, "--edge-nm", help="Mean dot edge [nm]."),
-    edge_sd_nm: float = typer.Option(0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm]."),
-    realisations: int = typer.Option(3000, "--realisations", help="Disorder realisations per simulated film."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the size disorder (common to every evaluation)."),
+    edge_sd_nm: float = typer.Option(
+        0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm]."
+    ),
+    realisations: int = typer.Option(
+        3000, "--realisations", help="Disorder realisations per simulated film."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the size disorder (common to every evaluation)."
+    ),
     save_parameters: Path = typer.Option(
-        None, "--save-parameters",
+        None,
+        "--save-parameters",
         help="Write the calibrated parameter set to this JSON file (use it with qdstack simulate --parameters).",
     ),
     json_output: bool = JSON_OPTION,
@@ -87,12 +103,16 @@ def command(
     for text in shift or []:
         measurements.append(_parse_shift(text, default_err))
     if not measurements:
-        raise OptionError("give a TABLE.csv or at least one --shift LINKER:N:SHIFT_MEV", "calibrate")
+        raise OptionError(
+            "give a TABLE.csv or at least one --shift LINKER:N:SHIFT_MEV", "calibrate"
+        )
     params = load_parameter_set(parameters)
     changes = {}
     if coupling is not None:
         if coupling not in ("engine", "exponential"):
-            raise OptionError(f"unknown coupling {coupling!r}; use engine or exponential", "--coupling")
+            raise OptionError(
+                f"unknown coupling {coupling!r}; use engine or exponential", "--coupling"
+            )
         changes["coupling"] = coupling
     if barrier_mass is not None:
         if not barrier_mass > 0:
@@ -108,9 +128,16 @@ def command(
 
         console = Console(stderr=True)
         with console.status("calibrating (each evaluation simulates the films)") as status:
-            res = calibrate(measurements, params, fit=fit, realisations=realisations, seed=seed,
-                            edge_nm=edge_nm, edge_sd_nm=edge_sd_nm,
-                            progress=lambda n: status.update(f"calibrating: model evaluation {n}"))
+            res = calibrate(
+                measurements,
+                params,
+                fit=fit,
+                realisations=realisations,
+                seed=seed,
+                edge_nm=edge_nm,
+                edge_sd_nm=edge_sd_nm,
+                progress=lambda n: status.update(f"calibrating: model evaluation {n}"),
+            )
     result = res.to_dict()
     result["warnings"] = sorted(set(result["warnings"]) | set(warned), key=str)
     if save_parameters is not None:
@@ -125,7 +152,13 @@ def command(
 
         return {"calibration": lambda: plot_calibration(res).figure}
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=res.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=res.print_summary,
+    )
 
 
 def _parse_shift(text: str, default_err: float):
@@ -133,7 +166,9 @@ def _parse_shift(text: str, default_err: float):
 
     parts = text.split(":")
     if len(parts) not in (3, 4):
-        raise OptionError(f"{text!r}: expected LINKER:N:SHIFT_MEV[:ERR_MEV], e.g. C3DT:8:-44.0", "--shift")
+        raise OptionError(
+            f"{text!r}: expected LINKER:N:SHIFT_MEV[:ERR_MEV], e.g. C3DT:8:-44.0", "--shift"
+        )
     linker, n, s = parts[0].strip(), parts[1].strip(), parts[2].strip()
     if not re.fullmatch(r"\d+", n):
         raise OptionError(f"{text!r}: the layer count {n!r} is not a whole number", "--shift")
@@ -141,7 +176,9 @@ def _parse_shift(text: str, default_err: float):
         value = float(s)
         err = float(parts[3]) if len(parts) == 4 else default_err
     except ValueError:
-        raise OptionError(f"{text!r}: the shift and its error must be numbers of meV", "--shift") from None
+        raise OptionError(
+            f"{text!r}: the shift and its error must be numbers of meV", "--shift"
+        ) from None
     try:
         return ShiftMeasurement(linker, int(n), value, err)
     except Exception as exc:  # InputError with the reason
@@ -155,8 +192,12 @@ def _read_table(path: Path, default_err: float):
     from qdstack.io.columns import read_columns
     from qdstack.physics.film_model.calibration import ShiftMeasurement
 
-    cols = read_columns(path, required=("linker", "layers", "shift_meV"), optional=("shift_meV_err",),
-                        text_columns=("linker",))
+    cols = read_columns(
+        path,
+        required=("linker", "layers", "shift_meV"),
+        optional=("shift_meV_err",),
+        text_columns=("linker",),
+    )
     out = []
     errs = cols.get("shift_meV_err")
     for i, (linker, n, s) in enumerate(zip(cols["linker"], cols["layers"], cols["shift_meV"])):

@@ -12,14 +12,16 @@ from qdstack.errors import OptionError, QdstackError
 
 def command(
     table: Path = typer.Argument(
-        ..., help="CSV with columns distance_nm, shift_meV, and optionally shift_meV_err and linker.",
+        ...,
+        help="CSV with columns distance_nm, shift_meV, and optionally shift_meV_err and linker.",
         show_default=False,
     ),
     mass: float = typer.Option(
         0.15, "--mass", help="Effective mass of the tunnelling carrier, in electron masses."
     ),
     law: str = typer.Option(
-        "transmission", "--law",
+        "transmission",
+        "--law",
         help="How the decay constant k maps to a barrier V: 'transmission' (eqn 1 as printed, "
         "k = 2 sqrt(2 m* V)/hbar, V = (hbar k)^2/(8 m*)) or 'amplitude' (k = sqrt(2 m* V)/hbar, "
         "V = (hbar k)^2/(2 m*)). See the command help.",
@@ -61,8 +63,12 @@ def command(
     with captured_warnings() as warned:
         try:
             fit = fit_tunnelling_decay(
-                cols["distance_nm"], cols["shift_meV"], cols.get("shift_meV_err"),
-                mass=mass, law=law, linkers=cols.get("linker"),
+                cols["distance_nm"],
+                cols["shift_meV"],
+                cols.get("shift_meV_err"),
+                mass=mass,
+                law=law,
+                linkers=cols.get("linker"),
             )
         except QdstackError as exc:  # data problems are about the table
             raise exc.with_source(str(table)) from None
@@ -74,4 +80,10 @@ def command(
 
         return {"coupling": lambda: plot_coupling(fit).figure}
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=fit.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=fit.print_summary,
+    )

@@ -26,7 +26,9 @@ def _from_absorption_json(path: Path, layers: int | None):
     rows = [s for s in spectra if isinstance(s, dict) and s.get("layers") == want]
     if not rows:
         have = sorted({s.get("layers") for s in spectra if isinstance(s, dict)}, key=str)
-        raise FileFormatError(f"no spectrum with layers = {want} (layers present: {have})", str(path))
+        raise FileFormatError(
+            f"no spectrum with layers = {want} (layers present: {have})", str(path)
+        )
     row = rows[0]
     od = row.get("od")
     if not isinstance(od, (int, float)):
@@ -45,21 +47,41 @@ def _from_absorption_json(path: Path, layers: int | None):
 
 def command(
     od: float = typer.Option(None, "--od", help="OD of the monolayer at its first excitonic peak."),
-    edge_nm: float = typer.Option(..., "--edge-nm", help="Cube edge L [nm] (e.g. the TEM mean).", show_default=False),
-    shell_nm: float = typer.Option(0.0, "--shell-nm", help="Ligand shell per face [nm]; pitch = L + 2 s."),
+    edge_nm: float = typer.Option(
+        ..., "--edge-nm", help="Cube edge L [nm] (e.g. the TEM mean).", show_default=False
+    ),
+    shell_nm: float = typer.Option(
+        0.0, "--shell-nm", help="Ligand shell per face [nm]; pitch = L + 2 s."
+    ),
     od_err: float = typer.Option(0.0, "--od-err", help="Standard error of the OD."),
-    edge_err_nm: float = typer.Option(0.0, "--edge-err-nm", help="Standard error of the mean edge [nm]."),
-    od_ratio: float = typer.Option(None, "--od-ratio",
-                                   help="OD(first peak) / OD(3.1 eV = 400 nm) of the same sample."),
-    od_3p1ev: float = typer.Option(None, "--od-3p1ev", help="OD of the same layer at 3.1 eV (400 nm)."),
-    spectrum: Path = typer.Option(None, "--spectrum",
-                                  help="The layer's absorption spectrum: the first-peak OD (unless --od is given) and the OD at 400 nm (3.1 eV) are read from it."),
-    absorption_json: Path = typer.Option(None, "--absorption-json",
-                                         help="results.json of 'qdstack absorption': the monolayer's OD (and its spectrum file)."),
-    layers: int = typer.Option(None, "--layers", help="Which layer count of --absorption-json to use (default 1)."),
-    cross_section_cm2: float = typer.Option(None, "--cross-section-cm2",
-                                            help="Your own per-dot cross section at the first peak [cm^2]."),
-    sides: int = typer.Option(1, "--sides", help="Coated faces the beam crosses (dip coating coats 2)."),
+    edge_err_nm: float = typer.Option(
+        0.0, "--edge-err-nm", help="Standard error of the mean edge [nm]."
+    ),
+    od_ratio: float = typer.Option(
+        None, "--od-ratio", help="OD(first peak) / OD(3.1 eV = 400 nm) of the same sample."
+    ),
+    od_3p1ev: float = typer.Option(
+        None, "--od-3p1ev", help="OD of the same layer at 3.1 eV (400 nm)."
+    ),
+    spectrum: Path = typer.Option(
+        None,
+        "--spectrum",
+        help="The layer's absorption spectrum: the first-peak OD (unless --od is given) and the OD at 400 nm (3.1 eV) are read from it.",
+    ),
+    absorption_json: Path = typer.Option(
+        None,
+        "--absorption-json",
+        help="results.json of 'qdstack absorption': the monolayer's OD (and its spectrum file).",
+    ),
+    layers: int = typer.Option(
+        None, "--layers", help="Which layer count of --absorption-json to use (default 1)."
+    ),
+    cross_section_cm2: float = typer.Option(
+        None, "--cross-section-cm2", help="Your own per-dot cross section at the first peak [cm^2]."
+    ),
+    sides: int = typer.Option(
+        1, "--sides", help="Coated faces the beam crosses (dip coating coats 2)."
+    ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
 ) -> None:
@@ -91,14 +113,26 @@ def command(
         od_ratio = ratio
         if od is None:
             od = od_peak
-        source_note = f"OD ratio {ratio:.4g} (first peak {od_peak:.4g} / 400 nm {od_31:.4g}) from {src}"
+        source_note = (
+            f"OD ratio {ratio:.4g} (first peak {od_peak:.4g} / 400 nm {od_31:.4g}) from {src}"
+        )
     if od is None:
-        raise OptionError("give the monolayer's OD (--od), its spectrum (--spectrum) or an absorption "
-                          "results.json (--absorption-json)", "--od")
+        raise OptionError(
+            "give the monolayer's OD (--od), its spectrum (--spectrum) or an absorption "
+            "results.json (--absorption-json)",
+            "--od",
+        )
     with captured_warnings() as warned:
         res = monolayer_coverage(
-            od, edge_nm, od_err=od_err, edge_err_nm=edge_err_nm, shell_nm=shell_nm, od_ratio=od_ratio,
-            od_3p1eV=od_3p1ev, cross_section_cm2=cross_section_cm2, sides=sides,
+            od,
+            edge_nm,
+            od_err=od_err,
+            edge_err_nm=edge_err_nm,
+            shell_nm=shell_nm,
+            od_ratio=od_ratio,
+            od_3p1eV=od_3p1ev,
+            cross_section_cm2=cross_section_cm2,
+            sides=sides,
         )
     result = res.to_dict()
     if source_note:

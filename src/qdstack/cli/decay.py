@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_float_list, stderr_console
+from qdstack.cli._common import (
+    JSON_OPTION,
+    OUT_OPTION,
+    captured_warnings,
+    emit,
+    parse_float_list,
+    stderr_console,
+)
 from qdstack.errors import InputError, OptionError
 
 
@@ -45,7 +52,9 @@ def _irf_for(decay, irf_hist, irf_path: str):
     src = np.asarray(irf_hist.counts)
     lo, hi = max(0, k), min(n, k + src.size)
     if hi - lo < 8:
-        raise InputError(f"the IRF time axis does not overlap the decay's ({decay.source})", irf_path)
+        raise InputError(
+            f"the IRF time axis does not overlap the decay's ({decay.source})", irf_path
+        )
     out = np.zeros(n)  # bins the IRF export does not cover have no response
     out[lo:hi] = src[lo - k : hi - k]
     return out
@@ -53,54 +62,76 @@ def _irf_for(decay, irf_hist, irf_path: str):
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., show_default=False,
+        ...,
+        show_default=False,
         help="Decay histogram(s): text (time, counts; unit ns/ps/us from the header, default ns), "
         "PicoQuant .ptu (T2/T3) or .phu, Becker & Hickl .sdt. Several files need --series.",
     ),
     irf: Path = typer.Option(None, "--irf", help="Measured IRF (same formats, same time bins)."),
     irf_fwhm_ns: float = typer.Option(
-        None, "--irf-fwhm-ns", help="No measured IRF: use a Gaussian IRF of this FWHM [ns] (position fitted)."
+        None,
+        "--irf-fwhm-ns",
+        help="No measured IRF: use a Gaussian IRF of this FWHM [ns] (position fitted).",
     ),
-    components: int = typer.Option(1, "--components", "-k", min=1, max=4, help="Number of exponentials, 1-4."),
+    components: int = typer.Option(
+        1, "--components", "-k", min=1, max=4, help="Number of exponentials, 1-4."
+    ),
     channel: int = typer.Option(
-        None, "--channel",
+        None,
+        "--channel",
         help="Detector channel (PTU), curve (PHU/SDT) or count column (text, 0 = first). "
         "Default: the channel with most photons.",
     ),
-    irf_channel: int = typer.Option(None, "--irf-channel", help="Channel of the IRF file (default: most photons)."),
+    irf_channel: int = typer.Option(
+        None, "--irf-channel", help="Channel of the IRF file (default: most photons)."
+    ),
     period_ns: float = typer.Option(
-        None, "--period-ns",
+        None,
+        "--period-ns",
         help="Laser repetition period [ns]; default from the file (PTU/PHU/SDT). With it, the tails of "
         "earlier pulses are part of the model (matters when the slow lifetime is not << period).",
     ),
-    no_period: bool = typer.Option(False, "--no-period", help="Ignore the period in the file (single-pulse model)."),
+    no_period: bool = typer.Option(
+        False, "--no-period", help="Ignore the period in the file (single-pulse model)."
+    ),
     statistic: str = typer.Option(
-        "poisson", "--statistic",
+        "poisson",
+        "--statistic",
         help="poisson: maximum likelihood for counts (default, unbiased at low counts); "
         "neyman: chi2 with sigma^2 = max(y, 1), as most vendor software.",
     ),
     window_ns: str = typer.Option(
-        None, "--window-ns",
+        None,
+        "--window-ns",
         help="Fit window START,END [ns]. Default: from the IRF rise to where the decay meets the background.",
     ),
-    fix_shift_ns: float = typer.Option(None, "--fix-shift-ns", help="Hold the IRF shift at this value [ns]."),
-    time_unit: str = typer.Option(None, "--time-unit", help="Time unit of text files (ns, ps, us), overriding the header."),
+    fix_shift_ns: float = typer.Option(
+        None, "--fix-shift-ns", help="Hold the IRF shift at this value [ns]."
+    ),
+    time_unit: str = typer.Option(
+        None, "--time-unit", help="Time unit of text files (ns, ps, us), overriding the header."
+    ),
     t2_bin_ns: float = typer.Option(None, "--t2-bin-ns", help="Bin width for T2 PTU files [ns]."),
     series: bool = typer.Option(
-        False, "--series",
+        False,
+        "--series",
         help="Fit every FILE (a temperature series) and write the lifetime-vs-temperature table "
         "(lifetime_vs_T.csv) and figure (Fig. 6d).",
     ),
     temperatures: str = typer.Option(
-        None, "--temperatures",
+        None,
+        "--temperatures",
         help="--series: temperature [K] of each file, in order. Default: from the file names (PL_010K.ptu).",
     ),
     scheduler: str = typer.Option(
-        None, "--scheduler",
+        None,
+        "--scheduler",
         help="--series: dask scheduler address (tcp://host:8786) for a cluster; 'serial' fits in this "
         "process. Default: a local dask cluster.",
     ),
-    workers: int = typer.Option(None, "--workers", min=1, help="--series: worker processes of the local cluster."),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="--series: worker processes of the local cluster."
+    ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
 ) -> None:
@@ -131,7 +162,9 @@ def command(
     from qdstack.analysis.decay import ReconvolutionFitter
 
     if (irf is None) == (irf_fwhm_ns is None):
-        raise OptionError("give either --irf IRF_FILE (measured) or --irf-fwhm-ns W (Gaussian)", "--irf")
+        raise OptionError(
+            "give either --irf IRF_FILE (measured) or --irf-fwhm-ns W (Gaussian)", "--irf"
+        )
     if statistic not in ("poisson", "neyman"):
         raise OptionError(f"unknown statistic {statistic!r}; use poisson or neyman", "--statistic")
     if period_ns is not None and no_period:
@@ -144,9 +177,13 @@ def command(
             raise OptionError("expected START,END with END > START [ns]", "--window-ns")
         window = (window[0], window[1])
     if len(files) > 1 and not series:
-        raise OptionError(f"{len(files)} files given; add --series to fit a temperature series", "FILE")
+        raise OptionError(
+            f"{len(files)} files given; add --series to fit a temperature series", "FILE"
+        )
     if not series and (temperatures is not None or scheduler is not None or workers is not None):
-        raise OptionError("--temperatures, --scheduler and --workers belong to --series", "--series")
+        raise OptionError(
+            "--temperatures, --scheduler and --workers belong to --series", "--series"
+        )
 
     with captured_warnings() as warned:
         decays = [_read(p, channel, time_unit, t2_bin_ns) for p in files]
@@ -161,8 +198,14 @@ def command(
             d = decays[0]
             irf_counts = _irf_for(d, irf_hist, str(irf)) if irf_hist is not None else None
             fitter = ReconvolutionFitter(
-                d.time_ns, irf=irf_counts, irf_fwhm_ns=irf_fwhm_ns, components=components,
-                statistic=statistic, period_ns=period_for(d), window_ns=window, fix_shift_ns=fix_shift_ns,
+                d.time_ns,
+                irf=irf_counts,
+                irf_fwhm_ns=irf_fwhm_ns,
+                components=components,
+                statistic=statistic,
+                period_ns=period_for(d),
+                window_ns=window,
+                fix_shift_ns=fix_shift_ns,
                 source=str(irf) if irf is not None else None,
             )
             fit = fitter.fit(d.counts, source=str(d.source))
@@ -185,31 +228,66 @@ def command(
                     if t is None:
                         raise OptionError(
                             "no temperature in the file name (expected e.g. PL_010K.ptu); give them with "
-                            "--temperatures", str(p),
+                            "--temperatures",
+                            str(p),
                         )
                     T.append(t)
             if len(T) != len(decays):
-                raise OptionError(f"{len(decays)} files but {len(T)} temperatures", "--temperatures")
+                raise OptionError(
+                    f"{len(decays)} files but {len(T)} temperatures", "--temperatures"
+                )
             irf_counts = None
             if irf_hist is not None:
-                axes = {(d.counts.size, round(d.bin_width_ns, 9), round(float(d.time_ns[0]), 9)) for d in decays}
+                axes = {
+                    (d.counts.size, round(d.bin_width_ns, 9), round(float(d.time_ns[0]), 9))
+                    for d in decays
+                }
                 if len(axes) > 1:
-                    raise InputError("with one measured IRF all decays must share one time axis", "FILE")
+                    raise InputError(
+                        "with one measured IRF all decays must share one time axis", "FILE"
+                    )
                 irf_counts = _irf_for(decays[0], irf_hist, str(irf))
             periods = {period_for(d) for d in decays}
-            per = period_ns if period_ns is not None else (None if no_period or len(periods) != 1 else periods.pop())
+            per = (
+                period_ns
+                if period_ns is not None
+                else (None if no_period or len(periods) != 1 else periods.pop())
+            )
             if not no_period and period_ns is None and len({d.period_ns for d in decays}) > 1:
-                raise InputError("the files record different repetition periods; give --period-ns", "FILE")
+                raise InputError(
+                    "the files record different repetition periods; give --period-ns", "FILE"
+                )
             console = stderr_console()
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-            with Progress(TextColumn("fitting decays"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console, transient=True) as bar:
+            with Progress(
+                TextColumn("fitting decays"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("fit", total=len(decays))
                 ser = fit_decay_series(
-                    decays, T, irf=irf_counts, irf_fwhm_ns=irf_fwhm_ns, components=components,
-                    statistic=statistic, period_ns=per, window_ns=window, fix_shift_ns=fix_shift_ns,
-                    irf_source=str(irf) if irf is not None else None, scheduler=scheduler, n_workers=workers,
+                    decays,
+                    T,
+                    irf=irf_counts,
+                    irf_fwhm_ns=irf_fwhm_ns,
+                    components=components,
+                    statistic=statistic,
+                    period_ns=per,
+                    window_ns=window,
+                    fix_shift_ns=fix_shift_ns,
+                    irf_source=str(irf) if irf is not None else None,
+                    scheduler=scheduler,
+                    n_workers=workers,
                     progress=lambda i: bar.advance(task),
                 )
             result = ser.to_dict()
@@ -219,6 +297,7 @@ def command(
     result["notes"] = list(dict.fromkeys(notes))
 
     if not series:
+
         def figures():
             from qdstack.plotting.decay import plot_decay
 
@@ -227,7 +306,13 @@ def command(
         def summary(console):
             _print_fit(console, fit, str(d.source))
 
-        emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+        emit(
+            result,
+            json_output=json_output,
+            out_dir=out,
+            figures=figures() if out else None,
+            summary=summary,
+        )
         return
 
     def figures_series():
@@ -262,17 +347,30 @@ def command(
     def summary_series(console):
         from rich.table import Table
 
-        t = Table(title=f"Lifetime vs temperature ({components}-exponential fits)", title_justify="left")
+        t = Table(
+            title=f"Lifetime vs temperature ({components}-exponential fits)", title_justify="left"
+        )
         for col in ("T (K)", "file", "<tau>_amp (ns)", "<tau>_int (ns)", "chi2_red", "taus (ns)"):
             t.add_column(col, justify="right" if col != "file" else "left")
         for Tk, f, fit_ in zip(ser.temperature_K, ser.files, ser.fits):
-            t.add_row(f"{Tk:g}", Path(f).name, _pm(fit_.tau_amplitude_weighted_ns, fit_.tau_amplitude_weighted_ns_err),
-                      _pm(fit_.tau_intensity_weighted_ns, fit_.tau_intensity_weighted_ns_err),
-                      f"{fit_.chi2_reduced:.3f}", ", ".join(f"{c.tau_ns:.3g}" for c in fit_.components))
+            t.add_row(
+                f"{Tk:g}",
+                Path(f).name,
+                _pm(fit_.tau_amplitude_weighted_ns, fit_.tau_amplitude_weighted_ns_err),
+                _pm(fit_.tau_intensity_weighted_ns, fit_.tau_intensity_weighted_ns_err),
+                f"{fit_.chi2_reduced:.3f}",
+                ", ".join(f"{c.tau_ns:.3g}" for c in fit_.components),
+            )
         console.print(t)
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures_series() if out else None,
-         summary=summary_series, extra_files={"table": write_table} if out else None)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures_series() if out else None,
+        summary=summary_series,
+        extra_files={"table": write_table} if out else None,
+    )
 
 
 def _pm(v, e, fmt=".4g"):
@@ -282,16 +380,26 @@ def _pm(v, e, fmt=".4g"):
 def _print_fit(console, fit, name: str) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{name}: {len(fit.components)}-exponential reconvolution fit ({fit.statistic})",
-              title_justify="left")
+    t = Table(
+        title=f"{name}: {len(fit.components)}-exponential reconvolution fit ({fit.statistic})",
+        title_justify="left",
+    )
     for col in ("component", "amplitude", "tau (ns)", "intensity fraction"):
         t.add_column(col, justify="right")
     for i, c in enumerate(fit.components, 1):
-        t.add_row(str(i), _pm(c.amplitude, c.amplitude_err, ".3f"), _pm(c.tau_ns, c.tau_ns_err),
-                  f"{c.intensity_fraction:.3f}")
+        t.add_row(
+            str(i),
+            _pm(c.amplitude, c.amplitude_err, ".3f"),
+            _pm(c.tau_ns, c.tau_ns_err),
+            f"{c.intensity_fraction:.3f}",
+        )
     console.print(t)
-    console.print(f"amplitude-weighted <tau> = {_pm(fit.tau_amplitude_weighted_ns, fit.tau_amplitude_weighted_ns_err)} ns")
-    console.print(f"intensity-weighted <tau> = {_pm(fit.tau_intensity_weighted_ns, fit.tau_intensity_weighted_ns_err)} ns")
+    console.print(
+        f"amplitude-weighted <tau> = {_pm(fit.tau_amplitude_weighted_ns, fit.tau_amplitude_weighted_ns_err)} ns"
+    )
+    console.print(
+        f"intensity-weighted <tau> = {_pm(fit.tau_intensity_weighted_ns, fit.tau_intensity_weighted_ns_err)} ns"
+    )
     console.print(
         f"shift = {fit.shift_ns * 1e3:+.1f} ps, background = {fit.background:.3g} counts/bin, "
         f"chi2_red = {fit.chi2_reduced:.3f}, deviance/dof = {fit.deviance_per_dof:.3f}, "

@@ -12,14 +12,20 @@ from qdstack.errors import FileFormatError, OptionError, QdstackError
 
 def command(
     table: Path = typer.Argument(
-        ..., help="CSV with columns speed_mm_per_s and od (or coverage), optional od_err / coverage_err; "
-        "with --x-column, that column instead of the speed.", show_default=False,
+        ...,
+        help="CSV with columns speed_mm_per_s and od (or coverage), optional od_err / coverage_err; "
+        "with --x-column, that column instead of the speed.",
+        show_default=False,
     ),
-    target_od: float = typer.Option(None, "--target-od", help="OD wanted: the withdrawal speed(s) that give it."),
-    target_coverage: float = typer.Option(None, "--target-coverage",
-                                          help="Coverage wanted (table with a coverage column)."),
+    target_od: float = typer.Option(
+        None, "--target-od", help="OD wanted: the withdrawal speed(s) that give it."
+    ),
+    target_coverage: float = typer.Option(
+        None, "--target-coverage", help="Coverage wanted (table with a coverage column)."
+    ),
     x_column: str = typer.Option(
-        None, "--x-column",
+        None,
+        "--x-column",
         help="Fit an empirical trend against this column (e.g. diglyme_fraction) instead of the speed law.",
     ),
     json_output: bool = JSON_OPTION,
@@ -45,8 +51,12 @@ def command(
     if target_od is not None and target_coverage is not None:
         raise OptionError("give either --target-od or --target-coverage", "--target-od")
     try:
-        cols = read_columns(table, required=(), optional=("od", "coverage", "od_err", "coverage_err",
-                                                          "speed_mm_per_s") + ((x_column,) if x_column else ()))
+        cols = read_columns(
+            table,
+            required=(),
+            optional=("od", "coverage", "od_err", "coverage_err", "speed_mm_per_s")
+            + ((x_column,) if x_column else ()),
+        )
     except QdstackError:
         raise
     quantity = "od" if "od" in cols else "coverage" if "coverage" in cols else None
@@ -67,14 +77,22 @@ def command(
 
                 if x_column not in cols:
                     raise FileFormatError(f"missing column {x_column}", str(table))
-                fit = fit_trend(cols[x_column], cols[quantity], err, x_column=x_column, quantity=quantity,
-                                target=target)
+                fit = fit_trend(
+                    cols[x_column],
+                    cols[quantity],
+                    err,
+                    x_column=x_column,
+                    quantity=quantity,
+                    target=target,
+                )
             else:
                 from qdstack.analysis.dipcoat import fit_dipcoat
 
                 if "speed_mm_per_s" not in cols:
                     raise FileFormatError("missing column speed_mm_per_s", str(table))
-                fit = fit_dipcoat(cols["speed_mm_per_s"], cols[quantity], err, quantity=quantity, target=target)
+                fit = fit_dipcoat(
+                    cols["speed_mm_per_s"], cols[quantity], err, quantity=quantity, target=target
+                )
         except QdstackError as exc:
             if exc.source is None:
                 raise exc.with_source(str(table)) from None
@@ -85,4 +103,10 @@ def command(
     def figures():
         return {"dipcoat_trend" if x_column else "dipcoat": fit.plot}
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=fit.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=fit.print_summary,
+    )

@@ -12,29 +12,50 @@ from qdstack.errors import OptionError
 
 def command(
     layers: int = typer.Option(..., "--layers", help="Number of dot layers N.", show_default=False),
-    edge_nm: float = typer.Option(..., "--edge-nm", help="Mean dot edge L [nm] (e.g. from TEM).", show_default=False),
-    linker: str = typer.Option(
-        None, "--linker", help="Linker name or SMILES (C3DT, C10DT, ...): the gap D is its S-S distance."
+    edge_nm: float = typer.Option(
+        ..., "--edge-nm", help="Mean dot edge L [nm] (e.g. from TEM).", show_default=False
     ),
-    gap_nm: float = typer.Option(None, "--gap-nm", help="Gap D between neighbouring dots [nm], instead of --linker."),
-    gap_err_nm: float = typer.Option(0.0, "--gap-err-nm", help="Uncertainty of the gap [nm] (the same in every layer)."),
-    linker_method: str = typer.Option("mmff", "--linker-method", help="Linker geometry level: mmff, gfn2 or b3lyp."),
+    linker: str = typer.Option(
+        None,
+        "--linker",
+        help="Linker name or SMILES (C3DT, C10DT, ...): the gap D is its S-S distance.",
+    ),
+    gap_nm: float = typer.Option(
+        None, "--gap-nm", help="Gap D between neighbouring dots [nm], instead of --linker."
+    ),
+    gap_err_nm: float = typer.Option(
+        0.0, "--gap-err-nm", help="Uncertainty of the gap [nm] (the same in every layer)."
+    ),
+    linker_method: str = typer.Option(
+        "mmff", "--linker-method", help="Linker geometry level: mmff, gfn2 or b3lyp."
+    ),
     linker_offset_nm: float = typer.Option(
-        0.0, "--linker-offset-nm", help="Added to the S-S distance to give the gap [nm] (e.g. S-surface bonds)."
+        0.0,
+        "--linker-offset-nm",
+        help="Added to the S-S distance to give the gap [nm] (e.g. S-surface bonds).",
     ),
     edge_sd_nm: float = typer.Option(
-        0.0, "--edge-sd-nm", help="Standard deviation of the dot-edge distribution [nm] (width of the size histogram)."
+        0.0,
+        "--edge-sd-nm",
+        help="Standard deviation of the dot-edge distribution [nm] (width of the size histogram).",
     ),
     propagation: str = typer.Option(
-        "column", "--propagation",
+        "column",
+        "--propagation",
         help="How --edge-sd-nm enters the thickness: column (sqrt(N/M) S: N independent dots in a column, "
         "averaged over M columns) or systematic (N S: every layer off by the same amount).",
     ),
     columns: int = typer.Option(
-        1, "--columns", help="M: independent dot columns the measured thickness averages over (column propagation)."
+        1,
+        "--columns",
+        help="M: independent dot columns the measured thickness averages over (column propagation).",
     ),
-    measured_nm: float = typer.Option(None, "--measured-nm", help="Measured film thickness [nm] (e.g. cross-section SEM)."),
-    measured_err_nm: float = typer.Option(None, "--measured-err-nm", help="Standard error of the measured thickness [nm]."),
+    measured_nm: float = typer.Option(
+        None, "--measured-nm", help="Measured film thickness [nm] (e.g. cross-section SEM)."
+    ),
+    measured_err_nm: float = typer.Option(
+        None, "--measured-err-nm", help="Standard error of the measured thickness [nm]."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Period and thickness of an N-layer quantum-dot film, and a z-score against a measured thickness.
@@ -59,18 +80,32 @@ def command(
     if linker is None and gap_nm is None:
         raise OptionError("give the gap between the dots: --linker NAME or --gap-nm D", "--gap-nm")
     if propagation not in ("column", "systematic"):
-        raise OptionError(f"unknown propagation {propagation!r}; use column or systematic", "--propagation")
+        raise OptionError(
+            f"unknown propagation {propagation!r}; use column or systematic", "--propagation"
+        )
     if gap_nm is not None and not (math.isfinite(gap_nm) and gap_nm >= 0):
         raise OptionError(f"must be a non-negative number of nm, got {gap_nm}", "--gap-nm")
     with captured_warnings() as warned:
         if linker is not None:
             gap = linker_gap_nm(linker, method=linker_method, offset_nm=linker_offset_nm)
-            source = f"linker {linker} ({linker_method}" + (f", +{linker_offset_nm:g} nm" if linker_offset_nm else "") + ")"
+            source = (
+                f"linker {linker} ({linker_method}"
+                + (f", +{linker_offset_nm:g} nm" if linker_offset_nm else "")
+                + ")"
+            )
         else:
             gap, source = gap_nm, "--gap-nm"
         result_obj = film_thickness(
-            layers, edge_nm, gap, edge_sd_nm=edge_sd_nm, gap_err_nm=gap_err_nm, propagation=propagation,
-            columns=columns, measured_nm=measured_nm, measured_err_nm=measured_err_nm, gap_source=source,
+            layers,
+            edge_nm,
+            gap,
+            edge_sd_nm=edge_sd_nm,
+            gap_err_nm=gap_err_nm,
+            propagation=propagation,
+            columns=columns,
+            measured_nm=measured_nm,
+            measured_err_nm=measured_err_nm,
+            gap_source=source,
         )
     result = result_obj.to_dict()
     result["warnings"] = list(dict.fromkeys(list(result_obj.warnings) + list(warned)))

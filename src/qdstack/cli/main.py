@@ -48,13 +48,20 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
     traceback: bool = typer.Option(
-        False, "--traceback", help="Show the full traceback when a command fails (also QDSTACK_TRACEBACK=1)."
+        False,
+        "--traceback",
+        help="Show the full traceback when a command fails (also QDSTACK_TRACEBACK=1).",
     ),
     force: bool = typer.Option(
-        False, "--force",
+        False,
+        "--force",
         help="Let --out replace the results of another run: a results folder belongs to one run, so "
         "--out refuses a folder holding another command's (or other inputs') results; with --force the "
         "files that run wrote are removed first. Files qdstack did not write are never deleted.",
@@ -89,7 +96,8 @@ def _register() -> None:
 
     # the short help is given: click would cut the docstring's first sentence at "et al."
     app.command(
-        "reproduce", no_args_is_help=True,
+        "reproduce",
+        no_args_is_help=True,
         short_help="Reproduce Enomoto et al. 2024 from physics and compare with the paper.",
     )(reproduce.command)
     from qdstack.cli import decay, tpl
@@ -175,14 +183,19 @@ def _no_args_help(exc, *, bare: bool) -> int:
         return 0
     sys.stderr.write(text.rstrip("\n") + "\n\n")
     where = ctx.command_path if ctx is not None else "qdstack"
-    _error_line(f"{where}: {_missing(ctx) if ctx is not None else 'no arguments given'} (see '{where} --help')")
+    _error_line(
+        f"{where}: {_missing(ctx) if ctx is not None else 'no arguments given'} (see '{where} --help')"
+    )
     return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1 or 2)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in ("", "0")
+    show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in (
+        "",
+        "0",
+    )
     args = [a for a in args if a != "--traceback"]
     from qdstack.cli import _common
 

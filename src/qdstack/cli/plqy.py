@@ -20,22 +20,35 @@ def _window(text: str | None, option: str):
 
 
 def command(
-    empty: Path = typer.Option(..., "--empty", help="Spectrum A: the empty sphere (laser only).",
-                               show_default=False),
-    out_of_beam: Path = typer.Option(..., "--out-of-beam", help="Spectrum B: sample in the sphere, out of the beam.",
-                                     show_default=False),
-    in_beam: Path = typer.Option(..., "--in-beam", help="Spectrum C: sample in the beam.", show_default=False),
+    empty: Path = typer.Option(
+        ..., "--empty", help="Spectrum A: the empty sphere (laser only).", show_default=False
+    ),
+    out_of_beam: Path = typer.Option(
+        ...,
+        "--out-of-beam",
+        help="Spectrum B: sample in the sphere, out of the beam.",
+        show_default=False,
+    ),
+    in_beam: Path = typer.Option(
+        ..., "--in-beam", help="Spectrum C: sample in the beam.", show_default=False
+    ),
     response: Path = typer.Option(
-        None, "--response",
+        None,
+        "--response",
         help="Spectral-response correction: two columns, wavelength (nm) and the factor that multiplies "
         "the measured signal (interpolated linearly onto the spectra's grid).",
     ),
-    laser_window_nm: str = typer.Option(None, "--laser-window-nm",
-                                        help="Laser window 'a,b' in nm (default: found automatically)."),
-    emission_window_nm: str = typer.Option(None, "--emission-window-nm",
-                                           help="Emission window 'a,b' in nm (default: found automatically)."),
+    laser_window_nm: str = typer.Option(
+        None, "--laser-window-nm", help="Laser window 'a,b' in nm (default: found automatically)."
+    ),
+    emission_window_nm: str = typer.Option(
+        None,
+        "--emission-window-nm",
+        help="Emission window 'a,b' in nm (default: found automatically).",
+    ),
     noise: str = typer.Option(
-        "counts", "--noise",
+        "counts",
+        "--noise",
         help="'counts': the files hold raw detector counts (Poisson + dark/read noise from the baseline); "
         "'baseline': scaled values, only the baseline scatter (errors are then lower bounds).",
     ),
@@ -63,12 +76,25 @@ def command(
     lw = _window(laser_window_nm, "--laser-window-nm")
     ew = _window(emission_window_nm, "--emission-window-nm")
     with captured_warnings() as warned:
-        res = plqy_from_files(empty, out_of_beam, in_beam, response=response, laser_window_nm=lw,
-                              emission_window_nm=ew, noise=noise)
+        res = plqy_from_files(
+            empty,
+            out_of_beam,
+            in_beam,
+            response=response,
+            laser_window_nm=lw,
+            emission_window_nm=ew,
+            noise=noise,
+        )
     result = res.to_dict()
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
     def figures():
         return {"plqy": res.plot}
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=res.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=res.print_summary,
+    )

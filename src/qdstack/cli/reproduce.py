@@ -11,12 +11,20 @@ from qdstack.errors import OptionError
 
 
 def command(
-    study: str = typer.Argument(..., help="The study to reproduce: enomoto2024.", show_default=False),
+    study: str = typer.Argument(
+        ..., help="The study to reproduce: enomoto2024.", show_default=False
+    ),
     out: Path = typer.Option(Path("results"), "--out", help="Output folder."),
-    realisations: int = typer.Option(3000, "--realisations", help="Disorder realisations per simulated film."),
-    seed: int = typer.Option(1, "--seed", help="Root seed of the model's disorder and the measurement noise."),
+    realisations: int = typer.Option(
+        3000, "--realisations", help="Disorder realisations per simulated film."
+    ),
+    seed: int = typer.Option(
+        1, "--seed", help="Root seed of the model's disorder and the measurement noise."
+    ),
     scheduler: str = typer.Option(
-        None, "--scheduler", help="dask.distributed scheduler address for the analyses (default: local)."
+        None,
+        "--scheduler",
+        help="dask.distributed scheduler address for the analyses (default: local).",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -61,8 +69,15 @@ def command(
 
     claimed = claim_out(out, "reproduce", run_identity("reproduce", study), keep=(".cache",))
     console = stderr_console()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("starting", total=None)
 
         def on_stage(text):
@@ -73,8 +88,14 @@ def command(
         def on_progress(done, total, name):
             bar.update(task, completed=done, total=total)
 
-        run = reproduce_enomoto2024(out, realisations=realisations, seed=seed, scheduler=scheduler,
-                                    on_stage=on_stage, on_progress=on_progress)
+        run = reproduce_enomoto2024(
+            out,
+            realisations=realisations,
+            seed=seed,
+            scheduler=scheduler,
+            on_stage=on_stage,
+            on_progress=on_progress,
+        )
     claimed.finish(accumulate=True)
     rows = run.results["comparison"]
     if json_output:
@@ -87,13 +108,22 @@ def command(
         t.add_column(col, justify="left" if col in ("quantity", "unit", "kind") else "right")
     for r in rows:
         kind = r["kind"] + ("" if r.get("counted", True) else " (not counted)")
-        t.add_row(r["quantity"], _num(r["paper"]), _num(r["qdstack"]), r["unit"], f"± {_num(r['tolerance'])}",
-                  "yes" if r["agrees"] else "NO", kind)
+        t.add_row(
+            r["quantity"],
+            _num(r["paper"]),
+            _num(r["qdstack"]),
+            r["unit"],
+            f"± {_num(r['tolerance'])}",
+            "yes" if r["agrees"] else "NO",
+            kind,
+        )
     from qdstack.cli._common import stdout_console
 
     out_console = stdout_console()
     out_console.print(t)
-    out_console.print(f"{run.results['headline']}. See {out}/report.html for the discussion.", markup=False)
+    out_console.print(
+        f"{run.results['headline']}. See {out}/report.html for the discussion.", markup=False
+    )
 
 
 def _num(v):

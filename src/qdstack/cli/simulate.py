@@ -6,66 +6,108 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, parse_layer_range, progress
+from qdstack.cli._common import (
+    JSON_OPTION,
+    OUT_OPTION,
+    captured_warnings,
+    emit,
+    parse_layer_range,
+    progress,
+)
 from qdstack.errors import OptionError
 
 
 def command(
     linker: str = typer.Option(
-        None, "--linker",
+        None,
+        "--linker",
         help="Linker name (C2DT C3DT C4DT C5DT C6DT C10DT BDT BPDT, or a full name) or SMILES; the gap "
         "between layers is its S-S distance from the linker library.",
     ),
-    layers: str = typer.Option("1-8", "--layers", help="Layer counts N to simulate (1-8, or 1,2,4,8)."),
+    layers: str = typer.Option(
+        "1-8", "--layers", help="Layer counts N to simulate (1-8, or 1,2,4,8)."
+    ),
     edge_nm: float = typer.Option(6.8, "--edge-nm", help="Mean dot edge length [nm] (paper: 6.8)."),
-    edge_sd_nm: float = typer.Option(0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm] (paper: 0.5)."),
+    edge_sd_nm: float = typer.Option(
+        0.5, "--edge-sd-nm", help="Standard deviation of the edge [nm] (paper: 0.5)."
+    ),
     sizes: str = typer.Option(
-        None, "--sizes",
+        None,
+        "--sizes",
         help="Measured edges: the results.json of `qdstack tem`, a study's results.json (FILE::tem_<sample> "
         "when it has several), or a JSON list of nm. The dots' edges are drawn from this distribution "
         "instead of --edge-nm +- --edge-sd-nm.",
     ),
     sizes_law: str = typer.Option(
-        "empirical", "--sizes-law",
+        "empirical",
+        "--sizes-law",
         help="With --sizes: empirical (resample the measured sizes) or lognormal (draw from the fitted log-normal).",
     ),
-    gap_nm: float = typer.Option(None, "--gap-nm", help="Use this inter-layer gap [nm] instead of the linker's."),
+    gap_nm: float = typer.Option(
+        None, "--gap-nm", help="Use this inter-layer gap [nm] instead of the linker's."
+    ),
     parameters: str = typer.Option(
-        "enomoto2024", "--parameters",
+        "enomoto2024",
+        "--parameters",
         help="Parameter set: a shipped name (enomoto2024, enomoto2024-tunnelling) or a JSON file "
         "(qdstack calibrate --save-parameters).",
     ),
     coupling: str = typer.Option(
-        None, "--coupling",
+        None,
+        "--coupling",
         help="engine (beta from the effective-mass tunnelling engine) or exponential (beta = A exp(-kappa d), "
         "the paper's eqn 1); default the parameter set's.",
     ),
-    barrier_eV: float = typer.Option(None, "--barrier-eV", help="Linker barrier for electrons and holes [eV]."),
-    barrier_e_eV: float = typer.Option(None, "--barrier-e-eV", help="Linker barrier for electrons [eV]."),
-    barrier_h_eV: float = typer.Option(None, "--barrier-h-eV", help="Linker barrier for holes [eV]."),
-    barrier_mass: float = typer.Option(None, "--barrier-mass", help="Carrier mass in the linker barrier [m_e]."),
+    barrier_eV: float = typer.Option(
+        None, "--barrier-eV", help="Linker barrier for electrons and holes [eV]."
+    ),
+    barrier_e_eV: float = typer.Option(
+        None, "--barrier-e-eV", help="Linker barrier for electrons [eV]."
+    ),
+    barrier_h_eV: float = typer.Option(
+        None, "--barrier-h-eV", help="Linker barrier for holes [eV]."
+    ),
+    barrier_mass: float = typer.Option(
+        None, "--barrier-mass", help="Carrier mass in the linker barrier [m_e]."
+    ),
     amplitude_meV: float = typer.Option(
-        None, "--amplitude-meV", help="Zero-gap coupling A of the exponential law [meV]."),
-    fwhm_meV: float = typer.Option(None, "--fwhm-meV", help="Homogeneous line width (FWHM) at room temperature [meV]."),
+        None, "--amplitude-meV", help="Zero-gap coupling A of the exponential law [meV]."
+    ),
+    fwhm_meV: float = typer.Option(
+        None, "--fwhm-meV", help="Homogeneous line width (FWHM) at room temperature [meV]."
+    ),
     channels: str = typer.Option(
-        None, "--channels",
+        None,
+        "--channels",
         help="Red-shift channels to keep on, comma list of tunnelling, dielectric, dipolar "
         "(default all; 'none' switches all three off).",
     ),
     breakdown: bool = typer.Option(
-        False, "--breakdown", help="Also simulate each channel alone, to see which one makes the shift."),
+        False,
+        "--breakdown",
+        help="Also simulate each channel alone, to see which one makes the shift.",
+    ),
     in_plane: int = typer.Option(
-        1, "--in-plane",
+        1,
+        "--in-plane",
         help="1: columns of dots; M >= 3: an M x M x N block, periodic in the plane, with in-plane "
         "tunnelling and Coulomb (shows what the in-plane neighbours do).",
     ),
     in_plane_gap_nm: float = typer.Option(
-        None, "--in-plane-gap-nm", help="In-plane face-to-face gap [nm] (default 3.0: oleyl ligands)."),
-    realisations: int = typer.Option(10000, "--realisations", help="Disorder realisations per film."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the size disorder (same seed: same films)."),
+        None,
+        "--in-plane-gap-nm",
+        help="In-plane face-to-face gap [nm] (default 3.0: oleyl ligands).",
+    ),
+    realisations: int = typer.Option(
+        10000, "--realisations", help="Disorder realisations per film."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the size disorder (same seed: same films)."
+    ),
     no_emission: bool = typer.Option(False, "--no-emission", help="Skip the emission (faster)."),
     scheduler: str = typer.Option(
-        None, "--scheduler",
+        None,
+        "--scheduler",
         help="Address of a dask.distributed scheduler (tcp://host:8786); default: local threads.",
     ),
     json_output: bool = JSON_OPTION,
@@ -114,8 +156,9 @@ def command(
     if in_plane >= 3 and in_plane**2 * max(n_list) > 64:
         raise OptionError(
             f"an {in_plane} x {in_plane} x {max(n_list)} block has {in_plane**2 * max(n_list)} dots "
-            f"({(in_plane**2 * max(n_list))**2} pair states); keep M^2 N <= 64 (e.g. --in-plane 3 --layers 1-4)",
-            "--in-plane")
+            f"({(in_plane**2 * max(n_list)) ** 2} pair states); keep M^2 N <= 64 (e.g. --in-plane 3 --layers 1-4)",
+            "--in-plane",
+        )
     pool = None
     if sizes is not None:
         import numpy as np
@@ -128,31 +171,62 @@ def command(
         if measured.shape == "sphere":
             import warnings
 
-            warnings.warn(f"{sizes}: the sizes are sphere diameters; the film model's dots are cubes and "
-                          "takes them as edges", stacklevel=1)
+            warnings.warn(
+                f"{sizes}: the sizes are sphere diameters; the film model's dots are cubes and "
+                "takes them as edges",
+                stacklevel=1,
+            )
     elif sizes_law != "empirical":
         raise OptionError("--sizes-law needs --sizes", "--sizes-law")
     params = load_parameter_set(parameters)
-    params = _overrides(params, coupling=coupling, barrier_eV=barrier_eV, barrier_e_eV=barrier_e_eV,
-                        barrier_h_eV=barrier_h_eV, barrier_mass=barrier_mass, amplitude_meV=amplitude_meV,
-                        fwhm_meV=fwhm_meV, channels=channels)
+    params = _overrides(
+        params,
+        coupling=coupling,
+        barrier_eV=barrier_eV,
+        barrier_e_eV=barrier_e_eV,
+        barrier_h_eV=barrier_h_eV,
+        barrier_mass=barrier_mass,
+        amplitude_meV=amplitude_meV,
+        fwhm_meV=fwhm_meV,
+        channels=channels,
+    )
     n_tasks = (len(set(n_list) | {1})) * (4 if breakdown else 1) + 1
     with captured_warnings() as warned:
         series = simulate_series(
-            linker, n_list, params, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm,
-            realisations=realisations, seed=seed, emission=not no_emission,
-            emission_realisations=400 if in_plane > 1 else 600, channel_breakdown=breakdown,
-            in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm, scheduler=scheduler, edge_pool_nm=pool,
+            linker,
+            n_list,
+            params,
+            gap_nm=gap_nm,
+            edge_nm=edge_nm,
+            edge_sd_nm=edge_sd_nm,
+            realisations=realisations,
+            seed=seed,
+            emission=not no_emission,
+            emission_realisations=400 if in_plane > 1 else 600,
+            channel_breakdown=breakdown,
+            in_plane=in_plane,
+            in_plane_gap_nm=in_plane_gap_nm,
+            scheduler=scheduler,
+            edge_pool_nm=pool,
             progress=lambda items: progress(items, "simulating films", total=n_tasks),
         )
     result = series.to_dict()
     result["edge_distribution"] = (
-        {"law": "normal", "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm} if pool is None else
-        {"law": sizes_law, "file": str(sizes), "n_sizes": int(len(measured.sizes_nm)), "edge_nm": edge_nm,
-         "edge_sd_nm": edge_sd_nm, "median_nm": float(np.median(pool))}
+        {"law": "normal", "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm}
+        if pool is None
+        else {
+            "law": sizes_law,
+            "file": str(sizes),
+            "n_sizes": int(len(measured.sizes_nm)),
+            "edge_nm": edge_nm,
+            "edge_sd_nm": edge_sd_nm,
+            "median_nm": float(np.median(pool)),
+        }
     )
     result["parameter_values"] = {k: v for k, v in params.to_dict().items() if k != "provenance"}
-    result["warnings"] = sorted(set(result["warnings"]) | set(warned) | set(_model_notes(params)), key=str)
+    result["warnings"] = sorted(
+        set(result["warnings"]) | set(warned) | set(_model_notes(params)), key=str
+    )
 
     def figures():
         from qdstack.plotting.film_model import (
@@ -162,8 +236,10 @@ def command(
             plot_simulated_spectra,
         )
 
-        figs = {"simulated_shift_vs_layers": lambda: plot_model_shift_vs_layers([series]).figure,
-                "simulated_spectra": lambda: plot_simulated_spectra(series).figure}
+        figs = {
+            "simulated_shift_vs_layers": lambda: plot_model_shift_vs_layers([series]).figure,
+            "simulated_spectra": lambda: plot_simulated_spectra(series).figure,
+        }
         if not no_emission:
             figs["radiative_lifetime"] = lambda: plot_radiative_lifetime(series).figure
         if breakdown:
@@ -176,39 +252,76 @@ def command(
 
         stem = _safe(series.linker or f"gap{series.gap_nm:g}nm")
         for f in series.films:
-            write_spectrum(folder / "spectra" / f"{stem}_N{f.layers}.csv", f.spectrum(),
-                           comment=f"qdstack simulate: {stem}, N = {f.layers}, parameters {params.name}; "
-                                   f"absorbance on a display scale ({f.layers} x 0.002 eV x absorption per dot)")
+            write_spectrum(
+                folder / "spectra" / f"{stem}_N{f.layers}.csv",
+                f.spectrum(),
+                comment=f"qdstack simulate: {stem}, N = {f.layers}, parameters {params.name}; "
+                f"absorbance on a display scale ({f.layers} x 0.002 eV x absorption per dot)",
+            )
             if f.emission is not None:
-                k = min(range(len(f.emission.temperatures_K)),
-                        key=lambda i: abs(f.emission.temperatures_K[i] - params.temperature_K))
+                k = min(
+                    range(len(f.emission.temperatures_K)),
+                    key=lambda i: abs(f.emission.temperatures_K[i] - params.temperature_K),
+                )
                 t = f.emission.temperatures_K[k]
-                pl = Spectrum(f.emission.energy_eV, f.emission.pl_per_eV[k], kind="emission", x_unit="eV")
-                write_spectrum(folder / "pl" / f"{stem}_N{f.layers}_PL_{t:.0f}K.csv", pl,
-                               comment=f"qdstack simulate: PL of {stem}, N = {f.layers}, T = {t:.0f} K")
+                pl = Spectrum(
+                    f.emission.energy_eV, f.emission.pl_per_eV[k], kind="emission", x_unit="eV"
+                )
+                write_spectrum(
+                    folder / "pl" / f"{stem}_N{f.layers}_PL_{t:.0f}K.csv",
+                    pl,
+                    comment=f"qdstack simulate: PL of {stem}, N = {f.layers}, T = {t:.0f} K",
+                )
 
     def summary(console):
         series.print_summary(console)
         if pool is not None:
-            console.print(f"dot edges drawn from {sizes} ({sizes_law}; {len(measured.sizes_nm)} measured sizes, "
-                          f"median {float(np.median(pool)):.3g} nm)", markup=False, highlight=False)
+            console.print(
+                f"dot edges drawn from {sizes} ({sizes_law}; {len(measured.sizes_nm)} measured sizes, "
+                f"median {float(np.median(pool)):.3g} nm)",
+                markup=False,
+                highlight=False,
+            )
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary,
-         extra_files={"spectra": write_spectra} if out else None)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=summary,
+        extra_files={"spectra": write_spectra} if out else None,
+    )
 
 
-def _overrides(params, *, coupling, barrier_eV, barrier_e_eV, barrier_h_eV, barrier_mass, amplitude_meV,
-               fwhm_meV, channels):
+def _overrides(
+    params,
+    *,
+    coupling,
+    barrier_eV,
+    barrier_e_eV,
+    barrier_h_eV,
+    barrier_mass,
+    amplitude_meV,
+    fwhm_meV,
+    channels,
+):
     changes = {}
     if coupling is not None:
         if coupling not in ("engine", "exponential"):
-            raise OptionError(f"unknown coupling {coupling!r}; use engine or exponential", "--coupling")
+            raise OptionError(
+                f"unknown coupling {coupling!r}; use engine or exponential", "--coupling"
+            )
         changes["coupling"] = coupling
     if barrier_eV is not None and (barrier_e_eV is not None or barrier_h_eV is not None):
-        raise OptionError("give --barrier-eV or --barrier-e-eV/--barrier-h-eV, not both", "--barrier-eV")
-    for opt, key, val in (("--barrier-eV", "barrier_e_eV", barrier_eV), ("--barrier-eV", "barrier_h_eV", barrier_eV),
-                          ("--barrier-e-eV", "barrier_e_eV", barrier_e_eV),
-                          ("--barrier-h-eV", "barrier_h_eV", barrier_h_eV)):
+        raise OptionError(
+            "give --barrier-eV or --barrier-e-eV/--barrier-h-eV, not both", "--barrier-eV"
+        )
+    for opt, key, val in (
+        ("--barrier-eV", "barrier_e_eV", barrier_eV),
+        ("--barrier-eV", "barrier_h_eV", barrier_eV),
+        ("--barrier-e-eV", "barrier_e_eV", barrier_e_eV),
+        ("--barrier-h-eV", "barrier_h_eV", barrier_h_eV),
+    ):
         if val is not None:
             if not val >= 0:
                 raise OptionError(f"must be a barrier >= 0 eV, got {val}", opt)
@@ -223,8 +336,10 @@ def _overrides(params, *, coupling, barrier_eV, barrier_e_eV, barrier_h_eV, barr
         changes["coupling_amplitude_meV"] = amplitude_meV
     if fwhm_meV is not None:
         if not fwhm_meV > params.linewidth_gamma0_meV:
-            raise OptionError(f"must exceed the low-temperature width {params.linewidth_gamma0_meV:g} meV",
-                              "--fwhm-meV")
+            raise OptionError(
+                f"must exceed the low-temperature width {params.linewidth_gamma0_meV:g} meV",
+                "--fwhm-meV",
+            )
         changes["homogeneous_fwhm_meV"] = fwhm_meV
     if channels is not None:
         names = [c.strip().lower() for c in channels.split(",") if c.strip()]

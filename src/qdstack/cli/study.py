@@ -16,7 +16,8 @@ app = typer.Typer(
 )
 
 SCHEDULER_OPTION = typer.Option(
-    None, "--scheduler",
+    None,
+    "--scheduler",
     help="Address of a dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); default: a local "
     "cluster in this process. Workers must see the study's files at the same paths.",
 )
@@ -24,9 +25,12 @@ SCHEDULER_OPTION = typer.Option(
 
 @app.command("run", no_args_is_help=True)
 def run(
-    manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
+    manifest: Path = typer.Argument(
+        ..., help="The study manifest (study.toml).", show_default=False
+    ),
     out: Path = typer.Option(
-        None, "--out",
+        None,
+        "--out",
         help="Output folder; default 'qdstack-results' beside the manifest. It belongs to this study: a "
         "re-run of the same manifest resumes from its cache; a folder holding another run's results is "
         "refused unless --force is given.",
@@ -65,16 +69,27 @@ def run(
     text = manifest.read_text(encoding="utf-8-sig")
     out_dir = out if out is not None else manifest.parent / "qdstack-results"
     # one folder, one study: a re-run of this manifest keeps its cache; another study is refused
-    claimed = claim_out(out_dir, "study run", run_identity("study run", manifest.resolve()), keep=(".cache",))
+    claimed = claim_out(
+        out_dir, "study run", run_identity("study run", manifest.resolve()), keep=(".cache",)
+    )
     console = stderr_console()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("analyses", total=None)
 
         def on_progress(done, total, name):
             bar.update(task, completed=done, total=total, description=f"analyses ({name})")
 
-        result = run_loaded_study(study, text, out_dir, scheduler=scheduler, on_progress=on_progress)
+        result = run_loaded_study(
+            study, text, out_dir, scheduler=scheduler, on_progress=on_progress
+        )
     claimed.finish(accumulate=True)
     for name, warns in result.results["warnings"].items():
         for w in warns:
@@ -86,17 +101,24 @@ def run(
     else:
         console.print(
             f"{len(result.outputs)} analyses ({len(result.cached)} from cache) -> {out_dir}/results.json, "
-            f"{out_dir}/report.html", markup=False,
+            f"{out_dir}/report.html",
+            markup=False,
         )
     if result.errors:
         name, message = next(iter(result.errors.items()))
-        more = f" (and {len(result.errors) - 1} more; see report.html)" if len(result.errors) > 1 else ""
+        more = (
+            f" (and {len(result.errors) - 1} more; see report.html)"
+            if len(result.errors) > 1
+            else ""
+        )
         raise QdstackError(f"{message}{more}", f"analysis {name}")
 
 
 @app.command("check", no_args_is_help=True)
 def check(
-    manifest: Path = typer.Argument(..., help="The study manifest (study.toml).", show_default=False),
+    manifest: Path = typer.Argument(
+        ..., help="The study manifest (study.toml).", show_default=False
+    ),
 ) -> None:
     """Validate a manifest and list the analyses it implies, without running them."""
     from qdstack.study.manifest import load_manifest

@@ -22,7 +22,15 @@ from qdstack.errors import FileFormatError, OptionError, QdstackWarning
 
 _T_PATTERN = re.compile(r"(?<![a-z0-9.])(\d+(?:[.p]\d+)?)\s*K(?![a-z])", re.I)
 _TABLE_COLUMNS = ("temperature_K", "peak_eV", "fwhm_meV")
-_FIXABLE = ("E0_eV", "A_TE_meV_per_K", "A_EP_meV", "hbar_omega_meV", "Gamma0_meV", "gamma_LO_meV", "E_LO_meV")
+_FIXABLE = (
+    "E0_eV",
+    "A_TE_meV_per_K",
+    "A_EP_meV",
+    "hbar_omega_meV",
+    "Gamma0_meV",
+    "gamma_LO_meV",
+    "E_LO_meV",
+)
 
 
 def temperature_from_name(path: str) -> float | None:
@@ -33,8 +41,13 @@ def temperature_from_name(path: str) -> float | None:
     OptionError
         If the name holds two different temperatures.
     """
-    return value_from_name(path, (_T_PATTERN,), "temperatures", "--temperatures",
-                           convert=lambda text: float(text.replace("p", ".")))
+    return value_from_name(
+        path,
+        (_T_PATTERN,),
+        "temperatures",
+        "--temperatures",
+        convert=lambda text: float(text.replace("p", ".")),
+    )
 
 
 def _is_table(path: Path) -> bool:
@@ -64,7 +77,9 @@ def _parse_fix(items: list[str] | None) -> dict[str, float]:
             name, value = part.split("=", 1)
             name = name.strip()
             if name not in _FIXABLE:
-                raise OptionError(f"unknown parameter {name!r}; fixable: {', '.join(_FIXABLE)}", "--fix")
+                raise OptionError(
+                    f"unknown parameter {name!r}; fixable: {', '.join(_FIXABLE)}", "--fix"
+                )
             try:
                 v = float(value)
             except ValueError:
@@ -77,36 +92,47 @@ def _parse_fix(items: list[str] | None) -> dict[str, float]:
 
 def command(
     files: list[Path] = typer.Argument(
-        ..., show_default=False,
+        ...,
+        show_default=False,
         help="Either one CSV table with columns temperature_K, peak_eV, fwhm_meV (optional "
         "peak_eV_err, fwhm_meV_err), or several PL spectra (text: wavelength in nm or energy in eV, "
         "and intensity; or Princeton Instruments .spe), one per temperature.",
     ),
     temperatures: str = typer.Option(
-        None, "--temperatures",
+        None,
+        "--temperatures",
         help="Temperature [K] of each spectrum, in order (e.g. 10,20,40,80). Default: read from each "
         "file name (PL_010K.csv, T=80K, 300K_film.txt).",
     ),
     fix_elo: str = typer.Option(
-        None, "--fix-elo",
+        None,
+        "--fix-elo",
         help="Refit the width with E_LO fixed at each of these values [meV] (Table S1 of the paper "
         "uses 10,20,30). The free-E_LO fit is always the first row.",
     ),
     fix: list[str] = typer.Option(
-        None, "--fix",
+        None,
+        "--fix",
         help="Hold a parameter of eqn (2) or (3) fixed, NAME=VALUE (repeatable or comma-separated): "
         "E0_eV, A_TE_meV_per_K, A_EP_meV, hbar_omega_meV, Gamma0_meV, gamma_LO_meV, E_LO_meV.",
     ),
     profile: str = typer.Option(
-        "gaussian", "--profile", help="Line shape fitted to the top of each PL band: gaussian, voigt or pseudovoigt."
+        "gaussian",
+        "--profile",
+        help="Line shape fitted to the top of each PL band: gaussian, voigt or pseudovoigt.",
     ),
     column: str = typer.Option(
-        None, "--column",
+        None,
+        "--column",
         help="Intensity column of multi-column spectra (0-based index or header name); default the "
         "second column. The same key in a study manifest is pl_column.",
     ),
-    emin: float = typer.Option(None, "--emin-eV", help="Ignore spectrum points below this energy [eV]."),
-    emax: float = typer.Option(None, "--emax-eV", help="Ignore spectrum points above this energy [eV]."),
+    emin: float = typer.Option(
+        None, "--emin-eV", help="Ignore spectrum points below this energy [eV]."
+    ),
+    emax: float = typer.Option(
+        None, "--emax-eV", help="Ignore spectrum points above this energy [eV]."
+    ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
 ) -> None:
@@ -143,9 +169,14 @@ def command(
     with captured_warnings() as warned:
         if len(files) == 1 and _is_table(files[0]):
             if temperatures is not None:
-                raise OptionError("a table has its own temperature_K column; drop --temperatures", "--temperatures")
+                raise OptionError(
+                    "a table has its own temperature_K column; drop --temperatures",
+                    "--temperatures",
+                )
             if column is not None:
-                raise OptionError("--column picks the intensity column of spectra, not of a table", "--column")
+                raise OptionError(
+                    "--column picks the intensity column of spectra, not of a table", "--column"
+                )
             from qdstack.io.columns import read_columns
 
             cols = read_columns(files[0], _TABLE_COLUMNS, optional=("peak_eV_err", "fwhm_meV_err"))
@@ -165,19 +196,28 @@ def command(
                     if t is None:
                         raise OptionError(
                             "no temperature in the file name (expected e.g. PL_010K.csv); give them with "
-                            "--temperatures", str(path),
+                            "--temperatures",
+                            str(path),
                         )
                     T_list.append(t)
             if len(T_list) != len(files):
-                raise OptionError(f"{len(files)} spectra but {len(T_list)} temperatures", "--temperatures")
+                raise OptionError(
+                    f"{len(files)} spectra but {len(T_list)} temperatures", "--temperatures"
+                )
             if any(not (t > 0) for t in T_list):
                 raise OptionError("temperatures must be positive kelvin", "--temperatures")
             E, G, Ee, Ge = [], [], [], []
             items = list(zip(files, T_list))
-            for path, t in (progress(items, "measuring PL peaks") if len(items) > 4 else items):
+            for path, t in progress(items, "measuring PL peaks") if len(items) > 4 else items:
                 spec = read_spectrum(path, kind="emission", column=column)
-                pk = pl_peak(spec.energy_eV, spec.intensity, profile=profile, emin_eV=emin, emax_eV=emax,
-                             source=str(path))
+                pk = pl_peak(
+                    spec.energy_eV,
+                    spec.intensity,
+                    profile=profile,
+                    emin_eV=emin,
+                    emax_eV=emax,
+                    source=str(path),
+                )
                 spectra.append(spec)
                 for msg in pk.warnings:
                     warnings.warn(msg, QdstackWarning, stacklevel=2)
@@ -189,8 +229,15 @@ def command(
             T = np.array(T_list, dtype=float)
             names = [str(p) for p in files]
         analysis = analyse_tpl(
-            T, E, G, peak_eV_err=Ee, fwhm_meV_err=Ge, fix_elo_meV=elos, fixed=fixed,
-            files=names, spectra=measurements,
+            T,
+            E,
+            G,
+            peak_eV_err=Ee,
+            fwhm_meV_err=Ge,
+            fix_elo_meV=elos,
+            fixed=fixed,
+            files=names,
+            spectra=measurements,
         )
     result = analysis.to_dict()
     result["warnings"] = list(dict.fromkeys(list(result["warnings"]) + list(warned)))
@@ -204,7 +251,15 @@ def command(
         }
         if spectra:
             order = np.argsort([m["temperature_K"] for m in measurements], kind="stable")
-            figs["tpl_spectra"] = lambda: plot_tpl_spectra(analysis, [spectra[i] for i in order]).figure
+            figs["tpl_spectra"] = lambda: (
+                plot_tpl_spectra(analysis, [spectra[i] for i in order]).figure
+            )
         return figs
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=analysis.print_summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=analysis.print_summary,
+    )

@@ -50,45 +50,78 @@ def command(
         "--in-plane and --out-of-plane to compare the two directions of a film.",
         show_default=False,
     ),
-    in_plane: Path = typer.Option(None, "--in-plane", help="Profile measured along the film plane (e.g. a GISAXS q_y cut)."),
-    out_of_plane: Path = typer.Option(
-        None, "--out-of-plane", help="Profile measured along the film normal (e.g. a specular scan, a q_z cut)."
+    in_plane: Path = typer.Option(
+        None, "--in-plane", help="Profile measured along the film plane (e.g. a GISAXS q_y cut)."
     ),
-    qmin: float = typer.Option(None, "--qmin", help="Fit from this q [nm^-1] (default: the whole profile)."),
+    out_of_plane: Path = typer.Option(
+        None,
+        "--out-of-plane",
+        help="Profile measured along the film normal (e.g. a specular scan, a q_z cut).",
+    ),
+    qmin: float = typer.Option(
+        None, "--qmin", help="Fit from this q [nm^-1] (default: the whole profile)."
+    ),
     qmax: float = typer.Option(None, "--qmax", help="Fit up to this q [nm^-1]."),
-    peaks: int = typer.Option(1, "--peaks", help="Number of Gaussian peaks K (1-6); reported sorted by q."),
+    peaks: int = typer.Option(
+        1, "--peaks", help="Number of Gaussian peaks K (1-6); reported sorted by q."
+    ),
     method: str = typer.Option(
-        "joint", "--method",
+        "joint",
+        "--method",
         help="joint: fit the profile and its Savitzky-Golay 1st and 2nd derivatives together (the "
         "paper's method); raw: fit the profile alone.",
     ),
     background: str = typer.Option(
-        "auto", "--background",
+        "auto",
+        "--background",
         help="auto (lowest BIC of a power law and polynomials of degree 1-4), poly (degree from "
         "--degree) or powerlaw (a q^-n + c).",
     ),
     degree: int = typer.Option(2, "--degree", help="Polynomial degree 0-5 for --background poly."),
     sg_window: int = typer.Option(
-        None, "--sg-window", help="Savitzky-Golay window [points, odd] of the joint fit (default: half the narrowest FWHM)."
+        None,
+        "--sg-window",
+        help="Savitzky-Golay window [points, odd] of the joint fit (default: half the narrowest FWHM).",
     ),
-    guess: str = typer.Option(None, "--guess", help="Starting peak centres [nm^-1], e.g. 0.63,0.82 (one per peak)."),
-    scan: int = typer.Option(None, "--scan", help="Scan number (1-based) in a multi-scan file; default the first."),
+    guess: str = typer.Option(
+        None, "--guess", help="Starting peak centres [nm^-1], e.g. 0.63,0.82 (one per peak)."
+    ),
+    scan: int = typer.Option(
+        None, "--scan", help="Scan number (1-based) in a multi-scan file; default the first."
+    ),
     x_unit: str = typer.Option(
-        None, "--x-unit", help="x unit of a text file whose header names none: nm^-1, A^-1 or 2theta."
+        None,
+        "--x-unit",
+        help="x unit of a text file whose header names none: nm^-1, A^-1 or 2theta.",
     ),
     wavelength_nm: float = typer.Option(
-        None, "--wavelength-nm",
+        None,
+        "--wavelength-nm",
         help="X-ray wavelength [nm] for 2theta data. Default: the one the file states, else Cu K-alpha 0.15406.",
     ),
-    edge_nm: float = typer.Option(None, "--edge-nm", help="Mean dot edge L [nm]: compare the period with L + gap."),
-    edge_err_nm: float = typer.Option(0.0, "--edge-err-nm", help="Uncertainty of the mean edge [nm]."),
-    linker: str = typer.Option(None, "--linker", help="Linker name or SMILES: gap = its S-S distance (linker library)."),
-    linker_method: str = typer.Option("mmff", "--linker-method", help="Geometry level of the linker: mmff, gfn2, b3lyp."),
-    linker_offset_nm: float = typer.Option(0.0, "--linker-offset-nm", help="Added to the S-S distance to give the gap [nm]."),
-    gap_nm: float = typer.Option(None, "--gap-nm", help="Gap between dots D [nm] instead of --linker."),
+    edge_nm: float = typer.Option(
+        None, "--edge-nm", help="Mean dot edge L [nm]: compare the period with L + gap."
+    ),
+    edge_err_nm: float = typer.Option(
+        0.0, "--edge-err-nm", help="Uncertainty of the mean edge [nm]."
+    ),
+    linker: str = typer.Option(
+        None, "--linker", help="Linker name or SMILES: gap = its S-S distance (linker library)."
+    ),
+    linker_method: str = typer.Option(
+        "mmff", "--linker-method", help="Geometry level of the linker: mmff, gfn2, b3lyp."
+    ),
+    linker_offset_nm: float = typer.Option(
+        0.0, "--linker-offset-nm", help="Added to the S-S distance to give the gap [nm]."
+    ),
+    gap_nm: float = typer.Option(
+        None, "--gap-nm", help="Gap between dots D [nm] instead of --linker."
+    ),
     gap_err_nm: float = typer.Option(0.0, "--gap-err-nm", help="Uncertainty of the gap [nm]."),
     period_peak: int = typer.Option(
-        None, "--period-peak", help="Which peak (1-based, in q order) gives the period; default the strongest."
+        None,
+        "--period-peak",
+        help="Which peak (1-based, in q order) gives the period; default the strongest.",
     ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,
@@ -120,15 +153,22 @@ def command(
 
     pair = in_plane is not None or out_of_plane is not None
     if pair and file is not None:
-        raise OptionError("give either FILE or --in-plane and --out-of-plane, not both", "--in-plane")
+        raise OptionError(
+            "give either FILE or --in-plane and --out-of-plane, not both", "--in-plane"
+        )
     if pair and (in_plane is None or out_of_plane is None):
-        raise OptionError("give both --in-plane and --out-of-plane", "--in-plane" if in_plane is None else "--out-of-plane")
+        raise OptionError(
+            "give both --in-plane and --out-of-plane",
+            "--in-plane" if in_plane is None else "--out-of-plane",
+        )
     if not pair and file is None:
         raise OptionError("give a profile FILE, or --in-plane and --out-of-plane", "FILE")
     if method not in ("joint", "raw"):
         raise OptionError(f"unknown method {method!r}; use joint or raw", "--method")
     if background not in ("auto", "poly", "powerlaw"):
-        raise OptionError(f"unknown background {background!r}; use auto, poly or powerlaw", "--background")
+        raise OptionError(
+            f"unknown background {background!r}; use auto, poly or powerlaw", "--background"
+        )
     if not 1 <= peaks <= 6:
         raise OptionError(f"the number of peaks must be 1-6, got {peaks}", "--peaks")
     if edge_nm is not None and not (math.isfinite(edge_nm) and edge_nm > 0):
@@ -139,8 +179,14 @@ def command(
     unit = parse_x_unit(x_unit)
     guesses = parse_float_list(guess, "--guess")
     fit_kw = dict(
-        peaks=peaks, method=method, background=background, degree=degree, qmin_per_nm=qmin,
-        qmax_per_nm=qmax, sg_window=sg_window, guess_q_per_nm=guesses,
+        peaks=peaks,
+        method=method,
+        background=background,
+        degree=degree,
+        qmin_per_nm=qmin,
+        qmax_per_nm=qmax,
+        sg_window=sg_window,
+        guess_q_per_nm=guesses,
     )
 
     with captured_warnings() as warned:
@@ -155,8 +201,13 @@ def command(
             comparison = None
             if gap is not None:
                 comparison = compare_period(
-                    fit, edge_nm, gap, edge_err_nm=edge_err_nm, gap_err_nm=gap_err_nm,
-                    gap_source=gap_source, peak=period_peak,
+                    fit,
+                    edge_nm,
+                    gap,
+                    edge_err_nm=edge_err_nm,
+                    gap_err_nm=gap_err_nm,
+                    gap_source=gap_source,
+                    peak=period_peak,
                 )
                 result["comparison"] = comparison.to_dict()
             fits = {"": fit}
@@ -169,11 +220,19 @@ def command(
             expected = None
             if gap is not None:
                 expected = compare_period(
-                    fits["out_of_plane"], edge_nm, gap, edge_err_nm=edge_err_nm, gap_err_nm=gap_err_nm,
-                    gap_source=gap_source, peak=period_peak,
+                    fits["out_of_plane"],
+                    edge_nm,
+                    gap,
+                    edge_err_nm=edge_err_nm,
+                    gap_err_nm=gap_err_nm,
+                    gap_source=gap_source,
+                    peak=period_peak,
                 )
             comparison = compare_directions(
-                fits["in_plane"], fits["out_of_plane"], out_of_plane_peak=period_peak, expected=expected
+                fits["in_plane"],
+                fits["out_of_plane"],
+                out_of_plane_peak=period_peak,
+                expected=expected,
             )
             all_peaks = []
             for key in ("in_plane", "out_of_plane"):
@@ -198,11 +257,13 @@ def command(
         figs = {}
         for key, f in fits.items():
             stem = f"xrd_{key}_" if key else "xrd_"
-            figs[stem + "fit"] = (lambda f=f: plot_xrd_fit(f).figure)
+            figs[stem + "fit"] = lambda f=f: plot_xrd_fit(f).figure
             if f.d1_data is not None:
-                figs[stem + "derivatives"] = (lambda f=f: plot_xrd_derivatives(f)[0].figure)
+                figs[stem + "derivatives"] = lambda f=f: plot_xrd_derivatives(f)[0].figure
         if pair:
-            figs["xrd_directions"] = lambda: plot_xrd_directions(comparison, fits["in_plane"], fits["out_of_plane"]).figure
+            figs["xrd_directions"] = lambda: (
+                plot_xrd_directions(comparison, fits["in_plane"], fits["out_of_plane"]).figure
+            )
         return figs
 
     def summary(console):
@@ -215,4 +276,10 @@ def command(
             blocks.extend(comparison.summary_blocks())
         Summary(tuple(blocks)).rich(console)
 
-    emit(result, json_output=json_output, out_dir=out, figures=figures() if out else None, summary=summary)
+    emit(
+        result,
+        json_output=json_output,
+        out_dir=out,
+        figures=figures() if out else None,
+        summary=summary,
+    )

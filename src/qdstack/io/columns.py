@@ -72,7 +72,8 @@ def read_columns(
         raise FileFormatError(f"cannot read the file ({exc.strerror or exc})", source) from None
     text = decode_text(raw, source)
     numbered = [
-        (i + 1, line) for i, line in enumerate(text.splitlines())
+        (i + 1, line)
+        for i, line in enumerate(text.splitlines())
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not numbered:
@@ -110,7 +111,9 @@ def read_columns(
                     f"line {line_no}: {value!r} in column {name} is not a number", source
                 ) from None
             if not math.isfinite(number):
-                raise FileFormatError(f"line {line_no}: {value!r} in column {name} is not finite", source)
+                raise FileFormatError(
+                    f"line {line_no}: {value!r} in column {name} is not finite", source
+                )
             out[name].append(number)
     return {
         name: (values if name in text_columns else np.asarray(values, dtype=float))

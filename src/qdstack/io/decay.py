@@ -130,7 +130,9 @@ def detect_decay_format(path: str | os.PathLike) -> str:
     except IsADirectoryError:
         raise FileFormatError("is a directory, not a file", os.fspath(path)) from None
     except OSError as exc:
-        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})", os.fspath(path)) from None
+        raise FileFormatError(
+            f"cannot read the file ({exc.strerror or exc})", os.fspath(path)
+        ) from None
     if magic.startswith(b"PQTTTR"):
         return "ptu"
     if magic.startswith(b"PQHISTO"):
@@ -149,6 +151,7 @@ def detect_decay_format(path: str | os.PathLike) -> str:
 
 def detect_time_unit(names, header_text: str) -> str:
     """``"ps"``, ``"ns"`` or ``"us"`` from the time column's name, else the header; default ns."""
+
     def find(text: str) -> list[str]:
         return [unit for unit, pat in _UNIT_PATTERNS if pat.search(text)]
 
@@ -336,7 +339,9 @@ def _t2_histogram(ptu, src: str, bin_ns: float | None, notes: list[str]):
         photon = ~special & (ch >= 0)
     sync_t = times[is_sync]
     if sync_t.size < 2:
-        raise FileFormatError("this T2 file has no sync events, so photon delays cannot be histogrammed", src)
+        raise FileFormatError(
+            "this T2 file has no sync events, so photon delays cannot be histogrammed", src
+        )
     period_ticks = float(np.median(np.diff(sync_t)))
     period_ns = period_ticks * glob_s * 1e9
     res_ns = res_s * 1e9
@@ -376,7 +381,11 @@ def _read_ptu(path, channel, t2_bin_ns) -> DecayHistogram:
                     if hist.ndim != 2:
                         raise FileFormatError(f"unexpected histogram shape {hist.shape}", src)
                     coords = ptu.coords.get("C") if isinstance(ptu.coords, dict) else None
-                    numbers = [int(c) for c in coords] if coords is not None and len(coords) == hist.shape[0] else list(range(hist.shape[0]))
+                    numbers = (
+                        [int(c) for c in coords]
+                        if coords is not None and len(coords) == hist.shape[0]
+                        else list(range(hist.shape[0]))
+                    )
                     dt_ns = float(ptu.tcspc_resolution) * 1e9
                     period_ns = float(ptu.global_resolution) * 1e9
                     fmt = "ptu-t3"
@@ -404,7 +413,11 @@ def _read_phu(path, channel) -> DecayHistogram:
                 tags = phu.tags
                 n = len(curves)
                 res = tags.get("HistResDscr_MDescResolution")
-                res_list = list(res) if isinstance(res, (list, tuple)) else [tags.get("MeasDesc_Resolution")] * n
+                res_list = (
+                    list(res)
+                    if isinstance(res, (list, tuple))
+                    else [tags.get("MeasDesc_Resolution")] * n
+                )
                 sync = tags.get("HistResDscr_SyncRate")
                 sync_list = list(sync) if isinstance(sync, (list, tuple)) else [sync] * n
     except QdstackError:
@@ -423,10 +436,19 @@ def _read_phu(path, channel) -> DecayHistogram:
     sr = sync_list[row] if row < len(sync_list) else None
     period_ns = 1e9 / float(sr) if sr and float(sr) > 0 else None
     if period_ns is None:
-        notes.append("no sync rate in the file: the repetition period is unknown (give it with period_ns)")
+        notes.append(
+            "no sync rate in the file: the repetition period is unknown (give it with period_ns)"
+        )
     return _assemble(
-        np.array([curves[row]]), [chosen], float(res_s) * 1e9, period_ns, None, src, "phu",
-        notes + _channel_note(totals, chosen, channel), channels=totals,
+        np.array([curves[row]]),
+        [chosen],
+        float(res_s) * 1e9,
+        period_ns,
+        None,
+        src,
+        "phu",
+        notes + _channel_note(totals, chosen, channel),
+        channels=totals,
     )
 
 
@@ -452,7 +474,9 @@ def _read_sdt(path, channel) -> DecayHistogram:
                     rows = arr.reshape(-1, arr.shape[-1])
                     if arr.ndim > 2:
                         rows = rows.sum(axis=0, keepdims=True)
-                        notes.append(f"data block {b} is an image: its decay is summed over the pixels")
+                        notes.append(
+                            f"data block {b} is an image: its decay is summed over the pixels"
+                        )
                     try:
                         lo = float(mi.StopInfo.min_sync_rate)
                         hi = float(mi.StopInfo.max_sync_rate)
@@ -465,7 +489,14 @@ def _read_sdt(path, channel) -> DecayHistogram:
                         periods.append(per)
     except QdstackError:
         raise
-    except (ValueError, OSError, NotImplementedError, AssertionError, IndexError, struct.error) as exc:
+    except (
+        ValueError,
+        OSError,
+        NotImplementedError,
+        AssertionError,
+        IndexError,
+        struct.error,
+    ) as exc:
         raise FileFormatError(f"not a readable Becker & Hickl SDT file ({exc})", src) from None
     if not curves:
         raise FileFormatError("the SDT file holds no decay curves", src)
@@ -473,16 +504,29 @@ def _read_sdt(path, channel) -> DecayHistogram:
     row, chosen = _pick_channel(totals, channel, src)
     dt_s = dts[row]
     if not (math.isfinite(dt_s) and 1e-14 < dt_s < 1e-6):
-        raise FileFormatError(f"curve {chosen}: implausible bin width {dt_s!r} s (tac_r / (tac_g adc_re))", src)
+        raise FileFormatError(
+            f"curve {chosen}: implausible bin width {dt_s!r} s (tac_r / (tac_g adc_re))", src
+        )
     if periods[row] is None:
-        notes.append("no stable sync rate in the file: the repetition period is unknown (give it with period_ns)")
+        notes.append(
+            "no stable sync rate in the file: the repetition period is unknown (give it with period_ns)"
+        )
     return _assemble(
-        np.array([curves[row]]), [chosen], dt_s * 1e9, periods[row], None, src, "sdt",
-        notes + _channel_note(totals, chosen, channel), channels=totals,
+        np.array([curves[row]]),
+        [chosen],
+        dt_s * 1e9,
+        periods[row],
+        None,
+        src,
+        "sdt",
+        notes + _channel_note(totals, chosen, channel),
+        channels=totals,
     )
 
 
-def _assemble(hist, numbers, dt_ns, period_ns, channel, src, fmt, notes, channels=None) -> DecayHistogram:
+def _assemble(
+    hist, numbers, dt_ns, period_ns, channel, src, fmt, notes, channels=None
+) -> DecayHistogram:
     """Pick the channel (unless already picked), check the counts, build the histogram."""
     hist = np.asarray(hist, dtype=float)
     if channels is None:
@@ -554,7 +598,9 @@ def read_decay(
         hist = _read_text(path, channel, time_unit)
     if not hist.counts.sum() > 0:
         raise FileFormatError(
-            f"channel {hist.channel} has no photons" if hist.channel is not None else "the histogram has no photons",
+            f"channel {hist.channel} has no photons"
+            if hist.channel is not None
+            else "the histogram has no photons",
             hist.source,
         )
     return hist

@@ -35,7 +35,9 @@ MARKER = ".qdstack-run.json"
 
 def run_identity(*parts) -> str:
     """SHA-256 (hex, 16 characters) of the JSON of ``parts``: what makes two runs the same run."""
-    text = json.dumps([str(p) if not isinstance(p, (list, tuple)) else [str(q) for q in p] for p in parts])
+    text = json.dumps(
+        [str(p) if not isinstance(p, (list, tuple)) else [str(q) for q in p] for p in parts]
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -50,7 +52,11 @@ def _read_marker(folder: Path) -> dict | None:
 def _visible(folder: Path) -> list[Path]:
     """What the folder holds, leaving out the marker and sub-folders that are runs' own folders
     (``results/absorption`` inside ``results/`` belongs to its run, not to ``results/``)."""
-    return [p for p in folder.iterdir() if p.name != MARKER and not (p.is_dir() and (p / MARKER).is_file())]
+    return [
+        p
+        for p in folder.iterdir()
+        if p.name != MARKER and not (p.is_dir() and (p / MARKER).is_file())
+    ]
 
 
 def _describe(marker: dict | None) -> str:
@@ -119,8 +125,11 @@ class OutFolder:
                     if self.before.get(rel) != stamp:
                         written.append(rel)
         written = sorted(set(written) | (set(self.previous) if accumulate else set()))
-        stale = [n for n in self.previous if n not in set(written)
-                 and not any(n == k or n.startswith(k + "/") for k in self.keep)]
+        stale = [
+            n
+            for n in self.previous
+            if n not in set(written) and not any(n == k or n.startswith(k + "/") for k in self.keep)
+        ]
         _remove_files(folder, stale)
         self.write_marker(written)
 
@@ -129,8 +138,14 @@ class OutFolder:
         from qdstack import __version__
         from qdstack.io.writers import atomic_write_text
 
-        marker = {"qdstack": __version__, "command": self.command, "identity": self.identity,
-                  "arguments": list(self.arguments), "files": sorted(files), "folders": list(self.keep)}
+        marker = {
+            "qdstack": __version__,
+            "command": self.command,
+            "identity": self.identity,
+            "arguments": list(self.arguments),
+            "files": sorted(files),
+            "folders": list(self.keep),
+        }
         atomic_write_text(self.path / MARKER, json.dumps(marker, indent=1) + "\n")
 
 
@@ -174,7 +189,11 @@ def claim_out_dir(
     previous: tuple[str, ...] = ()
     if path.is_dir() and _visible(path):
         marker = _read_marker(path)
-        same = marker is not None and marker.get("command") == command and marker.get("identity") == identity
+        same = (
+            marker is not None
+            and marker.get("command") == command
+            and marker.get("identity") == identity
+        )
         if not same and not force:
             raise OptionError(
                 f"{path} holds {_describe(marker)}; a results folder belongs to one run: choose another "
@@ -188,7 +207,11 @@ def claim_out_dir(
             else:  # --force: clear what the other run wrote (never the user's own files)
                 for owned in marker.get("folders", []):  # e.g. the other study's cache
                     if isinstance(owned, str) and (path / owned).is_dir():
-                        files += [p.relative_to(path).as_posix() for p in (path / owned).rglob("*") if p.is_file()]
+                        files += [
+                            p.relative_to(path).as_posix()
+                            for p in (path / owned).rglob("*")
+                            if p.is_file()
+                        ]
                 _remove_files(path, files)
     path.mkdir(parents=True, exist_ok=True)
     before = {}
@@ -198,7 +221,8 @@ def claim_out_dir(
                 before[p.relative_to(path).as_posix()] = p.stat().st_mtime_ns
         except OSError:
             continue
-    claimed = OutFolder(path, command, identity, tuple(str(a) for a in arguments), previous, before,
-                        tuple(keep))
+    claimed = OutFolder(
+        path, command, identity, tuple(str(a) for a in arguments), previous, before, tuple(keep)
+    )
     claimed.write_marker(list(previous))  # an interrupted run can still be resumed or replaced
     return claimed

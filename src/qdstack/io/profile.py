@@ -70,17 +70,34 @@ _TWO_THETA = re.compile(
 _A_INV = re.compile(
     r"(?i:å|angstr[oö]m)|(?<![A-Za-z])A\s*(?:\^\s*\(?\s*-\s*1\s*\)?|⁻¹|-1)(?![0-9])|1\s*/\s*A(?![A-Za-z])"
 )
-_NM_INV = re.compile(r"nm\s*(?:\^\s*\(?\s*-\s*1\s*\)?|⁻¹|-1)(?![0-9])|1\s*/\s*nm|inverse\s+nm", re.I)
+_NM_INV = re.compile(
+    r"nm\s*(?:\^\s*\(?\s*-\s*1\s*\)?|⁻¹|-1)(?![0-9])|1\s*/\s*nm|inverse\s+nm", re.I
+)
 _BARE_Q = re.compile(r"(?<![a-z])q(?![a-z])", re.I)
 _WAVELENGTH = re.compile(r"wave\s*length|lambda|λ", re.I)
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 _ERR_NAME = re.compile(r"err|sigma|esd|unc|(?<![a-z])d\s*i(?![a-z])|std", re.I)
 
 _X_UNIT_ALIASES = {
-    "nm^-1": "nm^-1", "nm-1": "nm^-1", "1/nm": "nm^-1", "q": "nm^-1", "q-nm": "nm^-1", "per_nm": "nm^-1",
-    "a^-1": "A^-1", "a-1": "A^-1", "1/a": "A^-1", "å^-1": "A^-1", "q-a": "A^-1", "angstrom^-1": "A^-1",
-    "2theta": "2theta", "2θ": "2theta", "deg": "2theta", "twotheta": "2theta", "2th": "2theta",
-    "two_theta": "2theta", "2-theta": "2theta",
+    "nm^-1": "nm^-1",
+    "nm-1": "nm^-1",
+    "1/nm": "nm^-1",
+    "q": "nm^-1",
+    "q-nm": "nm^-1",
+    "per_nm": "nm^-1",
+    "a^-1": "A^-1",
+    "a-1": "A^-1",
+    "1/a": "A^-1",
+    "å^-1": "A^-1",
+    "q-a": "A^-1",
+    "angstrom^-1": "A^-1",
+    "2theta": "2theta",
+    "2θ": "2theta",
+    "deg": "2theta",
+    "twotheta": "2theta",
+    "2th": "2theta",
+    "two_theta": "2theta",
+    "2-theta": "2theta",
 }
 
 #: wavelengths [nm] outside this range are not X-rays (or not in nm)
@@ -186,7 +203,9 @@ class Profile:
             parts.append(f"scan {self.scan} of {self.n_scans}")
         parts.append(f"q {self.q_per_nm[0]:.4g}-{self.q_per_nm[-1]:.4g} nm^-1, {len(self)} points")
         if self.wavelength_nm is not None:
-            parts.append(f"from 2theta at lambda = {self.wavelength_nm:.5g} nm ({self.wavelength_source})")
+            parts.append(
+                f"from 2theta at lambda = {self.wavelength_nm:.5g} nm ({self.wavelength_source})"
+            )
         return "; ".join(parts)
 
 
@@ -306,12 +325,12 @@ def _header_wavelength_nm(header: str) -> float | None:
         m = _WAVELENGTH.search(line)
         if not m:
             continue
-        rest = line[m.end():]
+        rest = line[m.end() :]
         num = _NUMBER.search(rest)
         if not num:
             continue
         value = float(num.group())
-        after = rest[num.end():]
+        after = rest[num.end() :]
         if re.search(r"(?<![a-z])nm(?![a-z])", rest, re.I):
             wl = value
         elif re.search(r"å|angstr|(?<![A-Za-z])A(?![A-Za-z])", after):
@@ -483,7 +502,9 @@ def read_profile_scans(
         raise
     except OSError as exc:
         raise FileFormatError(f"cannot read the file ({exc.strerror or exc})", src) from None
-    return [_scan_to_profile(s, k, len(scans), src, wavelength_nm, fmt) for k, s in enumerate(scans, 1)]
+    return [
+        _scan_to_profile(s, k, len(scans), src, wavelength_nm, fmt) for k, s in enumerate(scans, 1)
+    ]
 
 
 def read_profile(
@@ -534,5 +555,7 @@ def read_profile(
             )
         return profiles[0]
     if not 1 <= scan <= n:
-        raise OptionError(f"scan {scan} requested but {os.fspath(path)} holds {n} scan(s)", "--scan")
+        raise OptionError(
+            f"scan {scan} requested but {os.fspath(path)} holds {n} scan(s)", "--scan"
+        )
     return profiles[scan - 1]

@@ -86,9 +86,11 @@ def is_spe(path: str | os.PathLike, head: bytes | None = None) -> bool:
                 head = fh.read(HEADER_BYTES)
         except OSError:
             return False
-    return (len(head) >= HEADER_BYTES
-            and struct.unpack_from("<H", head, _CHECK_OFFSET)[0] == _CHECK_VALUE
-            and struct.unpack_from("<h", head, 108)[0] in _DTYPES)
+    return (
+        len(head) >= HEADER_BYTES
+        and struct.unpack_from("<H", head, _CHECK_OFFSET)[0] == _CHECK_VALUE
+        and struct.unpack_from("<h", head, 108)[0] in _DTYPES
+    )
 
 
 def read_spe(path: str | os.PathLike) -> SpeFile:
@@ -106,9 +108,13 @@ def read_spe(path: str | os.PathLike) -> SpeFile:
     except OSError as exc:
         raise FileFormatError(f"cannot read the file ({exc.strerror or exc})", src) from None
     if len(raw) < HEADER_BYTES:
-        raise FileFormatError(f"{len(raw)} bytes: too short for an SPE file (4100-byte header)", src)
+        raise FileFormatError(
+            f"{len(raw)} bytes: too short for an SPE file (4100-byte header)", src
+        )
     if struct.unpack_from("<H", raw, _CHECK_OFFSET)[0] != _CHECK_VALUE:
-        raise FileFormatError("not a Princeton Instruments SPE file (no check value 0x5555 at byte 4098)", src)
+        raise FileFormatError(
+            "not a Princeton Instruments SPE file (no check value 0x5555 at byte 4098)", src
+        )
     xdim = struct.unpack_from("<H", raw, 42)[0]
     code = struct.unpack_from("<h", raw, 108)[0]
     ydim = struct.unpack_from("<H", raw, 656)[0]
@@ -118,7 +124,9 @@ def read_spe(path: str | os.PathLike) -> SpeFile:
     if code not in _DTYPES:
         raise FileFormatError(f"unknown SPE data type {code} (known: {sorted(_DTYPES)})", src)
     if xdim < 2 or ydim < 1 or n_frames < 1:
-        raise FileFormatError(f"SPE header gives {n_frames} frame(s) of {xdim} x {ydim} pixels", src)
+        raise FileFormatError(
+            f"SPE header gives {n_frames} frame(s) of {xdim} x {ydim} pixels", src
+        )
     dtype = np.dtype(_DTYPES[code])
     frame_bytes = xdim * ydim * dtype.itemsize
     stride = frame_bytes
@@ -130,17 +138,26 @@ def read_spe(path: str | os.PathLike) -> SpeFile:
     if len(raw) < end:
         raise FileFormatError(
             f"truncated: {n_frames} frame(s) of {xdim} x {ydim} {dtype.name} values need {end} bytes, "
-            f"the file has {len(raw)}", src)
+            f"the file has {len(raw)}",
+            src,
+        )
     frames = np.empty((n_frames, ydim, xdim))
     for k in range(n_frames):
-        frames[k] = np.frombuffer(raw, dtype, count=xdim * ydim,
-                                  offset=HEADER_BYTES + k * stride).reshape(ydim, xdim)
+        frames[k] = np.frombuffer(
+            raw, dtype, count=xdim * ydim, offset=HEADER_BYTES + k * stride
+        ).reshape(ydim, xdim)
     if footer is not None:
         x, label = _footer_wavelengths(footer, xdim, src)
     else:
         x, label = _winspec_axis(raw, xdim, src)
-    return SpeFile(x=x, x_label=label, frames=frames, exposure_s=exp if exp > 0 else None,
-                   version=version, source=src)
+    return SpeFile(
+        x=x,
+        x_label=label,
+        frames=frames,
+        exposure_s=exp if exp > 0 else None,
+        version=version,
+        source=src,
+    )
 
 
 def _winspec_axis(raw: bytes, xdim: int, src: str) -> tuple[np.ndarray, str]:
@@ -151,9 +168,13 @@ def _winspec_axis(raw: bytes, xdim: int, src: str) -> tuple[np.ndarray, str]:
     if not valid or order < 1:
         raise FileFormatError(
             "the SPE file has no x calibration (its axis is pixel numbers); calibrate the spectrograph "
-            "axis in WinSpec/LightField or export the spectrum as text with a wavelength column", src)
+            "axis in WinSpec/LightField or export the spectrum as text with a wavelength column",
+            src,
+        )
     if order > 5:
-        raise FileFormatError(f"SPE calibration polynomial of order {order} (at most 5 in the format)", src)
+        raise FileFormatError(
+            f"SPE calibration polynomial of order {order} (at most 5 in the format)", src
+        )
     coef = np.array(struct.unpack_from("<6d", raw, _XCAL + 263)[: order + 1])
     pix = np.arange(1, xdim + 1, dtype=float)
     x = np.polynomial.polynomial.polyval(pix, coef)
@@ -166,7 +187,9 @@ def _winspec_axis(raw: bytes, xdim: int, src: str) -> tuple[np.ndarray, str]:
         if count <= order + 1 and np.any(np.abs(fit - vv) > 0.01 * step + 1e-9 * np.abs(vv)):
             raise FileFormatError(
                 "the SPE x calibration does not reproduce its own calibration points "
-                f"(pixel {pp[0]:g}: {fit[0]:.4f} vs {vv[0]:.4f}); the header is damaged", src)
+                f"(pixel {pp[0]:g}: {fit[0]:.4f} vs {vv[0]:.4f}); the header is damaged",
+                src,
+            )
     if not np.all(np.isfinite(x)):
         raise FileFormatError("the SPE x calibration gives non-finite values", src)
     return x, label or "calibrated axis"
@@ -175,7 +198,9 @@ def _winspec_axis(raw: bytes, xdim: int, src: str) -> tuple[np.ndarray, str]:
 def _footer(raw: bytes, src: str) -> ET.Element:
     offset = struct.unpack_from("<Q", raw, 678)[0]
     if not HEADER_BYTES <= offset < len(raw):
-        raise FileFormatError(f"SPE 3.0 file without its XML footer (offset {offset}, size {len(raw)})", src)
+        raise FileFormatError(
+            f"SPE 3.0 file without its XML footer (offset {offset}, size {len(raw)})", src
+        )
     try:
         root = ET.fromstring(raw[offset:].rstrip(b"\x00"))
     except ET.ParseError as exc:
@@ -190,7 +215,9 @@ def _int_attr(el: ET.Element, name: str, default: int, src: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise FileFormatError(f"SPE 3.0 footer: <{_local(el.tag)} {name}={text!r}> is not a whole number", src) from None
+        raise FileFormatError(
+            f"SPE 3.0 footer: <{_local(el.tag)} {name}={text!r}> is not a whole number", src
+        ) from None
 
 
 def _local(tag: str) -> str:
@@ -205,13 +232,19 @@ def _frame_stride(root: ET.Element, frame_bytes: int, src: str) -> int:
     for block in _find(root, "DataBlock"):
         if block.get("type") == "Frame":
             stride = _int_attr(block, "stride", _int_attr(block, "size", frame_bytes, src), src)
-            regions = [b for b in block if _local(b.tag) == "DataBlock" and b.get("type") == "Region"]
+            regions = [
+                b for b in block if _local(b.tag) == "DataBlock" and b.get("type") == "Region"
+            ]
             if len(regions) > 1:
                 raise FileFormatError(
                     f"the SPE file holds {len(regions)} regions of interest per frame; "
-                    "qdstack reads single-region spectra (export each region as text)", src)
+                    "qdstack reads single-region spectra (export each region as text)",
+                    src,
+                )
             if stride < frame_bytes:
-                raise FileFormatError(f"SPE frame stride {stride} is smaller than a frame ({frame_bytes} bytes)", src)
+                raise FileFormatError(
+                    f"SPE frame stride {stride} is smaller than a frame ({frame_bytes} bytes)", src
+                )
             return stride
     return frame_bytes
 
@@ -240,7 +273,11 @@ def _footer_wavelengths(root: ET.Element, xdim: int, src: str) -> tuple[np.ndarr
                 return vals[x0 : x0 + xdim], "Wavelength [nm]"
             raise FileFormatError(
                 f"SPE 3.0 wavelength mapping has {vals.size} values for {xdim} pixels"
-                + (" (binned along x)" if binned else ""), src)
+                + (" (binned along x)" if binned else ""),
+                src,
+            )
     raise FileFormatError(
         "the SPE 3.0 file has no wavelength calibration (no <Wavelength> in its XML footer); "
-        "calibrate the axis in LightField or export the spectrum as text", src)
+        "calibrate the axis in LightField or export the spectrum as text",
+        src,
+    )

@@ -30,7 +30,14 @@ from qdstack.io.spe import is_spe, read_spe
 from qdstack.io.table import NumericTable, checked_xy, read_numeric_table
 from qdstack.units import HC_EV_NM
 
-__all__ = ["Spectrum", "read_spectrum", "read_spectra", "spectrum_from_table", "detect_x_unit", "x_unit_from_values"]
+__all__ = [
+    "Spectrum",
+    "read_spectrum",
+    "read_spectra",
+    "spectrum_from_table",
+    "detect_x_unit",
+    "x_unit_from_values",
+]
 
 SpectrumKind = Literal["absorption", "emission"]
 XUnit = Literal["nm", "um", "eV", "meV", "cm-1"]
@@ -223,7 +230,8 @@ def x_unit_from_values(x, source: str | None = None) -> XUnit:
             f"{src}: x values {lo:g}..{hi:g} without a unit in the header are read as wavelengths in µm "
             f"({1e3 * lo:g}..{1e3 * hi:g} nm; in eV they would be infrared); name the unit in a header "
             "(e.g. 'Wavelength (um)' or 'Energy (eV)') to be sure",
-            QdstackWarning, stacklevel=3,
+            QdstackWarning,
+            stacklevel=3,
         )
         return "um"
     raise FileFormatError(
@@ -235,7 +243,9 @@ def x_unit_from_values(x, source: str | None = None) -> XUnit:
 
 
 # the intensity column holds transmittance (or reflectance), not absorbance
-_TRANSMITTANCE = re.compile(r"%\s*T(?![a-z])|(?<![a-z])T\s*%|transmittance|transmission|(?<![a-z])trans(?![a-z])", re.I)
+_TRANSMITTANCE = re.compile(
+    r"%\s*T(?![a-z])|(?<![a-z])T\s*%|transmittance|transmission|(?<![a-z])trans(?![a-z])", re.I
+)
 _REFLECTANCE = re.compile(r"%\s*R(?![a-z])|(?<![a-z])R\s*%|reflectance|reflectivity", re.I)
 #: no spectrometer measures an absorbance above this (10^-6 of the light left)
 _MAX_MEASURABLE_OD = 6.0
@@ -255,20 +265,25 @@ def _absorbance(y, label: str | None, header: str, source: str):
     if _REFLECTANCE.search(text):
         raise FileFormatError(
             f"the intensity column {name or '(header)'!r} is reflectance, not absorbance; "
-            "convert it (e.g. Kubelka-Munk) before the absorption analysis", source)
+            "convert it (e.g. Kubelka-Munk) before the absorption analysis",
+            source,
+        )
     if _TRANSMITTANCE.search(text):
         y = np.asarray(y, dtype=float)
         percent = float(np.nanmax(y)) > 1.5
         if np.any(y <= 0):
             raise FileFormatError(
                 f"the intensity column {name or '(header)'!r} is transmittance with values <= 0, which has "
-                "no absorbance; check the baseline", source)
+                "no absorbance; check the baseline",
+                source,
+            )
         a = (2.0 - np.log10(y)) if percent else -np.log10(y)
         unit = "%T" if percent else "T (fraction)"
         warnings.warn(
             f"{source}: the intensity column {name or '(header)'!r} is transmittance ({unit}); converted to "
             f"absorbance A = {'2 - log10(%T)' if percent else '-log10(T)'}",
-            QdstackWarning, stacklevel=4,
+            QdstackWarning,
+            stacklevel=4,
         )
         return a
     y = np.asarray(y, dtype=float)
@@ -277,7 +292,8 @@ def _absorbance(y, label: str | None, header: str, source: str):
             f"intensities up to {np.nanmax(y):.4g} (median {np.nanmedian(y):.4g}) are not absorbance: an OD above "
             f"{_MAX_MEASURABLE_OD:g} is not measurable; if the column is transmittance, name it in the header "
             "(%T or Transmittance) and it is converted",
-            source)
+            source,
+        )
     return y
 
 
@@ -310,7 +326,11 @@ def spectrum_from_table(
     if kind == "absorption":
         y = _absorbance(y, label, table.header_text(), table.source)
     return Spectrum.from_xy(
-        table.data[:, 0], y, x_unit=unit, kind=kind, source=table.source,
+        table.data[:, 0],
+        y,
+        x_unit=unit,
+        kind=kind,
+        source=table.source,
         label=label,
     )
 
@@ -349,12 +369,15 @@ def read_spectrum(
     if is_spe(path):
         frames = _spe_spectra(path, kind, x_unit)
         if column not in (None, 1):
-            raise FileFormatError("an SPE file holds one intensity per pixel; column= does not apply", str(path))
+            raise FileFormatError(
+                "an SPE file holds one intensity per pixel; column= does not apply", str(path)
+            )
         if len(frames) == 1:
             return frames[0]
         warnings.warn(
             f"{path}: {len(frames)} frames; using their mean (read_spectra gives each frame)",
-            QdstackWarning, stacklevel=2,
+            QdstackWarning,
+            stacklevel=2,
         )
         return frames[0].with_intensity(np.mean([f.intensity for f in frames], axis=0))
     table = read_numeric_table(path)
@@ -368,17 +391,27 @@ def _spe_spectra(path, kind: SpectrumKind, x_unit: XUnit | None) -> list[Spectru
     if ydim > 1:
         raise FileFormatError(
             f"a CCD image of {ydim} rows, not a spectrum; bin the rows (full vertical binning) when "
-            "acquiring, or export the binned spectrum as text", spe.source)
+            "acquiring, or export the binned spectrum as text",
+            spe.source,
+        )
     if re.search(r"relativ|raman|shift", spe.x_label, re.I):
         raise FileFormatError(
             f"the SPE axis is {spe.x_label!r}, a shift from the laser line, not a photon energy; "
-            "recalibrate it in nm", spe.source)
+            "recalibrate it in nm",
+            spe.source,
+        )
     if x_unit is None:
         found = [u for u, pattern in _UNIT_PATTERNS if pattern.search(spe.x_label)]
         x_unit = found[0] if found else x_unit_from_values(spe.x, spe.source)
     return [
-        Spectrum.from_xy(spe.x, spe.frames[k, 0], x_unit=x_unit, kind=kind, source=spe.source,
-                         label=f"frame {k + 1}" if n_frames > 1 else None)
+        Spectrum.from_xy(
+            spe.x,
+            spe.frames[k, 0],
+            x_unit=x_unit,
+            kind=kind,
+            source=spe.source,
+            label=f"frame {k + 1}" if n_frames > 1 else None,
+        )
         for k in range(n_frames)
     ]
 
@@ -400,11 +433,17 @@ def read_spectra(
         label = table.names[j] if table.names else f"column {j + 1}"
         y = table.data[:, j]
         if kind == "absorption":
-            y = _absorbance(y, table.names[j] if table.names else None, table.header_text(), table.source)
+            y = _absorbance(
+                y, table.names[j] if table.names else None, table.header_text(), table.source
+            )
         out.append(
             Spectrum.from_xy(
-                table.data[:, 0], y, x_unit=unit, kind=kind,
-                source=table.source, label=label,
+                table.data[:, 0],
+                y,
+                x_unit=unit,
+                kind=kind,
+                source=table.source,
+                label=label,
             )
         )
     return out

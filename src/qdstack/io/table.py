@@ -115,7 +115,9 @@ class NumericTable:
         return "\n".join(self.header)
 
 
-def checked_xy(x, y, source: str, *, y_name: str, min_points: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+def checked_xy(
+    x, y, source: str, *, y_name: str, min_points: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``y`` as float arrays after the checks every x-y curve needs.
 
     1-D and of equal length, at least ``min_points`` points, all finite, and ``x``
@@ -130,7 +132,9 @@ def checked_xy(x, y, source: str, *, y_name: str, min_points: int, what: str) ->
     if x.ndim != 1 or x.shape != y.shape:
         raise FileFormatError(f"x and {y_name} must be 1-D arrays of the same length", source)
     if x.size < min_points:
-        raise FileFormatError(f"only {x.size} data point(s); a {what} needs at least {min_points}", source)
+        raise FileFormatError(
+            f"only {x.size} data point(s); a {what} needs at least {min_points}", source
+        )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise FileFormatError(f"x and {y_name} must be finite numbers", source)
     dx = np.diff(x)
@@ -222,7 +226,9 @@ def _runs(ncols: list[int]) -> list[tuple[int, int, int]]:
     return runs
 
 
-_ANY_NUMBER = re.compile(r"(?:^|[\s,;\t\"'])[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?(?=$|[\s,;\t\"'])")
+_ANY_NUMBER = re.compile(
+    r"(?:^|[\s,;\t\"'])[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?(?=$|[\s,;\t\"'])"
+)
 
 
 def _has_number(line: str) -> bool:

@@ -46,8 +46,15 @@ from qdstack.errors import OptionError
 from ._conformers import SearchResult, SearchTimeout, _set_torsions, is_anti
 from ._data import HARTREE_EV
 
-__all__ = ["gfn2_available", "b3lyp_available", "reoptimise", "level_software", "SELECTION",
-           "anchor_h_torsions", "extended_start"]
+__all__ = [
+    "gfn2_available",
+    "b3lyp_available",
+    "reoptimise",
+    "level_software",
+    "SELECTION",
+    "anchor_h_torsions",
+    "extended_start",
+]
 
 _BOHR_A: float = 0.529177210903  # CODATA 2018 Bohr radius [Angstrom]
 
@@ -129,7 +136,9 @@ def anchor_h_torsions(mol, anchors: tuple[int, int]) -> tuple[tuple[int, int, in
     out = []
     a, b = anchors
     path = list(Chem.GetShortestPath(mol, a, b))
-    for anchor, nxt, nxt2 in ((a, path[1], path[2]), (b, path[-2], path[-3])) if len(path) >= 3 else ():
+    for anchor, nxt, nxt2 in (
+        ((a, path[1], path[2]), (b, path[-2], path[-3])) if len(path) >= 3 else ()
+    ):
         atom = mol.GetAtomWithIdx(anchor)
         bond = mol.GetBondBetweenAtoms(anchor, nxt)
         if (
@@ -270,7 +279,9 @@ def reoptimise(
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     charge = _charge(mol)
     a, b = search.anchors
-    chosen: list = ["extended"] + _select(search, SELECTION[method] if n_lowest is None else n_lowest)
+    chosen: list = ["extended"] + _select(
+        search, SELECTION[method] if n_lowest is None else n_lowest
+    )
     found, warnings = [], []
     replayed_wall_s = 0.0
     replayed_on: set = set()
@@ -291,7 +302,11 @@ def reoptimise(
             if hit.get("error"):
                 warnings.append(f"{label}: conformer {idx} skipped ({hit['error']})")
                 continue
-            energy, coords, converged = float(hit["energy_Eh"]), np.array(hit["final_coords_A"]), hit["converged"]
+            energy, coords, converged = (
+                float(hit["energy_Eh"]),
+                np.array(hit["final_coords_A"]),
+                hit["converged"],
+            )
         elif method == "gfn2":
             energy, coords, converged = _gfn2_optimise(numbers, start, charge, deadline)
         else:
@@ -316,7 +331,9 @@ def reoptimise(
     if progress:
         progress(f"{label} optimisations", len(chosen), len(chosen))
     if replayed_on:
-        where = "; ".join(f"{m} ({t} thread{'s' if t != 1 else ''} each)" for m, t in sorted(replayed_on, key=str))
+        where = "; ".join(
+            f"{m} ({t} thread{'s' if t != 1 else ''} each)" for m, t in sorted(replayed_on, key=str)
+        )
         warnings.append(
             f"{label} optimisations were run separately from the same start geometries "
             f"(python -m qdstack.linkers.replay) on: {where}; {replayed_wall_s:.0f} s in all"

@@ -110,7 +110,9 @@ def build_table(
             t0 = time.perf_counter()
             try:
                 rec: LevelData = compute_linker_level(
-                    d.smiles, m, timeout_s=timeout_s,
+                    d.smiles,
+                    m,
+                    timeout_s=timeout_s,
                     reoptimise_lowest=None if m == "mmff" else reoptimise_lowest,
                 )
             except QdstackError as exc:
@@ -253,7 +255,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.take_from} is not a {TABLE_FORMAT} table")
     save(
         build_table(
-            methods, names, previous, args.timeout, log, checkpoint=save, take_from=donor,
+            methods,
+            names,
+            previous,
+            args.timeout,
+            log,
+            checkpoint=save,
+            take_from=donor,
             reoptimise_lowest=args.reoptimise_lowest,
         )
     )

@@ -49,8 +49,15 @@ def starts_for(name: str, n_lowest: int | None = None) -> list[dict]:
     out = []
     for idx in chosen:
         coords = extended_start(search) if idx == "extended" else search.minima[idx].coords_A
-        out.append({"linker": name, "start": str(idx), "symbols": symbols, "charge": charge,
-                    "coords_A": np.asarray(coords, dtype=float).round(8).tolist()})
+        out.append(
+            {
+                "linker": name,
+                "start": str(idx),
+                "symbols": symbols,
+                "charge": charge,
+                "coords_A": np.asarray(coords, dtype=float).round(8).tolist(),
+            }
+        )
     return out
 
 
@@ -62,13 +69,21 @@ def _optimise_one(job: dict, threads: int) -> dict:
 
     t0 = time.perf_counter()
     try:
-        energy, coords, converged = _b3lyp_optimise(job["symbols"], np.array(job["coords_A"]), job["charge"], None)
+        energy, coords, converged = _b3lyp_optimise(
+            job["symbols"], np.array(job["coords_A"]), job["charge"], None
+        )
         error = None
     except RuntimeError as exc:  # an SCF that does not converge: the pipeline skips it too
         energy, coords, converged, error = None, None, False, str(exc)
-    return {**job, "energy_Eh": energy, "final_coords_A": None if coords is None else np.asarray(coords).tolist(),
-            "converged": bool(converged), "error": error, "wall_s": round(time.perf_counter() - t0, 3),
-            "threads": threads}
+    return {
+        **job,
+        "energy_Eh": energy,
+        "final_coords_A": None if coords is None else np.asarray(coords).tolist(),
+        "converged": bool(converged),
+        "error": error,
+        "wall_s": round(time.perf_counter() - t0, 3),
+        "threads": threads,
+    }
 
 
 _REPLAY: list[dict] = []
@@ -111,7 +126,9 @@ def replay_info() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qdstack.linkers.replay", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m qdstack.linkers.replay", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     p1 = sub.add_parser("starts", help="write the B3LYP start geometries (needs RDKit)")
     p1.add_argument("--linkers", required=True)
@@ -143,10 +160,19 @@ def main(argv: list[str] | None = None) -> int:
         from pyscf import __version__ as pv
         import geometric
 
-        args.out.write_text(json.dumps({
-            "machine": args.machine, "threads_per_optimisation": args.threads, "parallel_jobs": args.jobs,
-            "software": f"PySCF {pv} + geomeTRIC {geometric.__version__}", "results": results,
-        }) + "\n", encoding="utf-8")
+        args.out.write_text(
+            json.dumps(
+                {
+                    "machine": args.machine,
+                    "threads_per_optimisation": args.threads,
+                    "parallel_jobs": args.jobs,
+                    "software": f"PySCF {pv} + geomeTRIC {geometric.__version__}",
+                    "results": results,
+                }
+            )
+            + "\n",
+            encoding="utf-8",
+        )
 
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
         futs = [pool.submit(_optimise_one, j, args.threads) for j in jobs]
@@ -154,10 +180,17 @@ def main(argv: list[str] | None = None) -> int:
             r = f.result()
             results.append(r)
             a = [i for i, s in enumerate(r["symbols"]) if s == "S"]
-            d = (np.linalg.norm(np.subtract(r["final_coords_A"][a[0]], r["final_coords_A"][a[-1]])) / 10
-                 if r["final_coords_A"] is not None and len(a) >= 2 else float("nan"))
-            print(f"{r['linker']:6s} {r['start']:9s} S-S {d:.5f} nm  E {r['energy_Eh']}  conv {r['converged']}  "
-                  f"{r['wall_s']:.0f} s  (t = {time.perf_counter() - t0:.0f} s)", flush=True)
+            d = (
+                np.linalg.norm(np.subtract(r["final_coords_A"][a[0]], r["final_coords_A"][a[-1]]))
+                / 10
+                if r["final_coords_A"] is not None and len(a) >= 2
+                else float("nan")
+            )
+            print(
+                f"{r['linker']:6s} {r['start']:9s} S-S {d:.5f} nm  E {r['energy_Eh']}  conv {r['converged']}  "
+                f"{r['wall_s']:.0f} s  (t = {time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
             save()
     save()
     return 0

@@ -228,9 +228,13 @@ def _compile(func, **options):
     """numba-compile ``func``, cached on disk (next to this file, else numba's user cache);
     in memory only when no cache location is writable (numba refuses ``cache=True`` then)."""
     try:
-        return _nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", **options)(func)
+        return _nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", **options)(
+            func
+        )
     except RuntimeError:
-        return _nb.njit(cache=False, nogil=True, boundscheck=False, error_model="numpy", **options)(func)
+        return _nb.njit(cache=False, nogil=True, boundscheck=False, error_model="numpy", **options)(
+            func
+        )
 
 
 if _nb is not None:
@@ -251,9 +255,18 @@ def _arrays(stack, rows):
     if be.shape[1] == 0:  # no bonds: keep a 2-D array numba can type
         be = bh = np.zeros((stack.electron_meV[rows].shape[0], 0))
     c = np.ascontiguousarray
-    return (c(stack.electron_meV[rows], dtype=np.float64), c(stack.hole_meV[rows], dtype=np.float64),
-            c(stack.coulomb_meV[rows], dtype=np.float64), c(be, dtype=np.float64),
-            c(bh, dtype=np.float64), c(jd, dtype=np.float64), has_dip, ptr, nbr, bid)
+    return (
+        c(stack.electron_meV[rows], dtype=np.float64),
+        c(stack.hole_meV[rows], dtype=np.float64),
+        c(stack.coulomb_meV[rows], dtype=np.float64),
+        c(be, dtype=np.float64),
+        c(bh, dtype=np.float64),
+        c(jd, dtype=np.float64),
+        has_dip,
+        ptr,
+        nbr,
+        bid,
+    )
 
 
 def bounds_and_centroid(stack) -> tuple[float, float, float]:
@@ -268,8 +281,9 @@ def bounds_and_centroid(stack) -> tuple[float, float, float]:
     return float(lo), float(hi), float(csum) / stack.n_realisations
 
 
-def moments_sum(stack, rows: slice, n_moments: int, alpha: float, shift_meV: float,
-                block: int | None = None) -> np.ndarray:
+def moments_sum(
+    stack, rows: slice, n_moments: int, alpha: float, shift_meV: float, block: int | None = None
+) -> np.ndarray:
     """Sum over the realisations ``rows`` of the bright-vector Chebyshev moments.
 
     Parameters

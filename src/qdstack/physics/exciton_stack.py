@@ -222,7 +222,9 @@ def block_bonds(m: int, n_layers: int, *, periodic: bool = True) -> tuple[np.nda
     if m < 1 or n < 1:
         raise InputError("the block needs m >= 1 and n_layers >= 1", "block")
     if periodic and m < 3:
-        raise InputError("a periodic block needs m >= 3 (m = 2 would bond a pair of dots twice)", "block")
+        raise InputError(
+            "a periodic block needs m >= 3 (m = 2 would bond a pair of dots twice)", "block"
+        )
     idx = np.arange(m * m * n).reshape(m, m, n)
     z = np.stack([idx[:, :, :-1].ravel(), idx[:, :, 1:].ravel()], axis=1)
     if periodic:
@@ -240,7 +242,9 @@ def _as_batch(x, ndim: int, name: str) -> np.ndarray:
     if a.ndim == ndim - 1:
         a = a[None]
     if a.ndim != ndim:
-        raise InputError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {a.shape}", name)
+        raise InputError(
+            f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {a.shape}", name
+        )
     if not np.all(np.isfinite(a)):
         raise InputError(f"{name} must be finite", name)
     return a
@@ -297,25 +301,43 @@ class ExcitonStack:
             raise InputError(f"hole_meV has shape {h.shape}, expected {(r, s)}", "hole_meV")
         u = _as_batch(self.coulomb_meV, 3, "coulomb_meV")
         if u.shape != (r, s, s):
-            raise InputError(f"coulomb_meV has shape {u.shape}, expected {(r, s, s)}", "coulomb_meV")
+            raise InputError(
+                f"coulomb_meV has shape {u.shape}, expected {(r, s, s)}", "coulomb_meV"
+            )
         if not np.allclose(u, u.transpose(0, 2, 1), rtol=1e-12, atol=1e-12):
             raise InputError("coulomb_meV must be symmetric", "coulomb_meV")
         bonds = np.asarray(self.bonds, dtype=np.intp).reshape(-1, 2)
-        if bonds.size and (bonds.min() < 0 or bonds.max() >= s or np.any(bonds[:, 0] == bonds[:, 1])):
+        if bonds.size and (
+            bonds.min() < 0 or bonds.max() >= s or np.any(bonds[:, 0] == bonds[:, 1])
+        ):
             raise InputError(f"bonds must join two different dots 0..{s - 1}", "bonds")
         nb = bonds.shape[0]
-        be = np.broadcast_to(_as_batch(self.beta_e_meV, 2, "beta_e_meV") if nb else np.zeros((r, 0)), (r, nb))
-        bh = np.broadcast_to(_as_batch(self.beta_h_meV, 2, "beta_h_meV") if nb else np.zeros((r, 0)), (r, nb))
+        be = np.broadcast_to(
+            _as_batch(self.beta_e_meV, 2, "beta_e_meV") if nb else np.zeros((r, 0)), (r, nb)
+        )
+        bh = np.broadcast_to(
+            _as_batch(self.beta_h_meV, 2, "beta_h_meV") if nb else np.zeros((r, 0)), (r, nb)
+        )
         f = None
         if self.dipolar_meV is not None:
             f = _as_batch(self.dipolar_meV, 3, "dipolar_meV")
             if f.shape != (r, s, s):
-                raise InputError(f"dipolar_meV has shape {f.shape}, expected {(r, s, s)}", "dipolar_meV")
+                raise InputError(
+                    f"dipolar_meV has shape {f.shape}, expected {(r, s, s)}", "dipolar_meV"
+                )
             if not np.allclose(f, f.transpose(0, 2, 1)) or np.any(np.einsum("rii->ri", f) != 0):
-                raise InputError("dipolar_meV must be symmetric with a zero diagonal", "dipolar_meV")
-        for name, val in (("electron_meV", e), ("hole_meV", h), ("coulomb_meV", u), ("bonds", bonds),
-                          ("beta_e_meV", np.ascontiguousarray(be)), ("beta_h_meV", np.ascontiguousarray(bh)),
-                          ("dipolar_meV", f)):
+                raise InputError(
+                    "dipolar_meV must be symmetric with a zero diagonal", "dipolar_meV"
+                )
+        for name, val in (
+            ("electron_meV", e),
+            ("hole_meV", h),
+            ("coulomb_meV", u),
+            ("bonds", bonds),
+            ("beta_e_meV", np.ascontiguousarray(be)),
+            ("beta_h_meV", np.ascontiguousarray(bh)),
+            ("dipolar_meV", f),
+        ):
             if val is not None:
                 val = np.ascontiguousarray(val)
                 val.setflags(write=False)
@@ -337,15 +359,19 @@ class ExcitonStack:
 
     def pair_energies_meV(self, rows: slice = slice(None)) -> np.ndarray:
         """Diagonal ``e_i + h_j - U_ij`` [meV], shape (R, S, S) (electron index first)."""
-        return (self.electron_meV[rows, :, None] + self.hole_meV[rows, None, :]
-                - self.coulomb_meV[rows])
+        return (
+            self.electron_meV[rows, :, None] + self.hole_meV[rows, None, :] - self.coulomb_meV[rows]
+        )
 
     def subset(self, rows) -> "ExcitonStack":
         """The realisations ``rows`` (a slice or index array) as a new stack."""
         return ExcitonStack(
-            electron_meV=self.electron_meV[rows], hole_meV=self.hole_meV[rows],
-            coulomb_meV=self.coulomb_meV[rows], bonds=self.bonds,
-            beta_e_meV=self.beta_e_meV[rows], beta_h_meV=self.beta_h_meV[rows],
+            electron_meV=self.electron_meV[rows],
+            hole_meV=self.hole_meV[rows],
+            coulomb_meV=self.coulomb_meV[rows],
+            bonds=self.bonds,
+            beta_e_meV=self.beta_e_meV[rows],
+            beta_h_meV=self.beta_h_meV[rows],
             dipolar_meV=None if self.dipolar_meV is None else self.dipolar_meV[rows],
             reference_eV=self.reference_eV,
         )
@@ -561,7 +587,9 @@ def chebyshev_moments(
     if n_moments < 1:
         raise InputError("at least one moment is needed", "n_moments")
     if not half_width_meV > 0:
-        raise InputError("the half width of the spectral interval must be positive", "half_width_meV")
+        raise InputError(
+            "the half width of the spectral interval must be positive", "half_width_meV"
+        )
     r_total = stack.n_realisations
     compiled = _use_compiled(engine, float(r_total) * stack.dimension * n_moments)
     if chunk is None:
@@ -579,6 +607,7 @@ def chebyshev_moments(
         def work(rows):
             return kernels.moments_sum(stack, rows, n_moments, alpha, centre_meV)
     else:
+
         def work(rows):
             return _moments_block(stack, rows, n_moments, centre_meV, half_width_meV)
 
@@ -866,8 +895,14 @@ def bright_spectrum(
     spec = (mu @ coeffs) * 1e3  # 1/meV -> 1/eV
     centroid = mean_centroid * 1e-3 + stack.reference_eV
     return BrightSpectrum(
-        energy_eV=e_eV, absorption_per_eV=spec, sigma_meV=sigma, n_realisations=stack.n_realisations,
-        n_moments=m, truncation_bound=bound * 1e3, centroid_eV=centroid, method="chebyshev",
+        energy_eV=e_eV,
+        absorption_per_eV=spec,
+        sigma_meV=sigma,
+        n_realisations=stack.n_realisations,
+        n_moments=m,
+        truncation_bound=bound * 1e3,
+        centroid_eV=centroid,
+        method="chebyshev",
         moments=mu,
     )
 
@@ -944,8 +979,8 @@ def _gaussian_sum(energy_meV, centres_meV, weights, sigma):
     norm = 1.0 / (math.sqrt(2.0 * math.pi) * sigma)
     step = max(1, 4_000_000 // max(e.size, 1))
     for a in range(0, c.size, step):
-        u = (e[:, None] - c[None, a:a + step]) / sigma
-        out += np.exp(-0.5 * u * u) @ w[a:a + step]
+        u = (e[:, None] - c[None, a : a + step]) / sigma
+        out += np.exp(-0.5 * u * u) @ w[a : a + step]
     return out * norm
 
 
@@ -981,7 +1016,9 @@ class _LineHistogram:
         u = np.arange(-half, half + 1) * self.h / sigma
         kernel = np.exp(-0.5 * u * u) / (math.sqrt(2 * math.pi) * sigma)
         smooth = fftconvolve(self.hist, kernel, mode="same")
-        return np.interp(energy_meV, self.lo + self.h * np.arange(self.n), smooth, left=0.0, right=0.0)
+        return np.interp(
+            energy_meV, self.lo + self.h * np.arange(self.n), smooth, left=0.0, right=0.0
+        )
 
 
 def bright_spectrum_dense(
@@ -1004,8 +1041,14 @@ def bright_spectrum_dense(
     spec = total / stack.n_realisations * 1e3
     centroid = float(np.mean(bright_centroid_meV(stack))) * 1e-3 + stack.reference_eV
     return BrightSpectrum(
-        energy_eV=e_eV, absorption_per_eV=spec, sigma_meV=sigma, n_realisations=stack.n_realisations,
-        n_moments=0, truncation_bound=0.0, centroid_eV=centroid, method="dense",
+        energy_eV=e_eV,
+        absorption_per_eV=spec,
+        sigma_meV=sigma,
+        n_realisations=stack.n_realisations,
+        n_moments=0,
+        truncation_bound=0.0,
+        centroid_eV=centroid,
+        method="dense",
     )
 
 
@@ -1136,8 +1179,13 @@ def thermal_emission(
     kt = K_B_MEV_PER_K * t
     n_t = t.size
     pad = 10.0 * float(np.max(sig))
-    step = min(float(np.min(sig)) / 25.0, max(float(np.min(np.diff(e_meV))) if e_meV.size > 1 else 1.0, 1e-3))
-    hists = [_LineHistogram(float(e_meV.min()) - pad, float(e_meV.max()) + pad, step) for _ in range(n_t)]
+    step = min(
+        float(np.min(sig)) / 25.0,
+        max(float(np.min(np.diff(e_meV))) if e_meV.size > 1 else 1.0, 1e-3),
+    )
+    hists = [
+        _LineHistogram(float(e_meV.min()) - pad, float(e_meV.max()) + pad, step) for _ in range(n_t)
+    ]
     rate_sum = np.zeros(n_t)
     rate_sq = np.zeros(n_t)
     pr_num = {k: np.zeros(n_t) for k in ("exciton", "electron", "hole")}
@@ -1176,11 +1224,17 @@ def thermal_emission(
     var = np.clip(rate_sq / r - mean**2, 0.0, None)
     err = np.sqrt(var / max(r - 1, 1))
     return ThermalEmission(
-        temperatures_K=t, energy_eV=e_eV, pl_per_eV=pl / r * 1e3, radiative_rate=mean,
+        temperatures_K=t,
+        energy_eV=e_eV,
+        pl_per_eV=pl / r * 1e3,
+        radiative_rate=mean,
         radiative_rate_err=err,
         participation_exciton=pr_num["exciton"] / rate_sum,
         participation_electron=pr_num["electron"] / rate_sum,
         participation_hole=pr_num["hole"] / rate_sum,
-        participation_populated=pop_pr / r, n_realisations=r, sigma_meV=float(sig[0]),
-        first_band_centroid_meV=fb, first_band_centroid_meV_err=fb_err,
+        participation_populated=pop_pr / r,
+        n_realisations=r,
+        sigma_meV=float(sig[0]),
+        first_band_centroid_meV=fb,
+        first_band_centroid_meV_err=fb_err,
     )

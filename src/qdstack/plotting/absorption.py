@@ -33,7 +33,9 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False, l
     if labels is None:
         layers = [f.layers for f in series.films]
         if len(set(layers)) == len(layers):
-            labels = [f"N = {f.layers}" + (f" ({f.label})" if f.label else "") for f in series.films]
+            labels = [
+                f"N = {f.layers}" + (f" ({f.label})" if f.label else "") for f in series.films
+            ]
         else:
             labels = [f.label or str(f.file).rsplit("/", 1)[-1] for f in series.films]
     cmap = _cmap(len(spectra))
@@ -42,8 +44,16 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False, l
     for i, (film, spec) in enumerate(zip(series.films, spectra)):
         scale = 1.0 / film.peak.od if normalise and film.peak.od > 0 else 1.0
         keep = (spec.energy_eV >= lo) & (spec.energy_eV <= hi)
-        ax.plot(spec.energy_eV[keep], spec.intensity[keep] * scale, color=cmap[i], lw=1.2, label=labels[i])
-        ax.plot([film.peak.peak_eV], [film.peak.od * scale], "v", color=cmap[i], ms=7, mec="k", mew=0.5)
+        ax.plot(
+            spec.energy_eV[keep],
+            spec.intensity[keep] * scale,
+            color=cmap[i],
+            lw=1.2,
+            label=labels[i],
+        )
+        ax.plot(
+            [film.peak.peak_eV], [film.peak.od * scale], "v", color=cmap[i], ms=7, mec="k", mew=0.5
+        )
         top = film.peak.peak_top_eV
         if np.isfinite(top):  # the measured maximum, where the band has one
             y_top = float(np.interp(top, spec.energy_eV, spec.intensity)) * scale
@@ -70,8 +80,16 @@ def plot_absorption_peak(spectrum, peak, ax=None, label: str | None = None):
     lo, hi = peak.window_eV[0] - 0.15, peak.window_eV[1] + 0.35
     keep = (spectrum.energy_eV >= lo) & (spectrum.energy_eV <= hi)
     ax.plot(spectrum.energy_eV[keep], spectrum.intensity[keep], color="C0", lw=1.2, label=label)
-    ax.plot([peak.peak_eV], [peak.od], "v", color="C3", ms=8, mec="k", mew=0.5,
-            label=f"first excitonic peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV")
+    ax.plot(
+        [peak.peak_eV],
+        [peak.od],
+        "v",
+        color="C3",
+        ms=8,
+        mec="k",
+        mew=0.5,
+        label=f"first excitonic peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV",
+    )
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("Absorbance (OD)")
     ax.set_title("First excitonic peak", fontsize=10)
@@ -96,17 +114,33 @@ def plot_shift_vs_layers(series, ax=None):
     n = series.layers
     shift = np.array(series.shift_meV)
     err = np.array(series.shift_meV_err)
-    ax.errorbar(n, shift, yerr=np.where(np.isfinite(err), err, 0), fmt="o", color="C0", capsize=3,
-                label="measured")
+    ax.errorbar(
+        n,
+        shift,
+        yerr=np.where(np.isfinite(err), err, 0),
+        fmt="o",
+        color="C0",
+        capsize=3,
+        label="measured",
+    )
     if series.chain_fit is not None:
         c = series.chain_fit
         nn = np.linspace(1, max(n.max(), 2), 200)
         model = (c.energy_eV(nn) - series.reference_eV) * 1e3
-        ax.plot(nn, model, "-", color="C3",
-                label=f"chain: beta = {c.beta_meV:.1f} ± {c.beta_meV_err:.1f} meV")
+        ax.plot(
+            nn,
+            model,
+            "-",
+            color="C3",
+            label=f"chain: beta = {c.beta_meV:.1f} ± {c.beta_meV_err:.1f} meV",
+        )
     if series.saturation_layers is not None and len(set(np.asarray(n).tolist())) >= 4:
-        ax.axvline(series.saturation_layers, color="0.6", ls=":",
-                   label=f"90 % of max shift at N = {series.saturation_layers}")
+        ax.axvline(
+            series.saturation_layers,
+            color="0.6",
+            ls=":",
+            label=f"90 % of max shift at N = {series.saturation_layers}",
+        )
     ax.axhline(0, color="0.8", lw=0.8)
     _integer_layer_axis(ax)
     ax.set_xlabel("Number of layers N")
@@ -125,8 +159,14 @@ def plot_od_vs_layers(series, ax=None):
         f = series.od_vs_layers
         nn = np.linspace(0, n.max(), 50)
         r2 = f" (r² = {f.r2:.3f})" if np.isfinite(f.r2) else " (two points: no r²)"
-        ax.plot(nn, f.slope * nn + f.intercept, "-", color="k", lw=1,
-                label=f"OD = {f.slope:.4f} N + {f.intercept:.4f}{r2}")
+        ax.plot(
+            nn,
+            f.slope * nn + f.intercept,
+            "-",
+            color="k",
+            lw=1,
+            label=f"OD = {f.slope:.4f} N + {f.intercept:.4f}{r2}",
+        )
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel("Optical density")
     ax.set_xlim(left=0)
@@ -147,9 +187,16 @@ def plot_coupling(fit, ax=None):
         for x, y, name in zip(d, s, fit.linkers):
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     dd = np.linspace(0, d.max() * 1.1, 200)
-    ax.plot(dd, fit.predict_meV(dd), "-", color="C3",
-            label=(f"A exp(-k d): k = {fit.decay_per_nm:.2f} ± {fit.decay_per_nm_err:.2f} nm⁻¹\n"
-                   f"V = {fit.barrier_eV:.3g} eV ({fit.law}, m* = {fit.mass:g})"))
+    ax.plot(
+        dd,
+        fit.predict_meV(dd),
+        "-",
+        color="C3",
+        label=(
+            f"A exp(-k d): k = {fit.decay_per_nm:.2f} ± {fit.decay_per_nm_err:.2f} nm⁻¹\n"
+            f"V = {fit.barrier_eV:.3g} eV ({fit.law}, m* = {fit.mass:g})"
+        ),
+    )
     ax.set_yscale("log")
     ax.set_xlabel("Linker S–S distance (nm)")
     ax.set_ylabel("|Shift| monolayer → bilayer (meV)")
@@ -167,6 +214,11 @@ def _cmap(n):
 def _top_wavelength_axis(ax):
     from qdstack.units import HC_EV_NM
 
-    sec = ax.secondary_xaxis("top", functions=(lambda e: HC_EV_NM / np.clip(e, 1e-3, None),
-                                               lambda w: HC_EV_NM / np.clip(w, 1e-3, None)))
+    sec = ax.secondary_xaxis(
+        "top",
+        functions=(
+            lambda e: HC_EV_NM / np.clip(e, 1e-3, None),
+            lambda w: HC_EV_NM / np.clip(w, 1e-3, None),
+        ),
+    )
     sec.set_xlabel("Wavelength (nm)")

@@ -42,7 +42,11 @@ def plot_angle_spectra(series, ax=None, span_fwhm: float = 2.5):
     ax = new_axes(ax, figsize=(7.0, 4.6))
     cols = _cmap(len(series.angles_deg))
     ref = int(np.nanargmin(np.abs(np.array(series.angles_deg))))
-    centre = series.peak_eV[ref] if math.isfinite(series.peak_eV[ref]) else float(np.mean(series.energy_eV))
+    centre = (
+        series.peak_eV[ref]
+        if math.isfinite(series.peak_eV[ref])
+        else float(np.mean(series.energy_eV))
+    )
     width = series.fwhm_meV[ref] * 1e-3 if math.isfinite(series.fwhm_meV[ref]) else 0.1
     lo, hi = centre - span_fwhm * width, centre + span_fwhm * width
     for i, (a, spec) in enumerate(zip(series.angles_deg, series.raw_spectra)):
@@ -62,8 +66,13 @@ def plot_angle_spectra(series, ax=None, span_fwhm: float = 2.5):
     ax.set_ylabel("PL (normalised to maximum)")
     ax.set_title("Angle-dependent PL (angle from the film normal; ▼ fitted peak)", fontsize=10)
     ax.legend(title="detection angle", fontsize=8, title_fontsize=8, frameon=False, ncols=2)
-    sec = ax.secondary_xaxis("top", functions=(lambda x: HC_EV_NM / np.clip(x, 1e-3, None),
-                                               lambda x: HC_EV_NM / np.clip(x, 1e-3, None)))
+    sec = ax.secondary_xaxis(
+        "top",
+        functions=(
+            lambda x: HC_EV_NM / np.clip(x, 1e-3, None),
+            lambda x: HC_EV_NM / np.clip(x, 1e-3, None),
+        ),
+    )
     sec.set_xlabel("Wavelength (nm)")
     return ax
 
@@ -79,8 +88,14 @@ def _model_curves(ax, series, attr):
         style = dict(_STYLE[m.name])
         dbic = series.delta_bic[m.name]
         label = f"{_LABEL[m.name]}, ΔBIC = {dbic:.1f}" + (" (preferred)" if m.name == best else "")
-        ax.plot(angles[order], values[order], lw=2.2 if m.name == best else 1.2,
-                alpha=1.0 if m.name == best else 0.8, label=label, **style)
+        ax.plot(
+            angles[order],
+            values[order],
+            lw=2.2 if m.name == best else 1.2,
+            alpha=1.0 if m.name == best else 0.8,
+            label=label,
+            **style,
+        )
 
 
 def plot_angle_shift(series, ax=None):
@@ -94,8 +109,17 @@ def plot_angle_shift(series, ax=None):
     s = np.array(series.shift_meV)
     e = np.array(series.shift_meV_err)
     _model_curves(ax, series, "curve_shift_meV")
-    ax.errorbar(a, s, yerr=np.where(np.isfinite(e), e, 0), fmt="o", color="k", ms=5, capsize=3, zorder=5,
-                label="measured")
+    ax.errorbar(
+        a,
+        s,
+        yerr=np.where(np.isfinite(e), e, 0),
+        fmt="o",
+        color="k",
+        ms=5,
+        capsize=3,
+        zorder=5,
+        label="measured",
+    )
     ax.axhline(0, color="0.85", lw=0.8)
     ax.set_xlabel("Detection angle from the normal (°)")
     ax.set_ylabel(f"Peak shift from {series.reference_angle_deg:g}° (meV)")
@@ -119,8 +143,17 @@ def plot_angle_width(series, ax=None):
     w = np.array(series.fwhm_meV)
     we = np.array(series.fwhm_meV_err)
     _model_curves(ax, series, "curve_fwhm_meV")
-    ax.errorbar(a, w, yerr=np.where(np.isfinite(we), we, 0), fmt="s", color="k", ms=4, capsize=3, zorder=5,
-                label="measured")
+    ax.errorbar(
+        a,
+        w,
+        yerr=np.where(np.isfinite(we), we, 0),
+        fmt="s",
+        color="k",
+        ms=4,
+        capsize=3,
+        zorder=5,
+        label="measured",
+    )
     ax.set_xlabel("Detection angle from the normal (°)")
     ax.set_ylabel("FWHM (meV)")
     ax.set_title("Band width vs angle: the models change the band's shape differently", fontsize=9)

@@ -33,15 +33,35 @@ def plot_decay(fit, ax=None, residual_ax=None, title: str | None = None):
     t = fit.time_ns
     i0, i1 = fit.window
     y = fit.counts
-    ax.semilogy(t, np.where(y > 0, y, np.nan), ".", ms=2.5, color="0.6", label="data (outside the fit window)")
-    ax.semilogy(t[i0:i1], np.where(y[i0:i1] > 0, y[i0:i1], np.nan), ".", ms=2.5, color="C0", label="data")
+    ax.semilogy(
+        t,
+        np.where(y > 0, y, np.nan),
+        ".",
+        ms=2.5,
+        color="0.6",
+        label="data (outside the fit window)",
+    )
+    ax.semilogy(
+        t[i0:i1], np.where(y[i0:i1] > 0, y[i0:i1], np.nan), ".", ms=2.5, color="C0", label="data"
+    )
     peak = float(np.max(fit.model)) if np.max(fit.model) > 0 else 1.0
     irf = fit.irf * (peak / fit.irf.max()) if fit.irf.max() > 0 else fit.irf
-    ax.semilogy(t, np.where(irf > peak * 1e-4, irf, np.nan), "-", lw=1.0, color="0.35",
-                label=f"IRF ({fit.irf_description}), shifted {fit.shift_ns * 1e3:+.0f} ps")
-    ax.semilogy(t[i0:i1], fit.model[i0:i1], "-", lw=1.6, color="C3",
-                label=_fit_label(fit))
-    ax.axhline(fit.background, color="C2", lw=0.8, ls=":", label=f"background {fit.background:.3g} counts/bin")
+    ax.semilogy(
+        t,
+        np.where(irf > peak * 1e-4, irf, np.nan),
+        "-",
+        lw=1.0,
+        color="0.35",
+        label=f"IRF ({fit.irf_description}), shifted {fit.shift_ns * 1e3:+.0f} ps",
+    )
+    ax.semilogy(t[i0:i1], fit.model[i0:i1], "-", lw=1.6, color="C3", label=_fit_label(fit))
+    ax.axhline(
+        fit.background,
+        color="C2",
+        lw=0.8,
+        ls=":",
+        label=f"background {fit.background:.3g} counts/bin",
+    )
     pos = y[y > 0]
     lo = max(0.3, float(np.percentile(pos, 1)) * 0.5) if pos.size else 0.3
     ax.set_ylim(lo, float(np.max(y)) * 2.0 if np.max(y) > 0 else 10)
@@ -61,8 +81,15 @@ def plot_decay(fit, ax=None, residual_ax=None, title: str | None = None):
         residual_ax.set_ylim(-lim, lim)
         residual_ax.set_xlabel("Time (ns)")
         stat = "χ²_red" if fit.statistic == "neyman" else "Pearson χ²_red"
-        residual_ax.text(0.99, 0.95, f"{stat} = {fit.chi2_reduced:.3f}", transform=residual_ax.transAxes,
-                         ha="right", va="top", fontsize=8)
+        residual_ax.text(
+            0.99,
+            0.95,
+            f"{stat} = {fit.chi2_reduced:.3f}",
+            transform=residual_ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
     else:
         ax.set_xlabel("Time (ns)")
     return ax
@@ -74,8 +101,10 @@ def _fit_label(fit) -> str:
         err = f" ± {c.tau_ns_err:.2g}" if np.isfinite(c.tau_ns_err) else ""
         parts.append(f"τ = {c.tau_ns:.3g}{err} ns (a = {c.amplitude:.2f})")
     head = "fit (Poisson ML)" if fit.statistic == "poisson" else "fit (Neyman χ²)"
-    avg = (f"⟨τ⟩_amp = {fit.tau_amplitude_weighted_ns:.3g} ± {fit.tau_amplitude_weighted_ns_err:.2g} ns, "
-           f"⟨τ⟩_int = {fit.tau_intensity_weighted_ns:.3g} ± {fit.tau_intensity_weighted_ns_err:.2g} ns")
+    avg = (
+        f"⟨τ⟩_amp = {fit.tau_amplitude_weighted_ns:.3g} ± {fit.tau_amplitude_weighted_ns_err:.2g} ns, "
+        f"⟨τ⟩_int = {fit.tau_intensity_weighted_ns:.3g} ± {fit.tau_intensity_weighted_ns_err:.2g} ns"
+    )
     return head + ":\n" + "\n".join(parts) + "\n" + avg
 
 
@@ -94,13 +123,29 @@ def plot_lifetime_series(series, ax=None):
     ):
         v = series.column(name)
         e = series.column(name + "_err")
-        ax.errorbar(T, v, yerr=np.where(np.isfinite(e), e, 0.0), fmt=marker + "-", ms=5, lw=1, capsize=3,
-                    color=color, label=label)
+        ax.errorbar(
+            T,
+            v,
+            yerr=np.where(np.isfinite(e), e, 0.0),
+            fmt=marker + "-",
+            ms=5,
+            lw=1,
+            capsize=3,
+            color=color,
+            label=label,
+        )
     ax.set_xlabel("Temperature (K)")
     ax.set_ylabel("Average PL lifetime (ns)")
-    top = max((np.nanmax(series.column(n) + np.nan_to_num(series.column(n + "_err"))) for n in
-               ("tau_amplitude_weighted_ns", "tau_intensity_weighted_ns")), default=1.0)
-    ax.set_ylim(0, 1.45 * top if np.isfinite(top) and top > 0 else None)  # headroom: the legend sits above the data
+    top = max(
+        (
+            np.nanmax(series.column(n) + np.nan_to_num(series.column(n + "_err")))
+            for n in ("tau_amplitude_weighted_ns", "tau_intensity_weighted_ns")
+        ),
+        default=1.0,
+    )
+    ax.set_ylim(
+        0, 1.45 * top if np.isfinite(top) and top > 0 else None
+    )  # headroom: the legend sits above the data
     K = len(series.fits[0].components) if series.fits else 0
     ax.set_title(f"PL lifetime vs temperature ({K}-exponential reconvolution fits)", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=1)
@@ -121,7 +166,9 @@ def plot_decay_series(series, ax=None):
         t = fit.time_ns - fit.time_ns[int(np.argmax(fit.model))]
         color = cm(0.85 * (Tk - T.min()) / span)
         ax.semilogy(t, np.where(y > 0, y / peak, np.nan), ".", ms=1.5, color=color, alpha=0.5)
-        ax.semilogy(t, (fit.model - fit.background) / peak, "-", lw=1.2, color=color, label=f"{Tk:g} K")
+        ax.semilogy(
+            t, (fit.model - fit.background) / peak, "-", lw=1.2, color=color, label=f"{Tk:g} K"
+        )
     ax.set_ylim(1e-3, 2)
     ax.set_xlabel("Time after the peak (ns)")
     ax.set_ylabel("PL (normalised, background removed)")

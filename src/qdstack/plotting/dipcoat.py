@@ -24,16 +24,44 @@ def plot_dipcoat(fit, ax=None):
         m = np.array([r == reg for r in fit.regimes])
         if m.any():
             err = None if fit.amount_err is None else np.asarray(fit.amount_err)[m]
-            ax.errorbar(u[m], y[m], yerr=err, fmt="o", color=colors[reg], ms=5, capsize=2,
-                        label=f"{reg} regime ({int(m.sum())})")
+            ax.errorbar(
+                u[m],
+                y[m],
+                yerr=err,
+                fmt="o",
+                color=colors[reg],
+                ms=5,
+                capsize=2,
+                label=f"{reg} regime ({int(m.sum())})",
+            )
     ax.plot(grid, yg, color="k", lw=1.4, label="c/U + d U^(2/3)")
-    ax.fill_between(grid, yg - 1.96 * band, yg + 1.96 * band, color="k", alpha=0.12, lw=0, label="95 % band")
-    ax.plot(grid, fit.capillary_coef / grid, ls=":", color=colors["capillary"], lw=1, label="capillary term")
-    ax.plot(grid, fit.draining_coef * grid ** (2 / 3), ls=":", color=colors["draining"], lw=1,
-            label="draining term")
+    ax.fill_between(
+        grid, yg - 1.96 * band, yg + 1.96 * band, color="k", alpha=0.12, lw=0, label="95 % band"
+    )
+    ax.plot(
+        grid,
+        fit.capillary_coef / grid,
+        ls=":",
+        color=colors["capillary"],
+        lw=1,
+        label="capillary term",
+    )
+    ax.plot(
+        grid,
+        fit.draining_coef * grid ** (2 / 3),
+        ls=":",
+        color=colors["draining"],
+        lw=1,
+        label="draining term",
+    )
     if fit.minimum_speed_mm_per_s is not None:
-        ax.axvline(fit.minimum_speed_mm_per_s, color="#7f8c8d", lw=1, ls="--",
-                   label=f"minimum {fit.minimum_speed_mm_per_s:.3g} mm/s")
+        ax.axvline(
+            fit.minimum_speed_mm_per_s,
+            color="#7f8c8d",
+            lw=1,
+            ls="--",
+            label=f"minimum {fit.minimum_speed_mm_per_s:.3g} mm/s",
+        )
     if fit.target is not None:
         ax.axhline(fit.target, color="#27ae60", lw=1, ls="-.", label=f"target {fit.target:g}")
         for s in fit.solutions:
@@ -58,7 +86,9 @@ def plot_trend(fit, ax=None):
     err = None if fit.amount_err is None else np.asarray(fit.amount_err)
     ax.errorbar(x, y, yerr=err, fmt="o", color="#2a5caa", capsize=2, label="measured")
     grid = np.linspace(x.min(), x.max(), 300)
-    ax.plot(grid, fit.predict(grid), color="k", label=f"polynomial, degree {fit.degree} (empirical)")
+    ax.plot(
+        grid, fit.predict(grid), color="k", label=f"polynomial, degree {fit.degree} (empirical)"
+    )
     if fit.target is not None:
         ax.axhline(fit.target, color="#27ae60", ls="-.", lw=1, label=f"target {fit.target:g}")
         for v in fit.x_for_target or ():

@@ -47,25 +47,52 @@ def plot_model_shift_vs_layers(series_list, ax=None, paper: dict | None = None, 
         shift = np.array(s.shift_meV)
         err = np.nan_to_num(np.array(s.shift_meV_err))
         label = f"{s.linker or 'gap'} ({s.gap_nm:.2f} nm)"
-        ax.errorbar(n, shift, yerr=err, fmt="o-", color=color, capsize=2, ms=5, label=f"model: {label}")
+        ax.errorbar(
+            n, shift, yerr=err, fmt="o-", color=color, capsize=2, ms=5, label=f"model: {label}"
+        )
         c = s.chain_fit() if chain else None
         if c is not None:
             nn = np.linspace(1, n.max(), 100)
             ref = s.films[0].peak_eV
-            ax.plot(nn, (c.energy_eV(nn) - ref) * 1e3 + 0 * nn, "--", color=color, lw=0.9, alpha=0.8,
-                    label=f"chain fit: beta = {c.beta_meV:.1f} meV")
+            ax.plot(
+                nn,
+                (c.energy_eV(nn) - ref) * 1e3 + 0 * nn,
+                "--",
+                color=color,
+                lw=0.9,
+                alpha=0.8,
+                label=f"chain fit: beta = {c.beta_meV:.1f} meV",
+            )
         sat = s.saturation_layers
         if sat is not None:
-            ax.plot([sat], [shift[list(n).index(sat)]], marker="s", mfc="none", mec=color, ms=11, mew=1.2)
+            ax.plot(
+                [sat],
+                [shift[list(n).index(sat)]],
+                marker="s",
+                mfc="none",
+                mec=color,
+                ms=11,
+                mew=1.2,
+            )
         if s.linker in paper:
             n_ref, v_ref = paper[s.linker]
-            ax.plot([n_ref], [v_ref], marker="*", color=color, ms=15, mec="k", mew=0.6,
-                    label=f"paper, {s.linker} N = {n_ref}: {v_ref:+.1f} meV (calibration input)")
+            ax.plot(
+                [n_ref],
+                [v_ref],
+                marker="*",
+                color=color,
+                ms=15,
+                mec="k",
+                mew=0.6,
+                label=f"paper, {s.linker} N = {n_ref}: {v_ref:+.1f} meV (calibration input)",
+            )
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel("First-peak shift from N = 1 (meV)")
-    ax.set_title("Simulated first-peak shift (squares: first N reaching 90 % of the largest shift)",
-                 fontsize=9.5)
+    ax.set_title(
+        "Simulated first-peak shift (squares: first N reaching 90 % of the largest shift)",
+        fontsize=9.5,
+    )
     ax.legend(fontsize=7.5, frameon=False, loc="center right")
     return ax
 
@@ -88,13 +115,22 @@ def plot_simulated_spectra(series, ax=None, normalise: bool = True):
         ax.plot([f.peak_eV], [yp], "v", color=color, mec="k", mew=0.5, ms=6)
     if series.solution is not None:
         s = series.solution
-        ax.plot(s.energy_eV, s.absorption_per_eV if normalise else s.absorbance, ":", color="0.4",
-                lw=1.0, label="solution")
+        ax.plot(
+            s.energy_eV,
+            s.absorption_per_eV if normalise else s.absorbance,
+            ":",
+            color="0.4",
+            lw=1.0,
+            label="solution",
+        )
     ax.set_xlim(lo, hi)
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("Absorption per dot (1/eV)" if normalise else "Absorbance (OD, display scale)")
-    ax.set_title(f"{series.linker or 'film'}: simulated band-edge exciton band (markers: first peak)\n"
-                 "the model has no higher transitions and no continuum", fontsize=9)
+    ax.set_title(
+        f"{series.linker or 'film'}: simulated band-edge exciton band (markers: first peak)\n"
+        "the model has no higher transitions and no continuum",
+        fontsize=9,
+    )
     ax.legend(fontsize=7.5, frameon=False, ncol=2)
     return ax
 
@@ -109,7 +145,9 @@ def plot_radiative_lifetime(series, ax=None):
         t = np.array(e.temperatures_K)
         rate = np.array(e.radiative_rate)
         err = np.array(e.radiative_rate_err)
-        ax.errorbar(t, 1.0 / rate, yerr=err / rate**2, fmt="o-", ms=4, capsize=2, label=f"N = {f.layers}")
+        ax.errorbar(
+            t, 1.0 / rate, yerr=err / rate**2, fmt="o-", ms=4, capsize=2, label=f"N = {f.layers}"
+        )
     ax.axhline(1.0, color="0.8", lw=0.8)
     ax.set_xlabel("Temperature (K)")
     ax.set_ylabel("Radiative lifetime / isolated dot")
@@ -143,13 +181,22 @@ def plot_calibration(result, ax=None):
     ax.errorbar(x - 0.08, y, yerr=err, fmt="o", color="C0", capsize=3, label="measured")
     ax.plot(x + 0.08, result.model_shift_meV, "s", color="C3", label="calibrated model")
     if result.reach_meV:
-        ax.plot(x + 0.08, list(result.reach_meV.values()), "_", color="0.3", ms=18, mew=2,
-                label="model at zero barrier (most tunnelling can give)")
+        ax.plot(
+            x + 0.08,
+            list(result.reach_meV.values()),
+            "_",
+            color="0.3",
+            ms=18,
+            mew=2,
+            label="model at zero barrier (most tunnelling can give)",
+        )
     ax.set_xticks(x, labels, fontsize=8)
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set_ylabel("Shift from N = 1 (meV)")
-    vals = ", ".join(f"{k} = {v:.3g}" + (f" ± {result.errors[k]:.2g}" if math.isfinite(result.errors[k]) else "")
-                     for k, v in result.values.items())
+    vals = ", ".join(
+        f"{k} = {v:.3g}" + (f" ± {result.errors[k]:.2g}" if math.isfinite(result.errors[k]) else "")
+        for k, v in result.values.items()
+    )
     notes = []
     if not all(result.plausible.values()):
         notes.append("barrier outside the plausible 0.5-5 eV of an organic linker")
@@ -171,7 +218,9 @@ def plot_saturation_readings(saturation: dict, ax=None):
         ``probability``, ``noiseless``; ``paper_layers``).
     """
     ax = new_axes(ax)
-    names = [k for k in saturation if isinstance(saturation[k], dict) and "reading" in saturation[k]]
+    names = [
+        k for k in saturation if isinstance(saturation[k], dict) and "reading" in saturation[k]
+    ]
     width = 0.8 / max(len(names), 1)
     all_n = sorted({int(n) for k in names for n in saturation[k]["reading"]["probability"]})
     for i, name in enumerate(names):
@@ -179,18 +228,34 @@ def plot_saturation_readings(saturation: dict, ax=None):
         n = np.array([int(k) for k in r["probability"]])
         p = np.array(list(r["probability"].values()))
         x = n + (i - (len(names) - 1) / 2) * width
-        ax.bar(x, p, width=width, color=f"C{i}", alpha=0.8,
-               label=f"{name}: model series reads {r['noiseless']} without noise")
+        ax.bar(
+            x,
+            p,
+            width=width,
+            color=f"C{i}",
+            alpha=0.8,
+            label=f"{name}: model series reads {r['noiseless']} without noise",
+        )
         paper = int(saturation[name]["paper_layers"])
         pp = float(r["probability"].get(str(paper), 0.0))
-        ax.plot([paper + (i - (len(names) - 1) / 2) * width], [pp + 0.02], marker="v", color=f"C{i}", mec="k",
-                ms=10, ls="none", label=f"{name}: paper reads {paper} (P = {pp:.2f})")
+        ax.plot(
+            [paper + (i - (len(names) - 1) / 2) * width],
+            [pp + 0.02],
+            marker="v",
+            color=f"C{i}",
+            mec="k",
+            ms=10,
+            ls="none",
+            label=f"{name}: paper reads {paper} (P = {pp:.2f})",
+        )
     ax.set_xticks(all_n)
     ax.set_xlabel("Saturation layer count read from a noisy series (90 % rule)")
     ax.set_ylabel("Probability")
     sd = saturation.get("peak_sd_meV")
-    ax.set_title(f"Series drawn from the model, each film's peak ±{sd:g} meV" if sd else "Noisy readings",
-                 fontsize=10)
+    ax.set_title(
+        f"Series drawn from the model, each film's peak ±{sd:g} meV" if sd else "Noisy readings",
+        fontsize=10,
+    )
     ax.set_ylim(0, max(0.6, ax.get_ylim()[1]))
     ax.legend(fontsize=7.5, frameon=False, loc="upper left")
     return ax

@@ -40,7 +40,9 @@ def plot_plqy(result, axes=None):
     for ax in axes:
         ax.set_xlabel("wavelength (nm)")
         ax.axhline(0, color="k", lw=0.5)
-    axes[0].set_ylabel("signal − dark level" + (" (response-corrected)" if result.response_corrected else ""))
+    axes[0].set_ylabel(
+        "signal − dark level" + (" (response-corrected)" if result.response_corrected else "")
+    )
     axes[0].legend(fontsize=8, loc="upper right")
     axes[1].legend(fontsize=8, loc="upper right")
     return fig

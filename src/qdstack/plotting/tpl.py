@@ -20,8 +20,16 @@ def plot_peak_energy(analysis, ax=None):
     E = analysis.peak_eV
     err = analysis.peak_eV_err
     yerr = np.where(np.isfinite(err), err, 0.0) * 1e3 if np.any(np.isfinite(err)) else None
-    ax.errorbar(T, E, yerr=None if yerr is None else yerr * 1e-3, fmt="o", color="C0", ms=5, capsize=3,
-                label="PL peak")
+    ax.errorbar(
+        T,
+        E,
+        yerr=None if yerr is None else yerr * 1e-3,
+        fmt="o",
+        color="C0",
+        ms=5,
+        capsize=3,
+        label="PL peak",
+    )
     f = analysis.energy_fit
     Tf = _fine_T(T)
 
@@ -50,8 +58,16 @@ def plot_linewidth(analysis, ax=None):
     T = analysis.temperature_K
     G = analysis.fwhm_meV
     err = analysis.fwhm_meV_err
-    ax.errorbar(T, G, yerr=np.where(np.isfinite(err), err, 0.0) if np.any(np.isfinite(err)) else None,
-                fmt="o", color="C0", ms=5, capsize=3, label="PL FWHM")
+    ax.errorbar(
+        T,
+        G,
+        yerr=np.where(np.isfinite(err), err, 0.0) if np.any(np.isfinite(err)) else None,
+        fmt="o",
+        color="C0",
+        ms=5,
+        capsize=3,
+        label="PL FWHM",
+    )
     Tf = _fine_T(T)
     styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
     for i, w in enumerate(analysis.width_fits):
@@ -62,8 +78,14 @@ def plot_linewidth(analysis, ax=None):
             err = f" ± {w.E_LO_meV_err:.2g}" if np.isfinite(w.E_LO_meV_err) else ""
             head = f"E_LO free = {w.E_LO_meV:.1f}{err} meV{corr}"
         label = f"{head}: Γ0 = {w.Gamma0_meV:.1f}, γ_LO = {w.gamma_LO_meV:.1f} meV, r² = {w.r2:.4f}"
-        ax.plot(Tf, w.width_meV(Tf), linestyle=styles[i % len(styles)], lw=1.6 if i == 0 else 1.1,
-                color="C3" if i == 0 else f"C{(i % 8) + 1 if (i % 8) + 1 != 3 else 9}", label=label)
+        ax.plot(
+            Tf,
+            w.width_meV(Tf),
+            linestyle=styles[i % len(styles)],
+            lw=1.6 if i == 0 else 1.1,
+            color="C3" if i == 0 else f"C{(i % 8) + 1 if (i % 8) + 1 != 3 else 9}",
+            label=label,
+        )
     ax.set_xlabel("Temperature (K)")
     ax.set_ylabel("PL FWHM (meV)")
     ax.set_title("Line width vs temperature: eqn (3), Γ0 + γ_LO/(exp(E_LO/kT) − 1)", fontsize=10)
@@ -80,11 +102,20 @@ def plot_tpl_spectra(analysis, spectra, ax=None):
     T = analysis.temperature_K
     span = (T.max() - T.min()) or 1.0
     wmax = float(np.nanmax(analysis.fwhm_meV)) * 1e-3
-    ax.set_xlim(float(np.nanmin(analysis.peak_eV)) - 2.5 * wmax, float(np.nanmax(analysis.peak_eV)) + 2.5 * wmax)
+    ax.set_xlim(
+        float(np.nanmin(analysis.peak_eV)) - 2.5 * wmax,
+        float(np.nanmax(analysis.peak_eV)) + 2.5 * wmax,
+    )
     for Tk, spec in zip(T, spectra):
         y = spec.intensity - np.median(spec.intensity[: max(3, len(spec) // 20)])
         peak = float(np.max(y)) or 1.0
-        ax.plot(spec.energy_eV, y / peak, lw=1.0, color=cm(0.85 * (Tk - T.min()) / span), label=f"{Tk:g} K")
+        ax.plot(
+            spec.energy_eV,
+            y / peak,
+            lw=1.0,
+            color=cm(0.85 * (Tk - T.min()) / span),
+            label=f"{Tk:g} K",
+        )
     ax.plot(analysis.peak_eV, np.ones_like(analysis.peak_eV), "k|", ms=8, label="fitted peaks")
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("PL per unit energy (normalised)")

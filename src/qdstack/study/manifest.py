@@ -166,7 +166,9 @@ class TemFile(_Strict):
         if self.crop is not None:
             x0, y0, x1, y1 = self.crop
             if min(self.crop) < 0 or x1 <= x0 or y1 <= y0:
-                raise ValueError("crop is [x0, y0, x1, y1] in pixels with x1 > x0 >= 0 and y1 > y0 >= 0")
+                raise ValueError(
+                    "crop is [x0, y0, x1, y1] in pixels with x1 > x0 >= 0 and y1 > y0 >= 0"
+                )
         return self
 
 
@@ -267,8 +269,15 @@ class Sample(_Strict):
             raise ValueError("thickness_err_nm needs thickness_nm")
         if self.tpl and self.tpl_table is not None:
             raise ValueError("give either tpl (spectra) or tpl_table, not both")
-        if self.decays and self.irf is None and self.irf_fwhm_ns is None and any(d.irf is None for d in self.decays):
-            raise ValueError("decays need an IRF: give irf (a file), irf_fwhm_ns, or irf for each decay")
+        if (
+            self.decays
+            and self.irf is None
+            and self.irf_fwhm_ns is None
+            and any(d.irf is None for d in self.decays)
+        ):
+            raise ValueError(
+                "decays need an IRF: give irf (a file), irf_fwhm_ns, or irf for each decay"
+            )
         if len(self.xrd) != len({x.direction for x in self.xrd}):
             raise ValueError("xrd lists the same direction twice")
         temps = [t.temperature_K for t in self.tpl]
@@ -423,7 +432,9 @@ def parse_manifest(text: str, source: str = "<manifest>", root: Path | None = No
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"not valid TOML: {exc}", source) from None
     if "root" in data:
-        raise ManifestError("'root' is not a manifest key (paths resolve against the manifest's folder)", source)
+        raise ManifestError(
+            "'root' is not a manifest key (paths resolve against the manifest's folder)", source
+        )
     data["root"] = root if root is not None else Path(".")
     duplicate = _duplicate_sample_names(text, data.get("sample"))
     try:
@@ -453,8 +464,10 @@ def _duplicate_sample_names(text: str, samples) -> str | None:
             line_k = _line_of(text, ("sample", k, "name"))
             line_j = _line_of(text, ("sample", j, "name")) if j < len(headers) else None
             at = f" (line {line_j})" if line_j else ""
-            found.append(f"line {line_k}: sample[{k + 1}].name: {name!r} is also the name of sample[{j + 1}]{at}; "
-                         "sample names must be unique")
+            found.append(
+                f"line {line_k}: sample[{k + 1}].name: {name!r} is also the name of sample[{j + 1}]{at}; "
+                "sample names must be unique"
+            )
         else:
             first[name] = k
     return "; ".join(found) or None
@@ -494,7 +507,7 @@ def _error_text(text: str, exc: ValidationError, duplicate: str | None) -> str:
         loc = tuple(err["loc"])
         msg = err["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if loc == ("sample",) and "unique" in msg:
             if duplicate:
                 items.append((0, duplicate))
@@ -508,8 +521,11 @@ def _error_text(text: str, exc: ValidationError, duplicate: str | None) -> str:
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc)
             msg = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        elif (err["type"] not in ("missing", "value_error") and got is not None
-                and not isinstance(got, (dict, list, tuple))):
+        elif (
+            err["type"] not in ("missing", "value_error")
+            and got is not None
+            and not isinstance(got, (dict, list, tuple))
+        ):
             shown = repr(got)
             got_text = f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
         line_text = f"line {line}: " if line else ""
@@ -533,9 +549,13 @@ def load_manifest(path: str | Path) -> Study:
     except FileNotFoundError:
         raise ManifestError("no such file", str(path)) from None
     except IsADirectoryError:
-        raise ManifestError("is a directory; give the manifest file (study.toml)", str(path)) from None
+        raise ManifestError(
+            "is a directory; give the manifest file (study.toml)", str(path)
+        ) from None
     except OSError as exc:
-        raise ManifestError(f"cannot read the manifest ({exc.strerror or exc})", str(path)) from None
+        raise ManifestError(
+            f"cannot read the manifest ({exc.strerror or exc})", str(path)
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

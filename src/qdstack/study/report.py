@@ -15,7 +15,17 @@ from qdstack import __version__
 
 __all__ = ["render_report"]
 
-_TEXT_COLUMNS = {"sample", "file", "linker", "label", "direction", "name", "quantity", "unit", "method"}
+_TEXT_COLUMNS = {
+    "sample",
+    "file",
+    "linker",
+    "label",
+    "direction",
+    "name",
+    "quantity",
+    "unit",
+    "method",
+}
 
 
 def _num(value):
@@ -76,8 +86,16 @@ def _measurements(s) -> str:
     return ", ".join(parts) or "—"
 
 
-def render_report(run, *, comparison=None, comparison_intro: str = "", discussion=(), intro: str = "",
-                  headline: str = "", sections=()) -> str:
+def render_report(
+    run,
+    *,
+    comparison=None,
+    comparison_intro: str = "",
+    discussion=(),
+    intro: str = "",
+    headline: str = "",
+    sections=(),
+) -> str:
     """HTML text of the report of a :class:`~qdstack.study.runner.StudyRun`.
 
     Parameters
@@ -127,10 +145,18 @@ def render_report(run, *, comparison=None, comparison_intro: str = "", discussio
         for s in study.sample
     ]
     comparison = comparison if comparison is not None else run.results.get("comparison")
-    extra = [{"id": sec["id"], "title": sec["title"], "paragraphs": list(sec.get("paragraphs", ())),
-              "tables": [(k, _table(v)) for k, v in sec.get("tables", ())],
-              "figures": [(k, base64.b64encode(v).decode("ascii")) for k, v in sec.get("figures", ())]}
-             for sec in sections]
+    extra = [
+        {
+            "id": sec["id"],
+            "title": sec["title"],
+            "paragraphs": list(sec.get("paragraphs", ())),
+            "tables": [(k, _table(v)) for k, v in sec.get("tables", ())],
+            "figures": [
+                (k, base64.b64encode(v).decode("ascii")) for k, v in sec.get("figures", ())
+            ],
+        }
+        for sec in sections
+    ]
     return env.get_template("report.html.j2").render(
         study=study,
         samples=samples,

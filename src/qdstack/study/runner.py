@@ -25,7 +25,13 @@ from pathlib import Path
 
 from qdstack import __version__
 from qdstack.errors import OptionError, QdstackError
-from qdstack.io.writers import atomic_write_bytes, atomic_write_text, to_jsonable, write_csv, write_json
+from qdstack.io.writers import (
+    atomic_write_bytes,
+    atomic_write_text,
+    to_jsonable,
+    write_csv,
+    write_json,
+)
 from qdstack.study import analyses
 from qdstack.study.manifest import Study, load_manifest
 from qdstack.study.tasks import Task, TaskOutput, task_key
@@ -111,7 +117,7 @@ def relative_paths(obj, root: Path):
     """
     prefix = str(Path(root).resolve()) + os.sep
     if isinstance(obj, str):
-        return Path(obj[len(prefix):]).as_posix() if obj.startswith(prefix) else obj
+        return Path(obj[len(prefix) :]).as_posix() if obj.startswith(prefix) else obj
     if isinstance(obj, dict):
         return {relative_paths(k, root): relative_paths(v, root) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -124,8 +130,21 @@ def provenance(study: Study, file_hashes: dict[str, str]) -> dict:
     from importlib import metadata
 
     deps = {}
-    for name in ("numpy", "scipy", "lmfit", "matplotlib", "dask", "distributed", "pydantic",
-                 "jinja2", "ptufile", "sdtfile", "rdkit", "xrayutilities", "pyamg"):
+    for name in (
+        "numpy",
+        "scipy",
+        "lmfit",
+        "matplotlib",
+        "dask",
+        "distributed",
+        "pydantic",
+        "jinja2",
+        "ptufile",
+        "sdtfile",
+        "rdkit",
+        "xrayutilities",
+        "pyamg",
+    ):
         try:
             deps[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -191,11 +210,21 @@ def run_study(
     manifest = Path(manifest)
     study = load_manifest(manifest)
     text = manifest.read_text(encoding="utf-8-sig")
-    return run_loaded_study(study, text, out_dir, scheduler=scheduler, on_progress=on_progress, report=report)
+    return run_loaded_study(
+        study, text, out_dir, scheduler=scheduler, on_progress=on_progress, report=report
+    )
 
 
-def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=None, on_progress=None,
-                     report: bool = True, extra_results: dict | None = None) -> StudyRun:
+def run_loaded_study(
+    study: Study,
+    manifest_text: str,
+    out_dir,
+    *,
+    scheduler=None,
+    on_progress=None,
+    report: bool = True,
+    extra_results: dict | None = None,
+) -> StudyRun:
     """:func:`run_study` for an already validated :class:`Study` (used by ``reproduce``)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -227,14 +256,21 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
         # lmfit silences a warning with the process-global warnings.catch_warnings while it
         # builds a fit's uncertainties, and a second fit in another thread races that (the
         # flaky 'UFloat std_dev==0' of issue 16); processes also sidestep the GIL
-        with dask_client(scheduler, n_workers=max(1, min(4, os.cpu_count() or 1)), processes=True,
-                         threads_per_worker=1, n_tasks=len(todo)) as client:
+        with dask_client(
+            scheduler,
+            n_workers=max(1, min(4, os.cpu_count() or 1)),
+            processes=True,
+            threads_per_worker=1,
+            n_tasks=len(todo),
+        ) as client:
             from dask.distributed import as_completed
 
             futures = {}
             for t in todo:
                 deps = {d: (outputs[d] if d in outputs else futures[d]) for d in t.depends}
-                futures[t.name] = client.submit(_execute, t, deps, key=f"qdstack-{t.name}-{keys[t.name]}", pure=False)
+                futures[t.name] = client.submit(
+                    _execute, t, deps, key=f"qdstack-{t.name}-{keys[t.name]}", pure=False
+                )
             by_key = {f.key: name for name, f in futures.items()}
             for fut in as_completed(list(futures.values())):
                 name = by_key[fut.key]
@@ -265,7 +301,15 @@ def run_loaded_study(study: Study, manifest_text: str, out_dir, *, scheduler=Non
     # input paths relative to the manifest's folder, so results.json stays valid when the study moves
     results = relative_paths(results, study.root)
     write_json(out_dir / "results.json", results)
-    run = StudyRun(study, manifest_text, ordered, {k: errors[k] for k in results["errors"]}, results, out_dir, cached)
+    run = StudyRun(
+        study,
+        manifest_text,
+        ordered,
+        {k: errors[k] for k in results["errors"]},
+        results,
+        out_dir,
+        cached,
+    )
     if report:
         from qdstack.study.report import render_report
 
@@ -278,4 +322,3 @@ def _write_task_files(out_dir: Path, out: TaskOutput) -> None:
         write_csv(out_dir / "tables" / f"{out.name}_{table}.csv", columns)
     for fig, data in out.figures.items():
         atomic_write_bytes(out_dir / "figures" / f"{out.name}_{fig}.png", data)
-

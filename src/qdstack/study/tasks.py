@@ -88,7 +88,9 @@ class TaskOutput:
         )
 
 
-def task_key(task: Task, file_hashes: dict[str, str], dep_keys: dict[str, str], version: str) -> str:
+def task_key(
+    task: Task, file_hashes: dict[str, str], dep_keys: dict[str, str], version: str
+) -> str:
     """Cache key: hash of the task's kind, payload, input-file contents, dependencies and version."""
 
     def sub(obj: Any) -> Any:

@@ -27,10 +27,30 @@ from qdstack.synthetic.tem import SyntheticMicrograph, lattice_image, tem_microg
 from qdstack.synthetic.xrd import SyntheticProfile, XRDPeakSpec, xrd_expected_counts, xrd_profile
 from qdstack.synthetic.angle import SyntheticAngleSeries, angle_pl_series, dipole_pattern_numeric
 
-__all__ = ["rng_from", "film_absorbance", "film_background", "absorption_film_spectrum",
-    "IRFShape", "SyntheticDecay", "decay_expected_counts", "gaussian_irf_shape", "irf_histogram",
-    "measured_like_irf_shape", "simulate_decay", "simulate_irf_counts",
-    "TPLTable", "pl_spectrum_nm", "tpl_table",
-    "SyntheticMicrograph", "tem_micrograph", "lattice_image",
-    "XRDPeakSpec", "SyntheticProfile", "xrd_expected_counts", "xrd_profile",
-    "SyntheticAngleSeries", "angle_pl_series", "dipole_pattern_numeric"]
+__all__ = [
+    "rng_from",
+    "film_absorbance",
+    "film_background",
+    "absorption_film_spectrum",
+    "IRFShape",
+    "SyntheticDecay",
+    "decay_expected_counts",
+    "gaussian_irf_shape",
+    "irf_histogram",
+    "measured_like_irf_shape",
+    "simulate_decay",
+    "simulate_irf_counts",
+    "TPLTable",
+    "pl_spectrum_nm",
+    "tpl_table",
+    "SyntheticMicrograph",
+    "tem_micrograph",
+    "lattice_image",
+    "XRDPeakSpec",
+    "SyntheticProfile",
+    "xrd_expected_counts",
+    "xrd_profile",
+    "SyntheticAngleSeries",
+    "angle_pl_series",
+    "dipole_pattern_numeric",
+]

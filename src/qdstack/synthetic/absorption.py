@@ -108,6 +108,10 @@ def absorption_film_spectrum(
     wavelength_nm, absorbance : ndarray
     """
     rng = rng_from(seed)
-    lam = np.arange(600.0, 399.99, -0.5) if wavelength_nm is None else np.asarray(wavelength_nm, float)
+    lam = (
+        np.arange(600.0, 399.99, -0.5)
+        if wavelength_nm is None
+        else np.asarray(wavelength_nm, float)
+    )
     a = film_absorbance(HC_EV_NM / lam, peak_eV, height_od, **shape)
     return lam, a + rng.normal(0.0, noise_od, lam.size)

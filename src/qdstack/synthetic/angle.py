@@ -80,7 +80,9 @@ def dipole_pattern_numeric(theta_deg, n_film: float, n_azimuth: int = 360):
 def _line(e, peak_eV, fwhm_meV, shape):
     s = fwhm_meV * 1e-3 / (2 * math.sqrt(2 * math.log(2)))
     g = np.exp(-0.5 * ((e - peak_eV) / s) ** 2)
-    if shape == "asymmetric":  # a weaker, broader low-energy shoulder (phonon side band / trap states)
+    if (
+        shape == "asymmetric"
+    ):  # a weaker, broader low-energy shoulder (phonon side band / trap states)
         g = g + 0.25 * np.exp(-0.5 * ((e - peak_eV + 0.035) / (1.6 * s)) ** 2)
     elif shape != "gaussian":
         raise ValueError(f"unknown line shape {shape!r}; use gaussian or asymmetric")
@@ -114,7 +116,9 @@ class SyntheticAngleSeries:
 
     def to_text(self, i: int) -> str:
         """CSV text of spectrum ``i`` (header ``wavelength_nm,counts``), as a spectrometer export."""
-        rows = "\n".join(f"{w:.3f},{int(round(c))}" for w, c in zip(self.wavelength_nm, self.counts[i]))
+        rows = "\n".join(
+            f"{w:.3f},{int(round(c))}" for w, c in zip(self.wavelength_nm, self.counts[i])
+        )
         return f"# synthetic PL at {self.angles_deg[i]:g} deg ({self.mechanism})\nwavelength_nm,counts\n{rows}\n"
 
 
@@ -165,7 +169,11 @@ def angle_pl_series(
     SyntheticAngleSeries
     """
     ang = np.asarray(angles_deg, dtype=float)
-    lam = np.arange(460.0, 560.0001, 0.25) if wavelength_nm is None else np.asarray(wavelength_nm, dtype=float)
+    lam = (
+        np.arange(460.0, 560.0001, 0.25)
+        if wavelength_nm is None
+        else np.asarray(wavelength_nm, dtype=float)
+    )
     e = HC_EV_NM / lam
     jac = HC_EV_NM / lam**2
     w_ip, w_op = dipole_pattern_numeric(ang, n_film)
@@ -187,7 +195,9 @@ def angle_pl_series(
             escape = np.mean(np.exp(-alpha_d[:, None] * z[None, :] / c), axis=1)
             rows.append((2 / 3 * a + 1 / 3 * b) * g0 * escape)
     else:
-        raise ValueError(f"unknown mechanism {mechanism!r}; use isotropic, anisotropic or reabsorption")
+        raise ValueError(
+            f"unknown mechanism {mechanism!r}; use isotropic, anisotropic or reabsorption"
+        )
     per_nm = np.array(rows) * jac[None, :]
     expected = per_nm / per_nm.max() * counts_peak + dark_counts
     counts = rng_from(seed).poisson(expected).astype(float)
@@ -195,7 +205,14 @@ def angle_pl_series(
     if mechanism == "anisotropic":
         truth.update(fraction=fraction, offset_meV=offset_meV)
     if mechanism == "reabsorption":
-        truth.update(tau=tau, tau_ref_eV=peak_eV if tau_ref_eV is None else tau_ref_eV, urbach_meV=urbach_meV)
+        truth.update(
+            tau=tau, tau_ref_eV=peak_eV if tau_ref_eV is None else tau_ref_eV, urbach_meV=urbach_meV
+        )
     return SyntheticAngleSeries(
-        angles_deg=ang, wavelength_nm=lam, counts=counts, expected=expected, mechanism=mechanism, truth=truth
+        angles_deg=ang,
+        wavelength_nm=lam,
+        counts=counts,
+        expected=expected,
+        mechanism=mechanism,
+        truth=truth,
     )

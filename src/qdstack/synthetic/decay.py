@@ -128,7 +128,9 @@ class IRFShape:
             if math.isclose(tail, tau_ns, rel_tol=1e-6):
                 tail = tau_ns * (1.0 + 1e-5)  # the limit is smooth; avoid 0/0
             # density of Exp(a) + Exp(b): (exp(-t/a) - exp(-t/b)) / (a - b)
-            c = (tail * _emg_cdf(t, mu, self.sigma_ns, tail) - tau_ns * _emg_cdf(t, mu, self.sigma_ns, tau_ns))
+            c = tail * _emg_cdf(t, mu, self.sigma_ns, tail) - tau_ns * _emg_cdf(
+                t, mu, self.sigma_ns, tau_ns
+            )
             out += w * tau_ns * c / (tail - tau_ns)
         return out
 
@@ -188,7 +190,9 @@ def measured_like_irf_shape(
     parts = [(t0_ns, 0.0, core), (t0_ns, tail_ns, tail_fraction)]
     if echo_fraction > 0:
         parts.append((t0_ns + echo_delay_ns, 0.0, echo_fraction))
-    return IRFShape(sigma, tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts))
+    return IRFShape(
+        sigma, tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts)
+    )
 
 
 def _edges(time_ns) -> tuple[np.ndarray, float]:
@@ -327,7 +331,9 @@ class SyntheticDecay:
         return float(np.sum(a * t * t) / np.sum(a * t))
 
 
-def simulate_irf_counts(time_ns, shape: IRFShape, counts: float = 1e5, background: float = 0.0, seed=None):
+def simulate_irf_counts(
+    time_ns, shape: IRFShape, counts: float = 1e5, background: float = 0.0, seed=None
+):
     """A measured IRF: Poisson counts of ``counts`` photons of the response plus flat background."""
     rng = rng_from(seed)
     mu = irf_histogram(time_ns, shape) * counts + background
@@ -381,7 +387,13 @@ def simulate_decay(
         irf = measured_like_irf_shape(t0_ns=t[-1] / 8.0)
     amp = np.asarray(amplitudes, dtype=float)
     mu = decay_expected_counts(
-        t, irf, amp, taus_ns, signal_counts=signal_counts, background=background, period_ns=period_ns
+        t,
+        irf,
+        amp,
+        taus_ns,
+        signal_counts=signal_counts,
+        background=background,
+        period_ns=period_ns,
     )
     counts = rng.poisson(mu).astype(float)
     measured_irf = None

@@ -71,8 +71,10 @@ class SyntheticPLQY:
         folder.mkdir(parents=True, exist_ok=True)
         paths = {}
         for name, y, head in (
-            ("empty", self.empty, "counts"), ("out_of_beam", self.out_of_beam, "counts"),
-            ("in_beam", self.in_beam, "counts"), ("response", self.correction, "correction_factor"),
+            ("empty", self.empty, "counts"),
+            ("out_of_beam", self.out_of_beam, "counts"),
+            ("in_beam", self.in_beam, "counts"),
+            ("response", self.correction, "correction_factor"),
         ):
             p = folder / f"{name}.csv"
             rows = "\n".join(f"{x:.4f},{v:.6g}" for x, v in zip(self.wavelength_nm, y))
@@ -142,7 +144,11 @@ def sphere_spectra(
         if not 0 <= v <= 1:
             raise ValueError(f"{name} must be within [0, 1], got {v}")
     rng = rng_from(seed)
-    x = np.arange(380.0, 650.0 + 1e-9, 0.25) if wavelength_nm is None else np.asarray(wavelength_nm, float)
+    x = (
+        np.arange(380.0, 650.0 + 1e-9, 0.25)
+        if wavelength_nm is None
+        else np.asarray(wavelength_nm, float)
+    )
     sig_l = laser_fwhm_nm / (2 * np.sqrt(2 * np.log(2)))
     laser = _unit_area(np.exp(-0.5 * ((x - laser_nm) / sig_l) ** 2), x)
     e = HC_EV_NM / x

@@ -29,7 +29,21 @@ TPL_TRUTH = {
     "E_LO_meV": 25.0,
 }
 #: a 10-300 K series like the paper's (Fig. S9-S10)
-TEMPERATURES_K = (10.0, 20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 180.0, 210.0, 240.0, 270.0, 300.0)
+TEMPERATURES_K = (
+    10.0,
+    20.0,
+    40.0,
+    60.0,
+    80.0,
+    100.0,
+    120.0,
+    150.0,
+    180.0,
+    210.0,
+    240.0,
+    270.0,
+    300.0,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,11 @@ class TPLTable:
 
     def columns(self) -> dict:
         """Columns for :func:`qdstack.io.writers.write_csv` (the ``qdstack tpl`` table format)."""
-        return {"temperature_K": self.temperature_K, "peak_eV": self.peak_eV, "fwhm_meV": self.fwhm_meV}
+        return {
+            "temperature_K": self.temperature_K,
+            "peak_eV": self.peak_eV,
+            "fwhm_meV": self.fwhm_meV,
+        }
 
 
 def tpl_table(
@@ -97,7 +115,9 @@ def tpl_table(
     truth = {**TPL_TRUTH, **params}
     rng = rng_from(seed)
     T = np.asarray(temperatures_K, dtype=float)
-    E = peak_energy_eV(T, truth["E0_eV"], truth["A_TE_meV_per_K"], truth["A_EP_meV"], truth["hbar_omega_meV"])
+    E = peak_energy_eV(
+        T, truth["E0_eV"], truth["A_TE_meV_per_K"], truth["A_EP_meV"], truth["hbar_omega_meV"]
+    )
     G = linewidth_meV(T, truth["Gamma0_meV"], truth["gamma_LO_meV"], truth["E_LO_meV"])
     return TPLTable(
         temperature_K=T,
@@ -144,7 +164,11 @@ def pl_spectrum_nm(
     wavelength_nm, counts : ndarray
     """
     rng = rng_from(seed)
-    lam = np.arange(450.0, 560.0001, 0.25) if wavelength_nm is None else np.asarray(wavelength_nm, dtype=float)
+    lam = (
+        np.arange(450.0, 560.0001, 0.25)
+        if wavelength_nm is None
+        else np.asarray(wavelength_nm, dtype=float)
+    )
     E = HC_EV_NM / lam
     sigma = fwhm_meV * 1e-3 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     per_eV = np.exp(-0.5 * ((E - peak_eV) / sigma) ** 2)

@@ -178,7 +178,11 @@ def xrd_profile(
         q = x
         wl = None
     elif x_unit == "2theta":
-        x = np.linspace(q_to_two_theta_deg(lo, wavelength_nm), q_to_two_theta_deg(hi, wavelength_nm), int(points))
+        x = np.linspace(
+            q_to_two_theta_deg(lo, wavelength_nm),
+            q_to_two_theta_deg(hi, wavelength_nm),
+            int(points),
+        )
         q = two_theta_to_q_per_nm(x, wavelength_nm)
         wl = float(wavelength_nm)
     else:
@@ -189,6 +193,12 @@ def xrd_profile(
     else:
         counts = expected.copy()
     return SyntheticProfile(
-        x=x, q_per_nm=q, counts=counts, expected=expected, background=bgr, peaks=specs, x_unit=x_unit,
+        x=x,
+        q_per_nm=q,
+        counts=counts,
+        expected=expected,
+        background=bgr,
+        peaks=specs,
+        x_unit=x_unit,
         wavelength_nm=wl,
     )

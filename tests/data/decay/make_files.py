@@ -28,7 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qdstack.synthetic.decay import decay_expected_counts, measured_like_irf_shape, simulate_irf_counts
+from qdstack.synthetic.decay import (
+    decay_expected_counts,
+    measured_like_irf_shape,
+    simulate_irf_counts,
+)
 
 HERE = Path(__file__).resolve().parent
 SEED = 20240611
@@ -36,7 +40,10 @@ SEED = 20240611
 # -- PicoQuant unified tags ----------------------------------------------------------
 
 _TY = {
-    "Empty8": 0xFFFF0008, "Bool8": 0x00000008, "Int8": 0x10000008, "Float8": 0x20000008,
+    "Empty8": 0xFFFF0008,
+    "Bool8": 0x00000008,
+    "Int8": 0x10000008,
+    "Float8": 0x20000008,
     "AnsiString": 0x4001FFFF,
 }
 
@@ -95,8 +102,9 @@ def write_phu(path: Path, curves: list[np.ndarray], resolution_s: float, sync_ra
     path.write_bytes(data)
 
 
-def write_t2_ptu(path: Path, sync_ps: np.ndarray, photon_ps: np.ndarray, photon_ch: np.ndarray,
-                 period_s: float) -> None:
+def write_t2_ptu(
+    path: Path, sync_ps: np.ndarray, photon_ps: np.ndarray, photon_ch: np.ndarray, period_s: float
+) -> None:
     """HydraHarp V2 T2 records (1 ps resolution): sync = special record with channel 0."""
     wrap = 33554432
     events = np.concatenate([sync_ps, photon_ps])
@@ -115,15 +123,23 @@ def write_t2_ptu(path: Path, sync_ps: np.ndarray, photon_ps: np.ndarray, photon_
     tags = [
         ("File_GUID", "{%s}" % str(uuid.UUID(int=SEED + 1)).upper()),
         ("File_Comment", "qdstack synthetic T2 test file"),
-        ("Measurement_Mode", 2), ("Measurement_SubMode", 0),
-        ("MeasDesc_GlobalResolution", 1e-12), ("MeasDesc_Resolution", 1e-12),
+        ("Measurement_Mode", 2),
+        ("Measurement_SubMode", 0),
+        ("MeasDesc_GlobalResolution", 1e-12),
+        ("MeasDesc_Resolution", 1e-12),
         ("MeasDesc_AcquisitionTime", int(np.ceil(events.max() * 1e-9))),
         ("TTResult_SyncRate", int(round(1.0 / period_s))),
         ("TTResult_NumberOfRecords", int(rec.size)),
-        ("TTResultFormat_TTTRRecType", 0x01010204), ("TTResultFormat_BitsPerRecord", 32),
+        ("TTResultFormat_TTTRRecType", 0x01010204),
+        ("TTResultFormat_BitsPerRecord", 32),
         ("HW_InpChannels", 3),
     ]
-    head = b"PQTTTR\0\0" + b"1.0.00\0\0" + b"".join(encode_tag(n, v) for n, v in tags) + encode_tag("Header_End", None)
+    head = (
+        b"PQTTTR\0\0"
+        + b"1.0.00\0\0"
+        + b"".join(encode_tag(n, v) for n, v in tags)
+        + encode_tag("Header_End", None)
+    )
     path.write_bytes(head + rec.tobytes())
 
 
@@ -183,7 +199,12 @@ def main() -> None:
     with open(HERE / "irf_ns.csv", "w") as fh:
         fh.write("# instrument response for decay_ns.csv (same bins)\ntime_ns,counts\n")
         fh.writelines(f"{a:.2f},{int(b)}\n" for a, b in zip(t, g))
-    truth["decay_ns.csv"] = {"tau_ns": 2.0, "bins": 256, "bin_width_ns": 0.05, "photons": int(y.sum())}
+    truth["decay_ns.csv"] = {
+        "tau_ns": 2.0,
+        "bins": 256,
+        "bin_width_ns": 0.05,
+        "photons": int(y.sum()),
+    }
 
     # text, ps, tab-separated, two count columns (channel 1 has more photons)
     y0 = rng.poisson(decay_expected_counts(t, irf, [1.0], [1.0], signal_counts=1e4, background=1.0))
@@ -192,62 +213,104 @@ def main() -> None:
         fh.write("Exported from a TCSPC program\nResolution: 50 ps\n")
         fh.write("Time [ps]\tDetector A\tDetector B\n")
         fh.writelines(f"{a * 1e3:.0f}\t{int(b)}\t{int(c)}\n" for a, b, c in zip(t, y0, y1))
-    truth["decay_2ch_ps.tsv"] = {"channels": [[0, int(y0.sum())], [1, int(y1.sum())]], "tau_ns": [1.0, 3.0],
-                                 "bin_width_ns": 0.05}
+    truth["decay_2ch_ps.tsv"] = {
+        "channels": [[0, int(y0.sum())], [1, int(y1.sum())]],
+        "tau_ns": [1.0, 3.0],
+        "bin_width_ns": 0.05,
+    }
 
     # PTU T3 image through ptufile.imwrite: 2 x 2 pixels, 2 channels, 256 bins of 50 ps, period 12.8 ns
     import ptufile
 
     period = 12.8
-    mus = [decay_expected_counts(t, irf, [1.0], [tau], signal_counts=n, background=0.5, period_ns=period)
-           for tau, n in ((2.5, 8e3), (1.2, 3e3))]
+    mus = [
+        decay_expected_counts(
+            t, irf, [1.0], [tau], signal_counts=n, background=0.5, period_ns=period
+        )
+        for tau, n in ((2.5, 8e3), (1.2, 3e3))
+    ]
     img = np.zeros((2, 2, 2, 256), dtype=np.uint16)
     for c, m in enumerate(mus):
         for iy in range(2):
             for ix in range(2):
                 img[iy, ix, c] = rng.poisson(m / 4.0)
-    ptufile.imwrite(HERE / "decay_t3.ptu", img, global_resolution=period * 1e-9, tcspc_resolution=50e-12,
-                    guid="{%s}" % str(uuid.UUID(int=SEED + 2)).upper(), datetime=datetime(2024, 6, 11, 12, 0, 0),
-                    comment="qdstack synthetic T3 test image")
+    ptufile.imwrite(
+        HERE / "decay_t3.ptu",
+        img,
+        global_resolution=period * 1e-9,
+        tcspc_resolution=50e-12,
+        guid="{%s}" % str(uuid.UUID(int=SEED + 2)).upper(),
+        datetime=datetime(2024, 6, 11, 12, 0, 0),
+        comment="qdstack synthetic T3 test image",
+    )
     sums = img.sum(axis=(0, 1)).astype(int)
-    truth["decay_t3.ptu"] = {"channels": [[0, int(sums[0].sum())], [1, int(sums[1].sum())]],
-                             "tau_ns": [2.5, 1.2], "period_ns": period, "bin_width_ns": 0.05,
-                             "checksum": [int(np.dot(np.arange(256), s)) for s in sums]}
+    truth["decay_t3.ptu"] = {
+        "channels": [[0, int(sums[0].sum())], [1, int(sums[1].sum())]],
+        "tau_ns": [2.5, 1.2],
+        "period_ns": period,
+        "bin_width_ns": 0.05,
+        "checksum": [int(np.dot(np.arange(256), s)) for s in sums],
+    }
 
     # PTU T2 (own writer): delays drawn from the decay of channel 0 and 1, period 25 ns
     period2 = 25.0
     n_sync = 12000
     sync_ps = np.arange(n_sync, dtype=np.int64) * int(period2 * 1e3)
     fine = np.arange(0, 500) * 0.05
-    pdf = decay_expected_counts(fine, irf, [1.0], [3.0], signal_counts=1.0, background=0.0, period_ns=period2)
+    pdf = decay_expected_counts(
+        fine, irf, [1.0], [3.0], signal_counts=1.0, background=0.0, period_ns=period2
+    )
     pdf = pdf / pdf.sum()
     n_ph = 6000
     k = rng.choice(n_sync - 1, size=n_ph)
-    delay_ps = ((fine[rng.choice(fine.size, size=n_ph, p=pdf)] + rng.uniform(0, 0.05, n_ph)) * 1e3).astype(np.int64)
+    delay_ps = (
+        (fine[rng.choice(fine.size, size=n_ph, p=pdf)] + rng.uniform(0, 0.05, n_ph)) * 1e3
+    ).astype(np.int64)
     ch = (rng.random(n_ph) < 0.7).astype(np.int64)  # 70 % on channel 1
     write_t2_ptu(HERE / "decay_t2.ptu", sync_ps, sync_ps[k] + delay_ps, ch, period2 * 1e-9)
-    truth["decay_t2.ptu"] = {"channels": [[0, int((ch == 0).sum())], [1, int((ch == 1).sum())]], "tau_ns": 3.0,
-                             "period_ns": period2}
+    truth["decay_t2.ptu"] = {
+        "channels": [[0, int((ch == 0).sum())], [1, int((ch == 1).sum())]],
+        "tau_ns": 3.0,
+        "period_ns": period2,
+    }
 
     # PHU (own writer): 2 curves of 512 bins of 25 ps, 40 MHz
     t3 = np.arange(512) * 0.025
-    c0 = rng.poisson(decay_expected_counts(t3, irf, [1.0], [0.8], signal_counts=2e3, background=0.5))
-    c1 = rng.poisson(decay_expected_counts(t3, irf, [1.0], [4.0], signal_counts=4e4, background=1.0,
-                                           period_ns=25.0))
+    c0 = rng.poisson(
+        decay_expected_counts(t3, irf, [1.0], [0.8], signal_counts=2e3, background=0.5)
+    )
+    c1 = rng.poisson(
+        decay_expected_counts(
+            t3, irf, [1.0], [4.0], signal_counts=4e4, background=1.0, period_ns=25.0
+        )
+    )
     write_phu(HERE / "decay.phu", [c0, c1], 25e-12, 40_000_000)
-    truth["decay.phu"] = {"channels": [[0, int(c0.sum())], [1, int(c1.sum())]], "tau_ns": [0.8, 4.0],
-                          "period_ns": 25.0, "bin_width_ns": 0.025,
-                          "checksum": [int(np.dot(np.arange(512), c)) for c in (c0, c1)]}
+    truth["decay.phu"] = {
+        "channels": [[0, int(c0.sum())], [1, int(c1.sum())]],
+        "tau_ns": [0.8, 4.0],
+        "period_ns": 25.0,
+        "bin_width_ns": 0.025,
+        "checksum": [int(np.dot(np.arange(512), c)) for c in (c0, c1)],
+    }
 
     # SDT (own writer): 2 curves of 256 bins, TAC range 25 ns -> 97.66 ps bins, 40 MHz
     t4 = np.arange(256) * (25.0 / 256)
-    s0 = rng.poisson(decay_expected_counts(t4, irf, [0.5, 0.5], [0.7, 5.0], signal_counts=6e4, background=1.0,
-                                           period_ns=25.0))
-    s1 = rng.poisson(decay_expected_counts(t4, irf, [1.0], [2.0], signal_counts=5e3, background=1.0))
+    s0 = rng.poisson(
+        decay_expected_counts(
+            t4, irf, [0.5, 0.5], [0.7, 5.0], signal_counts=6e4, background=1.0, period_ns=25.0
+        )
+    )
+    s1 = rng.poisson(
+        decay_expected_counts(t4, irf, [1.0], [2.0], signal_counts=5e3, background=1.0)
+    )
     write_sdt(HERE / "decay.sdt", np.array([s0, s1]), 25e-9, 4e7)
-    truth["decay.sdt"] = {"channels": [[0, int(s0.sum())], [1, int(s1.sum())]], "tau_ns": [[0.7, 5.0], 2.0],
-                          "period_ns": 25.0, "bin_width_ns": 25.0 / 256,
-                          "checksum": [int(np.dot(np.arange(256), c)) for c in (s0, s1)]}
+    truth["decay.sdt"] = {
+        "channels": [[0, int(s0.sum())], [1, int(s1.sum())]],
+        "tau_ns": [[0.7, 5.0], 2.0],
+        "period_ns": 25.0,
+        "bin_width_ns": 25.0 / 256,
+        "checksum": [int(np.dot(np.arange(256), c)) for c in (s0, s1)],
+    }
 
     (HERE / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
 

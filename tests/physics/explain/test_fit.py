@@ -74,7 +74,9 @@ def test_generating_mechanism_explains_at_least_90_percent(ctx, gaps, name, trut
 
 
 @pytest.mark.parametrize("name, truth, sigma", CASES[::2])
-def test_other_mechanisms_score_worse_or_are_reported_as_indistinguishable(ctx, gaps, name, truth, sigma):
+def test_other_mechanisms_score_worse_or_are_reported_as_indistinguishable(
+    ctx, gaps, name, truth, sigma
+):
     rng = np.random.default_rng(7)
     table, clean = synthetic(ctx, gaps, {name: truth}, sigma, rng)
     res = explain(table, pairs=False, context=ctx)
@@ -111,13 +113,21 @@ def test_separating_measurement_is_what_the_mechanisms_predict(ctx, gaps):
             f = res.get(mname)
             direct = get_mechanism(mname).predict(cond, ctx, **f.values())[0]
             assert pred == pytest.approx(direct, abs=1e-9)
-        assert s["difference_meV"] == pytest.approx(abs(np.subtract(*s["predictions_meV"].values())))
+        assert s["difference_meV"] == pytest.approx(
+            abs(np.subtract(*s["predictions_meV"].values()))
+        )
 
 
 def test_ideal_chain_with_plausible_barrier_on_a_full_table_explains(ctx, gaps):
     rng = np.random.default_rng(3)
-    table, _ = synthetic(ctx, gaps, {"tunnelling": {"barrier_eV": 1.0, "barrier_mass": 0.3}}, 0.005, rng,
-                         layers=range(2, 9))
+    table, _ = synthetic(
+        ctx,
+        gaps,
+        {"tunnelling": {"barrier_eV": 1.0, "barrier_mass": 0.3}},
+        0.005,
+        rng,
+        layers=range(2, 9),
+    )
     fit = fit_mechanism("tunnelling", table, ctx)
     assert fit.verdict == "explains"
     assert all(p.plausible for p in fit.parameters.values())
@@ -125,7 +135,9 @@ def test_ideal_chain_with_plausible_barrier_on_a_full_table_explains(ctx, gaps):
 
 def test_leaky_linker_is_implausible_and_names_the_barrier(ctx, gaps):
     rng = np.random.default_rng(4)
-    table, _ = synthetic(ctx, gaps, {"tunnelling": {"barrier_eV": 0.05, "barrier_mass": 0.3}}, 0.1, rng)
+    table, _ = synthetic(
+        ctx, gaps, {"tunnelling": {"barrier_eV": 0.05, "barrier_mass": 0.3}}, 0.1, rng
+    )
     fit = fit_mechanism("tunnelling", table, ctx)
     assert fit.verdict == "implausible"
     p = fit.parameters["barrier_eV"]
@@ -154,8 +166,9 @@ def test_pairs_add_their_shifts(ctx, gaps):
     # the pair's prediction is the sum of its components' at its parameters
     v = pair.values()
     cond = table.conditions
-    s = (get_mechanism("dielectric").predict(cond, ctx, eps_dot=v["eps_dot"], eps_linker=v["eps_linker"])
-         + get_mechanism("surface").predict(cond, ctx, delta_nm=v["delta_nm"]))
+    s = get_mechanism("dielectric").predict(
+        cond, ctx, eps_dot=v["eps_dot"], eps_linker=v["eps_linker"]
+    ) + get_mechanism("surface").predict(cond, ctx, delta_nm=v["delta_nm"])
     assert np.allclose(s, pair.prediction_meV)
 
 
@@ -176,7 +189,9 @@ def test_unknown_linker_is_named():
 
 
 def test_contract_keys(ctx):
-    table = make_table([3, 8, 3, 8], [-2.0, -3.0, -1.0, -1.5], linker=["C3DT", "C3DT", "C10DT", "C10DT"])
+    table = make_table(
+        [3, 8, 3, 8], [-2.0, -3.0, -1.0, -1.5], linker=["C3DT", "C3DT", "C10DT", "C10DT"]
+    )
     d = explain(table, ["surface", "dielectric"], context=ctx).to_dict()
     assert set(d) >= {"mechanisms", "best"}
     for m in d["mechanisms"]:

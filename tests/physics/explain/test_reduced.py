@@ -103,9 +103,16 @@ def full_model():
         tables = dot_tables(spec1, params)
         peaks = {}
         for n in (1,) + tuple(layers):
-            r = simulate_film(FilmSpec(n, spec1.gap_nm, 6.8, 0.5, linker=linker), params,
-                              realisations=realisations, seed=5, blocks=1, tables=tables, emission=False,
-                              energy_eV=np.round(2.45, 3) + np.arange(-3000, 3001) * 1e-4)
+            r = simulate_film(
+                FilmSpec(n, spec1.gap_nm, 6.8, 0.5, linker=linker),
+                params,
+                realisations=realisations,
+                seed=5,
+                blocks=1,
+                tables=tables,
+                emission=False,
+                energy_eV=np.round(2.45, 3) + np.arange(-3000, 3001) * 1e-4,
+            )
             i = int(np.argmax(r.absorbance))
             peaks[n] = r.energy_eV[i]
         return {n: (peaks[n] - peaks[1]) * 1e3 for n in layers}, spec1.gap_nm
@@ -120,8 +127,9 @@ def test_tunnelling_reduction_against_the_full_model(ctx, full_model):
         params = base.with_(coupling="engine", barrier_e_eV=v, barrier_h_eV=v, barrier_mass=mb)
         params = params.with_(channels=params.channels.only("tunnelling"))
         full, gap = run(params, "C3DT", (2, 8))
-        red = get_mechanism("tunnelling").predict(Conditions([gap, gap], [2, 8], 295.0), ctx,
-                                                  barrier_eV=v, barrier_mass=mb)
+        red = get_mechanism("tunnelling").predict(
+            Conditions([gap, gap], [2, 8], 295.0), ctx, barrier_eV=v, barrier_mass=mb
+        )
         for (n, s_full), s_red in zip(full.items(), red):
             assert s_red == pytest.approx(s_full, abs=3.0), (v, mb, n, s_full, s_red)
 
@@ -130,9 +138,12 @@ def test_dielectric_reduction_against_the_full_model(ctx, full_model):
     base, run = full_model
     params = base.with_(channels=base.channels.only("dielectric"))
     full, gap = run(params, "C3DT", (2, 8))
-    red = get_mechanism("dielectric").predict(Conditions([gap, gap], [2, 8], 295.0), ctx,
-                                              eps_dot=float(ctx.material.exciton_dielectric),
-                                              eps_linker=base.eps_ligand)
+    red = get_mechanism("dielectric").predict(
+        Conditions([gap, gap], [2, 8], 295.0),
+        ctx,
+        eps_dot=float(ctx.material.exciton_dielectric),
+        eps_linker=base.eps_ligand,
+    )
     for (n, s_full), s_red in zip(full.items(), red):
         assert s_red == pytest.approx(s_full, abs=0.6), (n, s_full, s_red)
 
@@ -142,11 +153,18 @@ def test_dielectric_direct_sum_equals_the_film_model_function(ctx):
     from qdstack.physics.film_model import polarization_energy_meV
 
     eo = np.array([2.0, 2.5, 3.7])
-    assert np.allclose(_polarization_meV(6.8, 7.2, eo), polarization_energy_meV(6.8, 7.2, eo), atol=1e-6)
+    assert np.allclose(
+        _polarization_meV(6.8, 7.2, eo), polarization_energy_meV(6.8, 7.2, eo), atol=1e-6
+    )
 
 
 def test_fast_chain_equals_the_exciton_stack_engine(ctx):
-    from qdstack.physics.exciton_stack import ExcitonStack, chain_bonds, eigenstates, oscillator_strengths
+    from qdstack.physics.exciton_stack import (
+        ExcitonStack,
+        chain_bonds,
+        eigenstates,
+        oscillator_strengths,
+    )
     from qdstack.physics.explain._reduced import coulomb_offsite_meV
 
     n, be, bh = 5, 6.0, 3.5
@@ -155,7 +173,9 @@ def test_fast_chain_equals_the_exciton_stack_engine(ctx):
     dist = np.abs(idx[:, None] - idx[None, :])
     u = np.where(dist == 0, ctx.binding_meV, coulomb_offsite_meV(ctx, 0.55, np.maximum(dist, 1)))
     bonds = chain_bonds(n)
-    st = eigenstates(ExcitonStack(np.zeros(n), np.zeros(n), u, bonds, np.full(n - 1, be), np.full(n - 1, bh)))
+    st = eigenstates(
+        ExcitonStack(np.zeros(n), np.zeros(n), u, bonds, np.full(n - 1, be), np.full(n - 1, bh))
+    )
     assert np.allclose(e, st.energies_meV[0], atol=1e-9)
     # strengths of degenerate states are basis dependent: compare them summed on the energies
     f_ref = oscillator_strengths(st)[0] / n
@@ -164,11 +184,21 @@ def test_fast_chain_equals_the_exciton_stack_engine(ctx):
         assert f[sel].sum() == pytest.approx(f_ref[sel].sum(), abs=1e-9)
 
 
-@pytest.mark.parametrize("gap, v, m, mb", [(0.55, 0.0, 0.252, 1.0), (0.55, 0.5, 0.252, 0.1),
-                                           (1.44, 1.0, 0.252, 0.3), (0.3, 2.0, 0.15, 3.0), (0.9, 0.05, 0.15, 0.05)])
+@pytest.mark.parametrize(
+    "gap, v, m, mb",
+    [
+        (0.55, 0.0, 0.252, 1.0),
+        (0.55, 0.5, 0.252, 0.1),
+        (1.44, 1.0, 0.252, 0.3),
+        (0.3, 2.0, 0.15, 3.0),
+        (0.9, 0.05, 0.15, 0.05),
+    ],
+)
 def test_parity_coupling_equals_the_engine(gap, v, m, mb):
     from qdstack.physics.explain._coupling import coupling_meV
     from qdstack.physics.film_model import linker_coupling_meV
 
-    ref = linker_coupling_meV(6.8, gap, v, m, barrier_mass=mb, outer_barrier_eV=3.0, outer_barrier_mass=1.0)
+    ref = linker_coupling_meV(
+        6.8, gap, v, m, barrier_mass=mb, outer_barrier_eV=3.0, outer_barrier_mass=1.0
+    )
     assert coupling_meV(6.8, gap, v, m, mb, 3.0, 1.0) == pytest.approx(ref, rel=1e-6)

@@ -109,15 +109,24 @@ def _ground(parity: int, L, d, vg, m, mb, vo, mo, e_top):
     return brentq(f_scalar, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-15, maxiter=200)
 
 
-def coupling_meV(edge_nm: float, gap_nm: float, barrier_eV: float, mass: float, barrier_mass: float,
-                 outer_barrier_eV: float, outer_barrier_mass: float) -> float:
+def coupling_meV(
+    edge_nm: float,
+    gap_nm: float,
+    barrier_eV: float,
+    mass: float,
+    barrier_mass: float,
+    outer_barrier_eV: float,
+    outer_barrier_mass: float,
+) -> float:
     """beta [meV] of two identical cubes across a gap: the model of ``linker_coupling_meV``, solved by parity.
 
     Returns 0 where the barrier is so opaque (kappa d > 20) that the splitting is below
     the root finder's resolution, NaN where no pair of bound states exists.
     """
-    L, d, v, m, mb, vo, mo = map(float, (edge_nm, gap_nm, barrier_eV, mass, barrier_mass, outer_barrier_eV,
-                                        outer_barrier_mass))
+    L, d, v, m, mb, vo, mo = map(
+        float,
+        (edge_nm, gap_nm, barrier_eV, mass, barrier_mass, outer_barrier_eV, outer_barrier_mass),
+    )
     elat = lateral_energy_eV(L, m, vo, mo)
     if not math.isfinite(elat):
         return math.nan

@@ -109,7 +109,9 @@ def coulomb_offsite_meV(context, gap_nm: float, distance_sites: np.ndarray) -> n
     L = context.edge_nm
     g_in = context.film.in_plane_gap_nm
     fill = L**3 / ((L + gap_nm) * (L + g_in) ** 2)
-    eps_film = maxwell_garnett_eps(float(context.material.exciton_dielectric), context.film.eps_ligand, fill)
+    eps_film = maxwell_garnett_eps(
+        float(context.material.exciton_dielectric), context.film.eps_ligand, fill
+    )
     k = np.asarray(distance_sites, dtype=float)
     return 1e3 * COULOMB_EV_NM / (eps_film * k * (L + gap_nm))
 
@@ -127,7 +129,9 @@ def _chain_parts(n: int, u0: float, u_off: tuple):
 
 
 @functools.lru_cache(maxsize=8192)
-def _chain_lines(n: int, beta_e: float, beta_h: float, u0: float, u_off: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _chain_lines(
+    n: int, beta_e: float, beta_h: float, u0: float, u_off: tuple
+) -> tuple[np.ndarray, np.ndarray]:
     """Eigen-energies and bright strengths per dot of the ideal chain.
 
     The same Hamiltonian as :func:`qdstack.physics.exciton_stack.hamiltonian_matrix`
@@ -154,12 +158,18 @@ def chain_lines_meV(context, n: int, gap_nm: float, beta_e_meV: float, beta_h_me
     """
     n = int(n)
     u_off = tuple(float(x) for x in coulomb_offsite_meV(context, gap_nm, np.arange(1, max(n, 2))))
-    return _chain_lines(n, round(float(beta_e_meV), 10), round(float(beta_h_meV), 10),
-                        round(float(context.binding_meV), 10), u_off)
+    return _chain_lines(
+        n,
+        round(float(beta_e_meV), 10),
+        round(float(beta_h_meV), 10),
+        round(float(context.binding_meV), 10),
+        u_off,
+    )
 
 
-def chain_shift_meV(context, layers, gap_nm: float, beta_e_meV: float, beta_h_meV: float,
-                    temperature_K: float) -> np.ndarray:
+def chain_shift_meV(
+    context, layers, gap_nm: float, beta_e_meV: float, beta_h_meV: float, temperature_K: float
+) -> np.ndarray:
     """Peak-top shift of ideal columns of N = ``layers`` dots relative to one dot [meV]."""
     sigma = float(context.sigma_meV(temperature_K))
     ref = -float(context.binding_meV)

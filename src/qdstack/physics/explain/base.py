@@ -70,7 +70,9 @@ class ParameterSpec:
         lo, hi = self.plausible
         plo, phi = self.physical
         if not (plo <= lo < hi <= phi):
-            raise InputError(f"{self.name}: the plausible range must lie inside the physical one", self.name)
+            raise InputError(
+                f"{self.name}: the plausible range must lie inside the physical one", self.name
+            )
 
     def grid(self, which: str = "plausible", n: int = 5) -> np.ndarray:
         """``n`` starting values over the plausible ("plausible"/"bounded") or physical ("physical"/"unbounded") range."""
@@ -177,20 +179,32 @@ def _context(name: str, edge_nm: float, edge_sd_nm: float) -> ExplainContext:
     kw = dict(barrier_eV=film.outer_barrier_eV, barrier_mass=film.outer_barrier_mass)
     x0 = exciton(edge_nm, mat, **kw)
     h = 0.05
-    slope = (exciton(edge_nm + h, mat, **kw).energy_eV - exciton(edge_nm - h, mat, **kw).energy_eV) / (2 * h)
+    slope = (
+        exciton(edge_nm + h, mat, **kw).energy_eV - exciton(edge_nm - h, mat, **kw).energy_eV
+    ) / (2 * h)
     inh = 2.0 * math.sqrt(2.0 * math.log(2.0)) * abs(slope) * 1e3 * edge_sd_nm
-    return ExplainContext(edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, material=mat, film=film,
-                          exciton_eV=x0.energy_eV, binding_meV=x0.binding_meV, inhomogeneous_fwhm_meV=inh)
+    return ExplainContext(
+        edge_nm=edge_nm,
+        edge_sd_nm=edge_sd_nm,
+        material=mat,
+        film=film,
+        exciton_eV=x0.energy_eV,
+        binding_meV=x0.binding_meV,
+        inhomogeneous_fwhm_meV=inh,
+    )
 
 
-def context_from_parameters(name: str = "enomoto2024", *, edge_nm: float = 6.8,
-                            edge_sd_nm: float = 0.5) -> ExplainContext:
+def context_from_parameters(
+    name: str = "enomoto2024", *, edge_nm: float = 6.8, edge_sd_nm: float = 0.5
+) -> ExplainContext:
     """The shared context from a film-model parameter set (cached)."""
     if not (math.isfinite(edge_nm) and edge_nm > 1.0):
         raise OptionError(f"the dot edge must be a length above 1 nm, got {edge_nm!r}", "--edge-nm")
     if not (math.isfinite(edge_sd_nm) and 0 <= edge_sd_nm < edge_nm / 4):
-        raise OptionError(f"the edge spread must be >= 0 and below a quarter of the edge, got {edge_sd_nm!r}",
-                          "--edge-sd-nm")
+        raise OptionError(
+            f"the edge spread must be >= 0 and below a quarter of the edge, got {edge_sd_nm!r}",
+            "--edge-sd-nm",
+        )
     return _context(name, float(edge_nm), float(edge_sd_nm))
 
 
@@ -268,4 +282,6 @@ def get_mechanism(name: str) -> Mechanism:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise OptionError(f"unknown mechanism {name!r}; known: {', '.join(_REGISTRY)}", "--mechanisms") from None
+        raise OptionError(
+            f"unknown mechanism {name!r}; known: {', '.join(_REGISTRY)}", "--mechanisms"
+        ) from None

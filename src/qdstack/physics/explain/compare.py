@@ -8,7 +8,12 @@ import math
 import numpy as np
 
 from qdstack.errors import QdstackError
-from qdstack.physics.explain.base import Conditions, ExplainContext, context_from_parameters, get_mechanism
+from qdstack.physics.explain.base import (
+    Conditions,
+    ExplainContext,
+    context_from_parameters,
+    get_mechanism,
+)
 from qdstack.physics.explain.fit import DELTA_AIC_TIE, LOW_T_K, _Combination, _Predictor
 from qdstack.physics.explain.result import ExplainResult, MechanismFit
 from qdstack.physics.explain.table import ShiftTable
@@ -36,23 +41,37 @@ def bilayer_check(fit_: MechanismFit, context: ExplainContext) -> dict:
     cond = Conditions(gaps, np.full(gaps.size, 2), np.full(gaps.size, context.film.temperature_K))
     combo = _Combination(tuple(get_mechanism(m) for m in fit_.components))
     shifts = _Predictor(cond, context).combination(combo, fit_.values())
-    out = {"linkers": names, "gap_nm": list(map(float, gaps)), "shift_meV": list(map(float, shifts)),
-           "decay_per_nm": None, "decay_per_nm_err": None, "r2": None, "exponential_decrease": False}
+    out = {
+        "linkers": names,
+        "gap_nm": list(map(float, gaps)),
+        "shift_meV": list(map(float, shifts)),
+        "decay_per_nm": None,
+        "decay_per_nm_err": None,
+        "r2": None,
+        "exponential_decrease": False,
+    }
     if np.all(np.abs(shifts) > 1e-9):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 dec = fit_tunnelling_decay(gaps, shifts, law="amplitude", linkers=names)
             k, ke = float(dec.decay_per_nm), float(dec.decay_per_nm_err)
-            out.update(decay_per_nm=k, decay_per_nm_err=ke, r2=float(dec.r2),
-                       exponential_decrease=bool(k > 2 * (ke if math.isfinite(ke) else 0.0) and k > 0
-                                                 and dec.r2 >= 0.9))
+            out.update(
+                decay_per_nm=k,
+                decay_per_nm_err=ke,
+                r2=float(dec.r2),
+                exponential_decrease=bool(
+                    k > 2 * (ke if math.isfinite(ke) else 0.0) and k > 0 and dec.r2 >= 0.9
+                ),
+            )
         except QdstackError:
             pass
     return out
 
 
-def mechanism_curves(result: ExplainResult, name: str, *, which: str = "reported", max_layers: int | None = None):
+def mechanism_curves(
+    result: ExplainResult, name: str, *, which: str = "reported", max_layers: int | None = None
+):
     """S(N) of a fitted mechanism for N = 1..max_layers, one curve per (linker, temperature) of the table.
 
     Returns
@@ -76,7 +95,9 @@ def mechanism_curves(result: ExplainResult, name: str, *, which: str = "reported
         seen.append(key)
         cond = Conditions(np.full(n_max, g), layers, np.full(n_max, t))
         pred = _Predictor(cond, context).combination(combo, fit_.values(which))
-        label = lab if len({round(float(x), 6) for x in c.temperature_K}) == 1 else f"{lab}, {t:g} K"
+        label = (
+            lab if len({round(float(x), 6) for x in c.temperature_K}) == 1 else f"{lab}, {t:g} K"
+        )
         out[label] = (layers, pred)
     return out
 
@@ -99,11 +120,19 @@ def _ties(fits, best_name, table, context) -> list[dict]:
         if set(best.components) < set(f.components) or set(f.components) < set(best.components):
             continue  # nested: the pair adds nothing the table needs (or the single suffices)
         d_aic = f.aic - best.aic
-        gap = float(np.max(np.abs(np.subtract(f.prediction_meV, best.prediction_meV)) / table.shift_meV_err))
+        gap = float(
+            np.max(np.abs(np.subtract(f.prediction_meV, best.prediction_meV)) / table.shift_meV_err)
+        )
         if d_aic >= DELTA_AIC_TIE and gap >= 2.0:
             continue
-        out.append({"mechanisms": [best.name, f.name], "delta_aic": d_aic, "max_difference_in_errors": gap,
-                    "separating_measurements": separating_measurements(best, f, table, context)})
+        out.append(
+            {
+                "mechanisms": [best.name, f.name],
+                "delta_aic": d_aic,
+                "max_difference_in_errors": gap,
+                "separating_measurements": separating_measurements(best, f, table, context),
+            }
+        )
     return out
 
 
@@ -116,18 +145,28 @@ def _candidate_conditions(table: ShiftTable):
     n_max = int(c.layers.max())
     have = {(round(float(g), 6), int(n)) for g, n in zip(c.gap_nm, c.layers)}
     label = {round(float(g), 6): lab for g, lab in zip(c.gap_nm, table.labels)}
-    more = [("more layers", label[g], g, n, t0) for g in gaps for n in range(2, max(n_max, 8) + 5)
-            if (g, n) not in have]
+    more = [
+        ("more layers", label[g], g, n, t0)
+        for g in gaps
+        for n in range(2, max(n_max, 8) + 5)
+        if (g, n) not in have
+    ]
     other = []
     for b in builtin_linkers():
         g = round(float(linker_gap_nm(b.name)), 6)
         if all(abs(g - x) > 0.02 for x in gaps):
             other += [("another linker", b.name, g, n, t0) for n in sorted({2, n_max})]
-    temp = [("temperature", label[g], g, n, LOW_T_K) for g, n in sorted(have)] if t0 > 2 * LOW_T_K else []
+    temp = (
+        [("temperature", label[g], g, n, LOW_T_K) for g, n in sorted(have)]
+        if t0 > 2 * LOW_T_K
+        else []
+    )
     return {"more layers": more, "another linker": other, "temperature": temp}
 
 
-def separating_measurements(a: MechanismFit, b: MechanismFit, table: ShiftTable, context) -> list[dict]:
+def separating_measurements(
+    a: MechanismFit, b: MechanismFit, table: ShiftTable, context
+) -> list[dict]:
     """For each kind of new measurement, the one where the two best fits differ most."""
     typical = float(np.median(table.shift_meV_err))
     out = []
@@ -144,9 +183,18 @@ def separating_measurements(a: MechanismFit, b: MechanismFit, table: ShiftTable,
         diff = np.abs(preds[0] - preds[1])
         i = int(np.argmax(diff))
         kind_, label, g, n, t = cands[i]
-        out.append({"kind": kind_, "linker": label, "gap_nm": float(g), "layers": int(n), "temperature_K": float(t),
-                    "predictions_meV": {a.name: float(preds[0][i]), b.name: float(preds[1][i])},
-                    "difference_meV": float(diff[i]), "difference_in_errors": float(diff[i] / typical),
-                    "separates": bool(diff[i] > 3 * typical)})
+        out.append(
+            {
+                "kind": kind_,
+                "linker": label,
+                "gap_nm": float(g),
+                "layers": int(n),
+                "temperature_K": float(t),
+                "predictions_meV": {a.name: float(preds[0][i]), b.name: float(preds[1][i])},
+                "difference_meV": float(diff[i]),
+                "difference_in_errors": float(diff[i] / typical),
+                "separates": bool(diff[i] > 3 * typical),
+            }
+        )
     out.sort(key=lambda r: -r["difference_meV"])
     return out

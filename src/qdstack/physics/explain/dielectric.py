@@ -36,10 +36,18 @@ from __future__ import annotations
 import numpy as np
 
 from qdstack.physics.explain._reduced import layer_shift_meV, neighbour_faces
-from qdstack.physics.explain.base import Conditions, ExplainContext, Mechanism, ParameterSpec, register_mechanism
+from qdstack.physics.explain.base import (
+    Conditions,
+    ExplainContext,
+    Mechanism,
+    ParameterSpec,
+    register_mechanism,
+)
 
 
-def layer_offsets_meV(context: ExplainContext, n: int, gap_nm: float, eps_dot: float, eps_linker: float):
+def layer_offsets_meV(
+    context: ExplainContext, n: int, gap_nm: float, eps_dot: float, eps_linker: float
+):
     """Dielectric shift of the dots of each layer of an N-layer film vs the monolayer [meV]."""
     from qdstack.physics.film_model.dots import face_eps
 
@@ -50,9 +58,13 @@ def layer_offsets_meV(context: ExplainContext, n: int, gap_nm: float, eps_dot: f
     free_top = face_eps(f.eps_ligand, f.eps_top, f.ligand_shell_nm, L)
     stacked = face_eps(eps_linker, eps_dot, gap_nm, L)
     below, above = neighbour_faces(n)
-    eps_out = (4.0 * side + np.where(below, stacked, free_bottom) + np.where(above, stacked, free_top)) / 6.0
+    eps_out = (
+        4.0 * side + np.where(below, stacked, free_bottom) + np.where(above, stacked, free_top)
+    ) / 6.0
     eps_mono = (4.0 * side + free_bottom + free_top) / 6.0
-    return _polarization_meV(L, eps_dot, eps_out) - _polarization_meV(L, eps_dot, np.asarray([eps_mono]))
+    return _polarization_meV(L, eps_dot, eps_out) - _polarization_meV(
+        L, eps_dot, np.asarray([eps_mono])
+    )
 
 
 def _polarization_meV(edge_nm: float, eps_in: float, eps_out) -> np.ndarray:
@@ -66,24 +78,42 @@ def _polarization_meV(edge_nm: float, eps_in: float, eps_out) -> np.ndarray:
     from qdstack.units import COULOMB_EV_NM
 
     r = edge_nm * (3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
-    return 1e3 * COULOMB_EV_NM / (eps_in * r) * _series_exact(float(eps_in), np.asarray(eps_out, dtype=float))
+    return (
+        1e3
+        * COULOMB_EV_NM
+        / (eps_in * r)
+        * _series_exact(float(eps_in), np.asarray(eps_out, dtype=float))
+    )
 
 
 class Dielectric(Mechanism):
     name = "dielectric"
-    summary = "more polarisable surroundings as layers are added (Brus self-polarisation, image charges)"
+    summary = (
+        "more polarisable surroundings as layers are added (Brus self-polarisation, image charges)"
+    )
     reduction = "uncoupled layers of mean dots, per-layer environment; peak top"
     parameters = (
-        ParameterSpec("eps_dot", (4.3, 10.0), (1.0, 60.0),
-                      "CsPbBr3: eps_inf 4.3-5.0 (Protesescu 2015), exciton eps 7.3 (Yang 2017)"),
-        ParameterSpec("eps_linker", (2.0, 2.7), (1.0, 12.0),
-                      "alkane chains n = 1.42-1.45 (eps 2.0-2.1); aromatic/thiol layers up to n = 1.6"),
+        ParameterSpec(
+            "eps_dot",
+            (4.3, 10.0),
+            (1.0, 60.0),
+            "CsPbBr3: eps_inf 4.3-5.0 (Protesescu 2015), exciton eps 7.3 (Yang 2017)",
+        ),
+        ParameterSpec(
+            "eps_linker",
+            (2.0, 2.7),
+            (1.0, 12.0),
+            "alkane chains n = 1.42-1.45 (eps 2.0-2.1); aromatic/thiol layers up to n = 1.6",
+        ),
     )
 
-    def predict(self, conditions: Conditions, context: ExplainContext, *, eps_dot: float,
-                eps_linker: float) -> np.ndarray:
+    def predict(
+        self, conditions: Conditions, context: ExplainContext, *, eps_dot: float, eps_linker: float
+    ) -> np.ndarray:
         out = np.empty(len(conditions))
-        for i, (g, n, t) in enumerate(zip(conditions.gap_nm, conditions.layers, conditions.temperature_K)):
+        for i, (g, n, t) in enumerate(
+            zip(conditions.gap_nm, conditions.layers, conditions.temperature_K)
+        ):
             d = layer_offsets_meV(context, int(n), float(g), eps_dot, eps_linker)
             out[i] = layer_shift_meV(d, float(context.sigma_meV(t)))
         return out

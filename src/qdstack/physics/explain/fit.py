@@ -139,7 +139,9 @@ def _lmfit(combo: _Combination, predictor: _Predictor, y, err, start: dict, whic
         return predictor.combination(combo, vals)[np.asarray(index, dtype=int)]
 
     params_sig = [inspect.Parameter("index", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params_sig += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=1.0) for n in internal]
+    params_sig += [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=1.0) for n in internal
+    ]
     func.__signature__ = inspect.Signature(params_sig)
     func.__name__ = combo.name.replace("+", "_")
     model = Model(func, independent_vars=["index"])
@@ -150,8 +152,15 @@ def _lmfit(combo: _Combination, predictor: _Predictor, y, err, start: dict, whic
         v = min(max(float(start[public]), lo + pad), hi - pad)
         pars[internal[i]].set(value=v, min=lo, max=hi)
     try:
-        res = model.fit(y, pars, index=np.arange(len(y)), weights=1.0 / err, scale_covar=False,
-                        fit_kws={"epsfcn": 1e-6, "xtol": 1e-8, "ftol": 1e-10}, max_nfev=300)
+        res = model.fit(
+            y,
+            pars,
+            index=np.arange(len(y)),
+            weights=1.0 / err,
+            scale_covar=False,
+            fit_kws={"epsfcn": 1e-6, "xtol": 1e-8, "ftol": 1e-10},
+            max_nfev=300,
+        )
     except QdstackError:
         raise
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
@@ -161,7 +170,9 @@ def _lmfit(combo: _Combination, predictor: _Predictor, y, err, start: dict, whic
     for i, n in enumerate(combo.names):
         par = res.params[internal[i]]
         e = par.stderr
-        at_limit = min(abs(par.value - par.min), abs(par.value - par.max)) <= 1e-6 * (par.max - par.min)
+        at_limit = min(abs(par.value - par.min), abs(par.value - par.max)) <= 1e-6 * (
+            par.max - par.min
+        )
         # an error at a bound of the fit is not a standard error (the optimum is on the edge)
         errors[n] = float(e) if e is not None and np.isfinite(e) and not at_limit else math.nan
     return values, errors, res
@@ -235,12 +246,25 @@ def _fit_once(combo, predictor, y, err, which, extra_starts, grid_n):
         pred = predictor.combination(combo, values)
         chi2 = start_chi2
         message += " (the optimiser ended above its start; the best starting point is reported, without errors)"
-    return {"values": values, "errors": errors, "chi2": chi2, "prediction": pred,
-            "success": bool(res.success), "message": message, "result": res}
+    return {
+        "values": values,
+        "errors": errors,
+        "chi2": chi2,
+        "prediction": pred,
+        "success": bool(res.success),
+        "message": message,
+        "result": res,
+    }
 
 
-def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None = None, *,
-                  predictor: _Predictor | None = None, starts: dict | None = None) -> MechanismFit:
+def fit_mechanism(
+    mechanisms,
+    table: ShiftTable,
+    context: ExplainContext | None = None,
+    *,
+    predictor: _Predictor | None = None,
+    starts: dict | None = None,
+) -> MechanismFit:
     """Fit one mechanism (or a tuple: their shifts add) to a table and give the verdict.
 
     Parameters
@@ -265,8 +289,11 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
     predictor = _Predictor(table.conditions, context) if predictor is None else predictor
     n, k = len(table), len(combo.names)
     if n < k:
-        raise InputError(f"{n} shift(s) cannot fix the {k} parameters of {combo.name} "
-                         f"({', '.join(combo.names)}); give more rows", table.source)
+        raise InputError(
+            f"{n} shift(s) cannot fix the {k} parameters of {combo.name} "
+            f"({', '.join(combo.names)}); give more rows",
+            table.source,
+        )
     y, err = table.shift_meV, table.shift_meV_err
     starts = starts or {}
     grid_n = {1: 9, 2: 5}.get(k, 0)
@@ -287,8 +314,10 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
     ok_u, p_u = _acceptable(unbounded["chi2"], dof)
 
     def inside(values):
-        return {name: spec.plausible[0] - 1e-9 <= values[name] <= spec.plausible[1] + 1e-9
-                for name, _, spec in combo.entries}
+        return {
+            name: spec.plausible[0] - 1e-9 <= values[name] <= spec.plausible[1] + 1e-9
+            for name, _, spec in combo.entries
+        }
 
     msgs = []
     if ok_b:
@@ -302,8 +331,10 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
     else:
         verdict, chosen, p = "cannot", unbounded, p_u
     if dof == 0:
-        msgs.append(f"{combo.name}: as many parameters as shifts (dof = 0): the table only tests whether the "
-                    "parameters can reach the numbers, not the shape")
+        msgs.append(
+            f"{combo.name}: as many parameters as shifts (dof = 0): the table only tests whether the "
+            "parameters can reach the numbers, not the shape"
+        )
     for fit_ in (bounded, unbounded):
         if not fit_["success"]:
             msgs.append(f"{combo.name}: a fit did not converge ({fit_['message']})")
@@ -314,20 +345,41 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
         tol = 1e-3 * (hi - lo)
         vb = bounded["values"][name]
         params[name] = ParameterFit(
-            value=v, err=chosen["errors"][name], plausible_min=lo, plausible_max=hi,
-            at_bound=bool(abs(vb - lo) <= tol or abs(vb - hi) <= tol), physical_min=spec.physical[0],
-            physical_max=spec.physical[1], plausible=bool(lo - 1e-9 <= v <= hi + 1e-9))
+            value=v,
+            err=chosen["errors"][name],
+            plausible_min=lo,
+            plausible_max=hi,
+            at_bound=bool(abs(vb - lo) <= tol or abs(vb - hi) <= tol),
+            physical_min=spec.physical[0],
+            physical_max=spec.physical[1],
+            plausible=bool(lo - 1e-9 <= v <= hi + 1e-9),
+        )
 
     def summary(f):
-        return {"values": f["values"], "errors": f["errors"], "chi2": f["chi2"],
-                "prediction_meV": list(map(float, f["prediction"])), "success": f["success"]}
+        return {
+            "values": f["values"],
+            "errors": f["errors"],
+            "chi2": f["chi2"],
+            "prediction_meV": list(map(float, f["prediction"])),
+            "success": f["success"],
+        }
 
     chi2 = chosen["chi2"]
     return MechanismFit(
-        name=combo.name, components=tuple(m.name for m in mechs), parameters=params, chi2=chi2, dof=dof,
-        aic=chi2 + 2 * k, bic=chi2 + k * math.log(n), verdict=verdict, p_value=p,
-        prediction_meV=tuple(map(float, chosen["prediction"])), bounded=summary(bounded),
-        unbounded=summary(unbounded), success=bool(chosen["success"]), warnings=tuple(msgs),
+        name=combo.name,
+        components=tuple(m.name for m in mechs),
+        parameters=params,
+        chi2=chi2,
+        dof=dof,
+        aic=chi2 + 2 * k,
+        bic=chi2 + k * math.log(n),
+        verdict=verdict,
+        p_value=p,
+        prediction_meV=tuple(map(float, chosen["prediction"])),
+        bounded=summary(bounded),
+        unbounded=summary(unbounded),
+        success=bool(chosen["success"]),
+        warnings=tuple(msgs),
         fit_result=chosen["result"],
     )
 
@@ -335,8 +387,15 @@ def fit_mechanism(mechanisms, table: ShiftTable, context: ExplainContext | None 
 # ----------------------------------------------------------------------------- many mechanisms
 
 
-def explain(table: ShiftTable, mechanisms=None, *, pairs: bool = True, context: ExplainContext | None = None,
-            strict: bool = False, progress=None) -> ExplainResult:
+def explain(
+    table: ShiftTable,
+    mechanisms=None,
+    *,
+    pairs: bool = True,
+    context: ExplainContext | None = None,
+    strict: bool = False,
+    progress=None,
+) -> ExplainResult:
     """Fit every mechanism and every pair to a shift table and judge them.
 
     Parameters
@@ -359,7 +418,9 @@ def explain(table: ShiftTable, mechanisms=None, *, pairs: bool = True, context: 
     ExplainResult
     """
     with single_thread_blas():
-        return _explain(table, mechanisms, pairs=pairs, context=context, strict=strict, progress=progress)
+        return _explain(
+            table, mechanisms, pairs=pairs, context=context, strict=strict, progress=progress
+        )
 
 
 def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainResult:
@@ -381,13 +442,18 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
         name = "+".join(m.name for m in c)
         if k > n:
             if strict and len(c) == 1:
-                raise InputError(f"{n} shift(s) cannot fix the {k} parameters of {name}; give more rows "
-                                 "or leave it out with --mechanisms", table.source)
+                raise InputError(
+                    f"{n} shift(s) cannot fix the {k} parameters of {name}; give more rows "
+                    "or leave it out with --mechanisms",
+                    table.source,
+                )
             skipped.append({"name": name, "reason": f"{k} parameters but only {n} shift(s)"})
         else:
             todo.append(c)
     if not todo:
-        raise InputError(f"{n} shift(s) are fewer than the parameters of every mechanism requested", table.source)
+        raise InputError(
+            f"{n} shift(s) are fewer than the parameters of every mechanism requested", table.source
+        )
     fits: dict[str, MechanismFit] = {}
     for i, c in enumerate(todo):
         name = "+".join(m.name for m in c)
@@ -398,7 +464,9 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
         if len(c) == 1:
             for which in ("bounded", "unbounded"):
                 predictor.single_fits[(name, which)] = {
-                    spec.name: fits[name].values(which)[public] for public, _, spec in _Combination(c).entries}
+                    spec.name: fits[name].values(which)[public]
+                    for public, _, spec in _Combination(c).entries
+                }
     if progress:
         progress(len(todo), len(todo), "done")
     ordered = list(fits.values())
@@ -411,15 +479,29 @@ def _explain(table, mechanisms, *, pairs, context, strict, progress) -> ExplainR
         msgs.extend(f.warnings)
     if table.extra:
         msgs.append(f"columns read but not used by any mechanism: {', '.join(sorted(table.extra))}")
-    ctx = {"parameter_set": context.film.name, "edge_nm": context.edge_nm, "edge_sd_nm": context.edge_sd_nm,
-           "material": f"{context.material.name} ({context.material.parameter_set})",
-           "line_fwhm_meV": float(context.fwhm_meV(context.film.temperature_K)),
-           "inhomogeneous_fwhm_meV": context.inhomogeneous_fwhm_meV, "readout": "peak top",
-           "accept_p": ACCEPT_P, "delta_aic_tie": DELTA_AIC_TIE}
+    ctx = {
+        "parameter_set": context.film.name,
+        "edge_nm": context.edge_nm,
+        "edge_sd_nm": context.edge_sd_nm,
+        "material": f"{context.material.name} ({context.material.parameter_set})",
+        "line_fwhm_meV": float(context.fwhm_meV(context.film.temperature_K)),
+        "inhomogeneous_fwhm_meV": context.inhomogeneous_fwhm_meV,
+        "readout": "peak top",
+        "accept_p": ACCEPT_P,
+        "delta_aic_tie": DELTA_AIC_TIE,
+    }
     bil = {f.name: bilayer_check(f, context) for f in ordered}
-    return ExplainResult(mechanisms=tuple(ordered), best=best, table=table, indistinguishable=tuple(ties),
-                         not_fitted=tuple(skipped), context=ctx, warnings=tuple(dict.fromkeys(msgs)),
-                         context_obj=context, bilayer=bil)
+    return ExplainResult(
+        mechanisms=tuple(ordered),
+        best=best,
+        table=table,
+        indistinguishable=tuple(ties),
+        not_fitted=tuple(skipped),
+        context=ctx,
+        warnings=tuple(dict.fromkeys(msgs)),
+        context_obj=context,
+        bilayer=bil,
+    )
 
 
 def _best(fits: list[MechanismFit]) -> str:

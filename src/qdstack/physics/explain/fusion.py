@@ -41,7 +41,13 @@ from __future__ import annotations
 import numpy as np
 
 from qdstack.physics.explain._reduced import chain_lines_meV, peak_top_meV
-from qdstack.physics.explain.base import Conditions, ExplainContext, Mechanism, ParameterSpec, register_mechanism
+from qdstack.physics.explain.base import (
+    Conditions,
+    ExplainContext,
+    Mechanism,
+    ParameterSpec,
+    register_mechanism,
+)
 from qdstack.physics.explain.surface import _well_meV
 from qdstack.physics.explain.tunnelling import _beta
 
@@ -61,8 +67,17 @@ def neck_couplings_meV(context: ExplainContext, gap_nm: float, neck_nm: float):
     out = []
     for m in (context.material.electron_mass, context.material.hole_mass):
         v = neck_barrier_eV(context, neck_nm, m)
-        out.append(_beta(round(float(context.edge_nm), 9), round(float(gap_nm), 9), round(v, 10), float(m),
-                         float(m), float(f.outer_barrier_eV), float(f.outer_barrier_mass)))
+        out.append(
+            _beta(
+                round(float(context.edge_nm), 9),
+                round(float(gap_nm), 9),
+                round(v, 10),
+                float(m),
+                float(m),
+                float(f.outer_barrier_eV),
+                float(f.outer_barrier_mass),
+            )
+        )
     return tuple(out)
 
 
@@ -83,14 +98,28 @@ class Fusion(Mechanism):
     summary = "a fraction of neighbouring dots partly fused through perovskite necks"
     reduction = "mixture of ideal fused segments (exact two-particle diagonalisation); peak top"
     parameters = (
-        ParameterSpec("fused_fraction", (0.0, 0.2), (0.0, 1.0),
-                      "judgement from the study's TEM, XRD period = edge + S-S and linear OD(N)"),
-        ParameterSpec("neck_nm", (0.5, 2.5), (0.2, 6.8),
-                      "judgement: necks wider than ~1/3 of the face read as one particle in TEM"),
+        ParameterSpec(
+            "fused_fraction",
+            (0.0, 0.2),
+            (0.0, 1.0),
+            "judgement from the study's TEM, XRD period = edge + S-S and linear OD(N)",
+        ),
+        ParameterSpec(
+            "neck_nm",
+            (0.5, 2.5),
+            (0.2, 6.8),
+            "judgement: necks wider than ~1/3 of the face read as one particle in TEM",
+        ),
     )
 
-    def predict(self, conditions: Conditions, context: ExplainContext, *, fused_fraction: float,
-                neck_nm: float) -> np.ndarray:
+    def predict(
+        self,
+        conditions: Conditions,
+        context: ExplainContext,
+        *,
+        fused_fraction: float,
+        neck_nm: float,
+    ) -> np.ndarray:
         out = np.empty(len(conditions))
         ref = -float(context.binding_meV)
         neck = min(max(float(neck_nm), 0.05), context.edge_nm)

@@ -17,9 +17,13 @@ def explain_paper(context=None):
 
     PAPER_SHIFTS = reference_shifts("enomoto2024")
 
-    table = make_table([m.layers for m in PAPER_SHIFTS], [m.shift_meV for m in PAPER_SHIFTS],
-                       [m.shift_meV_err for m in PAPER_SHIFTS], linker=[m.linker for m in PAPER_SHIFTS],
-                       source="Enomoto et al. 2024 (N = 8 shifts)")
+    table = make_table(
+        [m.layers for m in PAPER_SHIFTS],
+        [m.shift_meV for m in PAPER_SHIFTS],
+        [m.shift_meV_err for m in PAPER_SHIFTS],
+        linker=[m.linker for m in PAPER_SHIFTS],
+        source="Enomoto et al. 2024 (N = 8 shifts)",
+    )
     return explain(table, context=context)
 
 
@@ -28,20 +32,30 @@ def explain_rows(result) -> list[dict]:
     rows = []
     for m in result.mechanisms:
         bil = result.bilayer.get(m.name, {})
-        rows.append({
-            "mechanism": m.name,
-            "verdict": m.verdict,
-            "chi2": m.chi2,
-            "dof": m.dof,
-            "aic": m.aic,
-            "parameters": "; ".join(
-                f"{k} = {p.value:.3g}" + ("" if p.plausible else f" (plausible {p.plausible_min:g}-{p.plausible_max:g})")
-                for k, p in m.parameters.items()),
-            "prediction_meV": list(m.prediction_meV),
-            "plausible_parameters": "; ".join(f"{k} = {v:.3g}" for k, v in m.bounded["values"].items()),
-            "plausible_prediction_meV": list(m.bounded["prediction_meV"]),
-            "plausible_chi2": m.bounded["chi2"],
-            "bilayer_decay_per_nm": bil.get("decay_per_nm"),
-            "bilayer_exponential_decrease": bil.get("exponential_decrease"),
-        })
+        rows.append(
+            {
+                "mechanism": m.name,
+                "verdict": m.verdict,
+                "chi2": m.chi2,
+                "dof": m.dof,
+                "aic": m.aic,
+                "parameters": "; ".join(
+                    f"{k} = {p.value:.3g}"
+                    + (
+                        ""
+                        if p.plausible
+                        else f" (plausible {p.plausible_min:g}-{p.plausible_max:g})"
+                    )
+                    for k, p in m.parameters.items()
+                ),
+                "prediction_meV": list(m.prediction_meV),
+                "plausible_parameters": "; ".join(
+                    f"{k} = {v:.3g}" for k, v in m.bounded["values"].items()
+                ),
+                "plausible_prediction_meV": list(m.bounded["prediction_meV"]),
+                "plausible_chi2": m.bounded["chi2"],
+                "bilayer_decay_per_nm": bil.get("decay_per_nm"),
+                "bilayer_exponential_decrease": bil.get("exponential_decrease"),
+            }
+        )
     return rows

@@ -23,10 +23,16 @@ class ParameterFit:
     plausible: bool
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "err": self.err, "plausible_min": self.plausible_min,
-                "plausible_max": self.plausible_max, "at_bound": self.at_bound,
-                "physical_min": self.physical_min, "physical_max": self.physical_max,
-                "plausible": self.plausible}
+        return {
+            "value": self.value,
+            "err": self.err,
+            "plausible_min": self.plausible_min,
+            "plausible_max": self.plausible_max,
+            "at_bound": self.at_bound,
+            "physical_min": self.physical_min,
+            "physical_max": self.physical_max,
+            "plausible": self.plausible,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,22 @@ class MechanismFit:
         return dict((self.bounded if which == "bounded" else self.unbounded)["values"])
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "components": list(self.components),
-                "parameters": {k: p.to_dict() for k, p in self.parameters.items()},
-                "chi2": self.chi2, "dof": self.dof, "aic": self.aic, "bic": self.bic, "verdict": self.verdict,
-                "p_value": self.p_value, "prediction_meV": list(self.prediction_meV),
-                "bounded": self.bounded, "unbounded": self.unbounded, "success": self.success,
-                "warnings": list(self.warnings)}
+        return {
+            "name": self.name,
+            "components": list(self.components),
+            "parameters": {k: p.to_dict() for k, p in self.parameters.items()},
+            "chi2": self.chi2,
+            "dof": self.dof,
+            "aic": self.aic,
+            "bic": self.bic,
+            "verdict": self.verdict,
+            "p_value": self.p_value,
+            "prediction_meV": list(self.prediction_meV),
+            "bounded": self.bounded,
+            "unbounded": self.unbounded,
+            "success": self.success,
+            "warnings": list(self.warnings),
+        }
 
 
 def _param_text(name, p) -> str:
@@ -105,23 +121,40 @@ class ExplainResult(Result):
     def summary_blocks(self):
         order = {"explains": 0, "implausible": 1, "cannot": 2}
         ctx = self.context
-        head = (f"{len(self.table)} shifts ({self.table.source}); line FWHM {ctx['line_fwhm_meV']:.1f} meV, "
-                f"readout: peak top; parameter set {ctx['parameter_set']}")
+        head = (
+            f"{len(self.table)} shifts ({self.table.source}); line FWHM {ctx['line_fwhm_meV']:.1f} meV, "
+            f"readout: peak top; parameter set {ctx['parameter_set']}"
+        )
         mech = Table(
             "mechanisms (parameters of the fit the verdict rests on)",
             ("mechanism", "verdict", "chi2", "dof", "AIC", "BIC", "parameters"),
-            tuple((m.name, m.verdict, f"{m.chi2:.3g}", str(m.dof), f"{m.aic:.3g}", f"{m.bic:.3g}",
-                   "; ".join(_param_text(k, p) for k, p in m.parameters.items()))
-                  for m in sorted(self.mechanisms, key=lambda m: (order[m.verdict], m.aic))),
+            tuple(
+                (
+                    m.name,
+                    m.verdict,
+                    f"{m.chi2:.3g}",
+                    str(m.dof),
+                    f"{m.aic:.3g}",
+                    f"{m.bic:.3g}",
+                    "; ".join(_param_text(k, p) for k, p in m.parameters.items()),
+                )
+                for m in sorted(self.mechanisms, key=lambda m: (order[m.verdict], m.aic))
+            ),
             align=("l", "l", "r", "r", "r", "r", "l"),
         )
         singles = [m for m in self.mechanisms if len(m.components) == 1]
         data = Table(
             "data and predictions [meV]",
             ("linker", "N", "measured") + tuple(m.name for m in singles),
-            tuple((r["linker"], str(r["layers"]), f"{r['shift_meV']:+.1f} ± {r['shift_meV_err']:.1f}",
-                   *[f"{m.prediction_meV[i]:+.1f}" for m in singles])
-                  for i, r in enumerate(self.table.rows())),
+            tuple(
+                (
+                    r["linker"],
+                    str(r["layers"]),
+                    f"{r['shift_meV']:+.1f} ± {r['shift_meV_err']:.1f}",
+                    *[f"{m.prediction_meV[i]:+.1f}" for m in singles],
+                )
+                for i, r in enumerate(self.table.rows())
+            ),
         )
         lines = [f"not fitted: {s['name']} ({s['reason']})" for s in self.not_fitted]
         for tie in self.indistinguishable:
@@ -130,8 +163,10 @@ class ExplainResult(Result):
             for m in tie["separating_measurements"]:
                 verb = "would separate them" if m["separates"] else "would not separate them"
                 p = m["predictions_meV"]
-                lines.append(f"  {m['kind']}: {m['linker']} N = {m['layers']} at {m['temperature_K']:g} K "
-                             f"({a} {p[a]:+.1f} meV, {b} {p[b]:+.1f} meV; {verb})")
+                lines.append(
+                    f"  {m['kind']}: {m['linker']} N = {m['layers']} at {m['temperature_K']:g} K "
+                    f"({a} {p[a]:+.1f} meV, {b} {p[b]:+.1f} meV; {verb})"
+                )
         if self.best:
             best = self.get(self.best)
             lines.append(f"best: {best.name} ({best.verdict}, AIC {best.aic:.3g})")
@@ -145,8 +180,14 @@ class ExplainResult(Result):
 
     def to_dict(self) -> dict:
         best = self.get(self.best) if self.best else None
-        return {"mechanisms": [m.to_dict() for m in self.mechanisms], "best": self.best,
-                "best_verdict": best.verdict if best else None,
-                "indistinguishable": list(self.indistinguishable), "not_fitted": list(self.not_fitted),
-                "bilayer_vs_distance": self.bilayer,
-                "data": self.table.rows(), "context": self.context, "warnings": list(self.warnings)}
+        return {
+            "mechanisms": [m.to_dict() for m in self.mechanisms],
+            "best": self.best,
+            "best_verdict": best.verdict if best else None,
+            "indistinguishable": list(self.indistinguishable),
+            "not_fitted": list(self.not_fitted),
+            "bilayer_vs_distance": self.bilayer,
+            "data": self.table.rows(),
+            "context": self.context,
+            "warnings": list(self.warnings),
+        }

@@ -35,7 +35,13 @@ import functools
 import numpy as np
 
 from qdstack.physics.explain._reduced import layer_shift_meV, neighbour_faces
-from qdstack.physics.explain.base import Conditions, ExplainContext, Mechanism, ParameterSpec, register_mechanism
+from qdstack.physics.explain.base import (
+    Conditions,
+    ExplainContext,
+    Mechanism,
+    ParameterSpec,
+    register_mechanism,
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -48,8 +54,12 @@ def _well_meV(width: float, vo: float, mass: float, mo: float) -> float:
 def hole_level_meV(context: ExplainContext, width_nm: float) -> float:
     """Lowest 1D level of the hole in a well of the ligand barrier [meV]."""
     f = context.film
-    return _well_meV(round(float(width_nm), 10), float(f.outer_barrier_eV), float(context.material.hole_mass),
-                     float(f.outer_barrier_mass))
+    return _well_meV(
+        round(float(width_nm), 10),
+        float(f.outer_barrier_eV),
+        float(context.material.hole_mass),
+        float(f.outer_barrier_mass),
+    )
 
 
 def layer_offsets_meV(context: ExplainContext, n: int, delta_nm: float) -> np.ndarray:
@@ -64,18 +74,28 @@ def layer_offsets_meV(context: ExplainContext, n: int, delta_nm: float) -> np.nd
 
 class Surface(Mechanism):
     name = "surface"
-    summary = "hole leaks into the thiolate shell of each linker-bound face (effective edge increase)"
+    summary = (
+        "hole leaks into the thiolate shell of each linker-bound face (effective edge increase)"
+    )
     reduction = "uncoupled layers of mean dots, z-confinement of the hole only; peak top"
     parameters = (
-        ParameterSpec("delta_nm", (0.0, 0.3), (0.0, 3.4),
-                      "ligand-induced exciton delocalisation on CdSe: up to 0.2-0.3 nm effective radius "
-                      "(Frederick, Amin & Weiss, JPCL 4, 634 (2013))"),
+        ParameterSpec(
+            "delta_nm",
+            (0.0, 0.3),
+            (0.0, 3.4),
+            "ligand-induced exciton delocalisation on CdSe: up to 0.2-0.3 nm effective radius "
+            "(Frederick, Amin & Weiss, JPCL 4, 634 (2013))",
+        ),
     )
 
-    def predict(self, conditions: Conditions, context: ExplainContext, *, delta_nm: float) -> np.ndarray:
+    def predict(
+        self, conditions: Conditions, context: ExplainContext, *, delta_nm: float
+    ) -> np.ndarray:
         out = np.empty(len(conditions))
         for i, (n, t) in enumerate(zip(conditions.layers, conditions.temperature_K)):
-            out[i] = layer_shift_meV(layer_offsets_meV(context, int(n), delta_nm), float(context.sigma_meV(t)))
+            out[i] = layer_shift_meV(
+                layer_offsets_meV(context, int(n), delta_nm), float(context.sigma_meV(t))
+            )
         return out
 
 

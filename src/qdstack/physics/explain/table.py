@@ -47,8 +47,10 @@ class ShiftTable:
         if not (np.all(np.isfinite(e)) and np.all(e > 0)):
             raise InputError("the shift errors must be positive numbers of meV", self.source)
         if np.any(self.conditions.layers < 2):
-            raise InputError("every row needs N >= 2 layers (the shift of N = 1 is zero by definition)",
-                             self.source)
+            raise InputError(
+                "every row needs N >= 2 layers (the shift of N = 1 is zero by definition)",
+                self.source,
+            )
         if not np.all(self.conditions.gap_nm > 0):
             raise InputError("every gap must be a positive length", self.source)
         object.__setattr__(self, "shift_meV", y)
@@ -59,15 +61,36 @@ class ShiftTable:
 
     def rows(self) -> list[dict]:
         c = self.conditions
-        return [{"linker": lab, "gap_nm": float(g), "layers": int(n), "temperature_K": float(t),
-                 "shift_meV": float(y), "shift_meV_err": float(e)}
-                for lab, g, n, t, y, e in zip(self.labels, c.gap_nm, c.layers, c.temperature_K,
-                                              self.shift_meV, self.shift_meV_err)]
+        return [
+            {
+                "linker": lab,
+                "gap_nm": float(g),
+                "layers": int(n),
+                "temperature_K": float(t),
+                "shift_meV": float(y),
+                "shift_meV_err": float(e),
+            }
+            for lab, g, n, t, y, e in zip(
+                self.labels, c.gap_nm, c.layers, c.temperature_K, self.shift_meV, self.shift_meV_err
+            )
+        ]
 
 
-def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=None, temperature_K=None,
-               default_err_meV: float = 2.0, source: str = "table", extra: dict | None = None,
-               gap_method: str = "mmff", period_nm=None, edge_nm: float = 6.8) -> ShiftTable:
+def make_table(
+    layers,
+    shift_meV,
+    shift_meV_err=None,
+    *,
+    linker=None,
+    gap_nm=None,
+    temperature_K=None,
+    default_err_meV: float = 2.0,
+    source: str = "table",
+    extra: dict | None = None,
+    gap_method: str = "mmff",
+    period_nm=None,
+    edge_nm: float = 6.8,
+) -> ShiftTable:
     """Build a :class:`ShiftTable` from columns; linker names become gaps through the linker library.
 
     Parameters
@@ -100,13 +123,20 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
     known: dict[str, tuple[float, str]] = {}
     for i in range(n):
         name = None if linker is None else linker[i]
-        name = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name).strip()
+        name = (
+            None
+            if name is None or (isinstance(name, float) and math.isnan(name))
+            else str(name).strip()
+        )
         period = math.nan if period_nm is None else float(period_nm[i])
         if math.isfinite(period):
             g = period - float(edge_nm)
             if not g > 0:
-                raise InputError(f"row {i + 1}: the XRD period {period:g} nm does not exceed the edge "
-                                 f"{edge_nm:g} nm", source)
+                raise InputError(
+                    f"row {i + 1}: the XRD period {period:g} nm does not exceed the edge "
+                    f"{edge_nm:g} nm",
+                    source,
+                )
             gaps[i] = g
             labels.append(f"{name} (XRD)" if name else f"period {period:g} nm")
         elif name:
@@ -114,7 +144,9 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
                 try:
                     geom = get_linker(name, method=gap_method)
                 except QdstackError as exc:
-                    raise InputError(f"row {i + 1}: {name!r}: {getattr(exc, 'message', exc)}", source) from None
+                    raise InputError(
+                        f"row {i + 1}: {name!r}: {getattr(exc, 'message', exc)}", source
+                    ) from None
                 known[name] = (float(linker_gap_nm(geom)), geom.name)
             gaps[i], lab = known[name]
             labels.append(lab)
@@ -124,7 +156,11 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
                 raise InputError(f"row {i + 1}: neither a linker nor a positive gap_nm", source)
             gaps[i] = g
             labels.append(f"gap {g:g} nm")
-    err = np.full(n, float(default_err_meV)) if shift_meV_err is None else np.asarray(shift_meV_err, float)
+    err = (
+        np.full(n, float(default_err_meV))
+        if shift_meV_err is None
+        else np.asarray(shift_meV_err, float)
+    )
     err = np.where(np.isfinite(err), err, default_err_meV)
     if temperature_K is None:
         from qdstack.physics.film_model import load_parameter_set
@@ -134,4 +170,6 @@ def make_table(layers, shift_meV, shift_meV_err=None, *, linker=None, gap_nm=Non
     if not (np.all(np.isfinite(temps)) and np.all(temps > 0)):
         raise InputError("temperatures must be positive numbers of K", source)
     cond = Conditions(gaps, lay.astype(int), temps)
-    return ShiftTable(cond, np.asarray(shift_meV, dtype=float), err, tuple(labels), source, dict(extra or {}))
+    return ShiftTable(
+        cond, np.asarray(shift_meV, dtype=float), err, tuple(labels), source, dict(extra or {})
+    )

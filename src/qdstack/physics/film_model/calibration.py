@@ -75,8 +75,12 @@ class ShiftMeasurement:
             raise InputError("the shift error must be a positive number of meV", "shift_meV_err")
 
     def to_dict(self) -> dict:
-        return {"linker": self.linker, "layers": self.layers, "shift_meV": self.shift_meV,
-                "shift_meV_err": self.shift_meV_err}
+        return {
+            "linker": self.linker,
+            "layers": self.layers,
+            "shift_meV": self.shift_meV,
+            "shift_meV_err": self.shift_meV_err,
+        }
 
 
 def reference_shifts(reference: str = "enomoto2024") -> tuple[ShiftMeasurement, ...]:
@@ -101,11 +105,16 @@ def reference_shifts(reference: str = "enomoto2024") -> tuple[ShiftMeasurement, 
         m = re.fullmatch(r"shift_N(\d+)_(\w+)_meV", n.id)
         if not m:
             continue
-        err = n.stated_uncertainty if n.stated_uncertainty is not None else (
-            math.sqrt(2.0) * peak_sd_meV if peak_sd_meV else None)
+        err = (
+            n.stated_uncertainty
+            if n.stated_uncertainty is not None
+            else (math.sqrt(2.0) * peak_sd_meV if peak_sd_meV else None)
+        )
         if err is None:
-            raise InputError(f"{n.id}: no uncertainty stated and no per-film peak spread to derive one",
-                             reference)
+            raise InputError(
+                f"{n.id}: no uncertainty stated and no per-film peak spread to derive one",
+                reference,
+            )
         out.append(ShiftMeasurement(m.group(2), int(m.group(1)), float(n.value), float(err)))
     return tuple(out)
 
@@ -169,51 +178,84 @@ class CalibrationResult(Result):
         for k, v in self.values.items():
             d[k] = v
             d[f"{k}_err"] = self.errors.get(k, math.nan)
-        d.update({
-            "plausible_barrier_eV": list(PLAUSIBLE_BARRIER_EV),
-            "barrier_plausible": self.plausible,
-            "data": [m.to_dict() for m in self.data],
-            "model_shift_meV": list(self.model_shift_meV),
-            "residual_meV": list(self.residual_meV),
-            "chi2": self.chi2,
-            "dof": self.dof,
-            "linkers": self.linkers,
-            "reach_meV": self.reach_meV,
-            "success": self.success,
-            "message": self.message,
-            "realisations": self.realisations,
-            "seed": self.seed,
-            "parameters": self.parameters.to_dict(),
-            "warnings": list(self.warnings),
-        })
+        d.update(
+            {
+                "plausible_barrier_eV": list(PLAUSIBLE_BARRIER_EV),
+                "barrier_plausible": self.plausible,
+                "data": [m.to_dict() for m in self.data],
+                "model_shift_meV": list(self.model_shift_meV),
+                "residual_meV": list(self.residual_meV),
+                "chi2": self.chi2,
+                "dof": self.dof,
+                "linkers": self.linkers,
+                "reach_meV": self.reach_meV,
+                "success": self.success,
+                "message": self.message,
+                "realisations": self.realisations,
+                "seed": self.seed,
+                "parameters": self.parameters.to_dict(),
+                "warnings": list(self.warnings),
+            }
+        )
         d["parameters"].pop("provenance", None)
         return d
 
     def summary_blocks(self):
         res = self
-        blocks: list = [f"calibrated ({res.parameters.coupling} coupling, barrier mass "
-                        f"{res.parameters.barrier_mass:g} m_e, {res.realisations} realisations per film):"]
+        blocks: list = [
+            f"calibrated ({res.parameters.coupling} coupling, barrier mass "
+            f"{res.parameters.barrier_mass:g} m_e, {res.realisations} realisations per film):"
+        ]
         for k, v in res.values.items():
             e = res.errors[k]
             unit = "meV" if k.endswith("meV") else "eV"
-            flag = "" if k not in res.plausible else ("  plausible: yes" if res.plausible[k] else "  plausible: NO")
-            blocks.append(f"  {k} = {v:.4g} ± {e:.2g} {unit}{flag}" if math.isfinite(e)
-                          else f"  {k} = {v:.4g} {unit} (no error: at a bound or exact){flag}")
+            flag = (
+                ""
+                if k not in res.plausible
+                else ("  plausible: yes" if res.plausible[k] else "  plausible: NO")
+            )
+            blocks.append(
+                f"  {k} = {v:.4g} ± {e:.2g} {unit}{flag}"
+                if math.isfinite(e)
+                else f"  {k} = {v:.4g} {unit} (no error: at a bound or exact){flag}"
+            )
         reach = list(res.reach_meV.values()) if res.reach_meV else None
         rows = []
         for i, m in enumerate(res.data):
-            row = [m.linker, str(m.layers), f"{m.shift_meV:+.1f} ± {m.shift_meV_err:.1f}",
-                   f"{res.model_shift_meV[i]:+.1f}", f"{res.residual_meV[i]:+.1f}"]
+            row = [
+                m.linker,
+                str(m.layers),
+                f"{m.shift_meV:+.1f} ± {m.shift_meV_err:.1f}",
+                f"{res.model_shift_meV[i]:+.1f}",
+                f"{res.residual_meV[i]:+.1f}",
+            ]
             if reach:
                 row.append(f"{reach[i]:+.1f}")
             rows.append(tuple(row))
         cols = ("linker", "N", "measured meV", "model meV", "residual meV") + (
-            ("zero-barrier meV",) if res.reach_meV else ())
-        blocks.append(Table("measured vs calibrated model", cols, tuple(rows), align=("r",) * len(cols)))
-        rows = tuple((r["linker"], f"{r['gap_nm']:.3f}", f"{r['beta_e_meV']:.3g}", f"{r['beta_h_meV']:.3g}",
-                      "data" if r["in_data"] else "") for r in res.linkers)
-        blocks.append(Table("implied couplings per linker", ("linker", "gap nm", "beta_e meV", "beta_h meV", ""),
-                            rows, align=("r",) * 5))
+            ("zero-barrier meV",) if res.reach_meV else ()
+        )
+        blocks.append(
+            Table("measured vs calibrated model", cols, tuple(rows), align=("r",) * len(cols))
+        )
+        rows = tuple(
+            (
+                r["linker"],
+                f"{r['gap_nm']:.3f}",
+                f"{r['beta_e_meV']:.3g}",
+                f"{r['beta_h_meV']:.3g}",
+                "data" if r["in_data"] else "",
+            )
+            for r in res.linkers
+        )
+        blocks.append(
+            Table(
+                "implied couplings per linker",
+                ("linker", "gap nm", "beta_e meV", "beta_h meV", ""),
+                rows,
+                align=("r",) * 5,
+            )
+        )
         return tuple(blocks)
 
     def _plot(self, ax):
@@ -223,8 +265,10 @@ class CalibrationResult(Result):
 
 
 def _apply(base: FilmParameters, fit: str, **p) -> FilmParameters:
-    ch = dict(barrier_e_eV=p.get("barrier_e_eV", p.get("barrier_eV")),
-              barrier_h_eV=p.get("barrier_h_eV", p.get("barrier_eV")))
+    ch = dict(
+        barrier_e_eV=p.get("barrier_e_eV", p.get("barrier_eV")),
+        barrier_h_eV=p.get("barrier_h_eV", p.get("barrier_eV")),
+    )
     if base.coupling == "exponential":
         ch["coupling_amplitude_meV"] = p["coupling_amplitude_meV"]
     return base.with_(**ch)
@@ -261,8 +305,15 @@ def model_shifts_meV(
         peaks = {}
         for n in sorted({1} | {measurements[i].layers for i in idx}):
             spec = FilmSpec(n, base.gap_nm, edge_nm, edge_sd_nm, linker=base.linker)
-            r = simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
-                              tables=tables, emission=False)
+            r = simulate_film(
+                spec,
+                params,
+                realisations=realisations,
+                seed=seed,
+                blocks=1,
+                tables=tables,
+                emission=False,
+            )
             peaks[n] = r.peak_eV if readout == "fit" else r.peak_top_eV
         for i in idx:
             out[i] = (peaks[measurements[i].layers] - peaks[1]) * 1e3
@@ -339,7 +390,9 @@ def calibrate(
     if len(meas) < len(names):
         raise InputError(
             f"{len(meas)} measured shift(s) cannot fix {len(names)} parameters ({', '.join(names)}); "
-            "give more shifts or fit one barrier", "calibrate")
+            "give more shifts or fit one barrier",
+            "calibrate",
+        )
     from qdstack.linkers import get_linker
 
     for name in {m.linker for m in meas}:
@@ -353,8 +406,15 @@ def calibrate(
         key = tuple(round(float(p[k]), 12) for k in sorted(p))
         if key not in cache:
             params = _apply(base, fit, **p)
-            cache[key] = model_shifts_meV(meas, params, realisations=realisations, seed=seed,
-                                          edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, readout=readout)
+            cache[key] = model_shifts_meV(
+                meas,
+                params,
+                realisations=realisations,
+                seed=seed,
+                edge_nm=edge_nm,
+                edge_sd_nm=edge_sd_nm,
+                readout=readout,
+            )
             calls[0] += 1
             if progress is not None:
                 progress(calls[0])
@@ -369,10 +429,18 @@ def calibrate(
         if n.startswith("barrier"):
             pars[n].set(value=start.get(n, v0), min=0.0, max=10.0)
         else:
-            pars[n].set(value=start.get(n, max(base.coupling_amplitude_meV, 20.0)), min=0.0, max=1000.0)
+            pars[n].set(
+                value=start.get(n, max(base.coupling_amplitude_meV, 20.0)), min=0.0, max=1000.0
+            )
     try:
-        result = lm.fit(y, pars, index=np.arange(len(meas)), weights=1.0 / err, scale_covar=False,
-                        fit_kws={"epsfcn": 1e-5, "xtol": 1e-7, "ftol": 1e-9})
+        result = lm.fit(
+            y,
+            pars,
+            index=np.arange(len(meas)),
+            weights=1.0 / err,
+            scale_covar=False,
+            fit_kws={"epsfcn": 1e-5, "xtol": 1e-7, "ftol": 1e-9},
+        )
     except QdstackError:
         raise
     except (ValueError, RuntimeError) as exc:
@@ -396,22 +464,33 @@ def calibrate(
             msgs.append(
                 f"{n} = {v:.3g} eV is outside the {lo:g}-{hi:g} eV an organic linker plausibly offers "
                 f"(barrier mass {base.barrier_mass:g} m_e): the shifts need a far leakier linker than "
-                "an alkane chain")
+                "an alkane chain"
+            )
         par = result.params[n]
         if abs(v - par.min) < 1e-4 or abs(v - par.max) < 1e-4:
-            msgs.append(f"{n} ended at its bound ({v:g} eV): the data want a value the model cannot take")
+            msgs.append(
+                f"{n} ended at its bound ({v:g} eV): the data want a value the model cannot take"
+            )
             errors[n] = math.nan
     reach = None
     if base.coupling == "engine":
         zero = _apply(base, fit, **{n: 0.0 for n in names})
-        r = model_shifts_meV(meas, zero, realisations=realisations, seed=seed, edge_nm=edge_nm,
-                             edge_sd_nm=edge_sd_nm, readout=readout)
+        r = model_shifts_meV(
+            meas,
+            zero,
+            realisations=realisations,
+            seed=seed,
+            edge_nm=edge_nm,
+            edge_sd_nm=edge_sd_nm,
+            readout=readout,
+        )
         reach = {f"{m.linker} N={m.layers}": float(v) for m, v in zip(meas, r)}
         for m, v in zip(meas, r):
             if abs(m.shift_meV) > abs(v) + 2 * m.shift_meV_err:
                 msgs.append(
                     f"{m.linker} N = {m.layers}: the measured {m.shift_meV:+.1f} meV is out of reach of "
-                    f"single-carrier tunnelling in this model: even a zero barrier gives {v:+.1f} meV")
+                    f"single-carrier tunnelling in this model: even a zero barrier gives {v:+.1f} meV"
+                )
     else:
         a = values["coupling_amplitude_meV"]
         eng = base.with_(coupling="engine", barrier_e_eV=0.0, barrier_h_eV=0.0)
@@ -421,25 +500,51 @@ def calibrate(
             msgs.append(
                 f"the fitted zero-gap coupling A = {a:.1f} meV exceeds what effective-mass tunnelling "
                 f"between two {edge_nm:g} nm cubes can give ({zero_gap:.1f} meV per carrier, touching "
-                "dots): the exponential law is a description of the data, not single-carrier tunnelling")
+                "dots): the exponential law is a description of the data, not single-carrier tunnelling"
+            )
     if len(meas) > len(names) and np.any(np.abs(resid) > 3 * err):
-        msgs.append("some measured shifts are more than 3 errors from the calibrated model: "
-                    + ", ".join(f"{m.linker} N={m.layers}: model {b:+.1f} vs {m.shift_meV:+.1f} meV"
-                                for m, b, r_ in zip(meas, best, resid) if abs(r_) > 3 * m.shift_meV_err))
+        msgs.append(
+            "some measured shifts are more than 3 errors from the calibrated model: "
+            + ", ".join(
+                f"{m.linker} N={m.layers}: model {b:+.1f} vs {m.shift_meV:+.1f} meV"
+                for m, b, r_ in zip(meas, best, resid)
+                if abs(r_) > 3 * m.shift_meV_err
+            )
+        )
     linkers = _linker_table(params, sorted({m.linker for m in meas}), edge_nm, edge_sd_nm)
     chi2 = float(np.sum((resid / err) ** 2))
     provenance = {
-        "calibrated_on": [m.to_dict() for m in meas], "fit": fit, "values": values, "errors": errors,
+        "calibrated_on": [m.to_dict() for m in meas],
+        "fit": fit,
+        "values": values,
+        "errors": errors,
         "readout": readout,
-        "chi2": chi2, "realisations": realisations, "seed": seed, "edge_nm": edge_nm, "edge_sd_nm": edge_sd_nm,
+        "chi2": chi2,
+        "realisations": realisations,
+        "seed": seed,
+        "edge_nm": edge_nm,
+        "edge_sd_nm": edge_sd_nm,
     }
     params = params.with_(provenance={**base.provenance, "calibration": provenance}, name=base.name)
     return CalibrationResult(
-        parameters=params, fit=fit, values=values, errors=errors, data=meas,
-        model_shift_meV=tuple(map(float, best)), residual_meV=tuple(map(float, resid)), chi2=chi2,
-        dof=len(meas) - len(names), plausible=plausible, linkers=linkers, reach_meV=reach,
-        success=bool(result.success), message=str(result.message), realisations=int(realisations),
-        seed=int(seed), warnings=tuple(msgs), fit_result=result,
+        parameters=params,
+        fit=fit,
+        values=values,
+        errors=errors,
+        data=meas,
+        model_shift_meV=tuple(map(float, best)),
+        residual_meV=tuple(map(float, resid)),
+        chi2=chi2,
+        dof=len(meas) - len(names),
+        plausible=plausible,
+        linkers=linkers,
+        reach_meV=reach,
+        success=bool(result.success),
+        message=str(result.message),
+        realisations=int(realisations),
+        seed=int(seed),
+        warnings=tuple(msgs),
+        fit_result=result,
     )
 
 
@@ -465,8 +570,13 @@ def _linker_table(params: FilmParameters, data_linkers, edge_nm, edge_sd_nm) -> 
     for name in names:
         spec = FilmSpec.from_linker(name, 1, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm)
         t = dot_tables(spec, params)
-        rows.append({"linker": spec.linker, "gap_nm": spec.gap_nm,
-                     "beta_e_meV": float(t.interpolate("beta_e_meV", edge_nm)),
-                     "beta_h_meV": float(t.interpolate("beta_h_meV", edge_nm)),
-                     "in_data": name in data_linkers})
+        rows.append(
+            {
+                "linker": spec.linker,
+                "gap_nm": spec.gap_nm,
+                "beta_e_meV": float(t.interpolate("beta_e_meV", edge_nm)),
+                "beta_h_meV": float(t.interpolate("beta_h_meV", edge_nm)),
+                "in_data": name in data_linkers,
+            }
+        )
     return rows

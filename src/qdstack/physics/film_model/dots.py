@@ -28,8 +28,16 @@ from qdstack.physics.film_model.parameters import FilmParameters, FilmSpec, Pola
 # ----------------------------------------------------------------------------- per-dot physics
 
 
-def linker_coupling_meV(edge_nm, gap_nm, gap_barrier_eV, mass, *, barrier_mass=1.0,
-                        outer_barrier_eV=3.0, outer_barrier_mass=1.0):
+def linker_coupling_meV(
+    edge_nm,
+    gap_nm,
+    gap_barrier_eV,
+    mass,
+    *,
+    barrier_mass=1.0,
+    outer_barrier_eV=3.0,
+    outer_barrier_mass=1.0,
+):
     """Tunnelling coupling of two identical cubes through a linker barrier [meV].
 
     The dots are confined laterally and on their outer faces by the ligand shell
@@ -57,8 +65,20 @@ def linker_coupling_meV(edge_nm, gap_nm, gap_barrier_eV, mass, *, barrier_mass=1
     """
     from qdstack.physics.transfer_matrix import Heterostructure1D, bound_states_eV, finite_well
 
-    b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (
-        edge_nm, gap_nm, gap_barrier_eV, mass, barrier_mass, outer_barrier_eV, outer_barrier_mass)))
+    b = np.broadcast_arrays(
+        *(
+            np.asarray(v, dtype=float)
+            for v in (
+                edge_nm,
+                gap_nm,
+                gap_barrier_eV,
+                mass,
+                barrier_mass,
+                outer_barrier_eV,
+                outer_barrier_mass,
+            )
+        )
+    )
     out = np.empty(b[0].shape)
     for idx in np.ndindex(out.shape):
         L, d, vg, m, mb, vo, mo = (float(a[idx]) for a in b)
@@ -73,7 +93,10 @@ def linker_coupling_meV(edge_nm, gap_nm, gap_barrier_eV, mass, *, barrier_mass=1
         ez = bound_states_eV(struct, 2)
         if ez.size == 2:
             out[idx] = 0.5e3 * float(ez[1] - ez[0])
-        elif ez.size == 1 and d * math.sqrt(mb * max(v_gap - ez[0], 0.0) / HBAR2_OVER_2ME_EV_NM2) > 20:
+        elif (
+            ez.size == 1
+            and d * math.sqrt(mb * max(v_gap - ez[0], 0.0) / HBAR2_OVER_2ME_EV_NM2) > 20
+        ):
             out[idx] = 0.0  # splitting below the root finder's resolution (~1e-10 meV): no coupling
         else:
             out[idx] = np.nan
@@ -214,9 +237,17 @@ def maxwell_garnett_eps(eps_dot: float, eps_host: float, fill: float) -> float:
     return float(eps_host * (1.0 + 2.0 * fill * b) / (1.0 - fill * b))
 
 
-def environment_eps(params: FilmParameters, eps_dot: float, edge_nm, *, environment: str = "film",
-                    below=None, above=None, gap_nm: float | None = None,
-                    in_plane_gap_nm: float | None = None):
+def environment_eps(
+    params: FilmParameters,
+    eps_dot: float,
+    edge_nm,
+    *,
+    environment: str = "film",
+    below=None,
+    above=None,
+    gap_nm: float | None = None,
+    in_plane_gap_nm: float | None = None,
+):
     """Effective dielectric constant of each dot's surroundings: the mean over its six faces.
 
     Parameters
@@ -273,7 +304,9 @@ def transition_dipole_enm(kane_energy_eV: float, exciton_eV: float) -> float:
     return math.sqrt(HBAR2_OVER_2ME_EV_NM2 * kane_energy_eV) / exciton_eV
 
 
-def dipolar_coupling_meV(mu_enm: float, displacement_nm, eps: float, polarisation: Polarisation = "in-plane"):
+def dipolar_coupling_meV(
+    mu_enm: float, displacement_nm, eps: float, polarisation: Polarisation = "in-plane"
+):
     """Point-dipole (Foerster) coupling of two dot excitons [meV].
 
     .. math:: J = \\frac{\\mu^2 \\kappa}{4\\pi\\varepsilon_0 \\varepsilon r^3},\\quad
@@ -395,19 +428,45 @@ def dot_tables(spec: FilmSpec, params: FilmParameters, *, n_edges: int = 9) -> D
     if spec.edge_pool_nm is not None:  # measured edges: tabulate over their whole range
         lo, hi = min(spec.edge_pool_nm), max(spec.edge_pool_nm)
         pad = 0.05 * (hi - lo) + 0.02
-        edges = np.linspace(lo - pad, hi + pad, max(n_edges, int(math.ceil((hi - lo) / (0.5 * sd))) + 1))
+        edges = np.linspace(
+            lo - pad, hi + pad, max(n_edges, int(math.ceil((hi - lo) / (0.5 * sd))) + 1)
+        )
         edges = edges if edges.size <= 25 else np.linspace(lo - pad, hi + pad, 25)
-    dots = _single_dots(mat, tuple(map(float, edges)), params.outer_barrier_eV, params.outer_barrier_mass)
+    dots = _single_dots(
+        mat, tuple(map(float, edges)), params.outer_barrier_eV, params.outer_barrier_mass
+    )
     g_in = params.in_plane_gap_nm if spec.in_plane_gap_nm is None else spec.in_plane_gap_nm
-    v_in = params.outer_barrier_eV if params.in_plane_barrier_eV is None else params.in_plane_barrier_eV
-    common = dict(outer_barrier_eV=params.outer_barrier_eV, outer_barrier_mass=params.outer_barrier_mass)
+    v_in = (
+        params.outer_barrier_eV
+        if params.in_plane_barrier_eV is None
+        else params.in_plane_barrier_eV
+    )
+    common = dict(
+        outer_barrier_eV=params.outer_barrier_eV, outer_barrier_mass=params.outer_barrier_mass
+    )
     if params.coupling == "engine":
-        be = linker_coupling_meV(edges, spec.gap_nm, params.barrier_e_eV, mat.electron_mass,
-                                 barrier_mass=params.barrier_mass, **common)
-        bh = linker_coupling_meV(edges, spec.gap_nm, params.barrier_h_eV, mat.hole_mass,
-                                 barrier_mass=params.barrier_mass, **common)
-        mb_in = params.outer_barrier_mass if params.in_plane_barrier_eV is None else params.barrier_mass
-        be_in = linker_coupling_meV(edges, g_in, v_in, mat.electron_mass, barrier_mass=mb_in, **common)
+        be = linker_coupling_meV(
+            edges,
+            spec.gap_nm,
+            params.barrier_e_eV,
+            mat.electron_mass,
+            barrier_mass=params.barrier_mass,
+            **common,
+        )
+        bh = linker_coupling_meV(
+            edges,
+            spec.gap_nm,
+            params.barrier_h_eV,
+            mat.hole_mass,
+            barrier_mass=params.barrier_mass,
+            **common,
+        )
+        mb_in = (
+            params.outer_barrier_mass if params.in_plane_barrier_eV is None else params.barrier_mass
+        )
+        be_in = linker_coupling_meV(
+            edges, g_in, v_in, mat.electron_mass, barrier_mass=mb_in, **common
+        )
         bh_in = linker_coupling_meV(edges, g_in, v_in, mat.hole_mass, barrier_mass=mb_in, **common)
         how = "linker_coupling_meV (transfer-matrix engine)"
     else:
@@ -420,17 +479,26 @@ def dot_tables(spec: FilmSpec, params: FilmParameters, *, n_edges: int = 9) -> D
         how = "exponential law A exp(-kappa d)"
     for name, arr in (("beta_e_meV", be), ("beta_h_meV", bh)):
         if not np.all(np.isfinite(arr)):
-            raise InputError(f"no bound pair of states for some dot sizes ({name}); check the barriers",
-                             "parameters")
+            raise InputError(
+                f"no bound pair of states for some dot sizes ({name}); check the barriers",
+                "parameters",
+            )
     return DotTables(
-        edges_nm=edges, exciton_eV=np.array([d.energy_eV for d in dots]),
-        electron_meV=np.array([d.electron_meV for d in dots]), hole_meV=np.array([d.hole_meV for d in dots]),
-        binding_meV=np.array([d.binding_meV for d in dots]), beta_e_meV=np.asarray(be, float),
-        beta_h_meV=np.asarray(bh, float), beta_e_in_meV=np.asarray(be_in, float),
-        beta_h_in_meV=np.asarray(bh_in, float), eps_dot=float(mat.exciton_dielectric),
-        eps_optical=float(mat.eps_inf), gap_nm=spec.gap_nm, in_plane_gap_nm=g_in,
-        source=(f"single_dot.exciton ({mat.name}, {mat.parameter_set}; barrier {params.outer_barrier_eV:g} eV) "
-                f"+ {how}"),
+        edges_nm=edges,
+        exciton_eV=np.array([d.energy_eV for d in dots]),
+        electron_meV=np.array([d.electron_meV for d in dots]),
+        hole_meV=np.array([d.hole_meV for d in dots]),
+        binding_meV=np.array([d.binding_meV for d in dots]),
+        beta_e_meV=np.asarray(be, float),
+        beta_h_meV=np.asarray(bh, float),
+        beta_e_in_meV=np.asarray(be_in, float),
+        beta_h_in_meV=np.asarray(bh_in, float),
+        eps_dot=float(mat.exciton_dielectric),
+        eps_optical=float(mat.eps_inf),
+        gap_nm=spec.gap_nm,
+        in_plane_gap_nm=g_in,
+        source=(
+            f"single_dot.exciton ({mat.name}, {mat.parameter_set}; barrier {params.outer_barrier_eV:g} eV) "
+            f"+ {how}"
+        ),
     )
-
-

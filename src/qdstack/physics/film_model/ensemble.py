@@ -34,8 +34,9 @@ from qdstack.physics.film_model.dots import (
 VACANCY_OFFSET_MEV = 1000.0
 
 
-def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, seed,
-                 pool_nm=None) -> np.ndarray:
+def sample_edges(
+    n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, seed, pool_nm=None
+) -> np.ndarray:
     """Dot edges [nm], shape (n_real, n_dots): normal, truncated at +-4 sd, or resampled from ``pool_nm``.
 
     With ``pool_nm`` (measured edges, e.g. from ``qdstack tem``) each edge is a
@@ -60,7 +61,9 @@ def sample_edges(n_real: int, n_dots: int, edge_nm: float, edge_sd_nm: float, se
             out[:, k] = pool[rng.integers(0, pool.size, n_real)]
         return out
     for k in range(n_dots):
-        col = rng.normal(edge_nm, edge_sd_nm, n_real) if edge_sd_nm > 0 else np.full(n_real, edge_nm)
+        col = (
+            rng.normal(edge_nm, edge_sd_nm, n_real) if edge_sd_nm > 0 else np.full(n_real, edge_nm)
+        )
         bad = np.abs(col - edge_nm) > 4 * edge_sd_nm
         while edge_sd_nm > 0 and np.any(bad):
             col[bad] = rng.normal(edge_nm, edge_sd_nm, int(bad.sum()))
@@ -106,7 +109,9 @@ def _stream(seed, key: int):
     if isinstance(seed, np.random.Generator):
         return seed  # already advanced past the edges
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (key,)))
+    return np.random.default_rng(
+        np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (key,))
+    )
 
 
 def _static_rng(seed):
@@ -125,8 +130,15 @@ def _well_level_meV(width_nm, params: FilmParameters, carrier: str) -> np.ndarra
     mat = _material(params)
     m = mat.hole_mass if carrier == "h" else mat.electron_mass
     grid = np.linspace(max(float(w.min()) - 0.1, 0.2), float(w.max()) + 0.1, 25)
-    levels = [1e3 * float(bound_states_eV(finite_well(g, params.outer_barrier_eV, m, params.outer_barrier_mass), 1)[0])
-              for g in grid]
+    levels = [
+        1e3
+        * float(
+            bound_states_eV(
+                finite_well(g, params.outer_barrier_eV, m, params.outer_barrier_mass), 1
+            )[0]
+        )
+        for g in grid
+    ]
     return CubicSpline(grid, levels)(w)
 
 
@@ -140,7 +152,11 @@ def neck_couplings_meV(params: FilmParameters, tables: DotTables, edge_nm: float
     for carrier, m in (("e", mat.electron_mass), ("h", mat.hole_mass)):
         lv = _well_level_meV(np.array([min(params.neck_nm, edge_nm), edge_nm]), params, carrier)
         v = max(2e-3 * (lv[0] - lv[1]), 0.0)
-        out.append(coupling_meV(edge_nm, gap_nm, v, m, m, params.outer_barrier_eV, params.outer_barrier_mass))
+        out.append(
+            coupling_meV(
+                edge_nm, gap_nm, v, m, m, params.outer_barrier_eV, params.outer_barrier_mass
+            )
+        )
     return out[0], out[1]
 
 
@@ -156,7 +172,9 @@ def _conformers(linker: str):
     return gaps, w / w.sum()
 
 
-def conformer_coupling_ratios(params: FilmParameters, tables: DotTables, edge_nm: float, gap_nm: float, gaps):
+def conformer_coupling_ratios(
+    params: FilmParameters, tables: DotTables, edge_nm: float, gap_nm: float, gaps
+):
     """beta(gap) / beta(gap_nm) for electrons and holes at the mean edge, for each conformer gap.
 
     Exponential law: ``exp(-kappa (g - g0))``; engine: the model of
@@ -165,25 +183,42 @@ def conformer_coupling_ratios(params: FilmParameters, tables: DotTables, edge_nm
     """
     gaps = np.asarray(gaps, dtype=float)
     if params.coupling == "exponential":
-        return (np.exp(-params.decay_per_nm("e") * (gaps - gap_nm)),
-                np.exp(-params.decay_per_nm("h") * (gaps - gap_nm)))
+        return (
+            np.exp(-params.decay_per_nm("e") * (gaps - gap_nm)),
+            np.exp(-params.decay_per_nm("h") * (gaps - gap_nm)),
+        )
     from qdstack.physics.explain._coupling import coupling_meV
     from qdstack.physics.film_model.dots import _material
 
     mat = _material(params)
     out = []
     for v, m in ((params.barrier_e_eV, mat.electron_mass), (params.barrier_h_eV, mat.hole_mass)):
+
         def beta(g, v=v, m=m):
-            return coupling_meV(edge_nm, g, v, m, params.barrier_mass, params.outer_barrier_eV,
-                                params.outer_barrier_mass)
+            return coupling_meV(
+                edge_nm,
+                g,
+                v,
+                m,
+                params.barrier_mass,
+                params.outer_barrier_eV,
+                params.outer_barrier_mass,
+            )
+
         b0 = beta(gap_nm)
         out.append(np.array([beta(g) / b0 if b0 > 0 else 1.0 for g in gaps]))
     return out[0], out[1]
 
 
-def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *, seed=0,
-                          tables: DotTables | None = None, edges_nm: np.ndarray | None = None
-                          ) -> ColumnEnsemble:
+def build_column_ensemble(
+    spec: FilmSpec,
+    params: FilmParameters,
+    n_real: int,
+    *,
+    seed=0,
+    tables: DotTables | None = None,
+    edges_nm: np.ndarray | None = None,
+) -> ColumnEnsemble:
     """Draw ``n_real`` columns (or M x M x N blocks) of a film and build their exciton stack.
 
     Per dot (edge ``L_i`` drawn from the size distribution):
@@ -245,27 +280,42 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     else:
         has_below = (layer > 0) & ch.dielectric
         has_above = (layer < n - 1) & ch.dielectric
-        eps_out = environment_eps(params, eps_dot, edges, below=np.broadcast_to(has_below, edges.shape),
-                                  above=np.broadcast_to(has_above, edges.shape), gap_nm=spec.gap_nm,
-                                  in_plane_gap_nm=g_in)
+        eps_out = environment_eps(
+            params,
+            eps_dot,
+            edges,
+            below=np.broadcast_to(has_below, edges.shape),
+            above=np.broadcast_to(has_above, edges.shape),
+            gap_nm=spec.gap_nm,
+            in_plane_gap_nm=g_in,
+        )
     eps_sol = environment_eps(params, eps_dot, edges, environment="solution")
-    env = polarization_energy_meV(edges, eps_dot, eps_out) - polarization_energy_meV(edges, eps_dot, eps_sol)
+    env = polarization_energy_meV(edges, eps_dot, eps_out) - polarization_energy_meV(
+        edges, eps_dot, eps_sol
+    )
     # single-dot dielectric confinement: the solution's own polarisation energy (env stays the change)
-    conf = polarization_energy_meV(edges, eps_dot, eps_sol) if params.dielectric_confinement else 0.0
+    conf = (
+        polarization_energy_meV(edges, eps_dot, eps_sol) if params.dielectric_confinement else 0.0
+    )
 
     reference = float(np.mean(ex)) + 1e-3 * params.energy_offset_meV
-    pair0 = (ex - reference) * 1e3 + params.energy_offset_meV + env + conf  # on-site pair energy [meV]
+    pair0 = (
+        (ex - reference) * 1e3 + params.energy_offset_meV + env + conf
+    )  # on-site pair energy [meV]
     # split: electron carries E_g,eff + e_conf, hole h_conf; shifts half each
     shift_each = 0.5 * (params.energy_offset_meV + env + conf)
-    if params.static_fraction > 0:  # static part of the line: random site energies, half on each carrier
+    if (
+        params.static_fraction > 0
+    ):  # static part of the line: random site energies, half on each carrier
         site = _static_rng(seed).normal(0.0, params.static_sigma_meV, edges.shape)
         pair0 = pair0 + site
         shift_each = shift_each + 0.5 * site
     if params.thiolate_leak_nm > 0 and spec.environment == "film" and n > 1:
         # the hole leaks into the thiolate shell of every linker-bound face (z confinement only)
         faces = ((layer > 0).astype(int) + (layer < n - 1).astype(int))[None, :]
-        leak = _well_level_meV(edges + faces * params.thiolate_leak_nm, params, "h") - _well_level_meV(
-            edges, params, "h")
+        leak = _well_level_meV(
+            edges + faces * params.thiolate_leak_nm, params, "h"
+        ) - _well_level_meV(edges, params, "h")
         pair0 = pair0 + leak
         shift_each = shift_each + leak  # all of it on the hole
     hole = chh + shift_each
@@ -273,8 +323,16 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
 
     # geometry: z of each site from the column's own edges
     e_col = edges.reshape(n_real, m * m, n)
-    zc = np.cumsum(np.concatenate([np.zeros((n_real, m * m, 1)),
-                                   0.5 * (e_col[:, :, :-1] + e_col[:, :, 1:]) + spec.gap_nm], axis=2), axis=2)
+    zc = np.cumsum(
+        np.concatenate(
+            [
+                np.zeros((n_real, m * m, 1)),
+                0.5 * (e_col[:, :, :-1] + e_col[:, :, 1:]) + spec.gap_nm,
+            ],
+            axis=2,
+        ),
+        axis=2,
+    )
     pitch = spec.edge_nm + g_in
     ix, iy = np.divmod(np.arange(m * m), m)
     pos = np.empty((n_real, s, 3))
@@ -304,14 +362,25 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
     bonds = np.concatenate([z_bonds, xy_bonds]) if len(xy_bonds) else z_bonds
     nz = len(z_bonds)
     if ch.tunnelling and len(bonds):
+
         def pair_beta(name, idx):
             b = tables.interpolate(name, edges)
             return np.sqrt(b[:, idx[:, 0]] * b[:, idx[:, 1]])
 
-        be = np.concatenate([pair_beta("beta_e_meV", z_bonds), pair_beta("beta_e_in_meV", xy_bonds)], axis=1) \
-            if len(xy_bonds) else pair_beta("beta_e_meV", z_bonds)
-        bh = np.concatenate([pair_beta("beta_h_meV", z_bonds), pair_beta("beta_h_in_meV", xy_bonds)], axis=1) \
-            if len(xy_bonds) else pair_beta("beta_h_meV", z_bonds)
+        be = (
+            np.concatenate(
+                [pair_beta("beta_e_meV", z_bonds), pair_beta("beta_e_in_meV", xy_bonds)], axis=1
+            )
+            if len(xy_bonds)
+            else pair_beta("beta_e_meV", z_bonds)
+        )
+        bh = (
+            np.concatenate(
+                [pair_beta("beta_h_meV", z_bonds), pair_beta("beta_h_in_meV", xy_bonds)], axis=1
+            )
+            if len(xy_bonds)
+            else pair_beta("beta_h_meV", z_bonds)
+        )
     else:
         be = np.zeros((n_real, len(bonds)))
         bh = np.zeros((n_real, len(bonds)))
@@ -324,7 +393,10 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         bh[:, :nz] = np.where(fused, bn_h, bh[:, :nz])
     if params.conformer_disorder and nz and ch.tunnelling:
         if not spec.linker:
-            raise InputError("conformer disorder needs the film's linker (FilmSpec.from_linker)", "conformer_disorder")
+            raise InputError(
+                "conformer disorder needs the film's linker (FilmSpec.from_linker)",
+                "conformer_disorder",
+            )
         gaps, weights = _conformers(spec.linker)
         re_, rh_ = conformer_coupling_ratios(params, tables, spec.edge_nm, spec.gap_nm, gaps)
         pick = _stream(seed, 0x434F).choice(gaps.size, size=(n_real, nz), p=weights)
@@ -332,16 +404,20 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         bh = bh.copy()
         be[:, :nz] *= re_[pick]
         bh[:, :nz] *= rh_[pick]
-    if params.bond_scale_by_layer and nz:  # couplings that change with layer index (out-of-plane bonds)
+    if (
+        params.bond_scale_by_layer and nz
+    ):  # couplings that change with layer index (out-of-plane bonds)
         table = np.ones(max(n, len(params.bond_scale_by_layer) + 1))
-        table[:len(params.bond_scale_by_layer)] = params.bond_scale_by_layer
+        table[: len(params.bond_scale_by_layer)] = params.bond_scale_by_layer
         scale = np.ones(len(bonds))
         scale[:nz] = table[layer[z_bonds[:, 0]]]
         be = be * scale
         bh = bh * scale
     del nz
 
-    mu = transition_dipole_enm(params.kane_energy_eV, float(np.mean(ex)) + 1e-3 * params.energy_offset_meV)
+    mu = transition_dipole_enm(
+        params.kane_energy_eV, float(np.mean(ex)) + 1e-3 * params.energy_offset_meV
+    )
     dip = None
     if ch.dipolar and s > 1:
         dip = np.zeros((n_real, s, s))
@@ -349,7 +425,9 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         dip[:, off] = dipolar_coupling_meV(mu, disp[:, off], eps_opt, params.polarisation)
 
     present = None
-    if params.coverage < 1.0 and spec.environment == "film":  # vacancies: no bonds, pair states out of range
+    if (
+        params.coverage < 1.0 and spec.environment == "film"
+    ):  # vacancies: no bonds, pair states out of range
         present = _stream(seed, 0x5643).random((n_real, s)) < params.coverage
         gone = ~present
         electron = np.where(gone, electron + VACANCY_OFFSET_MEV, electron)
@@ -358,7 +436,23 @@ def build_column_ensemble(spec: FilmSpec, params: FilmParameters, n_real: int, *
         bh = np.where(keep, bh, 0.0)
         if dip is not None:
             dip = dip * (present[:, :, None] & present[:, None, :])
-    stack = ExcitonStack(electron_meV=electron, hole_meV=hole, coulomb_meV=coul, bonds=bonds,
-                         beta_e_meV=be, beta_h_meV=bh, dipolar_meV=dip, reference_eV=reference)
-    return ColumnEnsemble(stack=stack, edges_nm=edges, eps_out=eps_out, environment_meV=env,
-                          layer=layer, eps_film=eps_film, mu_enm=mu, present=present)
+    stack = ExcitonStack(
+        electron_meV=electron,
+        hole_meV=hole,
+        coulomb_meV=coul,
+        bonds=bonds,
+        beta_e_meV=be,
+        beta_h_meV=bh,
+        dipolar_meV=dip,
+        reference_eV=reference,
+    )
+    return ColumnEnsemble(
+        stack=stack,
+        edges_nm=edges,
+        eps_out=eps_out,
+        environment_meV=env,
+        layer=layer,
+        eps_film=eps_film,
+        mu_enm=mu,
+        present=present,
+    )

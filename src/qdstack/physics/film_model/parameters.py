@@ -59,10 +59,15 @@ class Channels:
         """A copy with only the named channels among tunnelling/dielectric/dipolar on."""
         bad = set(names) - {"tunnelling", "dielectric", "dipolar"}
         if bad:
-            raise OptionError(f"unknown channel(s) {sorted(bad)}; use tunnelling, dielectric, dipolar",
-                              "channels")
-        return replace(self, tunnelling="tunnelling" in names, dielectric="dielectric" in names,
-                       dipolar="dipolar" in names)
+            raise OptionError(
+                f"unknown channel(s) {sorted(bad)}; use tunnelling, dielectric, dipolar", "channels"
+            )
+        return replace(
+            self,
+            tunnelling="tunnelling" in names,
+            dielectric="dielectric" in names,
+            dipolar="dipolar" in names,
+        )
 
     def label(self) -> str:
         on = [n for n in ("tunnelling", "dielectric", "dipolar") if getattr(self, n)]
@@ -226,23 +231,41 @@ class FilmParameters:
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
-        positive = ("barrier_mass", "outer_barrier_eV", "outer_barrier_mass", "in_plane_gap_nm",
-                    "eps_ligand", "eps_solvent", "eps_substrate", "eps_top", "homogeneous_fwhm_meV",
-                    "linewidth_elo_meV", "temperature_K", "kane_energy_eV")
+        positive = (
+            "barrier_mass",
+            "outer_barrier_eV",
+            "outer_barrier_mass",
+            "in_plane_gap_nm",
+            "eps_ligand",
+            "eps_solvent",
+            "eps_substrate",
+            "eps_top",
+            "homogeneous_fwhm_meV",
+            "linewidth_elo_meV",
+            "temperature_K",
+            "kane_energy_eV",
+        )
         for name in positive:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"must be a positive number, got {v!r}", name)
         if self.coupling not in ("engine", "exponential"):
-            raise InputError(f"unknown coupling {self.coupling!r}; use engine or exponential", "coupling")
+            raise InputError(
+                f"unknown coupling {self.coupling!r}; use engine or exponential", "coupling"
+            )
         for name in ("barrier_e_eV", "barrier_h_eV"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise InputError(f"must be a barrier >= 0 eV, got {v!r}", name)
         if self.in_plane_barrier_eV is not None and not self.in_plane_barrier_eV >= 0:
             raise InputError("must be a barrier >= 0 eV", "in_plane_barrier_eV")
-        for name in ("coupling_amplitude_meV", "ligand_shell_nm", "linewidth_gamma0_meV",
-                     "energy_offset_meV", "intrinsic_stokes_meV"):
+        for name in (
+            "coupling_amplitude_meV",
+            "ligand_shell_nm",
+            "linewidth_gamma0_meV",
+            "energy_offset_meV",
+            "intrinsic_stokes_meV",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise InputError(f"must be a finite number, got {v!r}", name)
@@ -258,14 +281,22 @@ class FilmParameters:
             raise InputError("must be a positive width in nm", "neck_nm")
         if not (isinstance(self.coverage, (int, float)) and 0.0 < self.coverage <= 1.0):
             raise InputError(f"must be a fraction in (0, 1], got {self.coverage!r}", "coverage")
-        if not (isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0):
-            raise InputError(f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction")
+        if not (
+            isinstance(self.static_fraction, (int, float)) and 0.0 <= self.static_fraction < 1.0
+        ):
+            raise InputError(
+                f"must be a fraction in [0, 1), got {self.static_fraction!r}", "static_fraction"
+            )
         if self.linewidth_gamma0_meV >= self.homogeneous_fwhm_meV:
-            raise InputError("the low-temperature width must be below the room-temperature width",
-                             "linewidth_gamma0_meV")
+            raise InputError(
+                "the low-temperature width must be below the room-temperature width",
+                "linewidth_gamma0_meV",
+            )
         if self.polarisation not in ("in-plane", "out-of-plane"):
-            raise InputError(f"unknown polarisation {self.polarisation!r}; use in-plane or out-of-plane",
-                             "polarisation")
+            raise InputError(
+                f"unknown polarisation {self.polarisation!r}; use in-plane or out-of-plane",
+                "polarisation",
+            )
         if isinstance(self.channels, dict):
             object.__setattr__(self, "channels", Channels(**self.channels))
 
@@ -307,7 +338,11 @@ class FilmParameters:
     @property
     def static_sigma_meV(self) -> float:
         """Standard deviation of the extra static site energies [meV]."""
-        return math.sqrt(self.static_fraction) * self.homogeneous_fwhm_meV / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+        return (
+            math.sqrt(self.static_fraction)
+            * self.homogeneous_fwhm_meV
+            / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+        )
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -360,7 +395,9 @@ def load_parameter_set(name_or_path: str = "enomoto2024") -> FilmParameters:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read the parameter set ({exc})", str(p)) from None
     if not isinstance(raw, dict) or "parameters" not in raw:
-        raise InputError("a parameter set file holds {'parameters': {...}, 'provenance': {...}}", str(p))
+        raise InputError(
+            "a parameter set file holds {'parameters': {...}, 'provenance': {...}}", str(p)
+        )
     params = dict(raw["parameters"])
     params["provenance"] = raw.get("provenance", {})
     return FilmParameters.from_dict(params)
@@ -410,42 +447,67 @@ class FilmSpec:
 
     def __post_init__(self):
         if not (isinstance(self.layers, (int, np.integer)) and self.layers >= 1):
-            raise InputError(f"the number of layers must be a whole number >= 1, got {self.layers!r}",
-                             "--layers")
+            raise InputError(
+                f"the number of layers must be a whole number >= 1, got {self.layers!r}", "--layers"
+            )
         object.__setattr__(self, "layers", int(self.layers))
         if not (math.isfinite(self.gap_nm) and self.gap_nm > 0):
-            raise InputError(f"the gap must be a positive length, got {self.gap_nm!r} nm", "--gap-nm")
+            raise InputError(
+                f"the gap must be a positive length, got {self.gap_nm!r} nm", "--gap-nm"
+            )
         if not (math.isfinite(self.edge_nm) and self.edge_nm > 1.0):
-            raise InputError(f"the dot edge must be a length above 1 nm, got {self.edge_nm!r}", "--edge-nm")
+            raise InputError(
+                f"the dot edge must be a length above 1 nm, got {self.edge_nm!r}", "--edge-nm"
+            )
         if self.edge_pool_nm is not None:
             pool = np.asarray(self.edge_pool_nm, dtype=float)
-            if pool.ndim != 1 or pool.size < 2 or not np.all(np.isfinite(pool)) or pool.min() <= 1.0:
-                raise InputError("the measured edges must be at least 2 finite lengths above 1 nm", "--sizes")
+            if (
+                pool.ndim != 1
+                or pool.size < 2
+                or not np.all(np.isfinite(pool))
+                or pool.min() <= 1.0
+            ):
+                raise InputError(
+                    "the measured edges must be at least 2 finite lengths above 1 nm", "--sizes"
+                )
             object.__setattr__(self, "edge_pool_nm", tuple(float(x) for x in pool))
         elif not (math.isfinite(self.edge_sd_nm) and 0 <= self.edge_sd_nm < self.edge_nm / 4):
             raise InputError(
                 f"the edge spread must be >= 0 and below a quarter of the edge, got {self.edge_sd_nm!r} nm",
-                "--edge-sd-nm")
+                "--edge-sd-nm",
+            )
         if self.in_plane != 1 and self.in_plane < 3:
-            raise InputError("the in-plane block needs M >= 3 (periodic) or 1 (columns only)", "--in-plane")
+            raise InputError(
+                "the in-plane block needs M >= 3 (periodic) or 1 (columns only)", "--in-plane"
+            )
         if self.in_plane_gap_nm is not None and not (self.in_plane_gap_nm > 0):
             raise InputError("the in-plane gap must be positive", "--in-plane-gap-nm")
         if self.environment not in ("film", "solution"):
             raise InputError(f"unknown environment {self.environment!r}", "environment")
         if self.environment == "solution" and (self.layers != 1 or self.in_plane != 1):
-            raise InputError("the solution reference is one isolated dot per column (N = 1)", "environment")
+            raise InputError(
+                "the solution reference is one isolated dot per column (N = 1)", "environment"
+            )
 
     @classmethod
-    def from_linker(cls, linker: str, layers: int, *, method: str = "mmff", offset_nm: float = 0.0,
-                    **kwargs) -> "FilmSpec":
+    def from_linker(
+        cls, linker: str, layers: int, *, method: str = "mmff", offset_nm: float = 0.0, **kwargs
+    ) -> "FilmSpec":
         """The gap from the linker library (S-S distance of the all-anti conformer + offset)."""
         from qdstack.linkers import get_linker, linker_gap_nm
 
         geom = get_linker(linker, method=method)
-        return cls(layers=layers, gap_nm=linker_gap_nm(geom, offset_nm=offset_nm), linker=geom.name, **kwargs)
+        return cls(
+            layers=layers,
+            gap_nm=linker_gap_nm(geom, offset_nm=offset_nm),
+            linker=geom.name,
+            **kwargs,
+        )
 
     @classmethod
-    def from_xrd_period(cls, period_nm: float, layers: int, *, edge_nm: float = 6.8, **kwargs) -> "FilmSpec":
+    def from_xrd_period(
+        cls, period_nm: float, layers: int, *, edge_nm: float = 6.8, **kwargs
+    ) -> "FilmSpec":
         """The gap as the measured out-of-plane XRD period minus the dot edge (instead of the S-S distance).
 
         ``gap = period - edge``: what the stacking actually leaves between the faces,
@@ -454,12 +516,12 @@ class FilmSpec:
         """
         gap = float(period_nm) - float(edge_nm)
         if not (math.isfinite(gap) and gap > 0):
-            raise InputError(f"the XRD period {period_nm!r} nm must exceed the edge {edge_nm!r} nm",
-                             "--period-nm")
+            raise InputError(
+                f"the XRD period {period_nm!r} nm must exceed the edge {edge_nm!r} nm",
+                "--period-nm",
+            )
         return cls(layers=layers, gap_nm=gap, edge_nm=edge_nm, **kwargs)
 
     @property
     def n_sites(self) -> int:
         return self.in_plane * self.in_plane * self.layers
-
-

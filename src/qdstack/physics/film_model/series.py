@@ -118,7 +118,9 @@ class FilmSeries(Result):
         if len(set(self.layers)) < 2:
             return None
         err = np.array([f.peak_eV_err for f in self.films])
-        return fit_chain(self.layers, self.peak_eV, err if np.all(np.isfinite(err) & (err > 0)) else None)
+        return fit_chain(
+            self.layers, self.peak_eV, err if np.all(np.isfinite(err) & (err > 0)) else None
+        )
 
     def to_dict(self) -> dict:
         ref = self._reference()
@@ -158,11 +160,16 @@ class FilmSeries(Result):
             "beta_h_in_meV": ref.beta_h_in_meV,
             "environment_meV": [f.environment_meV for f in self.films],
             "solution_peak_eV": None if self.solution is None else self.solution.peak_eV,
-            "environment_shift_meV": None if self.solution is None
+            "environment_shift_meV": None
+            if self.solution is None
             else (ref.peak_eV - self.solution.peak_eV) * 1e3,
-            "channel_shifts_meV": {k: list(map(float, v)) for k, v in self.channel_shifts_meV.items()},
-            "emission": [None if f.emission is None else {"layers": f.layers, **f.emission.to_dict()}
-                         for f in self.films],
+            "channel_shifts_meV": {
+                k: list(map(float, v)) for k, v in self.channel_shifts_meV.items()
+            },
+            "emission": [
+                None if f.emission is None else {"layers": f.layers, **f.emission.to_dict()}
+                for f in self.films
+            ],
             "parameters": self.parameters.name,
             "coupling": self.parameters.coupling,
             "channels": self.parameters.channels.label(),
@@ -178,24 +185,42 @@ class FilmSeries(Result):
         rows = []
         for i, f in enumerate(self.films):
             e = f.emission
-            rows.append((str(f.layers), f"{f.peak_eV:.4f}", f"{d['shift_meV'][i]:+.1f}",
-                         fmt(d["shift_meV_err"][i], ".2f"), f"{d['centroid_shift_meV'][i]:+.1f}",
-                         fmt(e.pl_peak_eV if e else None, ".4f"), fmt(e.stokes_shift_meV if e else None, ".1f"),
-                         fmt(e.participation_exciton[-1] if e else None, ".2f")))
-        blocks: list = [Table(
-            f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), {self._edge_text()}, "
-            f"parameters {params.name}",
-            ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"),
-            tuple(rows), align=("r",) * 8)]
-        blocks.append(f"beta_e = {d['beta_e_meV']:.2f} meV, beta_h = {d['beta_h_meV']:.2f} meV "
-                      f"({params.coupling} coupling); in-plane beta_e = {d['beta_e_in_meV']:.2g} meV")
+            rows.append(
+                (
+                    str(f.layers),
+                    f"{f.peak_eV:.4f}",
+                    f"{d['shift_meV'][i]:+.1f}",
+                    fmt(d["shift_meV_err"][i], ".2f"),
+                    f"{d['centroid_shift_meV'][i]:+.1f}",
+                    fmt(e.pl_peak_eV if e else None, ".4f"),
+                    fmt(e.stokes_shift_meV if e else None, ".1f"),
+                    fmt(e.participation_exciton[-1] if e else None, ".2f"),
+                )
+            )
+        blocks: list = [
+            Table(
+                f"Simulated films: {self.linker or 'gap'} (gap {self.gap_nm:.3f} nm), {self._edge_text()}, "
+                f"parameters {params.name}",
+                ("N", "peak eV", "shift meV", "± meV", "centroid meV", "PL eV", "Stokes meV", "PR"),
+                tuple(rows),
+                align=("r",) * 8,
+            )
+        ]
+        blocks.append(
+            f"beta_e = {d['beta_e_meV']:.2f} meV, beta_h = {d['beta_h_meV']:.2f} meV "
+            f"({params.coupling} coupling); in-plane beta_e = {d['beta_e_in_meV']:.2g} meV"
+        )
         c = d["chain_fit"]
         if c:
-            blocks.append(f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
-                          f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {d['saturation_layers']}")
+            blocks.append(
+                f"chain fit of the simulated peaks: beta = {c['beta_meV']:.2f} ± "
+                f"{c['beta_meV_err']:.2f} meV; saturation (90 %) at N = {d['saturation_layers']}"
+            )
         if d["solution_peak_eV"] is not None:
-            blocks.append(f"solution peak {d['solution_peak_eV']:.4f} eV; monolayer film "
-                          f"{d['peak_eV'][0]:.4f} eV (environment {d['environment_shift_meV']:+.1f} meV)")
+            blocks.append(
+                f"solution peak {d['solution_peak_eV']:.4f} eV; monolayer film "
+                f"{d['peak_eV'][0]:.4f} eV (environment {d['environment_shift_meV']:+.1f} meV)"
+            )
         for name, v in d["channel_shifts_meV"].items():
             blocks.append(f"{name} only: shift at N = {max(self.layers)}: {v[-1]:+.1f} meV")
         return tuple(blocks)
@@ -239,18 +264,31 @@ class SeriesRequest:
 
             geom = get_linker(self.linker)
             gap = linker_gap_nm(geom) if self.gap_nm is None else self.gap_nm
-            return FilmSpec(layers=layers, gap_nm=gap, edge_nm=self.edge_nm, edge_sd_nm=self.edge_sd_nm,
-                            linker=geom.name, **kwargs)
+            return FilmSpec(
+                layers=layers,
+                gap_nm=gap,
+                edge_nm=self.edge_nm,
+                edge_sd_nm=self.edge_sd_nm,
+                linker=geom.name,
+                **kwargs,
+            )
         if self.gap_nm is None:
             raise OptionError("give a linker or a gap", "--linker")
-        return FilmSpec(layers=layers, gap_nm=self.gap_nm, edge_nm=self.edge_nm, edge_sd_nm=self.edge_sd_nm,
-                        **kwargs)
+        return FilmSpec(
+            layers=layers,
+            gap_nm=self.gap_nm,
+            edge_nm=self.edge_nm,
+            edge_sd_nm=self.edge_sd_nm,
+            **kwargs,
+        )
 
 
 # ----------------------------------------------------------------------------- task execution
 
 
-def _film_task(spec: FilmSpec, params: FilmParameters, tables: DotTables, options: dict) -> FilmResult:
+def _film_task(
+    spec: FilmSpec, params: FilmParameters, tables: DotTables, options: dict
+) -> FilmResult:
     """One dask task: one film (top-level so that distributed workers can import it)."""
     return simulate_film(spec, params, tables=tables, **options)
 
@@ -360,25 +398,43 @@ def sweep(
             base = req.spec(1, in_plane=1, in_plane_gap_nm=in_plane_gap_nm)
             tables = dot_tables(base, p)
             for n in layers:
-                if vname != "all" and breakdown_layers is not None and n not in set(breakdown_layers) | {1}:
+                if (
+                    vname != "all"
+                    and breakdown_layers is not None
+                    and n not in set(breakdown_layers) | {1}
+                ):
                     continue
                 spec = req.spec(n, in_plane=in_plane, in_plane_gap_nm=in_plane_gap_nm)
-                opts = dict(realisations=realisations, seed=seed, seed_index=req.seed_index, blocks=blocks,
-                            emission=(vname == "all" and n in em_layers),
-                            emission_realisations=emission_realisations)
+                opts = dict(
+                    realisations=realisations,
+                    seed=seed,
+                    seed_index=req.seed_index,
+                    blocks=blocks,
+                    emission=(vname == "all" and n in em_layers),
+                    emission_realisations=emission_realisations,
+                )
                 calls.append((_film_task, (spec, p, tables, opts)))
                 index.append((i, vname, n))
             if vname == "all" and solution_reference:
                 spec = replace(base, environment="solution", in_plane_gap_nm=in_plane_gap_nm)
-                opts = dict(realisations=realisations, seed=seed, seed_index=req.seed_index, blocks=blocks,
-                            emission=False)
+                opts = dict(
+                    realisations=realisations,
+                    seed=seed,
+                    seed_index=req.seed_index,
+                    blocks=blocks,
+                    emission=False,
+                )
                 calls.append((_film_task, (spec, p, tables, opts)))
                 index.append((i, vname, "solution"))
     results = run_tasks(calls, scheduler=scheduler, workers=workers, progress=progress)
 
     out = []
     for i, req in enumerate(requests):
-        films = {n: r for (j, v, n), r in zip(index, results) if j == i and v == "all" and n != "solution"}
+        films = {
+            n: r
+            for (j, v, n), r in zip(index, results)
+            if j == i and v == "all" and n != "solution"
+        }
         sol = [r for (j, v, n), r in zip(index, results) if j == i and n == "solution"]
         breakdown = {}
         for vname in variants:
@@ -390,12 +446,20 @@ def sweep(
         msgs = []
         for f in films.values():
             msgs.extend(f.warnings)
-        out.append(FilmSeries(
-            linker=first.spec.linker, gap_nm=first.spec.gap_nm, edge_nm=req.edge_nm,
-            edge_sd_nm=req.edge_sd_nm, parameters=params, films=tuple(films[n] for n in layers),
-            solution=sol[0] if sol else None, channel_shifts_meV=breakdown, seed=int(seed),
-            warnings=tuple(dict.fromkeys(msgs)),
-        ))
+        out.append(
+            FilmSeries(
+                linker=first.spec.linker,
+                gap_nm=first.spec.gap_nm,
+                edge_nm=req.edge_nm,
+                edge_sd_nm=req.edge_sd_nm,
+                parameters=params,
+                films=tuple(films[n] for n in layers),
+                solution=sol[0] if sol else None,
+                channel_shifts_meV=breakdown,
+                seed=int(seed),
+                warnings=tuple(dict.fromkeys(msgs)),
+            )
+        )
     return out
 
 
@@ -438,6 +502,7 @@ def simulate_series(
 
     params = load_parameter_set("enomoto2024") if params is None else params
     pool = None if edge_pool_nm is None else tuple(float(x) for x in edge_pool_nm)
-    req = SeriesRequest(linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, edge_pool_nm=pool)
+    req = SeriesRequest(
+        linker=linker, gap_nm=gap_nm, edge_nm=edge_nm, edge_sd_nm=edge_sd_nm, edge_pool_nm=pool
+    )
     return sweep([req], layers, params, **kwargs)[0]
-

@@ -65,8 +65,9 @@ def film_seed(seed, seed_index: int = 0, block: int = 0) -> np.random.SeedSequen
     Independent of the linker and of N on purpose (common random numbers).
     """
     if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(entropy=seed.entropy,
-                                      spawn_key=tuple(seed.spawn_key) + (int(seed_index), int(block)))
+        return np.random.SeedSequence(
+            entropy=seed.entropy, spawn_key=tuple(seed.spawn_key) + (int(seed_index), int(block))
+        )
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"the seed must be a whole number >= 0, got {seed!r}", "--seed")
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(int(seed_index), int(block)))
@@ -77,9 +78,12 @@ def concat_stacks(stacks: list[ExcitonStack]) -> ExcitonStack:
     first = stacks[0]
     cat = np.concatenate
     return ExcitonStack(
-        electron_meV=cat([s.electron_meV for s in stacks]), hole_meV=cat([s.hole_meV for s in stacks]),
-        coulomb_meV=cat([s.coulomb_meV for s in stacks]), bonds=first.bonds,
-        beta_e_meV=cat([s.beta_e_meV for s in stacks]), beta_h_meV=cat([s.beta_h_meV for s in stacks]),
+        electron_meV=cat([s.electron_meV for s in stacks]),
+        hole_meV=cat([s.hole_meV for s in stacks]),
+        coulomb_meV=cat([s.coulomb_meV for s in stacks]),
+        bonds=first.bonds,
+        beta_e_meV=cat([s.beta_e_meV for s in stacks]),
+        beta_h_meV=cat([s.beta_h_meV for s in stacks]),
         dipolar_meV=None if first.dipolar_meV is None else cat([s.dipolar_meV for s in stacks]),
         reference_eV=first.reference_eV,
     )
@@ -216,7 +220,9 @@ class FilmResult:
         from qdstack.io.spectrum import Spectrum
 
         name = f"{self.spec.linker or 'gap'}_N{self.layers}"
-        return Spectrum(self.energy_eV, self.absorbance, kind="absorption", x_unit="eV", source=name)
+        return Spectrum(
+            self.energy_eV, self.absorbance, kind="absorption", x_unit="eV", source=name
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -343,15 +349,25 @@ def simulate_film(
         No first excitonic peak could be read from the simulated spectrum.
     """
     if not (isinstance(realisations, (int, np.integer)) and realisations >= 1):
-        raise InputError(f"the number of realisations must be >= 1, got {realisations!r}", "--realisations")
+        raise InputError(
+            f"the number of realisations must be >= 1, got {realisations!r}", "--realisations"
+        )
     blocks = max(1, min(int(blocks), int(realisations)))
     tables = dot_tables(spec, params) if tables is None else tables
-    energy = _energy_grid(tables, params, spec) if energy_eV is None else np.asarray(energy_eV, float)
-    sizes = [realisations // blocks + (1 if b < realisations % blocks else 0) for b in range(blocks)]
-    ensembles = [build_column_ensemble(spec, params, k, seed=film_seed(seed, seed_index, b), tables=tables)
-                 for b, k in enumerate(sizes)]
+    energy = (
+        _energy_grid(tables, params, spec) if energy_eV is None else np.asarray(energy_eV, float)
+    )
+    sizes = [
+        realisations // blocks + (1 if b < realisations % blocks else 0) for b in range(blocks)
+    ]
+    ensembles = [
+        build_column_ensemble(spec, params, k, seed=film_seed(seed, seed_index, b), tables=tables)
+        for b, k in enumerate(sizes)
+    ]
     stack = concat_stacks([e.stack for e in ensembles]) if blocks > 1 else ensembles[0].stack
-    fwhm = float(params.dynamic_fwhm_at(params.temperature_K))  # the static part is in the site energies
+    fwhm = float(
+        params.dynamic_fwhm_at(params.temperature_K)
+    )  # the static part is in the site energies
     sigma = gaussian_sigma_meV(fwhm)
 
     # common Chebyshev map for every block, moments per block
@@ -361,8 +377,10 @@ def simulate_film(
     e_meV = (energy - stack.reference_eV) * 1e3
     m, coeffs, bound = _choose_moments(e_meV, centre, half, sigma, tolerance, 4096)
     starts = np.cumsum([0] + sizes)
-    block_mu = [chebyshev_moments(stack.subset(slice(a, b)), m, centre, half, threads=threads)
-                for a, b in zip(starts[:-1], starts[1:])]
+    block_mu = [
+        chebyshev_moments(stack.subset(slice(a, b)), m, centre, half, threads=threads)
+        for a, b in zip(starts[:-1], starts[1:])
+    ]
     weights = np.array(sizes, float) / realisations
     mu = np.sum([w * x for w, x in zip(weights, block_mu)], axis=0)
     per_dot = (mu @ coeffs) * 1e3
@@ -379,7 +397,10 @@ def simulate_film(
         for x in block_mu:
             try:
                 block_peaks.append(
-                    _first_peak(energy, spec.layers * OD_SCALE_EV * (x @ coeffs) * 1e3, name).peak_eV)
+                    _first_peak(
+                        energy, spec.layers * OD_SCALE_EV * (x @ coeffs) * 1e3, name
+                    ).peak_eV
+                )
             except FitError:
                 block_peaks.append(math.nan)
     errs = [v for v in block_peaks if math.isfinite(v)]
@@ -395,8 +416,12 @@ def simulate_film(
         if stack.dipolar_meV is not None:
             centroid += float(np.mean(stack.dipolar_meV.sum(axis=(1, 2)) / stack.n_sites))
     else:  # the bright centroid of the dots that are there
-        present = np.concatenate([np.ones(e.stack.electron_meV.shape, bool) if e.present is None else e.present
-                                  for e in ensembles])
+        present = np.concatenate(
+            [
+                np.ones(e.stack.electron_meV.shape, bool) if e.present is None else e.present
+                for e in ensembles
+            ]
+        )
         centroid = float(np.sum(onsite[present]) / max(present.sum(), 1))
         if stack.dipolar_meV is not None:
             centroid += float(stack.dipolar_meV.sum() / max(present.sum(), 1))
@@ -411,8 +436,16 @@ def simulate_film(
         bh = float(tables.interpolate("beta_h_meV", spec.edge_nm))
     else:
         be = bh = 0.0
-    be_in = float(tables.interpolate("beta_e_in_meV", spec.edge_nm)) if params.channels.tunnelling else 0.0
-    bh_in = float(tables.interpolate("beta_h_in_meV", spec.edge_nm)) if params.channels.tunnelling else 0.0
+    be_in = (
+        float(tables.interpolate("beta_e_in_meV", spec.edge_nm))
+        if params.channels.tunnelling
+        else 0.0
+    )
+    bh_in = (
+        float(tables.interpolate("beta_h_in_meV", spec.edge_nm))
+        if params.channels.tunnelling
+        else 0.0
+    )
 
     fb = fb_err = math.nan
     em = None
@@ -420,8 +453,10 @@ def simulate_film(
         # full diagonalisation costs ~ n D^3 (D = S^2 pair states): keep it to ~2e9 (a few seconds)
         cap = int(2e9 // stack.dimension**3)
         if cap < 40:
-            msgs.append(f"{name}: emission skipped: {stack.dimension} pair states are too many to "
-                        "diagonalise for enough realisations (use fewer dots per block)")
+            msgs.append(
+                f"{name}: emission skipped: {stack.dimension} pair states are too many to "
+                "diagonalise for enough realisations (use fewer dots per block)"
+            )
             emission = False
     if emission:
         n_em = max(2, min(int(emission_realisations), stack.n_realisations, cap))
@@ -432,13 +467,29 @@ def simulate_film(
     env = float(np.mean(np.concatenate([e.environment_meV.ravel() for e in ensembles])))
     top = peak_top_eV(energy, absorbance, peak.window_eV)
     return FilmResult(
-        spec=spec, parameters=params.name, energy_eV=energy, absorption_per_eV=per_dot,
-        absorbance=absorbance, peak_eV=peak.peak_eV, peak_eV_err=peak_err, peak_fwhm_meV=peak.fwhm_meV,
-        centroid_eV=centroid_eV, first_band_centroid_eV=fb, first_band_centroid_eV_err=fb_err,
-        beta_e_meV=be, beta_h_meV=bh, beta_e_in_meV=be_in, beta_h_in_meV=bh_in, environment_meV=env,
-        block_peaks_eV=tuple(map(float, block_peaks)), n_realisations=int(realisations), n_moments=int(m),
-        truncation_bound=float(bound * 1e3 / max(per_dot.max(), 1e-300)), emission=em,
-        warnings=tuple(msgs), peak_top_eV=top,
+        spec=spec,
+        parameters=params.name,
+        energy_eV=energy,
+        absorption_per_eV=per_dot,
+        absorbance=absorbance,
+        peak_eV=peak.peak_eV,
+        peak_eV_err=peak_err,
+        peak_fwhm_meV=peak.fwhm_meV,
+        centroid_eV=centroid_eV,
+        first_band_centroid_eV=fb,
+        first_band_centroid_eV_err=fb_err,
+        beta_e_meV=be,
+        beta_h_meV=bh,
+        beta_e_in_meV=be_in,
+        beta_h_in_meV=bh_in,
+        environment_meV=env,
+        block_peaks_eV=tuple(map(float, block_peaks)),
+        n_realisations=int(realisations),
+        n_moments=int(m),
+        truncation_bound=float(bound * 1e3 / max(per_dot.max(), 1e-300)),
+        emission=em,
+        warnings=tuple(msgs),
+        peak_top_eV=top,
     )
 
 
@@ -459,12 +510,17 @@ def _emission(stack, params: FilmParameters, energy, temperatures_K, abs_peak_eV
         msgs.append(f"{name}: no PL peak read ({exc})")
         pl_e = pl_err = pl_w = math.nan
     return FilmEmission(
-        temperatures_K=tuple(map(float, t)), radiative_rate=tuple(map(float, th.radiative_rate)),
+        temperatures_K=tuple(map(float, t)),
+        radiative_rate=tuple(map(float, th.radiative_rate)),
         radiative_rate_err=tuple(map(float, th.radiative_rate_err)),
         participation_exciton=tuple(map(float, th.participation_exciton)),
         participation_electron=tuple(map(float, th.participation_electron)),
         participation_hole=tuple(map(float, th.participation_hole)),
-        pl_peak_eV=float(pl_e), pl_peak_eV_err=float(pl_err), pl_fwhm_meV=float(pl_w),
-        stokes_shift_meV=float((abs_peak_eV - pl_e) * 1e3), energy_eV=energy, pl_per_eV=th.pl_per_eV,
+        pl_peak_eV=float(pl_e),
+        pl_peak_eV_err=float(pl_err),
+        pl_fwhm_meV=float(pl_w),
+        stokes_shift_meV=float((abs_peak_eV - pl_e) * 1e3),
+        energy_eV=energy,
+        pl_per_eV=th.pl_per_eV,
         n_realisations=stack.n_realisations,
     ), th

@@ -13,8 +13,20 @@ from importlib import import_module
 __all__ = ["KINDS", "get"]
 
 #: analysis kinds in the order they are planned and reported
-KINDS: tuple[str, ...] = ("absorption", "coupling", "pl", "tpl", "decays", "xrd", "thickness", "angle",
-                          "tem", "lattice", "plqy", "dipcoat")
+KINDS: tuple[str, ...] = (
+    "absorption",
+    "coupling",
+    "pl",
+    "tpl",
+    "decays",
+    "xrd",
+    "thickness",
+    "angle",
+    "tem",
+    "lattice",
+    "plqy",
+    "dipcoat",
+)
 
 
 def get(kind: str):

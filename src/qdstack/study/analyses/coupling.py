@@ -16,8 +16,15 @@ def plan(study) -> list[Task]:
     usable = [t for t in series if {1, 2} <= {f["layers"] for f in t.payload["films"]}]
     if len(usable) < 2:
         return []
-    return [Task("coupling", "coupling", "Bilayer shift vs linker length (eqn 1)",
-                 {"series": [t.name for t in usable]}, depends=tuple(t.name for t in usable))]
+    return [
+        Task(
+            "coupling",
+            "coupling",
+            "Bilayer shift vs linker length (eqn 1)",
+            {"series": [t.name for t in usable]},
+            depends=tuple(t.name for t in usable),
+        )
+    ]
 
 
 def run(task: Task, deps: dict) -> TaskOutput:
@@ -49,12 +56,23 @@ def run(task: Task, deps: dict) -> TaskOutput:
     out.result = fit.to_dict()
     out.result["distance_source"] = how
     out.warnings.extend(fit.warnings)
-    out.tables["bilayer_shifts"] = {"linker": names, "distance_nm": dist, "shift_meV": shift, "shift_meV_err": err}
+    out.tables["bilayer_shifts"] = {
+        "linker": names,
+        "distance_nm": dist,
+        "shift_meV": shift,
+        "shift_meV_err": err,
+    }
     out.figures["coupling"] = png(plot_coupling(fit))
     out.fit_reports["|shift| = A exp(-k d)"] = fit.fit.fit_report()
     out.summary = [
-        ("decay constant k", f"{fmt(fit.decay_per_nm, '.3g')} ± {fmt(fit.decay_per_nm_err, '.2g')} nm⁻¹"),
-        ("barrier (transmission law)", f"{fmt(fit.barrier_eV, '.3g')} eV, plausible: {'yes' if fit.barrier_plausible else 'no'}"),
+        (
+            "decay constant k",
+            f"{fmt(fit.decay_per_nm, '.3g')} ± {fmt(fit.decay_per_nm_err, '.2g')} nm⁻¹",
+        ),
+        (
+            "barrier (transmission law)",
+            f"{fmt(fit.barrier_eV, '.3g')} eV, plausible: {'yes' if fit.barrier_plausible else 'no'}",
+        ),
         ("barrier (amplitude law)", f"{fmt(fit.other_law_barrier_eV, '.3g')} eV"),
     ]
     return out

@@ -13,12 +13,20 @@ def plan(study) -> list[Task]:
             continue
         payload = {
             "sample": s.name,
-            "spectra": [{"file": str(study.path(t.file)), "temperature_K": t.temperature_K, "column": s.pl_column}
-                        for t in s.tpl],
+            "spectra": [
+                {
+                    "file": str(study.path(t.file)),
+                    "temperature_K": t.temperature_K,
+                    "column": s.pl_column,
+                }
+                for t in s.tpl
+            ],
             "table": str(study.path(s.tpl_table)) if s.tpl_table is not None else None,
             "fix_elo_meV": list(s.tpl_fix_elo_meV),
         }
-        tasks.append(Task("tpl", f"tpl_{safe_name(s.name)}", f"PL vs temperature: {s.name}", payload))
+        tasks.append(
+            Task("tpl", f"tpl_{safe_name(s.name)}", f"PL vs temperature: {s.name}", payload)
+        )
     return tasks
 
 
@@ -35,8 +43,11 @@ def run(task: Task, deps: dict) -> TaskOutput:
     out = TaskOutput(task.name, task.kind, task.title, result={})
     spectra, measurements = [], []
     if p["table"] is not None:
-        cols = read_columns(p["table"], ("temperature_K", "peak_eV", "fwhm_meV"),
-                            optional=("peak_eV_err", "fwhm_meV_err"))
+        cols = read_columns(
+            p["table"],
+            ("temperature_K", "peak_eV", "fwhm_meV"),
+            optional=("peak_eV_err", "fwhm_meV_err"),
+        )
         T, E, G = cols["temperature_K"], cols["peak_eV"], cols["fwhm_meV"]
         Ee, Ge = cols.get("peak_eV_err"), cols.get("fwhm_meV_err")
         files = None
@@ -53,18 +64,33 @@ def run(task: Task, deps: dict) -> TaskOutput:
             G.append(pk.fwhm_meV)
             Ee.append(pk.peak_eV_err)
             Ge.append(pk.fwhm_meV_err)
-            measurements.append({"file": item["file"], "temperature_K": item["temperature_K"], **pk.to_dict()})
+            measurements.append(
+                {"file": item["file"], "temperature_K": item["temperature_K"], **pk.to_dict()}
+            )
         T = np.array(T)
         files = [m["file"] for m in measurements]
-    analysis = analyse_tpl(T, E, G, peak_eV_err=Ee, fwhm_meV_err=Ge, fix_elo_meV=p["fix_elo_meV"],
-                           files=files, spectra=measurements)
+    analysis = analyse_tpl(
+        T,
+        E,
+        G,
+        peak_eV_err=Ee,
+        fwhm_meV_err=Ge,
+        fix_elo_meV=p["fix_elo_meV"],
+        files=files,
+        spectra=measurements,
+    )
     out.result = {"sample": p["sample"], **analysis.to_dict()}
     out.warnings.extend(out.result.get("warnings", []))
     out.tables["measurements"] = {
-        "temperature_K": list(map(float, T)), "peak_eV": list(map(float, E)), "fwhm_meV": list(map(float, G)),
+        "temperature_K": list(map(float, T)),
+        "peak_eV": list(map(float, E)),
+        "fwhm_meV": list(map(float, G)),
     }
     rows = out.result["width_fits"]
-    out.tables["width_fits"] = {k: [r.get(k) for r in rows] for k in ("E_LO_meV", "E_LO_fixed", "Gamma0_meV", "gamma_LO_meV", "r2")}
+    out.tables["width_fits"] = {
+        k: [r.get(k) for r in rows]
+        for k in ("E_LO_meV", "E_LO_fixed", "Gamma0_meV", "gamma_LO_meV", "r2")
+    }
     out.figures["peak_energy"] = png(plot_peak_energy(analysis))
     out.figures["linewidth"] = png(plot_linewidth(analysis))
     if spectra:
@@ -81,7 +107,10 @@ def run(task: Task, deps: dict) -> TaskOutput:
     out.summary = [
         ("E0", f"{fmt(ef.get('E0_eV'), '.4f')} ± {fmt(ef.get('E0_eV_err'), '.1g')} eV"),
         ("A_EP", f"{fmt(ef.get('A_EP_meV'), '.3g')} ± {fmt(ef.get('A_EP_meV_err'), '.2g')} meV"),
-        ("gamma_LO (E_LO free)", f"{fmt(free.get('gamma_LO_meV'), '.3g')} meV at E_LO = {fmt(free.get('E_LO_meV'), '.3g')} meV"),
+        (
+            "gamma_LO (E_LO free)",
+            f"{fmt(free.get('gamma_LO_meV'), '.3g')} meV at E_LO = {fmt(free.get('E_LO_meV'), '.3g')} meV",
+        ),
         ("Gamma0", f"{fmt(free.get('Gamma0_meV'), '.3g')} meV"),
     ]
     return out

@@ -14,8 +14,15 @@ def plan(study) -> list[Task]:
         payload = {
             "sample": s.name,
             "profiles": [
-                {"file": str(study.path(x.file)), "direction": x.direction, "wavelength_nm": x.wavelength_nm,
-                 "qmin_per_nm": x.qmin_per_nm, "qmax_per_nm": x.qmax_per_nm, "peaks": x.peaks, "scan": x.scan}
+                {
+                    "file": str(study.path(x.file)),
+                    "direction": x.direction,
+                    "wavelength_nm": x.wavelength_nm,
+                    "qmin_per_nm": x.qmin_per_nm,
+                    "qmax_per_nm": x.qmax_per_nm,
+                    "peaks": x.peaks,
+                    "scan": x.scan,
+                }
                 for x in s.xrd
             ],
             "edge_nm": study.sample_edge_nm(s),
@@ -23,7 +30,9 @@ def plan(study) -> list[Task]:
             "linker": s.linker,
             "gap_nm": s.gap_nm,
         }
-        tasks.append(Task("xrd", f"xrd_{safe_name(s.name)}", f"X-ray scattering: {s.name}", payload))
+        tasks.append(
+            Task("xrd", f"xrd_{safe_name(s.name)}", f"X-ray scattering: {s.name}", payload)
+        )
     return tasks
 
 
@@ -38,13 +47,20 @@ def run(task: Task, deps: dict) -> TaskOutput:
     fits = {}
     for prof in p["profiles"]:
         profile = read_profile(prof["file"], scan=prof["scan"], wavelength_nm=prof["wavelength_nm"])
-        fit = fit_profile(profile, peaks=prof["peaks"], qmin_per_nm=prof["qmin_per_nm"], qmax_per_nm=prof["qmax_per_nm"])
+        fit = fit_profile(
+            profile,
+            peaks=prof["peaks"],
+            qmin_per_nm=prof["qmin_per_nm"],
+            qmax_per_nm=prof["qmax_per_nm"],
+        )
         key = prof["direction"]
         fits[key] = fit
         out.result[key] = {"file": prof["file"], **fit.to_dict()}
         out.warnings.extend(fit.warnings)
         out.figures[safe_name(key)] = png(plot_xrd_fit(fit, title=f"{p['sample']}: {key}"))
-        out.fit_reports[f"{key} profile fit"] = fit.fit.fit_report() if getattr(fit, "fit", None) is not None else ""
+        out.fit_reports[f"{key} profile fit"] = (
+            fit.fit.fit_report() if getattr(fit, "fit", None) is not None else ""
+        )
     gap, source = sample_gap_nm(p["linker"], p["gap_nm"])
     expected = None
     if "out-of-plane" in fits and gap is not None:
@@ -53,18 +69,31 @@ def run(task: Task, deps: dict) -> TaskOutput:
     if len(fits) == 2:
         comp = compare_directions(fits["in-plane"], fits["out-of-plane"], expected=expected)
         out.result["directions"] = comp.to_dict()
-        out.figures["directions"] = png(plot_xrd_directions(comp, fits["in-plane"], fits["out-of-plane"]))
+        out.figures["directions"] = png(
+            plot_xrd_directions(comp, fits["in-plane"], fits["out-of-plane"])
+        )
         d = comp.to_dict()
         out.summary = [
-            ("in-plane period", f"{fmt(d['in_plane_period_nm'], '.3f')} ± {fmt(d['in_plane_period_nm_err'], '.2g')} nm"),
-            ("out-of-plane period", f"{fmt(d['out_of_plane_period_nm'], '.3f')} ± {fmt(d['out_of_plane_period_nm_err'], '.2g')} nm"),
+            (
+                "in-plane period",
+                f"{fmt(d['in_plane_period_nm'], '.3f')} ± {fmt(d['in_plane_period_nm_err'], '.2g')} nm",
+            ),
+            (
+                "out-of-plane period",
+                f"{fmt(d['out_of_plane_period_nm'], '.3f')} ± {fmt(d['out_of_plane_period_nm_err'], '.2g')} nm",
+            ),
             ("ratio out-of-plane / in-plane", f"{fmt(d['ratio'], '.3f')}"),
         ]
     for key, fit in fits.items():
         peaks = fit.to_dict()["peaks"]
-        out.tables[safe_name(key) + "_peaks"] = {k: [pk[k] for pk in peaks] for k in ("q_per_nm", "q_per_nm_err", "d_nm", "d_nm_err", "fwhm_per_nm")}
+        out.tables[safe_name(key) + "_peaks"] = {
+            k: [pk[k] for pk in peaks]
+            for k in ("q_per_nm", "q_per_nm_err", "d_nm", "d_nm_err", "fwhm_per_nm")
+        }
         if not out.summary or len(fits) == 1:
-            out.summary.append((f"{key} d", ", ".join(f"{fmt(pk['d_nm'], '.3f')} nm" for pk in peaks)))
+            out.summary.append(
+                (f"{key} d", ", ".join(f"{fmt(pk['d_nm'], '.3f')} nm" for pk in peaks))
+            )
     if expected is not None:
         e = expected.to_dict()
         out.summary.append(("edge + gap", f"{fmt(e.get('expected_nm'), '.3f')} nm ({source})"))

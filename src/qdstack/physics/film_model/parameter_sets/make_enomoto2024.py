@@ -82,8 +82,11 @@ def _paper():
     from qdstack.references import load_reference
 
     ref = load_reference(REFERENCE)
-    solution = {"peak_eV": ref.value("solution_peak_eV"), "pl_peak_eV": ref.value("solution_pl_peak_eV"),
-                "pl_fwhm_meV": ref.value("solution_pl_fwhm_meV")}
+    solution = {
+        "peak_eV": ref.value("solution_peak_eV"),
+        "pl_peak_eV": ref.value("solution_pl_peak_eV"),
+        "pl_fwhm_meV": ref.value("solution_pl_fwhm_meV"),
+    }
     sizes = {"edge_nm": ref.value("edge_nm"), "edge_sd_nm": ref["edge_nm"].stated_uncertainty}
     in_plane_gap = round(ref.value("period_in_plane_nm") - ref.value("edge_nm"), 3)
     return solution, sizes, in_plane_gap
@@ -96,8 +99,16 @@ def solution_film(params, realisations, seed):
     _, sizes, _ = _paper()
     # a dot in toluene: the gap only names the linker the tables are built for (no neighbours)
     spec = FilmSpec.from_linker("C3DT", 1, environment="solution", **sizes)
-    return simulate_film(spec, params, realisations=realisations, seed=seed, blocks=1,
-                         emission=True, emission_realisations=realisations, temperatures_K=[params.temperature_K])
+    return simulate_film(
+        spec,
+        params,
+        realisations=realisations,
+        seed=seed,
+        blocks=1,
+        emission=True,
+        emission_realisations=realisations,
+        temperatures_K=[params.temperature_K],
+    )
 
 
 def solution_inputs(base, realisations, seed, log):
@@ -117,20 +128,31 @@ def solution_inputs(base, realisations, seed, log):
     stokes = (sol.emission.pl_peak_eV - SOLUTION["pl_peak_eV"]) * 1e3
     p = p.with_(intrinsic_stokes_meV=round(stokes, 2), name=base.name)
     sol = solution_film(p, realisations, seed)
-    log(f"solution: homogeneous FWHM {p.homogeneous_fwhm_meV} meV, offset {p.energy_offset_meV} meV, "
+    log(
+        f"solution: homogeneous FWHM {p.homogeneous_fwhm_meV} meV, offset {p.energy_offset_meV} meV, "
         f"intrinsic Stokes {p.intrinsic_stokes_meV} meV -> peak {sol.peak_eV:.4f} eV, "
-        f"PL {sol.emission.pl_peak_eV:.4f} eV, PL FWHM {sol.emission.pl_fwhm_meV:.1f} meV")
-    return p, {"homogeneous_fwhm_meV": p.homogeneous_fwhm_meV, "energy_offset_meV": p.energy_offset_meV,
-               "intrinsic_stokes_meV": p.intrinsic_stokes_meV, "from": SOLUTION,
-               "check": {"solution_peak_eV": sol.peak_eV, "solution_pl_peak_eV": sol.emission.pl_peak_eV,
-                         "solution_pl_fwhm_meV": sol.emission.pl_fwhm_meV}}
+        f"PL {sol.emission.pl_peak_eV:.4f} eV, PL FWHM {sol.emission.pl_fwhm_meV:.1f} meV"
+    )
+    return p, {
+        "homogeneous_fwhm_meV": p.homogeneous_fwhm_meV,
+        "energy_offset_meV": p.energy_offset_meV,
+        "intrinsic_stokes_meV": p.intrinsic_stokes_meV,
+        "from": SOLUTION,
+        "check": {
+            "solution_peak_eV": sol.peak_eV,
+            "solution_pl_peak_eV": sol.emission.pl_peak_eV,
+            "solution_pl_fwhm_meV": sol.emission.pl_fwhm_meV,
+        },
+    }
 
 
 def write_set(params, provenance, path):
     d = params.to_dict()
     d.pop("provenance", None)
-    path.write_text(json.dumps({"parameters": d, "provenance": provenance}, indent=2, default=float) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"parameters": d, "provenance": provenance}, indent=2, default=float) + "\n",
+        encoding="utf-8",
+    )
 
 
 def main(argv=None) -> int:
@@ -140,7 +162,9 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE, help="folder for the JSON files")
-    ap.add_argument("--realisations", type=int, default=4000, help="realisations per film in the calibration")
+    ap.add_argument(
+        "--realisations", type=int, default=4000, help="realisations per film in the calibration"
+    )
     ap.add_argument("--solution-realisations", type=int, default=40000)
     ap.add_argument("--seed", type=int, default=2024)
     args = ap.parse_args(argv)
@@ -150,42 +174,84 @@ def main(argv=None) -> int:
 
     _, sizes, in_plane_gap = _paper()
     shifts = reference_shifts(REFERENCE)
-    base = FilmParameters(name="enomoto2024", material="CsPbBr3", coupling="exponential", barrier_mass=1.0,
-                          barrier_e_eV=0.05, barrier_h_eV=0.05, coupling_amplitude_meV=30.0,
-                          in_plane_gap_nm=in_plane_gap)
+    base = FilmParameters(
+        name="enomoto2024",
+        material="CsPbBr3",
+        coupling="exponential",
+        barrier_mass=1.0,
+        barrier_e_eV=0.05,
+        barrier_h_eV=0.05,
+        coupling_amplitude_meV=30.0,
+        in_plane_gap_nm=in_plane_gap,
+    )
     base, solution = solution_inputs(base, args.solution_realisations, args.seed, log)
     from qdstack.references import load_reference
 
-    stamp = {"script": "qdstack.physics.film_model.parameter_sets.make_enomoto2024", "qdstack": qdstack.__version__,
-             "date": datetime.date.today().isoformat(), "seed": args.seed,
-             "reference": load_reference(REFERENCE).citation, "reference_id": REFERENCE,
-             "reference_inputs": REFERENCE_INPUTS, "sizes": sizes, "in_plane_gap_nm": in_plane_gap,
-             "solution_inputs": solution}
+    stamp = {
+        "script": "qdstack.physics.film_model.parameter_sets.make_enomoto2024",
+        "qdstack": qdstack.__version__,
+        "date": datetime.date.today().isoformat(),
+        "seed": args.seed,
+        "reference": load_reference(REFERENCE).citation,
+        "reference_id": REFERENCE,
+        "reference_inputs": REFERENCE_INPUTS,
+        "sizes": sizes,
+        "in_plane_gap_nm": in_plane_gap,
+        "solution_inputs": solution,
+    }
 
-    exp = calibrate(shifts, base, fit="barrier", realisations=args.realisations, seed=args.seed, **sizes,
-                    start={"barrier_eV": 0.05, "coupling_amplitude_meV": 30.0},
-                    progress=lambda n: log(f"  exponential law: evaluation {n}"))
+    exp = calibrate(
+        shifts,
+        base,
+        fit="barrier",
+        realisations=args.realisations,
+        seed=args.seed,
+        **sizes,
+        start={"barrier_eV": 0.05, "coupling_amplitude_meV": 30.0},
+        progress=lambda n: log(f"  exponential law: evaluation {n}"),
+    )
     log(f"exponential: {exp.values} +- {exp.errors}; model {exp.model_shift_meV}")
     for w in exp.warnings:
         log(f"  warning: {w}")
     p_exp = exp.parameters.with_(
         name="enomoto2024",
-        barrier_e_eV=round(exp.values["barrier_eV"], 5), barrier_h_eV=round(exp.values["barrier_eV"], 5),
-        coupling_amplitude_meV=round(exp.values["coupling_amplitude_meV"], 3))
-    write_set(p_exp, {**stamp, "calibration": exp.to_dict() | {"parameters": None}},
-              args.out / "enomoto2024.json")
+        barrier_e_eV=round(exp.values["barrier_eV"], 5),
+        barrier_h_eV=round(exp.values["barrier_eV"], 5),
+        coupling_amplitude_meV=round(exp.values["coupling_amplitude_meV"], 3),
+    )
+    write_set(
+        p_exp,
+        {**stamp, "calibration": exp.to_dict() | {"parameters": None}},
+        args.out / "enomoto2024.json",
+    )
 
-    eng_base = base.with_(name="enomoto2024-tunnelling", coupling="engine", coupling_amplitude_meV=0.0,
-                          barrier_e_eV=0.1, barrier_h_eV=0.1)
-    eng = calibrate(shifts, eng_base, fit="barrier", realisations=args.realisations, seed=args.seed, **sizes,
-                    start={"barrier_eV": 0.1}, progress=lambda n: log(f"  engine: evaluation {n}"))
+    eng_base = base.with_(
+        name="enomoto2024-tunnelling",
+        coupling="engine",
+        coupling_amplitude_meV=0.0,
+        barrier_e_eV=0.1,
+        barrier_h_eV=0.1,
+    )
+    eng = calibrate(
+        shifts,
+        eng_base,
+        fit="barrier",
+        realisations=args.realisations,
+        seed=args.seed,
+        **sizes,
+        start={"barrier_eV": 0.1},
+        progress=lambda n: log(f"  engine: evaluation {n}"),
+    )
     log(f"engine: {eng.values} +- {eng.errors}; model {eng.model_shift_meV}; reach {eng.reach_meV}")
     for w in eng.warnings:
         log(f"  warning: {w}")
     v = round(eng.values["barrier_eV"], 5)
     p_eng = eng.parameters.with_(name="enomoto2024-tunnelling", barrier_e_eV=v, barrier_h_eV=v)
-    write_set(p_eng, {**stamp, "calibration": eng.to_dict() | {"parameters": None}},
-              args.out / "enomoto2024-tunnelling.json")
+    write_set(
+        p_eng,
+        {**stamp, "calibration": eng.to_dict() | {"parameters": None}},
+        args.out / "enomoto2024-tunnelling.json",
+    )
     log(f"wrote {args.out / 'enomoto2024.json'} and {args.out / 'enomoto2024-tunnelling.json'}")
     return 0
 
