@@ -43,6 +43,7 @@ from typing import Literal
 import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
+from qdstack._result import Result
 from qdstack.analysis._fitting import (
     FWHM_PER_SIGMA,
     bound_warnings,
@@ -60,7 +61,7 @@ PLProfile = Literal["gaussian", "voigt", "pseudovoigt"]
 
 
 @dataclass(frozen=True)
-class PLPeak:
+class PLPeak(Result):
     """Peak of one PL spectrum (energies in eV, widths in meV).
 
     Attributes

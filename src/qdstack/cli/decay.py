@@ -303,15 +303,12 @@ def command(
 
             return {"decay_fit": lambda: plot_decay(fit, title=Path(str(d.source)).name).figure}
 
-        def summary(console):
-            _print_fit(console, fit, str(d.source))
-
         emit(
             result,
             json_output=json_output,
             out_dir=out,
             figures=figures() if out else None,
-            summary=summary,
+            summary=fit.print_summary,
         )
         return
 
@@ -344,65 +341,11 @@ def command(
 
         write_csv(folder / "lifetime_vs_T.csv", ser.table())
 
-    def summary_series(console):
-        from rich.table import Table
-
-        t = Table(
-            title=f"Lifetime vs temperature ({components}-exponential fits)", title_justify="left"
-        )
-        for col in ("T (K)", "file", "<tau>_amp (ns)", "<tau>_int (ns)", "chi2_red", "taus (ns)"):
-            t.add_column(col, justify="right" if col != "file" else "left")
-        for Tk, f, fit_ in zip(ser.temperature_K, ser.files, ser.fits):
-            t.add_row(
-                f"{Tk:g}",
-                Path(f).name,
-                _pm(fit_.tau_amplitude_weighted_ns, fit_.tau_amplitude_weighted_ns_err),
-                _pm(fit_.tau_intensity_weighted_ns, fit_.tau_intensity_weighted_ns_err),
-                f"{fit_.chi2_reduced:.3f}",
-                ", ".join(f"{c.tau_ns:.3g}" for c in fit_.components),
-            )
-        console.print(t)
-
     emit(
         result,
         json_output=json_output,
         out_dir=out,
         figures=figures_series() if out else None,
-        summary=summary_series,
+        summary=ser.print_summary,
         extra_files={"table": write_table} if out else None,
-    )
-
-
-def _pm(v, e, fmt=".4g"):
-    return f"{v:{fmt}}" + (f" ± {e:.2g}" if math.isfinite(e) else "")
-
-
-def _print_fit(console, fit, name: str) -> None:
-    from rich.table import Table
-
-    t = Table(
-        title=f"{name}: {len(fit.components)}-exponential reconvolution fit ({fit.statistic})",
-        title_justify="left",
-    )
-    for col in ("component", "amplitude", "tau (ns)", "intensity fraction"):
-        t.add_column(col, justify="right")
-    for i, c in enumerate(fit.components, 1):
-        t.add_row(
-            str(i),
-            _pm(c.amplitude, c.amplitude_err, ".3f"),
-            _pm(c.tau_ns, c.tau_ns_err),
-            f"{c.intensity_fraction:.3f}",
-        )
-    console.print(t)
-    console.print(
-        f"amplitude-weighted <tau> = {_pm(fit.tau_amplitude_weighted_ns, fit.tau_amplitude_weighted_ns_err)} ns"
-    )
-    console.print(
-        f"intensity-weighted <tau> = {_pm(fit.tau_intensity_weighted_ns, fit.tau_intensity_weighted_ns_err)} ns"
-    )
-    console.print(
-        f"shift = {fit.shift_ns * 1e3:+.1f} ps, background = {fit.background:.3g} counts/bin, "
-        f"chi2_red = {fit.chi2_reduced:.3f}, deviance/dof = {fit.deviance_per_dof:.3f}, "
-        f"window {fit.window_ns[0]:.3g}-{fit.window_ns[1]:.3g} ns, "
-        f"{'periodic (T = %.4g ns)' % fit.period_ns if fit.periodic else 'single pulse'}"
     )

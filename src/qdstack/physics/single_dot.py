@@ -63,6 +63,7 @@ from scipy.optimize import brentq, minimize_scalar
 from qdstack.errors import InputError, OptionError
 from qdstack.materials import Material, get_material
 from qdstack.physics.transfer_matrix import bound_states_eV, finite_well, wavefunction
+from qdstack._result import Result
 from qdstack.units import COULOMB_EV_NM, HBAR2_OVER_2ME_EV_NM2
 
 __all__ = [
@@ -341,7 +342,7 @@ def coulomb_correlation_meV(
 
 # --------------------------------------------------------------------------- the transition
 @dataclass(frozen=True)
-class SingleDotExciton:
+class SingleDotExciton(Result):
     """The first excitonic transition of one cube and its parts."""
 
     edge_nm: float

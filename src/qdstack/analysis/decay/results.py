@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from qdstack._result import Result, Table
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +47,7 @@ class DecayComponent:
 
 
 @dataclass(frozen=True)
-class DecayFit:
+class DecayFit(Result):
     """Result of a reconvolution fit of one decay (see the module docstring).
 
     Attributes
@@ -175,3 +177,36 @@ class DecayFit:
                 "residuals": self.residuals[i0:i1],
             }
         return out
+
+    def summary_blocks(self):
+        def pm_(v, e, spec=".4g"):
+            return f"{v:{spec}}" + (f" ± {e:.2g}" if np.isfinite(e) else "")
+
+        rows = tuple(
+            (
+                str(i),
+                pm_(c.amplitude, c.amplitude_err, ".3f"),
+                pm_(c.tau_ns, c.tau_ns_err),
+                f"{c.intensity_fraction:.3f}",
+            )
+            for i, c in enumerate(self.components, 1)
+        )
+        mode = f"periodic (T = {self.period_ns:.4g} ns)" if self.periodic else "single pulse"
+        return (
+            Table(
+                f"{self.source}: {len(self.components)}-exponential reconvolution fit ({self.statistic})",
+                ("component", "amplitude", "tau (ns)", "intensity fraction"),
+                rows,
+                align=("r",) * 4,
+            ),
+            f"amplitude-weighted <tau> = {pm_(self.tau_amplitude_weighted_ns, self.tau_amplitude_weighted_ns_err)} ns",
+            f"intensity-weighted <tau> = {pm_(self.tau_intensity_weighted_ns, self.tau_intensity_weighted_ns_err)} ns",
+            f"shift = {self.shift_ns * 1e3:+.1f} ps, background = {self.background:.3g} counts/bin, "
+            f"chi2_red = {self.chi2_reduced:.3f}, deviance/dof = {self.deviance_per_dof:.3f}, "
+            f"window {self.window_ns[0]:.3g}-{self.window_ns[1]:.3g} ns, {mode}",
+        )
+
+    def _plot(self, ax):
+        from qdstack.plotting.decay import plot_decay
+
+        return plot_decay(self, ax=ax)

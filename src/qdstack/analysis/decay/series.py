@@ -18,18 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from qdstack.analysis.decay.fitter import ReconvolutionFitter
 from qdstack.analysis.decay.results import DecayFit
+from qdstack._result import Result, Table
 from qdstack.errors import FitError, InputError, OptionError
 
 __all__ = ["LifetimeSeries", "fit_decay_series", "fit_decay_stack"]
 
 
 @dataclass(frozen=True)
-class LifetimeSeries:
+class LifetimeSeries(Result):
     """Decay fits of a temperature series (Fig. 6d).
 
     Attributes
@@ -94,8 +96,37 @@ class LifetimeSeries:
             "warnings": list(self.warnings),
         }
 
+    # ----------------------------------------------------------------------------- parallel
 
-# ----------------------------------------------------------------------------- parallel
+    def summary_blocks(self):
+        def pm_(v, e):
+            return f"{v:.4g}" + (f" ± {e:.2g}" if np.isfinite(e) else "")
+
+        k = len(self.fits[0].components) if self.fits else 0
+        rows = tuple(
+            (
+                f"{t:g}",
+                Path(f).name,
+                pm_(fit.tau_amplitude_weighted_ns, fit.tau_amplitude_weighted_ns_err),
+                pm_(fit.tau_intensity_weighted_ns, fit.tau_intensity_weighted_ns_err),
+                f"{fit.chi2_reduced:.3f}",
+                ", ".join(f"{c.tau_ns:.3g}" for c in fit.components),
+            )
+            for t, f, fit in zip(self.temperature_K, self.files, self.fits)
+        )
+        return (
+            Table(
+                f"Lifetime vs temperature ({k}-exponential fits)",
+                ("T (K)", "file", "<tau>_amp (ns)", "<tau>_int (ns)", "chi2_red", "taus (ns)"),
+                rows,
+                align=("r", "l", "r", "r", "r", "r"),
+            ),
+        )
+
+    def _plot(self, ax):
+        from qdstack.plotting.decay import plot_lifetime_series
+
+        return plot_lifetime_series(self, ax=ax)
 
 
 def _run(tasks: Sequence[tuple[Callable, tuple]], scheduler, n_workers, progress):

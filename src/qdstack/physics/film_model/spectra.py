@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import FitError, InputError
+from qdstack._result import Result
 from qdstack.physics.exciton_stack import (
     ExcitonStack,
     _choose_moments,
@@ -144,7 +145,7 @@ class FilmEmission:
 
 
 @dataclass(frozen=True)
-class FilmResult:
+class FilmResult(Result):
     """Simulated absorption (and emission) of one film.
 
     Attributes
