@@ -47,7 +47,6 @@ ALLOWED: dict[str, str] = {
     # results (LevelResult, DotsResult), separable 1D estimates (coupling_meV fast path)
     # and the 3D finite-volume solver.  The solver is one algorithm; the description,
     # results and the separable fast path are separate concerns.
-    "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
     # 1186 lines: description (ExcitonStack, bonds), dense matrices, the matrix-free
     # operator and Chebyshev moments, bright spectra, the dense reference path, thermal
     # emission.  The Chebyshev kernel-polynomial method is one algorithm; the dense
