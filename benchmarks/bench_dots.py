@@ -47,7 +47,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def work_ours(kind: str, grid_nm: float = 0.3) -> dict:
+def work_ours(kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0) -> dict:
     from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
 
     if kind == "ours":
@@ -68,7 +68,8 @@ def work_ours(kind: str, grid_nm: float = 0.3) -> dict:
         # the plain side: LOBPCG run until its whole block (guards included) converges,
         # as before issue 17's fix; ours stops when the 16 wanted pairs converge
         system = DotSystem.disordered((2, 2, 4), L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-        states, settings = 16, SolverSettings(grid_nm=grid_nm)
+        states = 16
+        settings = SolverSettings(grid_nm=grid_nm, barrier_resolution=barrier_resolution)
         if kind == "block-plain":
             import functools
 
@@ -192,6 +193,12 @@ def main() -> None:
         help="grid(s) of the 2 x 2 x 4 block, ours only, comma-separated [nm]",
     )
     ap.add_argument(
+        "--block-barrier-resolution",
+        type=float,
+        default=None,
+        help="also run ours at the --block-grid-nm grids with this barrier resolution",
+    )
+    ap.add_argument(
         "--block-compare-grid-nm",
         type=float,
         default=0.9,
@@ -291,6 +298,21 @@ def block(args) -> None:
             f"  ours at {g} nm: "
             + (f"> {args.disorder_limit_s:.0f} s" if r is None else _block_line(r))
         )
+        br = args.block_barrier_resolution
+        if br is None:
+            continue
+        rb = run_worker("block", g, br, timeout=args.disorder_limit_s)
+        print(
+            f"  ours at {g} nm, barrier resolution {br:g}: "
+            + (f"> {args.disorder_limit_s:.0f} s" if rb is None else _block_line(rb))
+        )
+        if r and rb:
+            de = max(abs(a - b) for a, b in zip(r["energies_meV"], rb["energies_meV"]))
+            print(
+                f"    max |E(br {br:g}) - E(br 2)| = {de:.4f} meV, |dbeta| = "
+                f"{abs(r['coupling_meV'] - rb['coupling_meV']):.4f} meV, CPU ratio "
+                f"{r['cpu_s'] / rb['cpu_s']:.2f}x"
+            )
 
 
 def pair_and_column(args) -> None:

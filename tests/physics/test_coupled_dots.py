@@ -486,3 +486,20 @@ def test_film_tight_binding_reduction_against_the_full_3d_block():
     no_coupling = np.sort(tb.onsite_meV) - np.asarray(full.energies_meV)
     assert np.max(np.abs(diff)) < 0.7 * np.max(np.abs(no_coupling))
     assert len(tb.beta_meV) == 4 + 8  # 4 bonds along z, 8 in the plane (open 2 x 2)
+
+
+def test_coarser_barrier_cells_agree_within_the_error_estimates():
+    """barrier_resolution 4 (half as many barrier cells per axis) vs the default 2 on a
+    disordered 2 x 1 x 2 block: both extrapolated, they must agree within the sum of their
+    own error estimates, and the coarser family has fewer unknowns (measured at 0.9 nm:
+    28,160 vs 49,920 unknowns; levels 0.008-0.089 meV apart, estimates 0.09-0.68 meV; beta
+    0.013 meV apart)."""
+    system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
+    a = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+    b = solve_dots(system, 4, SolverSettings(grid_nm=0.9, barrier_resolution=4.0))
+    assert max(lv.unknowns for lv in b.levels) < 0.7 * max(lv.unknowns for lv in a.levels)
+    tol = np.add(a.energies_converged_meV, b.energies_converged_meV)
+    assert np.all(np.abs(np.subtract(a.energies_meV, b.energies_meV)) <= tol)
+    assert (
+        abs(a.coupling_meV - b.coupling_meV) <= a.coupling_converged_meV + b.coupling_converged_meV
+    )
