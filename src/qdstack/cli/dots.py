@@ -68,7 +68,7 @@ def command(
         "--barrier-resolution",
         help="kappa * h of the coarsest barrier cells (barrier cells 1/kappa * this / k "
         "on the grid of multiplier k). Larger gives fewer cells: 4 solves a disordered "
-        "2 x 2 x 4 block at --grid-nm 0.6 in 58 s of CPU instead of 98 s, beta within "
+        "2 x 2 x 4 block at --grid-nm 0.6 in 53 s of CPU instead of 75 s, beta within "
         "0.005 meV (docs/guide/dots.md).",
     ),
     edge_sd_nm: float = typer.Option(
