@@ -129,14 +129,13 @@ REPORT_SECTIONS = [
 # ----------------------------------------------------------------------------- what explains the shifts
 
 
-def _explain_section() -> dict:
+def _explain_section(used: dict | None = None) -> dict:
     """The explain table of the paper's two N = 8 shifts, for results.json and the report.
 
     Every mechanism of :mod:`qdstack.physics.explain` fitted inside its plausible
-    ranges and, where that fails, inside what physics allows; the calibrated
-    parameter set that makes the simulated films (``enomoto2024``, an exponential
-    coupling law with a 0.021 eV barrier) is named beside it as what it is: a
-    description of the data with implausible parameters, not one of these mechanisms.
+    ranges and, where that fails, inside what physics allows; ``used`` (a row of
+    :func:`~qdstack.study.reproduce.parameter_sets.compare_parameter_sets`) names the
+    parameter set that makes the simulated films and whether it is plausible.
     """
     from qdstack.physics.explain.paper import explain_paper, explain_rows
 
@@ -154,18 +153,28 @@ def _explain_section() -> dict:
             "no mechanism explains the two N = 8 shifts with plausible parameters, nor with implausible ones "
             f"(verdicts: {', '.join(r['mechanism'] + ' ' + r['verdict'] for r in rows)}); inside the plausible "
             f"ranges the closest is {least['mechanism']} ({least['plausible_parameters']}: "
-            f"{', '.join(f'{v:+.1f}' for v in least['plausible_prediction_meV'])} meV vs -44.0, -14.2 meV). "
-            "The simulated films use the calibrated set enomoto2024 (exponential coupling law, barrier 0.021 eV, "
-            "outside the 0.5-5 eV of an alkane dithiol): a labelled description of the data, not a mechanism."
+            f"{', '.join(f'{v:+.1f}' for v in least['plausible_prediction_meV'])} meV vs -44.0, -14.2 meV)."
         )
+    if used is not None:
+        m = used["model_shift_N8_meV"]
+        shifts = f"{m['C3DT']:+.1f}, {m['C10DT']:+.1f} meV at N = 8 from the film model"
+        if used["plausible"]:
+            headline += (
+                f" The simulated films use {used['name']}: the terms of {used['chosen_terms'] or 'its mechanisms'}"
+                f" with every parameter inside its literature range ({shifts})."
+            )
+        else:
+            headline += (
+                f" The simulated films use {used['name']} ({', '.join(used['outside'])} outside the literature "
+                f"range; {shifts}): a labelled description of the data, not a mechanism."
+            )
     return {
         "headline": headline,
         "rows": rows,
         "result": d,
         "simulated_films_parameters": {
-            "name": "enomoto2024",
-            "plausible": False,
-            "note": "calibrated exponential coupling law; see headline",
+            "name": used["name"] if used else None,
+            "plausible": used["plausible"] if used else None,
         },
     }
 
