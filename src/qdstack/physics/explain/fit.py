@@ -543,9 +543,10 @@ def closest_plausible(
     Returns
     -------
     list of dict
-        ``{"name", "components", "values", "chi2", "prediction_meV", "at_bound",
-        "ranges", "least_effect"}``, sorted by chi2 (ties: fewer parameters
-        first).  ``at_bound``: parameters within 0.1 % of the range at a
+        ``{"name", "components", "values", "chi2", "aic", "prediction_meV",
+        "at_bound", "ranges", "least_effect"}``, sorted by ``AIC = chi2 + 2k`` (as
+        in :func:`explain`: a pair must come closer than its better component by
+        more than its extra parameters are worth).  ``at_bound``: parameters within 0.1 % of the range at a
         plausible bound; ``ranges``: ``{parameter: [min, max, source]}`` from
         the mechanisms' :class:`~qdstack.physics.explain.base.ParameterSpec`;
         ``least_effect``: per component, the grid point of its plausible range
@@ -578,6 +579,7 @@ def closest_plausible(
                     "components": [m.name for m in c],
                     "values": dict(fit_["values"]),
                     "chi2": float(fit_["chi2"]),
+                    "aic": float(fit_["chi2"]) + 2 * len(combo.names),
                     "prediction_meV": list(map(float, fit_["prediction"])),
                     "at_bound": at_bound,
                     "ranges": {
@@ -588,5 +590,5 @@ def closest_plausible(
                     "success": bool(fit_["success"]),
                 }
             )
-    out.sort(key=lambda d: (round(d["chi2"], 9), len(d["values"])))
+    out.sort(key=lambda d: (d["aic"], len(d["values"])))
     return out

@@ -348,10 +348,11 @@ def plausible_set(base, shifts, sizes, realisations, seed, log):
         ],
     }
     choice = {
-        "method": "qdstack.physics.explain.closest_plausible on the two N = 8 shifts (bounded chi2, closest first)",
+        "method": "qdstack.physics.explain.closest_plausible on the two N = 8 shifts (bounded fits, "
+        "lowest AIC = chi2 + 2k first)",
         "chosen": chosen["name"],
         "ranking": [
-            {k: r[k] for k in ("name", "chi2", "values", "prediction_meV", "at_bound")}
+            {k: r[k] for k in ("name", "chi2", "aic", "values", "prediction_meV", "at_bound")}
             for r in ranking
         ],
         "off": {m: v for m, v in off.items() if m not in chosen["components"]},
