@@ -92,9 +92,9 @@ def parameter_set_note(rows: list[dict], comparison: list[dict]) -> str:
     shown = [(k, q, p) for k, (q, p) in got.items() if q != 0.0]
     return (
         f"Films simulated with parameter set {used['name']} ({label}): N = 8 shifts "
-        + ", ".join(f"{k} {q:+.1f} meV vs the paper's {p:+.1f} meV" for k, q, p in shown)
+        + ", ".join(f"{k} {q:+.1f} meV (paper {p:+.1f} meV)" for k, q, p in shown)
         + (
-            ": the paper's are " + " and ".join(f"{p / q:.1f}x" for _, q, p in shown) + " larger"
+            ", " + " and ".join(f"{p / q:.1f}x" for _, q, p in shown) + " short of the paper"
             if shown
             else ""
         )
