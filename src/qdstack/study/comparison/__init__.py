@@ -44,12 +44,15 @@ from qdstack.study.comparison.roles import (  # noqa: F401  (re-exported)
 )
 from qdstack.study.comparison.build import (  # noqa: F401  (re-exported, private ones for tests)
     Comparison,
-    _discussion,
     _lifetime_ratio,
     _p,
-    _saturation_text,
     _single_dot_spread_eV,
     build_comparison,
+)
+from qdstack.study.comparison.discussion import (  # noqa: F401  (re-exported)
+    _discussion,
+    _saturation_text,
+    _shift_text,
 )
 
 __all__ = [
