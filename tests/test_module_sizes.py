@@ -53,9 +53,6 @@ ALLOWED: dict[str, str] = {
     # emission.  The Chebyshev kernel-polynomial method is one algorithm; the dense
     # reference path and thermal emission are separate concerns.
     "physics/exciton_stack.py": "to split: the dense reference path and thermal emission out of the KPM spectra",
-    # 1002 [1134 on i16-newuser] lines: model pieces, results, candidate search, the joint
-    # raw + derivative peak fit, periods and the in-plane/out-of-plane comparison.
-    "analysis/xrd.py": "to split: results and the period/direction comparisons out of the peak fit",
     # 889 [980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
     # the layer series (chain fit, OD vs layers, saturation) with their results.
     "analysis/absorption.py": "to split: the single-spectrum peak and the layer-series fits",
