@@ -35,10 +35,6 @@ ALLOWED: dict[str, str] = {
     # check against a crystal; the crystal-plane table (Crystal, plane_spacings, ~100
     # lines) is its only helper and could move out if the module grows.
     "analysis/lattice.py": "one algorithm: windowed-FFT lattice spacings and the calibration check",
-    # 951 lines: one pipeline (threshold, watershed, sub-pixel outlines, Feret edges,
-    # histogram fits).  Could lose the histogram fits (fit_size_histogram, SizeFit, ~140
-    # lines) and the Feret geometry (~50 lines) to their own modules: to review.
-    "analysis/tem.py": "one pipeline: micrograph -> particle sizes (histogram fits could move out)",
     # 611 lines after ruff format: the de Mello three-measurement PLQY, its windows and its
     # first-order error propagation of six correlated integrals.
     "analysis/plqy.py": "one algorithm: de Mello PLQY with its error propagation",
