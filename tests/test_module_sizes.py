@@ -27,10 +27,6 @@ PACKAGE = Path(qdstack.__file__).resolve().parent
 #: main on 2026-12-04, in brackets where a branch in flight changes them.
 ALLOWED: dict[str, str] = {
     # --- one algorithm ------------------------------------------------------------------
-    # 641 lines: the lmfit fits of eqns (2) and (3) with their shared start-value scan
-    # (phonon energy on a log grid, exact linear least squares for the rest); the model
-    # kernels are 25 lines with no other user, the rest is the fits and their results.
-    "analysis/tpl.py": "one algorithm: the fits of eqns (2)-(3) and their results",
     # 627 lines: the Hann-windowed FFT measurement of lattice spacings and the calibration
     # check against a crystal; the crystal-plane table (Crystal, plane_spacings, ~100
     # lines) is its only helper and could move out if the module grows.
