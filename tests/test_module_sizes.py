@@ -27,10 +27,6 @@ PACKAGE = Path(qdstack.__file__).resolve().parent
 #: main on 2026-12-04, in brackets where a branch in flight changes them.
 ALLOWED: dict[str, str] = {
     # --- one algorithm ------------------------------------------------------------------
-    # 627 lines: the Hann-windowed FFT measurement of lattice spacings and the calibration
-    # check against a crystal; the crystal-plane table (Crystal, plane_spacings, ~100
-    # lines) is its only helper and could move out if the module grows.
-    "analysis/lattice.py": "one algorithm: windowed-FFT lattice spacings and the calibration check",
     # 611 lines after ruff format: the de Mello three-measurement PLQY, its windows and its
     # first-order error propagation of six correlated integrals.
     "analysis/plqy.py": "one algorithm: de Mello PLQY with its error propagation",
