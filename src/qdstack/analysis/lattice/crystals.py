@@ -1,6 +1,6 @@
 """Crystal cells and their plane spacings: :class:`Crystal`, :data:`CRYSTALS`, :func:`parse_crystal`.
 
-Plane spacings of orthogonal cells, 1/d^2 = h^2/a^2 + k^2/b^2 + l^2/c^2, with each
+Plane spacings of orthogonal cells, ``1/d^2 = h^2/a^2 + k^2/b^2 + l^2/c^2``, with each
 cell's reflection conditions.
 """
 
