@@ -361,7 +361,7 @@ def test_stepping_stone_fit_is_the_model_fit_optimum():
 def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
     # when the re-centred fit is not sane, the first (window-centring) fit is the answer: it is
     # redone as a full lmfit ModelResult, with the same optimum as the stepping-stone fit
-    from qdstack.analysis import absorption as mod
+    from qdstack.analysis.absorption import peak as mod
 
     s = _film(2.46, 0.02, 2e-4, 7)
     calls = []
