@@ -419,6 +419,10 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
     def jacobian(params, u, v):  # d residual / d(a, b, c): the parabola is linear in them
         return np.array([u * u, u, np.ones_like(u)])
 
+    start = Parameters()  # one template: lmfit fits a copy of it
+    start.add("a", value=-1.0)
+    start.add("b", value=0.0)
+    start.add("c", value=0.0)
     centre = float(x[i])
     for _ in range(3):  # re-centred on the vertex, so the noisiest point does not set the window
         sel = np.abs(x - centre) <= half
@@ -426,10 +430,7 @@ def _data_top(x, y, sigma: float, noise: float = 0.0) -> tuple[float, float]:
             sel = np.zeros(n, dtype=bool)
             sel[np.argsort(np.abs(x - centre))[:5]] = True
         u = x[sel] - centre
-        start = Parameters()
-        start.add("a", value=-1.0)
-        start.add("b", value=0.0)
-        start.add("c", value=float(np.max(y[sel])))
+        start["c"].set(value=float(np.max(y[sel])))
         # lmfit.minimize, not Model.fit: ModelResult.fit builds uncertainties values even when the
         # errors are zero (a noise-free top), the thread-unsafe warning path of issue 16
         result = minimize(
