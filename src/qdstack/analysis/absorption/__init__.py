@@ -26,6 +26,7 @@ alike), so shifts computed either way agree to a few tenths of a meV (tested).
 Layout
 ------
 :mod:`~qdstack.analysis.absorption.peak` finds and fits the peak of one spectrum,
+:mod:`~qdstack.analysis.absorption.top` the measured top of the band (a parabola),
 :mod:`~qdstack.analysis.absorption.series` the layer series and its fits,
 :mod:`~qdstack.analysis.absorption.results` holds the result objects; every name is
 re-exported here.
@@ -37,7 +38,6 @@ from qdstack.analysis.absorption.peak import (
     _REPORTED as _REPORTED,
     Profile as Profile,
     _component_calls as _component_calls,
-    _data_top as _data_top,
     _fit_window as _fit_window,
     _linear_background as _linear_background,
     _local_background as _local_background,
@@ -57,6 +57,7 @@ from qdstack.analysis.absorption.results import (
     FilmPeak,
     LinearFit,
 )
+from qdstack.analysis.absorption.top import _data_top as _data_top
 from qdstack.analysis.absorption.series import (
     _weights as _weights,
     analyse_absorption_series,
