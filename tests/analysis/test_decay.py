@@ -119,16 +119,46 @@ def test_linear_irf_density_removes_the_binning_bias():
 
 
 def test_fractional_shift_interpolates_between_whole_bins():
+    """A sub-bin shift is Keys' cubic convolution of the whole-bin columns (weights written out)."""
     g = np.zeros(64)
     g[10:14] = [0.2, 0.5, 0.2, 0.1]
     geo = Geometry(g, 0.1)
     tau = np.array([[1.5]])
-    B0 = columns(geo, tau, np.array([2.0]), 5, 40, False)[0]
-    B1 = columns(geo, tau, np.array([3.0]), 5, 40, False)[0]
+    Bk = {k: columns(geo, tau, np.array([float(k)]), 5, 40, False)[0] for k in (1, 2, 3, 4)}
     Bh = columns(geo, tau, np.array([2.25]), 5, 40, False)[0]
-    assert np.allclose(Bh, 0.75 * B0 + 0.25 * B1)
+    # Catmull-Rom weights at t = 1 - 0.25 of the positions i - 4, i - 3, i - 2, i - 1
+    w = (-0.0234375, 0.2265625, 0.8671875, -0.0703125)
+    assert np.allclose(Bh, w[0] * Bk[4] + w[1] * Bk[3] + w[2] * Bk[2] + w[3] * Bk[1])
     # a whole-bin shift moves the column by one bin
-    assert np.allclose(B1[0, 0, 1:], B0[0, 0, :-1])
+    assert np.allclose(Bk[3][0, 0, 1:], Bk[2][0, 0, :-1])
+
+
+@pytest.mark.parametrize("phi", [0.25, 0.5, 0.8])
+def test_fractional_shift_keeps_the_width_of_the_response(phi):
+    """The shifted model keeps area, centre + phi and variance (linear interpolation would widen it).
+
+    Linear interpolation between whole-bin shifts adds the variance ``phi (1 - phi)`` bins^2 to
+    the response: a fitted shift off a whole bin broadened the IRF and biased the fast
+    lifetimes low.  Keys' kernel reproduces quadratics, so the first three moments of the
+    column (over bins, tail fully inside the window) are those of the unshifted one moved by phi.
+    """
+    g = np.zeros(160)
+    g[30:36] = [0.05, 0.2, 0.4, 0.2, 0.1, 0.05]
+    geo = Geometry(g, 0.1)
+    tau = np.array([[0.25]])  # 2.5 bins: the column has died out by the window's end
+    i = np.arange(10, 150)
+    B0 = columns(geo, tau, np.array([0.0]), 10, i.size, False)[0][0, 0]
+    Bp = columns(geo, tau, np.array([phi]), 10, i.size, False)[0][0, 0]
+
+    def moments(b):
+        m0 = b.sum()
+        m1 = (i * b).sum() / m0
+        return m0, m1, ((i - m1) ** 2 * b).sum() / m0
+
+    (a0, c0, v0), (a1, c1, v1) = moments(B0), moments(Bp)
+    assert a1 == pytest.approx(a0, rel=1e-12)
+    assert c1 - c0 == pytest.approx(phi, abs=1e-10)
+    assert v1 == pytest.approx(v0, abs=1e-9)  # linear interpolation: v0 + phi (1 - phi)
 
 
 def test_periodic_tail_equals_explicit_sum_over_pulses():
