@@ -179,6 +179,44 @@ def test_periodic_tail_equals_explicit_sum_over_pulses():
     assert np.allclose(Bp, folded, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("shift_bins", [0.0, 2.0])
+def test_periodic_tail_of_a_single_bin_pulse_is_the_geometric_series(shift_bins):
+    """Steady state under periodic excitation, written out: ``exp(-t/tau) / (1 - exp(-T/tau))``.
+
+    An IRF in one bin ``j0`` (photons uniform in ``[j0 dt, (j0 + 1) dt)``; an isolated bin has
+    no slope) and a mono-exponential: bin ``i`` of the pulse itself gets
+    ``(tau^2/dt) (1 - q)^2 q^(i - j0 - 1)`` for ``i > j0`` and ``tau h(dt/tau)`` in ``j0``, and
+    every earlier pulse ``p`` the same times ``exp(-p T/tau)`` (also before ``j0``); summed over
+    ``p >= 1`` that is the factor ``r/(1 - r)``, ``r = exp(-T/tau)``.  T is not a whole
+    number of bins.
+    """
+    n, dt, T, tau, j0 = 100, 0.1, 12.53, 5.0, 20
+    g = np.zeros(n)
+    g[j0] = 1.0
+    B = columns(Geometry(g, dt, period_ns=T), np.array([[tau]]), np.array([shift_bins]), 0, n, True)
+    col = B[0][0, 0]
+    x = dt / tau
+    q, r = np.exp(-x), np.exp(-T / tau)
+    j = j0 + int(shift_bins)
+    i = np.arange(n)
+
+    def pair(t_bin, u_bin):  # exp(-(t - u)/tau) integrated over two bins, divided by dt
+        tb, ub = t_bin * dt, u_bin * dt
+        return (
+            (tau * tau / dt)
+            * (np.exp(-tb / tau) - np.exp(-(tb + dt) / tau))
+            * (np.exp((ub + dt) / tau) - np.exp(ub / tau))
+        )
+
+    earlier = pair(i, j) * r / (1.0 - r)  # the geometric sum over p >= 1 (lag t - u + pT > 0)
+    own = np.where(i > j, pair(i, j), 0.0)
+    own[j] = tau * (1.0 - (1.0 - q) / x)  # within the pulse's own bin
+    expected = own + earlier
+    assert np.allclose(col, expected, rtol=1e-10, atol=1e-15)
+    # and the tail really is the steady state: a(t) / (1 - r) after the pulse's bin
+    assert np.allclose(col[j + 1 :], pair(i, j)[j + 1 :] / (1.0 - r), rtol=1e-10)
+
+
 @pytest.mark.parametrize("statistic", ["poisson", "neyman"])
 @pytest.mark.parametrize("period", [None, 30.0])
 def test_jacobian_matches_finite_differences(statistic, period):

@@ -365,7 +365,7 @@ class ReconvolutionFitter:
         test, while the model, the non-negative amplitudes and the Jacobian of the whole
         chunk are evaluated in one call.  A decay has converged when its Gauss-Newton
         decrement (the deviance a full Gauss-Newton step would still remove; for a shift on
-        a whole bin, where the model has a kink, that without the shift) is at most ``tol``
+        a whole bin, where the model's curvature jumps, that without the shift) is at most ``tol``
         (2e-3 of deviance: within ~0.05 standard errors of the optimum) and falling fast,
         or below a tenth of ``tol``.  Uncertainties,
         averages and warnings are computed as for :meth:`fit`.  The starting lifetimes of
