@@ -533,3 +533,20 @@ def test_to_dict_holds_the_contract_keys():
         assert {"amplitude", "tau_ns", "tau_ns_err"} <= set(c)
     assert d["components"][0]["tau_ns"] < d["components"][1]["tau_ns"]
     assert len(d["curve"]["time_ns"]) == len(d["curve"]["residuals"])
+
+
+def test_fit_decay_signature_lists_the_fitter_options():
+    """fit_decay passes its options to ReconvolutionFitter; its signature shows them, defaults included."""
+    import inspect
+
+    from qdstack.analysis.decay import ReconvolutionFitter
+
+    sig = inspect.signature(fit_decay).parameters
+    cls = inspect.signature(ReconvolutionFitter.__init__).parameters
+    for name in ("irf", "irf_fwhm_ns", "components", "statistic", "period_ns", "window_ns"):
+        assert sig[name].default == cls[name].default
+        assert sig[name].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(sig)[:2] == ["time_ns", "counts"]
+    assert {"tau_guess_ns", "source", "irf_source"} <= set(sig)
+    with pytest.raises(TypeError, match="fit_decay.*'irf_fwhm'"):
+        fit_decay(np.arange(64) * 0.1, np.ones(64), irf_fwhm=0.2)
