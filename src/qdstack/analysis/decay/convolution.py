@@ -505,7 +505,9 @@ def columns_reference(
 ):
     """Reference implementation of :func:`columns` (every bin through the general formula; for tests).
 
-    Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.
+    Basis columns of the window ``[i0, i0 + nw)`` for every decay of a batch.  The
+    tails of earlier pulses come from the same :func:`_add_periodic` as in
+    :func:`columns` (tested on its own against the closed-form steady state).
 
     Parameters
     ----------
