@@ -40,8 +40,6 @@ ALLOWED: dict[str, str] = {
     # 605 [616 on i13-explain] lines: the calibration fit, and the paper-vs-model comparison
     # (simulate_paper, paper_comparison), which issue 15 item 4 moves to study/.
     "physics/film_model/calibration.py": "to split: the paper comparison moves to study/ (issue 15)",
-    # 606 lines after ruff format: text, PicoQuant PTU/PHU and Becker & Hickl SDT decay readers.
-    "io/decay.py": "to split: one module per vendor format, as io/xrd_formats/",
     # 768 lines after ruff format: simulating the paper's films, writing them as instrument
     # files, running the study and building the comparison report sections.
     "study/reproduce.py": "to split: the simulated measurements out of the comparison and report",
