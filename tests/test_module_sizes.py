@@ -36,12 +36,9 @@ ALLOWED: dict[str, str] = {
     "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
     # 889 [980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
     # the layer series (chain fit, OD vs layers, saturation) with their results.
-    "analysis/absorption.py": "to split: the single-spectrum peak and the layer-series fits",
     # 605 [616 on i13-explain] lines: the calibration fit, and the paper-vs-model comparison
     # (simulate_paper, paper_comparison), which issue 15 item 4 moves to study/.
     "physics/film_model/calibration.py": "to split: the paper comparison moves to study/ (issue 15)",
-    # 606 lines after ruff format: text, PicoQuant PTU/PHU and Becker & Hickl SDT decay readers.
-    "io/decay.py": "to split: one module per vendor format, as io/xrd_formats/",
     # --- arriving from branches in flight (read there, not reviewed in depth) ---------------
     # 830 lines on i13-explain: the result classes (ShiftTable, ParameterFit, MechanismFit,
     # ExplainResult) and the mechanism fits.
