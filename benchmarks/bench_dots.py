@@ -17,8 +17,11 @@ Case (the contract's): two 6.8 nm cubes, gap 0.55 nm, barrier 1 eV, mass 0.15 (i
   (``DotSystem.disordered``, seed 1) at the default 0.3 nm, ours (near-coincident faces
   share a grid plane, sub-cell averages) vs the plain path of the same solver
   (``merge_faces_nm=0``: the grid aligned with every face) under a time limit; and the
-  2 x 2 x 4 disordered block with 1 nm in-plane gaps (16 states): unknowns of both paths
-  and ours under a time limit.
+  2 x 2 x 4 disordered block with 1 nm in-plane gaps (16 states): unknowns of both face
+  treatments at 0.3 nm, then ours (LOBPCG stops when the 16 wanted pairs converge) against
+  the plain stop (SciPy's LOBPCG until the whole block, guards included, converges) side by
+  side at ``--block-compare-grid-nm``, and ours at ``--block-grid-nm``: CPU and wall time,
+  peak RSS, the error estimates of the 16 levels and of the chain beta.
 
 Every solve runs in its own subprocess, so its wall time and peak resident memory
 (``ru_maxrss``) are its own.  Run:  python benchmarks/bench_dots.py [--budget-s 900]
@@ -44,7 +47,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def work_ours(kind: str) -> dict:
+def work_ours(kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0) -> dict:
     from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
 
     if kind == "ours":
@@ -61,9 +64,18 @@ def work_ours(kind: str) -> dict:
         system = DotSystem.disordered((1, 1, 8), L, 0.5, GAP, V, M, seed=1)
         states = 8
         settings = SolverSettings(merge_faces_nm=0.0 if kind.endswith("plain") else None)
-    elif kind == "block":
+    elif kind in ("block", "block-plain"):
+        # the plain side: LOBPCG run until its whole block (guards included) converges,
+        # as before issue 17's fix; ours stops when the 16 wanted pairs converge
         system = DotSystem.disordered((2, 2, 4), L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-        states, settings = 16, SolverSettings()
+        states = 16
+        settings = SolverSettings(grid_nm=grid_nm, barrier_resolution=barrier_resolution)
+        if kind == "block-plain":
+            import functools
+
+            from qdstack.physics import _eigen
+
+            _eigen.lowest_lobpcg = functools.partial(_eigen.lowest_lobpcg, chunk=None)
     else:
         raise SystemExit(f"unknown worker {kind}")
     t = time.perf_counter()
@@ -74,6 +86,8 @@ def work_ours(kind: str) -> dict:
         "time_s": elapsed,
         "cpu_s": time.process_time() - c,
         "energies_meV": list(r.energies_meV),
+        "energies_converged_meV": list(r.energies_converged_meV),
+        "iterations": [lv.iterations for lv in r.levels],
         "coupling_meV": r.coupling_meV,
         "converged_meV": r.converged_meV,
         "coupling_converged_meV": r.coupling_converged_meV,
@@ -172,6 +186,24 @@ def main() -> None:
         help="time limit of each disordered run (column plain path, block) [s]",
     )
     ap.add_argument("--skip-pair", action="store_true", help="only the disordered cases")
+    ap.add_argument("--skip-column", action="store_true", help="no disordered column")
+    ap.add_argument(
+        "--block-grid-nm",
+        default="0.45",
+        help="grid(s) of the 2 x 2 x 4 block, ours only, comma-separated [nm]",
+    )
+    ap.add_argument(
+        "--block-barrier-resolution",
+        type=float,
+        default=None,
+        help="also run ours at the --block-grid-nm grids with this barrier resolution",
+    )
+    ap.add_argument(
+        "--block-compare-grid-nm",
+        type=float,
+        default=0.9,
+        help="grid of the block's side-by-side run, ours vs the plain LOBPCG stop [nm]",
+    )
     ap.add_argument(
         "--baseline-h",
         default="0.4,0.25,0.2,0.15,0.12,0.1",
@@ -180,7 +212,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         kind = args.worker[0]
-        out = work_baseline(float(args.worker[1])) if kind == "baseline" else work_ours(kind)
+        if kind == "baseline":
+            out = work_baseline(float(args.worker[1]))
+        else:
+            out = work_ours(kind, *map(float, args.worker[1:]))
         print(json.dumps(out))
         return
 
@@ -192,6 +227,12 @@ def main() -> None:
 
 
 def disorder(args) -> None:
+    if not args.skip_column:
+        column(args)
+    block(args)
+
+
+def column(args) -> None:
     print("\ndisordered 8-cube column, edges N(6.8, 0.5) nm (seed 1), 8 states, 0.3 nm:")
     ours = run_worker("disordered8", timeout=args.disorder_limit_s)
     plain = run_worker("disordered8-plain", timeout=args.disorder_limit_s)
@@ -216,18 +257,62 @@ def disorder(args) -> None:
         print(
             f"  ratio plain/ours > {args.disorder_limit_s / ours['time_s']:.1f}x (plain unfinished)"
         )
-    print("\ndisordered 2 x 2 x 4 block, 1 nm in-plane gaps, 16 states, 0.3 nm:")
+
+
+def _block_line(r: dict) -> str:
+    errs = r["energies_converged_meV"]
+    return (
+        f"{r['unknowns']:,} unknowns (finest), {r['time_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, "
+        f"peak RSS {r['rss_mb'] / 1024:.2f} GB, LOBPCG iterations {r['iterations']}; "
+        f"E1 {r['energies_meV'][0]:.4f} meV, error estimates of the 16 levels "
+        f"{min(errs):.4f}-{max(errs):.4f} meV ({sum(e <= 0.05 for e in errs)}/16 <= 0.05), "
+        f"chain beta {r['coupling_meV']:.4f} +/- {r['coupling_converged_meV']:.4f} meV"
+    )
+
+
+def block(args) -> None:
+    print(
+        "\ndisordered 2 x 2 x 4 block, edges N(6.8, 0.5) nm (seed 1), 1 nm in-plane gaps, 16 states:"
+    )
     n_plain, n_ours = finest_unknowns("block-plain"), finest_unknowns("block")
-    print(f"  unknowns on the finest grid: plain {n_plain:,}, ours {n_ours:,}")
-    blk = run_worker("block", timeout=args.disorder_limit_s)
-    if blk is None:
-        print(f"  ours: > {args.disorder_limit_s:.0f} s")
-    else:
+    print(f"  unknowns on the finest grid at 0.3 nm: faces aligned {n_plain:,}, merged {n_ours:,}")
+    g = args.block_compare_grid_nm
+    print(
+        f"  side by side at {g} nm (LOBPCG stop: ours on the 16 wanted pairs, plain on the block):"
+    )
+    ours = run_worker("block", g, timeout=args.disorder_limit_s)
+    plain = run_worker("block-plain", g, timeout=args.disorder_limit_s)
+    for label, r in (("ours ", ours), ("plain", plain)):
         print(
-            f"  ours: {blk['time_s']:.1f} s wall, {blk['cpu_s']:.1f} s CPU, peak RSS "
-            f"{blk['rss_mb']:.0f} MB; E1 {blk['energies_meV'][0]:.4f} meV (estimate "
-            f"{blk['converged_meV']:.4f})"
+            f"    {label}: " + (f"> {args.disorder_limit_s:.0f} s" if r is None else _block_line(r))
         )
+    if ours and plain:
+        de = max(abs(a - b) for a, b in zip(ours["energies_meV"], plain["energies_meV"]))
+        print(
+            f"    ratio plain/ours {plain['cpu_s'] / ours['cpu_s']:.1f}x CPU, "
+            f"{plain['time_s'] / ours['time_s']:.1f}x wall; max |E_ours - E_plain| = {de:.2g} meV"
+        )
+    for g in (float(v) for v in args.block_grid_nm.split(",")):
+        r = run_worker("block", g, timeout=args.disorder_limit_s)
+        print(
+            f"  ours at {g} nm: "
+            + (f"> {args.disorder_limit_s:.0f} s" if r is None else _block_line(r))
+        )
+        br = args.block_barrier_resolution
+        if br is None:
+            continue
+        rb = run_worker("block", g, br, timeout=args.disorder_limit_s)
+        print(
+            f"  ours at {g} nm, barrier resolution {br:g}: "
+            + (f"> {args.disorder_limit_s:.0f} s" if rb is None else _block_line(rb))
+        )
+        if r and rb:
+            de = max(abs(a - b) for a, b in zip(r["energies_meV"], rb["energies_meV"]))
+            print(
+                f"    max |E(br {br:g}) - E(br 2)| = {de:.4f} meV, |dbeta| = "
+                f"{abs(r['coupling_meV'] - rb['coupling_meV']):.4f} meV, CPU ratio "
+                f"{r['cpu_s'] / rb['cpu_s']:.2f}x"
+            )
 
 
 def pair_and_column(args) -> None:

@@ -29,11 +29,7 @@ ALLOWED: dict[str, str] = {
     # --- one algorithm ------------------------------------------------------------------
     # (none: tpl, lattice, tem and plqy became packages of modules under the limit, i15-splits)
     # --- to split (known debt; the concern that should leave is named) --------------------
-    # 1142 lines [1474 on i17-dots]: description (Cuboid, DotSystem, SolverSettings),
-    # results (LevelResult, DotsResult), separable 1D estimates (coupling_meV fast path)
-    # and the 3D finite-volume solver.  The solver is one algorithm; the description,
-    # results and the separable fast path are separate concerns.
-    "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
+    # (none: physics/coupled_dots became a package, i17-block)
 }
 
 

@@ -91,6 +91,7 @@ def test_out_writes_results_and_figures(run_cli, tmp_path):
         (("--barrier-eV", 1, "--mass", 0.15, "--grid-nm", 5), "--grid-nm"),
         (("--barrier-eV", 1, "--mass", 0.15, "--edge-sd-nm", -0.5), "--edge-sd-nm"),
         (("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 0), "--in-plane"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--barrier-resolution", 0), "--barrier-resolution"),
         (
             ("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 2, "--in-plane-gap-nm", 0),
             "--in-plane-gap-nm",
