@@ -80,6 +80,7 @@ _NAMES = {
     "PLQYResult": ("plqy", "PLQYResult"),
     "monolayer_coverage": ("coverage", "monolayer_coverage"),
     "CoverageResult": ("coverage", "CoverageResult"),
+    "coverage_from_spectrum": ("coverage", "coverage_from_spectrum"),
     "fit_dipcoat": ("dipcoat", "fit_dipcoat"),
     "fit_dipcoat_trend": ("dipcoat", "fit_trend"),
     "DipcoatFit": ("dipcoat", "DipcoatFit"),

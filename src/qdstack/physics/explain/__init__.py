@@ -50,7 +50,7 @@ from qdstack.physics.explain import dielectric, fusion, surface, tunnelling  # n
 from qdstack.physics.explain.compare import bilayer_check, mechanism_curves, separating_measurements
 from qdstack.physics.explain.fit import ACCEPT_P, DELTA_AIC_TIE, explain, fit_mechanism
 from qdstack.physics.explain.result import ExplainResult, MechanismFit, ParameterFit
-from qdstack.physics.explain.table import ShiftTable, make_table
+from qdstack.physics.explain.table import ShiftTable, make_table, read_shift_table
 
 __all__ = [
     "Conditions",
@@ -68,6 +68,7 @@ __all__ = [
     "explain",
     "fit_mechanism",
     "make_table",
+    "read_shift_table",
     "mechanism_curves",
     "separating_measurements",
     "bilayer_check",
