@@ -27,43 +27,18 @@ PACKAGE = Path(qdstack.__file__).resolve().parent
 #: main on 2026-12-04, in brackets where a branch in flight changes them.
 ALLOWED: dict[str, str] = {
     # --- one algorithm ------------------------------------------------------------------
-    # 641 lines: the lmfit fits of eqns (2) and (3) with their shared start-value scan
-    # (phonon energy on a log grid, exact linear least squares for the rest); the model
-    # kernels are 25 lines with no other user, the rest is the fits and their results.
-    "analysis/tpl.py": "one algorithm: the fits of eqns (2)-(3) and their results",
-    # 627 lines: the Hann-windowed FFT measurement of lattice spacings and the calibration
-    # check against a crystal; the crystal-plane table (Crystal, plane_spacings, ~100
-    # lines) is its only helper and could move out if the module grows.
-    "analysis/lattice.py": "one algorithm: windowed-FFT lattice spacings and the calibration check",
-    # 951 lines: one pipeline (threshold, watershed, sub-pixel outlines, Feret edges,
-    # histogram fits).  Could lose the histogram fits (fit_size_histogram, SizeFit, ~140
-    # lines) and the Feret geometry (~50 lines) to their own modules: to review.
-    "analysis/tem.py": "one pipeline: micrograph -> particle sizes (histogram fits could move out)",
-    # 611 lines after ruff format: the de Mello three-measurement PLQY, its windows and its
-    # first-order error propagation of six correlated integrals.
-    "analysis/plqy.py": "one algorithm: de Mello PLQY with its error propagation",
+    # (none: tpl, lattice, tem and plqy became packages of modules under the limit, i15-splits)
     # --- to split (known debt; the concern that should leave is named) --------------------
     # 1142 lines [1474 on i17-dots]: description (Cuboid, DotSystem, SolverSettings),
     # results (LevelResult, DotsResult), separable 1D estimates (coupling_meV fast path)
     # and the 3D finite-volume solver.  The solver is one algorithm; the description,
     # results and the separable fast path are separate concerns.
     "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
-    # 1186 lines: description (ExcitonStack, bonds), dense matrices, the matrix-free
-    # operator and Chebyshev moments, bright spectra, the dense reference path, thermal
-    # emission.  The Chebyshev kernel-polynomial method is one algorithm; the dense
-    # reference path and thermal emission are separate concerns.
-    "physics/exciton_stack.py": "to split: the dense reference path and thermal emission out of the KPM spectra",
-    # 1002 [1134 on i16-newuser] lines: model pieces, results, candidate search, the joint
-    # raw + derivative peak fit, periods and the in-plane/out-of-plane comparison.
-    "analysis/xrd.py": "to split: results and the period/direction comparisons out of the peak fit",
     # 889 [980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
     # the layer series (chain fit, OD vs layers, saturation) with their results.
-    "analysis/absorption.py": "to split: the single-spectrum peak and the layer-series fits",
     # 605 [616 on i13-explain] lines: the calibration fit, and the paper-vs-model comparison
     # (simulate_paper, paper_comparison), which issue 15 item 4 moves to study/.
     "physics/film_model/calibration.py": "to split: the paper comparison moves to study/ (issue 15)",
-    # 606 lines after ruff format: text, PicoQuant PTU/PHU and Becker & Hickl SDT decay readers.
-    "io/decay.py": "to split: one module per vendor format, as io/xrd_formats/",
     # 768 lines after ruff format: simulating the paper's films, writing them as instrument
     # files, running the study and building the comparison report sections.
     "study/reproduce.py": "to split: the simulated measurements out of the comparison and report",

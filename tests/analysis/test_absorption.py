@@ -361,7 +361,7 @@ def test_stepping_stone_fit_is_the_model_fit_optimum():
 def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
     # when the re-centred fit is not sane, the first (window-centring) fit is the answer: it is
     # redone as a full lmfit ModelResult, with the same optimum as the stepping-stone fit
-    from qdstack.analysis import absorption as mod
+    from qdstack.analysis.absorption import peak as mod
 
     s = _film(2.46, 0.02, 2e-4, 7)
     calls = []
@@ -392,3 +392,85 @@ def test_first_fit_kept_when_the_recentred_one_fails(monkeypatch):
     )
     assert p.peak_eV == pytest.approx(stone.params["peak_center"].value, rel=1e-12)
     assert math.isfinite(p.peak_eV_err) and math.isfinite(p.fwhm_meV)
+
+
+@pytest.mark.parametrize("profile", ["gaussian", "voigt"])
+def test_shipped_series_fast_path_equals_the_plain_path(profile):
+    # the shipped example series (examples/absorption_c3dt): every peak energy of the fast path
+    # (analytic Jacobians, cached model, stepping-stone first fit) equals the plain path's
+    # (finite differences, fresh lmfit models, cold starts) to 1e-6 eV and 1e-3 of its error
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "absorption_c3dt"
+    files = sorted(examples.glob("C3DT_N*.csv"))
+    assert len(files) == 8
+    for f in files:
+        s = read_spectrum(f)
+        fast = first_excitonic_peak(s.energy_eV, s.intensity, profile=profile)
+        plain = _plain_peak(s.energy_eV, s.intensity, profile).params["peak_center"]
+        assert abs(fast.peak_eV - plain.value) < 1e-6, f.name
+        assert abs(fast.peak_eV - plain.value) < 1e-3 * plain.stderr, f.name
+        assert fast.peak_eV_err == pytest.approx(plain.stderr, rel=1e-3), f.name
+
+
+@pytest.mark.parametrize("quadratic", [True, False])
+@pytest.mark.parametrize("profile", ["gaussian", "voigt"])
+def test_analytic_jacobian_equals_finite_differences(profile, quadratic):
+    # the Dfun handed to lmfit against central differences of lmfit's own composite model
+    # (quadratic background, and the straight one of the fallback fit)
+    from qdstack.analysis.absorption.peak import _model_jacobian, _peak_model_and_params
+
+    model, template, _ = _peak_model_and_params(profile, quadratic)
+    params = template.copy()
+    values = {
+        "peak_amplitude": 0.004,
+        "peak_center": 2.47,
+        "peak_sigma": 0.035,
+        "bg_c0": 0.2,
+        "bg_c1": 0.8,
+    }
+    if quadratic:
+        values["bg_c2"] = -3.0
+    for name, v in values.items():
+        params[name].set(value=v)
+    x = np.linspace(2.35, 2.55, 61)
+    e_ref = 2.46
+    jac = _model_jacobian(params, x, e_ref, profile)
+    assert jac.shape == (len(values), x.size)
+    for row, name in zip(jac, [n for n in params if params[n].vary and params[n].expr is None]):
+        h = 1e-6 * abs(values[name])
+        up, down = params.copy(), params.copy()
+        up[name].set(value=values[name] + h)
+        down[name].set(value=values[name] - h)
+        fd = (model.eval(up, x=x, e_ref=e_ref) - model.eval(down, x=x, e_ref=e_ref)) / (2 * h)
+        assert np.allclose(row, fd, rtol=1e-6, atol=1e-6 * np.max(np.abs(fd))), name
+
+
+def test_peak_top_error_is_the_linear_least_squares_error(monkeypatch):
+    # the top's standard error from lmfit's covariance equals the textbook one of the last
+    # parabola fit (s^2 (J^T J)^-1 on its points, delta method for -b/2a); with the
+    # finite-difference Jacobian it was up to 30 % off once the window is centred (b ~ 0)
+    import lmfit
+
+    s = _film(2.45, 0.02, 2e-4, 2)
+    calls = []
+    real = lmfit.minimize
+
+    def spy(fcn, params, args=(), **kws):
+        result = real(fcn, params, args=args, **kws)
+        if fcn.__name__ == "residual":
+            calls.append((args, result))
+        return result
+
+    monkeypatch.setattr(lmfit, "minimize", spy)
+    p = first_excitonic_peak(s.energy_eV, s.intensity)
+    assert math.isfinite(p.peak_top_eV) and len(calls) >= 2
+    (u, v), last = calls[-1]
+    design = np.column_stack([u * u, u, np.ones_like(u)])
+    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+    s2 = np.sum((design @ coef - v) ** 2) / (u.size - 3)
+    cov = s2 * np.linalg.inv(design.T @ design)
+    a, b = coef[0], coef[1]
+    grad = np.array([b / (2 * a * a), -1 / (2 * a), 0.0])
+    assert p.peak_top_eV_err == pytest.approx(math.sqrt(grad @ cov @ grad), rel=1e-6)
+    assert last.params["a"].value == pytest.approx(a, rel=1e-7)

@@ -119,16 +119,46 @@ def test_linear_irf_density_removes_the_binning_bias():
 
 
 def test_fractional_shift_interpolates_between_whole_bins():
+    """A sub-bin shift is Keys' cubic convolution of the whole-bin columns (weights written out)."""
     g = np.zeros(64)
     g[10:14] = [0.2, 0.5, 0.2, 0.1]
     geo = Geometry(g, 0.1)
     tau = np.array([[1.5]])
-    B0 = columns(geo, tau, np.array([2.0]), 5, 40, False)[0]
-    B1 = columns(geo, tau, np.array([3.0]), 5, 40, False)[0]
+    Bk = {k: columns(geo, tau, np.array([float(k)]), 5, 40, False)[0] for k in (1, 2, 3, 4)}
     Bh = columns(geo, tau, np.array([2.25]), 5, 40, False)[0]
-    assert np.allclose(Bh, 0.75 * B0 + 0.25 * B1)
+    # Catmull-Rom weights at t = 1 - 0.25 of the positions i - 4, i - 3, i - 2, i - 1
+    w = (-0.0234375, 0.2265625, 0.8671875, -0.0703125)
+    assert np.allclose(Bh, w[0] * Bk[4] + w[1] * Bk[3] + w[2] * Bk[2] + w[3] * Bk[1])
     # a whole-bin shift moves the column by one bin
-    assert np.allclose(B1[0, 0, 1:], B0[0, 0, :-1])
+    assert np.allclose(Bk[3][0, 0, 1:], Bk[2][0, 0, :-1])
+
+
+@pytest.mark.parametrize("phi", [0.25, 0.5, 0.8])
+def test_fractional_shift_keeps_the_width_of_the_response(phi):
+    """The shifted model keeps area, centre + phi and variance (linear interpolation would widen it).
+
+    Linear interpolation between whole-bin shifts adds the variance ``phi (1 - phi)`` bins^2 to
+    the response: a fitted shift off a whole bin broadened the IRF and biased the fast
+    lifetimes low.  Keys' kernel reproduces quadratics, so the first three moments of the
+    column (over bins, tail fully inside the window) are those of the unshifted one moved by phi.
+    """
+    g = np.zeros(160)
+    g[30:36] = [0.05, 0.2, 0.4, 0.2, 0.1, 0.05]
+    geo = Geometry(g, 0.1)
+    tau = np.array([[0.25]])  # 2.5 bins: the column has died out by the window's end
+    i = np.arange(10, 150)
+    B0 = columns(geo, tau, np.array([0.0]), 10, i.size, False)[0][0, 0]
+    Bp = columns(geo, tau, np.array([phi]), 10, i.size, False)[0][0, 0]
+
+    def moments(b):
+        m0 = b.sum()
+        m1 = (i * b).sum() / m0
+        return m0, m1, ((i - m1) ** 2 * b).sum() / m0
+
+    (a0, c0, v0), (a1, c1, v1) = moments(B0), moments(Bp)
+    assert a1 == pytest.approx(a0, rel=1e-12)
+    assert c1 - c0 == pytest.approx(phi, abs=1e-10)
+    assert v1 == pytest.approx(v0, abs=1e-9)  # linear interpolation: v0 + phi (1 - phi)
 
 
 def test_periodic_tail_equals_explicit_sum_over_pulses():
@@ -147,6 +177,44 @@ def test_periodic_tail_equals_explicit_sum_over_pulses():
     ]
     folded = one[(P - 1) * period_bins : (P - 1) * period_bins + n]
     assert np.allclose(Bp, folded, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("shift_bins", [0.0, 2.0])
+def test_periodic_tail_of_a_single_bin_pulse_is_the_geometric_series(shift_bins):
+    """Steady state under periodic excitation, written out: ``exp(-t/tau) / (1 - exp(-T/tau))``.
+
+    An IRF in one bin ``j0`` (photons uniform in ``[j0 dt, (j0 + 1) dt)``; an isolated bin has
+    no slope) and a mono-exponential: bin ``i`` of the pulse itself gets
+    ``(tau^2/dt) (1 - q)^2 q^(i - j0 - 1)`` for ``i > j0`` and ``tau h(dt/tau)`` in ``j0``, and
+    every earlier pulse ``p`` the same times ``exp(-p T/tau)`` (also before ``j0``); summed over
+    ``p >= 1`` that is the factor ``r/(1 - r)``, ``r = exp(-T/tau)``.  T is not a whole
+    number of bins.
+    """
+    n, dt, T, tau, j0 = 100, 0.1, 12.53, 5.0, 20
+    g = np.zeros(n)
+    g[j0] = 1.0
+    B = columns(Geometry(g, dt, period_ns=T), np.array([[tau]]), np.array([shift_bins]), 0, n, True)
+    col = B[0][0, 0]
+    x = dt / tau
+    q, r = np.exp(-x), np.exp(-T / tau)
+    j = j0 + int(shift_bins)
+    i = np.arange(n)
+
+    def pair(t_bin, u_bin):  # exp(-(t - u)/tau) integrated over two bins, divided by dt
+        tb, ub = t_bin * dt, u_bin * dt
+        return (
+            (tau * tau / dt)
+            * (np.exp(-tb / tau) - np.exp(-(tb + dt) / tau))
+            * (np.exp((ub + dt) / tau) - np.exp(ub / tau))
+        )
+
+    earlier = pair(i, j) * r / (1.0 - r)  # the geometric sum over p >= 1 (lag t - u + pT > 0)
+    own = np.where(i > j, pair(i, j), 0.0)
+    own[j] = tau * (1.0 - (1.0 - q) / x)  # within the pulse's own bin
+    expected = own + earlier
+    assert np.allclose(col, expected, rtol=1e-10, atol=1e-15)
+    # and the tail really is the steady state: a(t) / (1 - r) after the pulse's bin
+    assert np.allclose(col[j + 1 :], pair(i, j)[j + 1 :] / (1.0 - r), rtol=1e-10)
 
 
 @pytest.mark.parametrize("statistic", ["poisson", "neyman"])
@@ -465,3 +533,20 @@ def test_to_dict_holds_the_contract_keys():
         assert {"amplitude", "tau_ns", "tau_ns_err"} <= set(c)
     assert d["components"][0]["tau_ns"] < d["components"][1]["tau_ns"]
     assert len(d["curve"]["time_ns"]) == len(d["curve"]["residuals"])
+
+
+def test_fit_decay_signature_lists_the_fitter_options():
+    """fit_decay passes its options to ReconvolutionFitter; its signature shows them, defaults included."""
+    import inspect
+
+    from qdstack.analysis.decay import ReconvolutionFitter
+
+    sig = inspect.signature(fit_decay).parameters
+    cls = inspect.signature(ReconvolutionFitter.__init__).parameters
+    for name in ("irf", "irf_fwhm_ns", "components", "statistic", "period_ns", "window_ns"):
+        assert sig[name].default == cls[name].default
+        assert sig[name].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(sig)[:2] == ["time_ns", "counts"]
+    assert {"tau_guess_ns", "source", "irf_source"} <= set(sig)
+    with pytest.raises(TypeError, match="fit_decay.*'irf_fwhm'"):
+        fit_decay(np.arange(64) * 0.1, np.ones(64), irf_fwhm=0.2)

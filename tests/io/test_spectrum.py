@@ -190,6 +190,10 @@ def test_values_no_absorbance_takes_are_refused(tmp_path):
     zero = _write(tmp_path, "nm,%T\n500,40\n501,0\n502,42\n", "z.csv")
     with pytest.raises(FileFormatError, match="<= 0"):
         read_spectrum(zero)
+    # values near the float maximum (found by the reader fuzz test): refused, no overflow warning
+    huge = _write(tmp_path, "1.0,8.988465674311579e+307\n1.0,8.98846567431158e+307\n", "h.csv")
+    with pytest.raises(FileFormatError, match="not absorbance"):
+        read_spectrum(huge)
 
 
 def test_micrometres_are_read_from_the_header_or_the_values(tmp_path):

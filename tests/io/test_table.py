@@ -159,3 +159,76 @@ def test_real_multicolumn_csv(real_data):
     t = read_numeric_table(real_data / "uvvis" / "CdSe_QD_Run6_UV-Vis.csv")
     assert t.data.shape == (301, 19)
     assert t.names[0] == "Wavelength (nm)"
+
+
+def test_plain_row_shortcut_equals_the_field_by_field_parse():
+    # _parse_rows takes a shortcut for rows of plain numbers; on every kind of line (plain,
+    # quoted, padded, trailing delimiter, one field, text, decimal commas, exotic numbers) it
+    # must give what _parse_row gives line by line, in every dialect
+    from qdstack.io.table import _DIALECTS, _parse_row, _parse_rows
+
+    lines = [
+        "300.0,0.123",
+        "300,0.1,5e-3",
+        "-1.5e+02,+.5,7.",
+        "300.0, 0.123",
+        '"300.0","0.123"',
+        "300.0,0.123,",
+        "300.0",
+        "300.0,,0.1",
+        "300.0,abc",
+        "300.0\t0.123",
+        "300,0\t0,123",
+        "300.0;0.123",
+        "300,0;0,123",
+        "  300.0   0.123  ",
+        "1e5,2E-3",
+        "1.5e,2",
+        ".,1",
+        "nan,1",
+        "inf,1",
+        "١٢,3",
+        "",
+        "Wavelength nm.,Abs.",
+    ]
+    for delim, dec in _DIALECTS:
+        assert _parse_rows(lines, delim, dec) == [_parse_row(x, delim, dec) for x in lines], (
+            delim,
+            dec,
+        )
+
+
+def test_dialect_skip_keeps_the_choice(tmp_path):
+    # skipping dialects that cannot have a longer block must not change which one is chosen:
+    # compared with trying every dialect on every line (the reader before the shortcut)
+    import qdstack.io.table as T
+
+    texts = [
+        "a,b\n1,2\n3,4\n5,6\n",
+        "x y\n1 2\n3 4\n5 6\n",
+        "1;2,5\n3;4,5\n5;6,5\n",
+        "1,5\t2,5\n3,5\t4,5\n5,5\t6,5\n",
+        "t,1 2\n1 2,3\n4 5,6\n7 8,9\n",
+        "1\t2,3\n4\t5,6\n7\t8,9\n1 2\n",
+        "1 2\n3 4\n5 6\n1,2\n3,4\n5,6\n7,8\n",
+    ]
+
+    def everything(text):
+        lines = text.splitlines()
+        best = None
+        for pref, (delim, dec) in enumerate(T._DIALECTS):
+            parsed = [T._parse_row(line, delim, dec) for line in lines]
+            ncols = [len(p) if p is not None and len(p) >= 2 else 0 for p in parsed]
+            runs = T._runs(ncols)
+            if not runs:
+                continue
+            longest = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+            score = (longest[1] - longest[0], -pref)
+            if best is None or score > best[0]:
+                best = (score, (delim, dec))
+        return best[1]
+
+    for text in texts:
+        table = T.parse_numeric_table(text)
+        delim, dec = everything(text)
+        assert (table.delimiter, table.decimal_comma) == (T._DELIMITER_NAMES[delim], dec), text

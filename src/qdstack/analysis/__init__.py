@@ -7,7 +7,6 @@ and, in Jupyter, an HTML table (see :class:`qdstack._result.Result`).
 absorption         first excitonic peak, shift vs layers, chain fit (Figs. 2-3)
 coupling           exponential decay of the bilayer shift with linker length (eqn 1, Fig. 4)
 tpl                PL peak and width vs temperature (eqns 2-3)
-tpl_spectra        the same from a series of PL spectra (each peak measured first)
 decay              TCSPC decays with IRF reconvolution; series of decays
 xrd                scattering peaks, periods, in-plane vs out-of-plane
 angle              angle-dependent PL
@@ -51,7 +50,7 @@ _NAMES = {
     # temperature-dependent PL (eqns 2-3)
     "fit_tpl": ("tpl", "analyse_tpl"),
     "analyse_tpl": ("tpl", "analyse_tpl"),
-    "fit_tpl_spectra": ("tpl_spectra", "fit_tpl_spectra"),
+    "fit_tpl_spectra": ("tpl.spectra", "fit_tpl_spectra"),
     "TPLAnalysis": ("tpl", "TPLAnalysis"),
     # decays
     "fit_decay": ("decay", "fit_decay"),

@@ -301,3 +301,55 @@ def emit(
             summary(stdout_console())
         if out_dir is not None:
             stderr_console().print(f"wrote {out_dir}/results.json and figures", markup=False)
+
+
+def run_on_image(
+    image: Path,
+    analyse: Callable[[Any], Any],
+    *,
+    json_output: bool,
+    out_dir: Path | None,
+    figures: Callable[[Any], Mapping[str, Callable[[], Any]]],
+    pixel_nm: float | None = None,
+    scale_bar_nm: float | None = None,
+    crop: tuple[int, int, int, int] | None = None,
+) -> None:
+    """Read a micrograph, analyse it and emit the result (``qdstack tem``, ``qdstack lattice``).
+
+    Warnings of the reading and the analysis are merged with the result's own
+    ``warnings``, the image's description goes under the ``"image"`` key, and the
+    terminal summary ends with the calibration line of the micrograph.
+
+    Parameters
+    ----------
+    image : Path
+        The micrograph file (:func:`qdstack.io.image.read_image`).
+    analyse : callable(Micrograph) -> result
+        The analysis; its result has ``to_dict()``, ``warnings`` and ``print_summary(console)``.
+    json_output, out_dir
+        As in :func:`emit`.
+    figures : callable(result) -> mapping of file stem -> callable returning a Figure
+        Called only when ``out_dir`` is given.
+    pixel_nm, scale_bar_nm, crop
+        Passed to :func:`qdstack.io.image.read_image`.
+    """
+    from qdstack.io.image import read_image
+
+    with captured_warnings() as warned:
+        micro = read_image(image, pixel_nm=pixel_nm, scale_bar_nm=scale_bar_nm, crop=crop)
+        result = analyse(micro)
+    data = result.to_dict()
+    data["image"] = micro.info()
+    data["warnings"] = list(dict.fromkeys(list(result.warnings) + list(warned)))
+
+    def summary(console):
+        result.print_summary(console)
+        console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
+
+    emit(
+        data,
+        json_output=json_output,
+        out_dir=out_dir,
+        figures=figures(result) if out_dir else None,
+        summary=summary,
+    )

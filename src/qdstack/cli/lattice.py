@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit
+from qdstack.cli._common import JSON_OPTION, OUT_OPTION, run_on_image
 
 
 def command(
@@ -55,7 +55,7 @@ def command(
     """
     from qdstack.analysis.lattice import measure_lattice, parse_crystal
     from qdstack.errors import OptionError
-    from qdstack.io.image import parse_crop, read_image
+    from qdstack.io.image import parse_crop
 
     cell = parse_crystal(crystal)
     box = parse_crop(crop)
@@ -63,14 +63,8 @@ def command(
         raise OptionError(f"must be at least 1, got {max_spacings}", "--max-spacings")
     if d_min_nm is not None and not d_min_nm > 0:
         raise OptionError(f"must be a positive length in nm, got {d_min_nm}", "--d-min-nm")
-    with captured_warnings() as warned:
-        micro = read_image(image, pixel_nm=pixel_nm, crop=box)
-        result = measure_lattice(micro, crystal=cell, max_spacings=max_spacings, d_min_nm=d_min_nm)
-    data = result.to_dict()
-    data["image"] = micro.info()
-    data["warnings"] = list(dict.fromkeys(list(result.warnings) + list(warned)))
 
-    def figures():
+    def figures(result):
         from qdstack.plotting.tem import plot_lattice_fft, plot_lattice_profile
 
         return {
@@ -78,14 +72,14 @@ def command(
             "lattice_profile": lambda: plot_lattice_profile(result).figure,
         }
 
-    def summary(console):
-        result.print_summary(console)
-        console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
-
-    emit(
-        data,
+    run_on_image(
+        image,
+        lambda micro: measure_lattice(
+            micro, crystal=cell, max_spacings=max_spacings, d_min_nm=d_min_nm
+        ),
         json_output=json_output,
         out_dir=out,
-        figures=figures() if out else None,
-        summary=summary,
+        figures=figures,
+        pixel_nm=pixel_nm,
+        crop=box,
     )

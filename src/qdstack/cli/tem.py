@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit, progress
+from qdstack.cli._common import JSON_OPTION, OUT_OPTION, progress, run_on_image
 
 
 def command(
@@ -88,12 +88,10 @@ def command(
       qdstack tem screenshot.png --crop 198,192,574,568 --scale-bar-nm 100 --shape cube --threshold local
     """
     from qdstack.analysis.tem import measure_particles
-    from qdstack.io.image import parse_crop, read_image
+    from qdstack.io.image import parse_crop
 
-    box = parse_crop(crop)
-    with captured_warnings() as warned:
-        micro = read_image(image, pixel_nm=pixel_nm, scale_bar_nm=scale_bar_nm, crop=box)
-        result = measure_particles(
+    def analyse(micro):
+        return measure_particles(
             micro,
             shape=shape,
             contrast=contrast,
@@ -104,11 +102,8 @@ def command(
             bins=bins,
             progress=lambda items, desc, total: progress(items, desc, total=total),
         )
-    data = result.to_dict()
-    data["image"] = micro.info()
-    data["warnings"] = list(dict.fromkeys(list(result.warnings) + list(warned)))
 
-    def figures():
+    def figures(result):
         from qdstack.plotting.tem import plot_tem_histogram, plot_tem_overlay
 
         return {
@@ -116,14 +111,13 @@ def command(
             "tem_histogram": lambda: plot_tem_histogram(result).figure,
         }
 
-    def summary(console):
-        result.print_summary(console)
-        console.print(f"calibration: {micro.calibration}", markup=False, highlight=False)
-
-    emit(
-        data,
+    run_on_image(
+        image,
+        analyse,
         json_output=json_output,
         out_dir=out,
-        figures=figures() if out else None,
-        summary=summary,
+        figures=figures,
+        pixel_nm=pixel_nm,
+        scale_bar_nm=scale_bar_nm,
+        crop=parse_crop(crop),
     )

@@ -185,7 +185,7 @@ def command(
                 T, E, G, peak_eV_err=Ee, fwhm_meV_err=Ge, fix_elo_meV=elos, fixed=fixed
             )
         else:
-            from qdstack.analysis.tpl_spectra import fit_tpl_spectra
+            from qdstack.analysis.tpl.spectra import fit_tpl_spectra
             from qdstack.io.spectrum import read_spectrum
 
             T_list = parse_float_list(temperatures, "--temperatures")

@@ -287,9 +287,11 @@ def _absorbance(y, label: str | None, header: str, source: str):
         )
         return a
     y = np.asarray(y, dtype=float)
-    if np.nanmedian(y) > _MAX_MEASURABLE_OD:
+    with np.errstate(over="ignore"):  # the median of two values near the float maximum is inf
+        median = float(np.nanmedian(y))
+    if median > _MAX_MEASURABLE_OD:
         raise FileFormatError(
-            f"intensities up to {np.nanmax(y):.4g} (median {np.nanmedian(y):.4g}) are not absorbance: an OD above "
+            f"intensities up to {np.nanmax(y):.4g} (median {median:.4g}) are not absorbance: an OD above "
             f"{_MAX_MEASURABLE_OD:g} is not measurable; if the column is transmittance, name it in the header "
             "(%T or Transmittance) and it is converted",
             source,

@@ -29,7 +29,13 @@ from qdstack.errors import FileFormatError
 
 __all__ = ["NumericTable", "read_numeric_table", "parse_numeric_table", "decode_text", "checked_xy"]
 
-_NUM_DOT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_NUM_DOT_BODY = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUM_DOT = re.compile(rf"^{_NUM_DOT_BODY}$")
+#: a plain row: two or more decimal-point numbers joined by the delimiter and nothing else
+#: (no blanks, quotes or trailing delimiter); _parse_row gives it [float(f) for f in fields]
+_PLAIN_ROW = {
+    d: re.compile(rf"{_NUM_DOT_BODY}(?:{re.escape(d)}{_NUM_DOT_BODY})+") for d in ("\t", ";", ",")
+}
 _NUM_COMMA = re.compile(r"^[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?$")
 
 # (delimiter, decimal comma) in order of preference when several parse the data equally well.
@@ -211,6 +217,26 @@ def _parse_row(line: str, delimiter: str, decimal_comma: bool) -> list[float] | 
     return out
 
 
+def _parse_rows(lines: list[str], delimiter: str, decimal_comma: bool) -> list:
+    """:func:`_parse_row` of every line; plain rows take a shortcut with the same result."""
+    if decimal_comma or delimiter == " ":
+        return [_parse_row(line, delimiter, decimal_comma) for line in lines]
+    plain = _PLAIN_ROW[delimiter].fullmatch
+    return [
+        list(map(float, line.split(delimiter)))
+        if plain(line)
+        else _parse_row(line, delimiter, decimal_comma)
+        for line in lines
+    ]
+
+
+def _candidate_rows(lines: list[str], delimiter: str, min_columns: int) -> int:
+    """How many lines could be rows of a dialect: an upper bound of its longest block."""
+    if delimiter == " ":
+        return sum(1 for line in lines if len(line.split(None, min_columns - 1)) >= min_columns)
+    return sum(1 for line in lines if delimiter in line)
+
+
 def _runs(ncols: list[int]) -> list[tuple[int, int, int]]:
     """Maximal runs (start, stop, n) of consecutive lines with the same column count n >= 1."""
     runs = []
@@ -272,7 +298,10 @@ def parse_numeric_table(text: str, source: str = "<text>", min_columns: int = 2)
 
     best = None  # (rows, -preference, dialect, parsed rows, runs)
     for pref, (delim, dec) in enumerate(_DIALECTS):
-        parsed = [_parse_row(line, delim, dec) for line in lines]
+        # a later dialect wins only with a strictly longer block: skip those that cannot
+        if best is not None and _candidate_rows(lines, delim, min_columns) <= best[0][0]:
+            continue
+        parsed = _parse_rows(lines, delim, dec)
         ncols = [len(p) if p is not None and len(p) >= min_columns else 0 for p in parsed]
         runs = _runs(ncols)
         if not runs:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from qdstack.analysis.decay.convolution import columns
+from qdstack.analysis.decay.convolution import columns, shift_weights
 from qdstack.analysis.decay.kernels import _M_FLOOR, poisson_deviance_residuals
 from qdstack.analysis.decay.results import DecayComponent, DecayFit
 from qdstack.errors import FitError
@@ -155,13 +155,12 @@ def _results(
         if hi > lo:
             Bo, _, _ = columns(geo, taus, shifts / dt, lo, hi - lo, False)
             model_all[:, lo:hi] = (a[:, None, :K] @ Bo[:, :K])[:, 0, :] + a[:, K : K + 1]
+    # the IRF as the model shifts it: cubic convolution of bins i - k - 2 .. i - k + 1
     k_int = np.floor(shifts / dt).astype(int)
-    phi = shifts / dt - k_int
+    wsh, _ = shift_weights(shifts / dt - k_int)
     ii = np.arange(n)[None, :] - k_int[:, None]
-    gpad = np.concatenate([[0.0], geo.g, [0.0]])
-    g0 = gpad[np.clip(ii + 1, 0, n + 1)]
-    g1 = gpad[np.clip(ii, 0, n + 1)]
-    irf_shifted = (1 - phi[:, None]) * g0 + phi[:, None] * g1
+    gpad = np.concatenate([[0.0, 0.0], geo.g, [0.0, 0.0]])
+    irf_shifted = sum(wsh[p][:, None] * gpad[np.clip(ii + p, 0, n + 3)] for p in range(4))
     # scalars as Python floats, once
     L = {
         name: arr.tolist()

@@ -134,5 +134,5 @@ def _half_deviance(Y: np.ndarray, m: np.ndarray, pos: np.ndarray) -> np.ndarray:
         return np.where(pos, Ys * (u - np.log1p(u)), m)
 
 
-#: shifts closer than this to a whole number of bins sit on the kink of the linear IRF interpolation
+#: shifts closer than this to a whole number of bins sit where the curvature in the shift jumps
 _KINK_BINS = 2e-3

@@ -19,12 +19,12 @@ check 1e-7 relative at tight tolerances).  Gradient ``g = J^T (1 - y/m)``, Gauss
    would remove).  Converged when ``delta <= tol/10``, or ``delta <= tol`` (default 2e-3 of
    deviance, ~0.05 standard errors) and at most a tenth of the previous point's decrement: a
    decrement that falls slowly or grows marks a flat, curved valley that the quadratic model
-   does not see, with a lower point further on.  Near a whole-bin shift, where the linear IRF
-   interpolation makes the deviance kink, the decrement without the shift is used.
+   does not see, with a lower point further on.  Near a whole-bin shift, where the curvature of the
+   deviance in the shift jumps, the decrement without the shift is used.
 2. Step ``(A + lambda diag(A)) s = -g`` on the free variables (a variable at its bound
    whose gradient points outwards is held, and so is the lifetime of a zero amplitude),
-   clipped into the bounds; the shift stops at the next whole bin (the next kink), and
-   after a rejected step from a kink the shift is held there for one step.
+   clipped into the bounds; the shift stops at the next whole bin, and
+   after a rejected step from a whole bin the shift is held there for one step.
 3. Evaluate; accept when the objective decreased (Nielsen's damping update from the
    ratio of actual to predicted decrease), else reject (``lambda *= nu, nu *= 2``).  A
    decay whose rejected step is below ``1e-10`` relative stops (MINPACK's xtol test) and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -365,7 +366,7 @@ class ReconvolutionFitter:
         test, while the model, the non-negative amplitudes and the Jacobian of the whole
         chunk are evaluated in one call.  A decay has converged when its Gauss-Newton
         decrement (the deviance a full Gauss-Newton step would still remove; for a shift on
-        a whole bin, where the model has a kink, that without the shift) is at most ``tol``
+        a whole bin, where the model's curvature jumps, that without the shift) is at most ``tol``
         (2e-3 of deviance: within ~0.05 standard errors of the optimum) and falling fast,
         or below a tenth of ``tol``.  Uncertainties,
         averages and warnings are computed as for :meth:`fit`.  The starting lifetimes of
@@ -423,27 +424,40 @@ class ReconvolutionFitter:
         return np.asarray(amplitudes, dtype=float) @ Bm[0, : taus.size] + background
 
 
+def _with_fitter_options(func):
+    """Write the options of :class:`ReconvolutionFitter` into ``func``'s signature.
+
+    ``func(time_ns, counts, *, ..., **options)`` passes ``options`` to the fitter; its
+    ``__signature__`` (what ``help()``, IDEs and the API docs show) lists them with their
+    defaults, taken from the class, so the two never disagree.
+    """
+    own = inspect.signature(func)
+    opts = [
+        p
+        for name, p in inspect.signature(ReconvolutionFitter.__init__).parameters.items()
+        if name not in ("self", "time_ns", "source")
+    ]
+    params = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    func.__signature__ = own.replace(parameters=params[:2] + opts + params[2:])
+    func._fitter_options = frozenset(p.name for p in opts)
+    return func
+
+
+@_with_fitter_options
 def fit_decay(
     time_ns,
     counts,
     *,
-    irf=None,
-    irf_fwhm_ns: float | None = None,
-    components: int = 1,
-    statistic: Statistic = "poisson",
-    period_ns: float | None = None,
-    window_ns: tuple[float, float] | None = None,
-    shift_bounds_ns: float | None = None,
-    fix_shift_ns: float | None = None,
-    tau_bounds_ns: tuple[float, float] | None = None,
     tau_guess_ns=None,
     source: str | None = None,
     irf_source: str | None = None,
+    **options,
 ) -> DecayFit:
     """Fit a TCSPC decay by IRF reconvolution with 1-4 exponentials and a background.
 
-    A convenience wrapper around :class:`ReconvolutionFitter` (use the class to
-    fit many decays with one IRF).  See the module docstring for the model, the
+    A convenience wrapper, ``ReconvolutionFitter(time_ns, source=irf_source,
+    **options).fit(counts, source=source, tau_guess_ns=tau_guess_ns)`` (use the class
+    to fit many decays with one IRF).  See the module docstring for the model, the
     statistics and the references.
 
     Parameters
@@ -452,19 +466,12 @@ def fit_decay(
         Bin start times [ns], uniform.
     counts : array_like, shape (n,)
         Photon counts.
-    irf : array_like, shape (n,), optional
-        Measured IRF counts on the same bins.
-    irf_fwhm_ns : float, optional
-        FWHM of a Gaussian IRF [ns] (instead of ``irf``).
-    components : int
-        1 to 4 exponentials.
-    statistic : {"poisson", "neyman"}
-    period_ns : float, optional
-        Laser repetition period [ns].
-    window_ns : (float, float), optional
-        Fit window [ns]; default automatic.
-    shift_bounds_ns, fix_shift_ns, tau_bounds_ns, tau_guess_ns
-        See :class:`ReconvolutionFitter` and :meth:`ReconvolutionFitter.fit`.
+    irf, irf_fwhm_ns, components, statistic, period_ns, window_ns, shift_bounds_ns, fix_shift_ns, tau_bounds_ns
+        The options of :class:`ReconvolutionFitter` (keyword only, same defaults):
+        a measured IRF or a Gaussian IRF's FWHM, 1 to 4 exponentials, ``"poisson"`` or
+        ``"neyman"``, the laser period, the fit window and the bounds.
+    tau_guess_ns : sequence of float, optional
+        Starting lifetimes, see :meth:`ReconvolutionFitter.fit`.
     source, irf_source : str, optional
         File names for messages.
 
@@ -472,17 +479,8 @@ def fit_decay(
     -------
     DecayFit
     """
-    fitter = ReconvolutionFitter(
-        time_ns,
-        irf=irf,
-        irf_fwhm_ns=irf_fwhm_ns,
-        components=components,
-        statistic=statistic,
-        period_ns=period_ns,
-        window_ns=window_ns,
-        shift_bounds_ns=shift_bounds_ns,
-        fix_shift_ns=fix_shift_ns,
-        tau_bounds_ns=tau_bounds_ns,
-        source=irf_source,
-    )
+    unknown = sorted(set(options) - fit_decay._fitter_options)
+    if unknown:
+        raise TypeError(f"fit_decay() got an unexpected keyword argument {unknown[0]!r}")
+    fitter = ReconvolutionFitter(time_ns, source=irf_source, **options)
     return fitter.fit(counts, source=source, tau_guess_ns=tau_guess_ns)

@@ -2,7 +2,7 @@
 
 Each spectrum's peak energy, FWHM and intensity are measured by
 :func:`qdstack.analysis.pl.pl_peak`; eqns (2) and (3) are then fitted to them by
-:func:`qdstack.analysis.tpl.analyse_tpl`. The result keeps the spectra, so
+:func:`qdstack.analysis.tpl.fit.analyse_tpl`. The result keeps the spectra, so
 ``plot_spectra()`` draws them.
 """
 
@@ -15,7 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from qdstack.analysis.tpl import TPLAnalysis, analyse_tpl
+from qdstack.analysis.tpl.fit import analyse_tpl
+from qdstack.analysis.tpl.results import TPLAnalysis
 from qdstack.errors import InputError, QdstackWarning
 
 __all__ = ["fit_tpl_spectra"]
