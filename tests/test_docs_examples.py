@@ -109,8 +109,17 @@ _SKIP_TOKEN = re.compile(
 )
 
 
+#: relative floor of the tolerance: numbers printed at full float precision (JSON) agree to
+#: 1e-7 relative, since a different but equally converged solver path moves their 9th digit
+REL_FLOOR = 1e-7
+
+
 def _numbers(text: str) -> list[tuple[float, float]]:
-    """(value, tolerance = one unit of the last printed digit) of every number in ``text``."""
+    """(value, tolerance) of every number in ``text``.
+
+    The tolerance is one unit of the last printed digit, or ``REL_FLOOR`` relative where that
+    is larger (full-precision JSON floats).
+    """
     text = _SKIP_TOKEN.sub(" ", text)
     out = []
     for m in _NUMBER.finditer(text):
@@ -118,7 +127,8 @@ def _numbers(text: str) -> list[tuple[float, float]]:
         mantissa, _, exponent = token.lower().partition("e")
         decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
         scale = 10.0 ** (int(exponent) if exponent else 0)
-        out.append((float(token), 10.0**-decimals * scale))
+        value = float(token)
+        out.append((value, max(10.0**-decimals * scale, REL_FLOOR * abs(value))))
     return out
 
 
@@ -223,6 +233,9 @@ def test_documented_example(example: Example, workdirs, monkeypatch):
 def test_number_matching_rules():
     assert _missing("peak 2.4737 eV, FWHM 83", "peak 2.4738 eV, FWHM 84") == []
     assert _missing("peak 2.4737", "peak 2.4739") == [2.4737]
+    # full-precision floats: 1e-7 relative, not one unit of the 17th digit
+    assert _missing('"od": 0.02271534009243078', '"od": 0.022715340201670067') == []
+    assert _missing('"od": 0.02271534009243078', '"od": 0.022715345') == [0.02271534009243078]
     assert _missing("76.83 meV", "76.86 meV") == [76.83]
     assert _missing("3.22e+05", "3.21e+05") == []
     assert _missing("took 1.9 s on cpu, computed 2026-11-25, RDKit 2026.09.1", "took 7.4 s") == []

@@ -34,21 +34,6 @@ ALLOWED: dict[str, str] = {
     # and the 3D finite-volume solver.  The solver is one algorithm; the description,
     # results and the separable fast path are separate concerns.
     "physics/coupled_dots.py": "to split: description/results and the separable fast path out of the 3D solver",
-    # 889 [980 on i16-newuser] lines: the first excitonic peak of one spectrum, and
-    # the layer series (chain fit, OD vs layers, saturation) with their results.
-    # 605 [616 on i13-explain] lines: the calibration fit, and the paper-vs-model comparison
-    # (simulate_paper, paper_comparison), which issue 15 item 4 moves to study/.
-    "physics/film_model/calibration.py": "to split: the paper comparison moves to study/ (issue 15)",
-    # 768 lines after ruff format: simulating the paper's films, writing them as instrument
-    # files, running the study and building the comparison report sections.
-    "study/reproduce.py": "to split: the simulated measurements out of the comparison and report",
-    # --- arriving from branches in flight (read there, not reviewed in depth) ---------------
-    # 757 lines on i12-reproduce: row roles (derived from depends_on) and the build of one
-    # comparison table.
-    "study/comparison.py": "to review: row roles and the comparison build could be two modules",
-    # 830 lines on i13-explain: the result classes (ShiftTable, ParameterFit, MechanismFit,
-    # ExplainResult) and the mechanism fits.
-    "physics/explain/fit.py": "to split: the result classes out of the mechanism fits",
 }
 
 

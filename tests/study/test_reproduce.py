@@ -82,8 +82,13 @@ def test_rows_paper_values_and_kinds(reproduced):
     assert by["thickness of a 20-layer C3DT film vs SEM"]["paper_err"] == 10.0
     # the structural period is not edge + S-S (7.35 nm): the tilt shortens it
     assert by["out-of-plane period from XRD, C3DT"]["qdstack"] < 7.3
-    # the calibration inputs come back through the analysis pipeline
-    assert by["shift N = 8, C3DT"]["agrees"] and by["shift N = 8, C10DT"]["agrees"]
+    # the default set keeps every parameter inside its literature range and was fitted to the two
+    # shifts: they stay calibration inputs, but the films fall short of them (the disagreement shows)
+    assert r["model"]["parameter_set"] == "enomoto2024-plausible" and r["model"]["plausible"]
+    for name in ("C3DT", "C10DT"):
+        row = by[f"shift N = 8, {name}"]
+        assert not row["agrees"]
+        assert row["paper"] / 2 < row["qdstack"] < 0.0  # less than half the paper's red shift
 
 
 def test_summary_is_a_referees_count(reproduced):
@@ -101,8 +106,14 @@ def test_summary_is_a_referees_count(reproduced):
         if row["kind"] == "prediction" and row["counted"] and row["agrees"]
     )
     assert s["predictions_agree"] == agree
-    assert r["headline"] == headline(s)
+    assert r["headline"].startswith(headline(s) + ". ")
     assert r["headline"].startswith(f"{agree} of 9 independent predictions agree; ")
+    # the headline names the set and puts its N = 8 shifts (the rows' values) beside the paper's
+    by = _by_prefix(r["comparison"])
+    assert "enomoto2024-plausible" in r["headline"]
+    for name in ("C3DT", "C10DT"):
+        row = by[f"shift N = 8, {name}"]
+        assert f"{name} {row['qdstack']:+.1f} meV (paper {row['paper']:+.1f} meV)" in r["headline"]
 
 
 def test_roles_flip_when_the_inputs_change(reproduced):
@@ -121,13 +132,14 @@ def test_roles_flip_when_the_inputs_change(reproduced):
     # the in-plane gap from a ligand-shell model instead of the paper's period: the period is predicted
     k = kinds(inputs.with_(set_from={"in_plane_gap_nm": ["linker library: oleyl shell"]}))
     assert k["in-plane period from XRD"] == "prediction"
+    # the set's own parameters fitted to the shifts (eps_dot, eps_ligand, thiolate_leak_nm for the
+    # plausible set) are what the shift rows depend on
+    shift_ids = ["shift_N8_C3DT_meV", "shift_N8_C10DT_meV"]
+    free = [p for p, src in inputs.fitted.items() if src == shift_ids]
+    assert free and all(f"param:{p}" in by["shift N = 8, C3DT"]["depends_on"] for p in free)
     # calibrated on the C3DT shift only: the C10DT shift becomes a prediction, C3DT stays an input
     only = ["shift_N8_C3DT_meV"]
-    k = kinds(
-        inputs.with_(
-            fitted={"coupling_amplitude_meV": only, "barrier_e_eV": only, "barrier_h_eV": only}
-        )
-    )
+    k = kinds(inputs.with_(fitted={p: only for p in free}))
     assert k["shift N = 8, C10DT"] == "prediction" and k["shift N = 8, C3DT"] == "calibration input"
     # the energy offset set on the monolayer film instead of the solution: the roles swap
     k = kinds(inputs.with_(fitted={"energy_offset_meV": ["monolayer_peak_eV"]}))
@@ -176,6 +188,7 @@ def test_outputs_are_the_users_outputs(reproduced):
     html = (out / "report.html").read_text()
     assert "Paper vs qdstack" in html and "Where they disagree" in html
     assert r["headline"] in html
+    assert "'" not in r["headline"]  # (an apostrophe would be escaped in the HTML)
     for section in (
         "Saturation with the number of layers",
         "Structural model of the stack",
@@ -210,9 +223,79 @@ def test_what_explains_the_shifts_section(reproduced):
         assert row["verdict"] in ("explains", "implausible", "cannot")
         assert len(row["prediction_meV"]) == 2
     assert set(ex["result"]) >= {"mechanisms", "best"}
-    assert ex["simulated_films_parameters"]["name"] == "enomoto2024"
+    assert ex["simulated_films_parameters"] == {"name": "enomoto2024-plausible", "plausible": True}
+    assert "enomoto2024-plausible" in ex["headline"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "What explains the shifts" in html and ex["rows"][0]["mechanism"] in html
+
+
+def test_parameter_sets_table(reproduced):
+    """The report's "Parameter sets": the set used, the calibrated alternative, plausibility, N = 8 shifts."""
+    from qdstack.physics.explain.film_terms import film_plausibility
+    from qdstack.physics.film_model import load_parameter_set
+
+    out, r = reproduced
+    sets = r["parameter_sets"]
+    assert [s["name"] for s in sets] == ["enomoto2024-plausible", "enomoto2024"]
+    assert [s["used"] for s in sets] == [True, False]
+    for s in sets:
+        assert s["plausible"] == film_plausibility(load_parameter_set(s["name"]))["plausible"]
+        assert s["paper_shift_N8_meV"] == {"C3DT": -44.0, "C10DT": -14.2}
+    assert sets[0]["plausible"] and not sets[1]["plausible"]
+    assert set(sets[1]["outside"]) == {"barrier_e_eV", "barrier_h_eV"}
+    assert sets[0]["at_bound"] == load_parameter_set("enomoto2024-plausible").provenance["at_bound"]
+    # the film model alone: the calibrated set comes within its calibration's reach of the paper,
+    # the plausible one far short of it
+    m_cal, m_pl = sets[1]["model_shift_N8_meV"], sets[0]["model_shift_N8_meV"]
+    assert m_cal["C3DT"] == pytest.approx(-44.0, abs=3.0)
+    assert m_cal["C10DT"] == pytest.approx(-14.2, abs=3.0)
+    assert -44.0 / 2 < m_pl["C3DT"] < 0 and -14.2 / 2 < m_pl["C10DT"] < 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Parameter sets" in html and "no (alternative)" in html
+    assert f"{m_pl['C3DT']:+.1f} / -44.0" in html
+
+
+@pytest.fixture(scope="module")
+def reproduced_calibrated(tmp_path_factory):
+    from qdstack.cli.main import main
+
+    out = tmp_path_factory.mktemp("repro_cal")
+    code = main(
+        [
+            "reproduce",
+            "enomoto2024",
+            "--out",
+            str(out),
+            "--parameters",
+            "enomoto2024",
+            "--realisations",
+            "200",
+            "--json",
+        ]
+    )
+    assert code == 0
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_the_calibrated_alternative_end_to_end(reproduced_calibrated):
+    """--parameters enomoto2024: the films reproduce the two shifts, and everything says the set is implausible."""
+    out, r = reproduced_calibrated
+    assert r["model"]["parameter_set"] == "enomoto2024" and not r["model"]["plausible"]
+    by = _by_prefix(r["comparison"])
+    for key, (_, kind) in EXPECTED.items():
+        assert by[key]["kind"] == kind, key  # the roles follow from the set's own provenance
+    for name in ("C3DT", "C10DT"):
+        assert by[f"shift N = 8, {name}"]["agrees"]  # the calibration input comes back
+    assert "enomoto2024 (calibrated, with barrier_e_eV, barrier_h_eV outside" in r["headline"]
+    assert [s["name"] for s in r["parameter_sets"]] == ["enomoto2024", "enomoto2024-plausible"]
+    assert r["explain"]["simulated_films_parameters"] == {"name": "enomoto2024", "plausible": False}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "a description of the data, not an explanation" in html
+
+
+def test_unknown_parameter_set(run_cli, tmp_path):
+    code, _, err = run_cli("reproduce", "enomoto2024", "--parameters", "nosuch", "--out", tmp_path)
+    assert code == 2 and "nosuch" in err and err.count("error:") == 1
 
 
 def test_the_run_shows_the_comparison_table(reproduced):

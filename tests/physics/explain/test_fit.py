@@ -5,6 +5,7 @@ noise drawn here (numpy, seeded): the fit code never sees the truth.
 """
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -63,7 +64,8 @@ CASES = [
 
 @pytest.mark.parametrize("name, truth, sigma", CASES)
 def test_generating_mechanism_explains_at_least_90_percent(ctx, gaps, name, truth, sigma):
-    rng = np.random.default_rng(abs(hash((name, tuple(truth.values())))) % 2**32)
+    # a seed fixed across processes (str hash() is salted per process: draws differed run to run)
+    rng = np.random.default_rng(zlib.crc32(repr((name, sorted(truth.items()))).encode()))
     draws = 10
     explains = 0
     for _ in range(draws):

@@ -48,7 +48,13 @@ from qdstack.physics.explain.base import (
 )
 from qdstack.physics.explain import dielectric, fusion, surface, tunnelling  # noqa: F401  (registers them)
 from qdstack.physics.explain.compare import bilayer_check, mechanism_curves, separating_measurements
-from qdstack.physics.explain.fit import ACCEPT_P, DELTA_AIC_TIE, explain, fit_mechanism
+from qdstack.physics.explain.fit import (
+    ACCEPT_P,
+    DELTA_AIC_TIE,
+    closest_plausible,
+    explain,
+    fit_mechanism,
+)
 from qdstack.physics.explain.result import ExplainResult, MechanismFit, ParameterFit
 from qdstack.physics.explain.table import ShiftTable, make_table, read_shift_table
 
@@ -66,6 +72,7 @@ __all__ = [
     "ParameterFit",
     "ShiftTable",
     "explain",
+    "closest_plausible",
     "fit_mechanism",
     "make_table",
     "read_shift_table",

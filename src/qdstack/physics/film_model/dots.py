@@ -390,7 +390,10 @@ class DotTables:
         if name.startswith("beta"):
             if np.all(y > 0):
                 return np.exp(CubicSpline(self.edges_nm, np.log(y))(x))
-            return CubicSpline(self.edges_nm, y)(x)
+            out = CubicSpline(self.edges_nm, y)(x)
+            # couplings that underflow to 0 for some sizes (a wide gap, a high barrier): the spline
+            # through them must not overshoot below 0 (a bond's coupling is sqrt(b_i b_j))
+            return np.maximum(out, 0.0) if np.all(y >= 0) else out
         return CubicSpline(self.edges_nm, y)(x)
 
 
@@ -493,7 +496,7 @@ def dot_tables(spec: FilmSpec, params: FilmParameters, *, n_edges: int = 9) -> D
         beta_h_meV=np.asarray(bh, float),
         beta_e_in_meV=np.asarray(be_in, float),
         beta_h_in_meV=np.asarray(bh_in, float),
-        eps_dot=float(mat.exciton_dielectric),
+        eps_dot=float(mat.exciton_dielectric if params.eps_dot is None else params.eps_dot),
         eps_optical=float(mat.eps_inf),
         gap_nm=spec.gap_nm,
         in_plane_gap_nm=g_in,

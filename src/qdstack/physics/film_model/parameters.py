@@ -190,6 +190,12 @@ class FilmParameters:
         confinement is the barrier, ``V = 2 [E_1D(w) - E_1D(L)]`` at the dot's band
         mass, instead of the linker (the ``fusion`` mechanism of ``qdstack explain``).
         Default 0.
+    eps_dot : float or None
+        Dielectric constant of a dot as its own and its neighbours' charges see it in
+        the environment terms (self-polarisation, screening by neighbouring dots,
+        charging, the film's effective medium).  None (default): the material's
+        exciton dielectric constant (:attr:`qdstack.materials.Material.exciton_dielectric`);
+        the single-dot exciton binding always uses the material's.
     provenance : dict
         Where the numbers came from (calibration data, errors, script, date).
     """
@@ -228,6 +234,7 @@ class FilmParameters:
     thiolate_leak_nm: float = 0.0
     neck_fraction: float = 0.0
     neck_nm: float = 1.5
+    eps_dot: float | None = None
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -279,6 +286,12 @@ class FilmParameters:
             raise InputError("must be a fraction in [0, 1]", "neck_fraction")
         if not (isinstance(self.neck_nm, (int, float)) and self.neck_nm > 0):
             raise InputError("must be a positive width in nm", "neck_nm")
+        if self.eps_dot is not None and not (
+            isinstance(self.eps_dot, (int, float))
+            and math.isfinite(self.eps_dot)
+            and self.eps_dot >= 1
+        ):
+            raise InputError(f"must be a dielectric constant >= 1, got {self.eps_dot!r}", "eps_dot")
         if not (isinstance(self.coverage, (int, float)) and 0.0 < self.coverage <= 1.0):
             raise InputError(f"must be a fraction in (0, 1], got {self.coverage!r}", "coverage")
         if not (

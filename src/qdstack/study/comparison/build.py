@@ -1,34 +1,6 @@
-"""A simulated study beside its paper: rows whose roles are derived, not typed.
+"""The comparison of a simulated study with its paper: every row built, the qualitative claims, the discussion.
 
-Every comparison row names what its qdstack value is computed from
-(``depends_on``): numbers of the paper (``paper:<id>``, ids of
-:mod:`qdstack.references`), parameters of the film model (``param:<name>``)
-and everything else (the linker library, literature structure, the analyses)
-as plain text.  The parameter set records which of its parameters were
-*fitted* to which numbers of the paper and which were *set from* them
-(``provenance["reference_inputs"]``, :class:`ModelInputs`).  The role of a row
-follows mechanically (:func:`derive_kind`):
-
-``calibration input``
-    a parameter the row depends on was fitted to the very number the row
-    compares with (the row tests that the pipeline reads it back);
-``consistency``
-    otherwise, a paper number measuring the same physical quantity (the
-    reference file's ``quantity``) went into the row, e.g. the in-plane period
-    while the in-plane gap is set from it;
-``prediction``
-    no paper number of the row's own quantity went into it.
-
-Each physical quantity counts once in the summary: a row whose paper numbers
-were all compared already by an earlier counted row of the same role (e.g.
-the difference of two periods after the two periods) is shown but not counted
-(``counted: false``).
-
-Tolerances: ``tolerance = 2 sqrt(sigma_paper^2 + sigma_qdstack^2)`` (two combined
-standard uncertainties), where sigma_paper is the paper's stated uncertainty
-or, where it states none, half a unit of the last digit it quotes (the
-precision of the number as written), and sigma_qdstack the uncertainty of the
-qdstack value (fit error, model spread); both are in the row.
+Part of :mod:`qdstack.study.comparison` (roles in :mod:`.roles`).
 """
 
 from __future__ import annotations
@@ -39,184 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qdstack.errors import QdstackError
-
-__all__ = [
-    "ModelInputs",
-    "derive_kind",
-    "paper_closure",
-    "make_row",
-    "summarise",
-    "headline",
-    "Comparison",
-    "build_comparison",
-]
-
-KINDS = ("prediction", "consistency", "calibration input")
-
-
-# ----------------------------------------------------------------------------- roles
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """Which model parameters were fitted to / set from which numbers of the paper.
-
-    Attributes
-    ----------
-    fitted : dict
-        Parameter -> paper ids it was adjusted to reproduce.
-    set_from : dict
-        Parameter -> paper ids (or other parameters, ``param:<name>``) it was computed from.
-    """
-
-    fitted: dict = field(default_factory=dict)
-    set_from: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_parameters(cls, params) -> "ModelInputs":
-        """From a parameter set's ``provenance["reference_inputs"]`` (written by make_enomoto2024)."""
-        ri = (getattr(params, "provenance", None) or {}).get("reference_inputs") or {}
-        return cls(
-            {k: list(v) for k, v in (ri.get("fitted") or {}).items()},
-            {k: list(v) for k, v in (ri.get("set_from") or {}).items()},
-        )
-
-    def with_(self, *, fitted: dict | None = None, set_from: dict | None = None) -> "ModelInputs":
-        """A copy with some parameters' sources replaced (``[]`` or text: from no paper number)."""
-        f = dict(self.fitted)
-        s = dict(self.set_from)
-        for k, v in (fitted or {}).items():
-            s.pop(k, None)
-            f[k] = list(v)
-        for k, v in (set_from or {}).items():
-            f.pop(k, None)
-            s[k] = list(v)
-        return ModelInputs(f, s)
-
-    def to_dict(self) -> dict:
-        return {"fitted": self.fitted, "set_from": self.set_from}
-
-
-def paper_closure(depends_on, inputs: ModelInputs) -> tuple[set, set]:
-    """Paper ids a row's value rests on: (all of them, those reached through a fitted parameter)."""
-    everything: set = set()
-    fitted: set = set()
-    seen: set = set()
-    stack = [(d, False) for d in depends_on]
-    while stack:
-        item, via_fit = stack.pop()
-        if (item, via_fit) in seen:
-            continue
-        seen.add((item, via_fit))
-        if item.startswith("paper:"):
-            pid = item.split(":", 1)[1]
-            everything.add(pid)
-            if via_fit:
-                fitted.add(pid)
-        elif item.startswith("param:"):
-            name = item.split(":", 1)[1]
-            for src in inputs.fitted.get(name, ()):
-                stack.append((src if ":" in src else f"paper:{src}", True))
-            for src in inputs.set_from.get(name, ()):
-                stack.append((src if ":" in src else f"paper:{src}", via_fit))
-    return everything, fitted
-
-
-def derive_kind(paper_ids, depends_on, inputs: ModelInputs, reference) -> str:
-    """The role of a row (module docstring): calibration input, consistency or prediction."""
-    used, fitted = paper_closure(depends_on, inputs)
-    targets = set(paper_ids)
-    if targets & fitted:
-        return "calibration input"
-    own = {reference[p].quantity for p in targets}
-    if any(reference[p].quantity in own for p in used if p in reference):
-        return "consistency"
-    return "prediction"
-
-
-def make_row(
-    quantity: str,
-    *,
-    paper_ids,
-    paper: float,
-    paper_err: float,
-    paper_err_means: str,
-    qdstack: float,
-    qdstack_err: float,
-    unit: str,
-    depends_on,
-    inputs: ModelInputs,
-    reference,
-    how: str,
-    tolerance: float | None = None,
-    agrees: bool | None = None,
-    relation: str = "=",
-    **extra,
-) -> dict:
-    """One comparison row (the contract's keys plus ``kind``, ``depends_on`` and the uncertainty budget)."""
-    paper, qdstack = float(paper), float(qdstack)
-    paper_err = float(paper_err)
-    qdstack_err = (
-        float(qdstack_err) if qdstack_err is not None and math.isfinite(qdstack_err) else 0.0
-    )
-    if tolerance is None:
-        tolerance = 2.0 * math.hypot(paper_err, qdstack_err)
-    tolerance = float(tolerance)
-    if agrees is None:
-        agrees = math.isfinite(qdstack) and abs(qdstack - paper) <= tolerance
-    kind = derive_kind(paper_ids, depends_on, inputs, reference)
-    where = "; ".join(dict.fromkeys(reference[p].where for p in paper_ids))
-    return {
-        "quantity": quantity,
-        "paper": paper,
-        "qdstack": qdstack,
-        "unit": unit,
-        "tolerance": tolerance,
-        "agrees": bool(agrees),
-        "kind": kind,
-        "depends_on": list(depends_on),
-        "paper_ids": list(paper_ids),
-        "paper_err": paper_err,
-        "paper_err_means": paper_err_means,
-        "qdstack_err": qdstack_err,
-        "relation": relation,
-        "source": how,
-        "where": where,
-        **extra,
-    }
-
-
-def summarise(rows: list[dict]) -> dict:
-    """Mark each row ``counted`` (each paper number once per role) and count; the contract's summary."""
-    used: dict = {k: set() for k in KINDS}
-    for r in rows:
-        ids = set(r["paper_ids"])
-        r["counted"] = not ids <= used[r["kind"]]
-        used[r["kind"]] |= ids
-    c = [r for r in rows if r["counted"]]
-    return {
-        "independent_predictions": sum(r["kind"] == "prediction" for r in c),
-        "predictions_agree": sum(r["kind"] == "prediction" and r["agrees"] for r in c),
-        "consistency_checks": sum(r["kind"] == "consistency" for r in c),
-        "consistency_agree": sum(r["kind"] == "consistency" and r["agrees"] for r in c),
-        "calibration_inputs": sum(r["kind"] == "calibration input" for r in c),
-        "calibration_inputs_read_back": sum(
-            r["kind"] == "calibration input" and r["agrees"] for r in c
-        ),
-        "rows_not_counted": [r["quantity"] for r in rows if not r["counted"]],
-    }
-
-
-def headline(summary: dict) -> str:
-    """'k of m independent predictions agree; c consistency checks pass; i calibration inputs'."""
-    return (
-        f"{summary['predictions_agree']} of {summary['independent_predictions']} independent predictions agree; "
-        f"{summary['consistency_agree']} of {summary['consistency_checks']} consistency checks pass; "
-        f"{summary['calibration_inputs']} calibration inputs"
-    )
-
+from qdstack.study.comparison.roles import ModelInputs, headline, make_row, summarise  # noqa: F401
 
 # ----------------------------------------------------------------------------- the comparison
+
+#: film-model parameters that move only the emission, not the absorption of a film
+_EMISSION_ONLY = ("intrinsic_stokes_meV",)
 
 
 @dataclass(frozen=True)
@@ -322,6 +122,13 @@ def build_comparison(
         "param:barrier_h_eV",
         "param:edge_nm",
         "param:edge_sd_nm",
+    ]
+    # every other parameter the set fitted moves the films too (a plausible set fits e.g. eps_ligand,
+    # thiolate_leak_nm); the intrinsic Stokes shift only moves the emission and is added where it enters
+    film_params += [
+        f"param:{k}"
+        for k in inputs.fitted
+        if f"param:{k}" not in film_params and k not in _EMISSION_ONLY
     ]
 
     def row(
@@ -485,12 +292,19 @@ def build_comparison(
     # --- the linkers and the structure of the stack
     struct = {}
     for name in ("C3DT", "C10DT"):
-        g = get_linker(name)
+        # the paper's level, B3LYP/6-31G(d), from the shipped table; MMFF94 where it is missing
         try:
-            other = get_linker(name, method="gfn2").anti_ss_distance_nm
-            spread = abs(other - g.anti_ss_distance_nm)
-        except QdstackError:  # a missing level only removes the spread
-            spread = 0.0
+            g = get_linker(name, method="b3lyp")
+            spread = 0.0  # the paper's own computation, repeated: no method spread
+            err_means = "0 (the paper's level of theory)"
+        except QdstackError:
+            g = get_linker(name)
+            try:
+                other = get_linker(name, method="gfn2").anti_ss_distance_nm
+                spread = abs(other - g.anti_ss_distance_nm)
+            except QdstackError:  # a missing level only removes the spread
+                spread = 0.0
+            err_means = "|MMFF94 - GFN2-xTB| (B3LYP not available: MMFF94 fallback)"
         row(
             f"S-S distance of {name} (all-anti conformer)",
             f"ss_{name}_nm",
@@ -498,7 +312,7 @@ def build_comparison(
             spread,
             "nm",
             [f"linker library: {name} ({g.method})"],
-            f"qdstack linker library, {g.method}; qdstack_err: |MMFF94 - GFN2-xTB|; paper: B3LYP/6-31G*(d)",
+            f"qdstack linker library, {g.method}; qdstack_err: {err_means}; paper: B3LYP/6-31G(d)",
         )
         struct[name] = out_of_plane_period(name, edge, structure)
     for name in ("C3DT", "C10DT"):
@@ -672,84 +486,7 @@ def build_comparison(
     comp = Comparison(
         rows, claims, saturation, structure_out, summary, inputs, predictions=predictions
     )
+    from qdstack.study.comparison.discussion import _discussion
+
     comp.discussion.extend(_discussion(comp, sim))
     return comp
-
-
-def _saturation_text(comp: Comparison) -> str:
-    s = comp.saturation
-    return (
-        "Saturation: a model whose parameters do not change with N follows |S(N)| ~ S_inf (1 - r/N) with r near 1 "
-        f"(fitted to the model's series: C3DT r = {s['C3DT']['model_fit']['d_over_s_inf']:.2f}, C10DT r = "
-        f"{s['C10DT']['model_fit']['d_over_s_inf']:.2f}; ideal chain 1.08), so both series read N = "
-        f"{s['C3DT']['reading']['noiseless']} and {s['C10DT']['reading']['noiseless']} by the 90 % rule whatever the "
-        f"coupling. The integer reading is not a sharp test: with the paper's ±{s['peak_sd_meV']:g} meV per film, "
-        f"series drawn from the model read 6 for C3DT with probability {s['C3DT']['probability_of_paper_reading']:.2f} "
-        f"and 3 for C10DT with probability {s['C10DT']['probability_of_paper_reading']:.2f} (both together "
-        f"{s['probability_both_paper_readings']:.3f}). The paper's pair is unlikely but not excluded by the model; "
-        "a linker-dependent saturation would need something the model lacks (coupling that changes with N, "
-        "incomplete linker layers)."
-    )
-
-
-def _discussion(comp: Comparison, sim) -> list[str]:
-    out = []
-    for r in comp.rows:
-        if r["agrees"]:
-            continue
-        q = r["quantity"]
-        if q.startswith("monolayer film first peak"):
-            out.append(
-                f"Monolayer peak: the model puts the film at {r['qdstack']:.4f} eV, the paper at {r['paper']:.3f} eV. "
-                "The only solution-to-film term in the model is the dielectric environment, which moves the peak by "
-                "a fraction of a meV; the paper's ~4 meV red shift needs more (the substrate/PEI environment, ligand "
-                "changes), which the model does not contain."
-            )
-        elif q.startswith("saturation layer count"):
-            if not any(s.startswith("Saturation") for s in out):
-                out.append(_saturation_text(comp))
-        elif q.startswith("out-of-plane period"):
-            if not any(s.startswith("Periods") for s in out):
-                st = comp.structure
-                p3, p10 = st["periods"]["C3DT"], st["periods"]["C10DT"]
-                out.append(
-                    f"Periods: the structural model (edge + S-S x cos {st['model']['tilt_deg']:g} deg + thiolate in "
-                    f"the Br site) gives C3DT {p3['period_nm']:.2f} +- {p3['period_nm_err']:.2f} nm and C10DT "
-                    f"{p10['period_nm']:.2f} +- {p10['period_nm_err']:.2f} nm (difference {st['difference_nm']:.2f} "
-                    f"nm); the paper measures 7.7 and 8.1 nm (difference 0.4 nm). The measured difference is less "
-                    "than half the linkers' S-S difference: the long chain must be folded or tilted far more "
-                    "(cos theta ~ 0.45 would do it) or interdigitated, and the short-linker period is ~0.4 nm longer "
-                    "than any tilt allows, which points to an extra layer at the interface (residual oleyl ligands, "
-                    "or linkers bound end-on without sitting in the Br site). No literature parameter of the model "
-                    "gives both numbers."
-                )
-        else:
-            out.append(
-                f"{q}: paper {r['paper']:g}, qdstack {r['qdstack']:.4g} {r['unit']} "
-                f"(tolerance {r['tolerance']:.3g})."
-            )
-    for c in comp.claims:
-        if c["holds"]:
-            continue
-        if "saturates at more layers" in c["claim"] and not any(
-            s.startswith("Saturation") for s in out
-        ):
-            out.append(_saturation_text(comp))
-        if "longer at low temperature" in c["claim"] and not any(
-            s.startswith("Lifetimes") for s in out
-        ):
-            out.append(
-                "Lifetimes: the model's coherent exciton in a coupled column is superradiant, so its radiative "
-                "lifetime gets shorter at low temperature (the lowest state carries the oscillator strength), the "
-                "opposite of the paper's longer lifetimes. Longer low-temperature lifetimes point to a dark lowest "
-                "state (a bright-dark exciton splitting or an H-aggregate-like arrangement of transition dipoles), "
-                "which the model does not include."
-            )
-    cal = (sim.params.provenance or {}).get("calibration", {})
-    if cal.get("warnings"):
-        out.append(
-            "Mechanism: the calibration itself is flagged: "
-            + "; ".join(w.rstrip(".") for w in cal["warnings"])
-            + "."
-        )
-    return out
