@@ -131,6 +131,7 @@ _API_PACKAGES = {
     "qdstack.analysis": "Fits of measurements",
     "qdstack.physics": "Physics models",
     "qdstack.io": "Files in and out",
+    "qdstack.study": "Studies and the reference study",
 }
 
 

@@ -86,3 +86,16 @@ def test_linker_gaps_give_the_paper_periods(name, gap, period):
 def test_unknown_linker_is_an_input_error():
     with pytest.raises(InputError):
         linker_gap_nm("C99DT-not-a-linker")
+
+
+def test_plot_is_n_times_the_period_with_the_measurement():
+    r = film_thickness(20, 6.8, 0.55, edge_sd_nm=0.5, measured_nm=130, measured_err_nm=10)
+    ax = r.plot().axes[0]
+    n, t = ax.lines[0].get_data()
+    assert list(n) == list(range(1, 31))
+    assert t == pytest.approx([k * 7.35 for k in n], rel=1e-12)  # T = N (L + D), by hand
+    band = ax.collections[0].get_paths()[0].vertices
+    upper_at_20 = band[(band[:, 0] == 20) & (band[:, 1] > 147.0), 1]
+    assert upper_at_20 == pytest.approx([147.0 + r.thickness_nm_err])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(s.startswith("measured 130 nm (z = ") for s in texts)

@@ -151,3 +151,32 @@ def test_series_measured_from_spectra():
     a = analyse_tpl(t.temperature_K, E, G, fix_elo_meV=(20,))
     assert abs(a.energy_fit.A_TE_meV_per_K - TPL_TRUTH["A_TE_meV_per_K"]) < 0.1
     assert HC_EV_NM / E[0] > 500  # a green CsPbBr3-like band
+
+
+def test_fit_tpl_spectra_measures_each_spectrum_and_keeps_them():
+    """Synthetic spectra with known peaks, handed over in a shuffled order: each is measured,
+    the series is sorted by temperature with its spectra, and the truth comes back."""
+    from qdstack.analysis import fit_tpl_spectra
+    from qdstack.io.spectrum import Spectrum
+
+    t = tpl_table(TEMPERATURES_K, noise_eV=0.0, noise_meV=0.0)
+    specs = []
+    for i, (pk, fw) in enumerate(zip(t.peak_eV, t.fwhm_meV)):
+        lam, counts = pl_spectrum_nm(pk, fw, counts=5e4, seed=i)
+        specs.append(Spectrum.from_xy(lam, counts, x_unit="nm", kind="emission", source=f"s{i}"))
+    order = np.random.default_rng(3).permutation(len(specs))
+    a = fit_tpl_spectra([specs[i] for i in order], t.temperature_K[order], fix_elo_meV=(20,))
+    assert np.all(np.diff(a.temperature_K) > 0)
+    assert np.max(np.abs(a.peak_eV - t.peak_eV)) < 1e-3  # the table's own peaks, by temperature
+    assert np.max(np.abs(a.fwhm_meV - t.fwhm_meV)) < 2.0
+    assert abs(a.energy_fit.A_TE_meV_per_K - TPL_TRUTH["A_TE_meV_per_K"]) < 0.1
+    # the kept spectra and the per-spectrum measurements follow the sorted temperatures
+    assert [s.source for s in a.spectrum_data] == [f"s{i}" for i in range(len(specs))]
+    assert [m["temperature_K"] for m in a.spectra] == list(a.temperature_K)
+    assert list(a.files) == [f"s{i}" for i in range(len(specs))]
+    ax = a.plot_spectra().axes[0]
+    assert len(ax.lines) >= len(specs)
+    with pytest.raises(InputError, match="2 spectra but 3 temperatures"):
+        fit_tpl_spectra(specs[:2], [10, 20, 30])
+    with pytest.raises(ValueError, match="keeps no spectra"):
+        analyse_tpl(t.temperature_K, t.peak_eV, t.fwhm_meV).plot_spectra()

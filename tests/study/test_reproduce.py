@@ -296,3 +296,20 @@ def test_the_calibrated_alternative_end_to_end(reproduced_calibrated):
 def test_unknown_parameter_set(run_cli, tmp_path):
     code, _, err = run_cli("reproduce", "enomoto2024", "--parameters", "nosuch", "--out", tmp_path)
     assert code == 2 and "nosuch" in err and err.count("error:") == 1
+
+
+def test_the_run_shows_the_comparison_table(reproduced):
+    """What 'qdstack reproduce' prints (and a notebook shows): one row per comparison row."""
+    from qdstack.study.runner import StudyRun
+
+    out, r = reproduced
+    run = StudyRun(None, "", {}, {}, r, out)
+    d = run.summary_data()
+    table = d.blocks[0]
+    assert table.title == "Enomoto et al. 2024 vs qdstack"
+    assert len(table.rows) == len(r["comparison"])
+    for row, c in zip(table.rows, r["comparison"]):
+        assert row[0] == c["quantity"] and row[5] == ("yes" if c["agrees"] else "NO")
+        assert float(row[1]) == pytest.approx(c["paper"], rel=1e-3)
+    assert d.blocks[1] == f"{r['headline']}. See {out}/report.html for the discussion."
+    assert "<table>" in run._repr_html_() and run.to_dict() is r

@@ -162,3 +162,45 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, run_cli):
         "study", "run", m, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9"
     )
     assert code == 2 and "--scheduler" in err and err.count("\n") == 1
+
+
+def test_serial_scheduler_gives_the_same_results(tmp_path, run_cli):
+    """``scheduler="serial"`` (no dask: one analysis after the other, in this process) gives the
+    results of the default local cluster, also when an analysis fails and its dependants are
+    skipped; it crashed with an AttributeError before."""
+    m = _small_study(tmp_path)
+    local = run_study(m, tmp_path / "local")
+    serial = run_study(m, tmp_path / "serial", scheduler="serial")
+    assert (tmp_path / "serial" / "results.json").read_bytes() == (
+        tmp_path / "local" / "results.json"
+    ).read_bytes()
+    assert serial.results == local.results and not serial.errors
+    (m.parent / "abs" / "N3.csv").write_text("nm,abs\n500,0.1\n501,\n502,0.3\n503,0.4\n")
+    code, _, err = run_cli("study", "run", m, "--out", tmp_path / "bad", "--scheduler", "serial")
+    assert code == 2 and "N3.csv" in err
+    r = _results(tmp_path / "bad" / "results.json")
+    assert "line 3" in r["errors"]["absorption_gap_0_5_nm"]
+    assert r["errors"]["coupling"].startswith("skipped: it needs absorption_gap_0_5_nm")
+
+
+def test_the_run_in_a_notebook(tmp_path):
+    """summary() lists each analysis with its numbers; figures display inline; plot() draws one."""
+    m = _small_study(tmp_path)
+    run = run_study(m, tmp_path / "out", scheduler="serial")
+    text = run.summary()
+    for name in run.outputs:
+        assert name in text
+    assert "chain coupling beta" in text and "3 analyses (0 from cache)" in text
+    figs = run.figures
+    assert "coupling/coupling" in figs
+    png = figs["coupling/coupling"]
+    assert png._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png == (tmp_path / "out" / "figures" / "coupling_coupling.png").read_bytes()
+    fig = run.plot(figure="coupling/coupling")
+    img = fig.axes[0].get_images()[0].get_array()
+    from matplotlib.image import imread
+
+    assert img.shape == imread(tmp_path / "out" / "figures" / "coupling_coupling.png").shape
+    with pytest.raises(KeyError, match="coupling/coupling"):
+        run.plot(figure="nope")
+    assert run.to_dict() == _results(tmp_path / "out" / "results.json")

@@ -50,6 +50,7 @@ _NAMES = {
     # temperature-dependent PL (eqns 2-3)
     "fit_tpl": ("tpl", "analyse_tpl"),
     "analyse_tpl": ("tpl", "analyse_tpl"),
+    "fit_tpl_spectra": ("tpl.spectra", "fit_tpl_spectra"),
     "TPLAnalysis": ("tpl", "TPLAnalysis"),
     # decays
     "fit_decay": ("decay", "fit_decay"),
@@ -80,6 +81,7 @@ _NAMES = {
     "PLQYResult": ("plqy", "PLQYResult"),
     "monolayer_coverage": ("coverage", "monolayer_coverage"),
     "CoverageResult": ("coverage", "CoverageResult"),
+    "coverage_from_spectrum": ("coverage", "coverage_from_spectrum"),
     "fit_dipcoat": ("dipcoat", "fit_dipcoat"),
     "fit_dipcoat_trend": ("dipcoat", "fit_trend"),
     "DipcoatFit": ("dipcoat", "DipcoatFit"),

@@ -49,7 +49,7 @@ T. P. T. Nguyen, S. A. Blundell, C. Guet, Phys. Rev. B 101, 195414 (2020) (sprea
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from qdstack._result import Result, Table
 from qdstack.errors import InputError, OptionError
@@ -59,8 +59,10 @@ __all__ = [
     "CSPBBR3_MU_I_REL_ERR",
     "CSPBBR3_VALID_EDGE_NM",
     "CoverageResult",
+    "coverage_from_spectrum",
     "cross_section_3p1eV_cm2",
     "monolayer_coverage",
+    "od_ratio_from_spectrum",
 ]
 
 #: Intrinsic absorption coefficient of CsPbBr3 nanocrystals at 3.1 eV (400 nm) [cm^-1], Maes et al. 2018.
@@ -81,7 +83,13 @@ def cross_section_3p1eV_cm2(edge_nm: float) -> float:
 
 @dataclass(frozen=True)
 class CoverageResult(Result):
-    """Result of :func:`monolayer_coverage` (``to_dict()`` is the JSON of ``qdstack coverage``)."""
+    """Result of :func:`monolayer_coverage` (``to_dict()`` is the JSON of ``qdstack coverage``).
+
+    ``plot()`` draws the spectrum with the two ODs read from it when the result
+    comes from :func:`coverage_from_spectrum` (which keeps the spectrum), and
+    otherwise the coverage as a function of the assumed cube edge (the input it
+    depends on most, as ``L^-3 (L + 2 s)^2``).
+    """
 
     od: float
     od_err: float
@@ -100,6 +108,14 @@ class CoverageResult(Result):
     coverage_fraction: float
     coverage_fraction_err: float
     warnings: tuple[str, ...] = ()
+    #: where the OD ratio was read (set by :func:`coverage_from_spectrum`)
+    od_ratio_source: str | None = None
+    #: the absorption spectrum the ODs were read from, its first excitonic peak and its OD at 400 nm
+    spectrum: object = field(default=None, repr=False, compare=False)
+    peak: object = field(default=None, repr=False, compare=False)
+    od_3p1eV_read: float | None = None
+    #: the keyword arguments of :func:`monolayer_coverage` (to recompute for other edges)
+    inputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     def summary_blocks(self):
         rows = (
@@ -142,7 +158,14 @@ class CoverageResult(Result):
             "cross_section_cm2_err": self.cross_section_cm2_err,
             "cross_section_source": self.cross_section_source,
             "warnings": list(self.warnings),
-        }
+        } | ({"od_ratio_source": self.od_ratio_source} if self.od_ratio_source else {})
+
+    def _plot(self, ax):
+        from qdstack.plotting.coverage import plot_coverage_edge, plot_coverage_spectrum
+
+        if self.spectrum is not None:
+            return plot_coverage_spectrum(self, ax=ax)
+        return plot_coverage_edge(self, ax=ax)
 
 
 def monolayer_coverage(
@@ -268,7 +291,21 @@ def monolayer_coverage(
             f"the OD implies {cov:.2f} close-packed monolayers: more than one layer, a larger cross section, "
             "or the wrong number of coated sides"
         )
+    inputs = dict(
+        od=od,
+        edge_nm=edge_nm,
+        od_err=od_err,
+        edge_err_nm=edge_err_nm,
+        shell_nm=shell_nm,
+        od_at=od_at,
+        od_ratio=od_ratio,
+        od_3p1eV=od_3p1eV,
+        cross_section_cm2=cross_section_cm2,
+        cross_section_rel_err=cross_section_rel_err,
+        sides=sides,
+    )
     return CoverageResult(
+        inputs=inputs,
         od=od,
         od_err=od_err,
         photon_energy=od_at,
@@ -289,19 +326,82 @@ def monolayer_coverage(
     )
 
 
+def coverage_from_spectrum(
+    spectrum,
+    edge_nm: float,
+    *,
+    od: float | None = None,
+    od_err: float = 0.0,
+    edge_err_nm: float = 0.0,
+    shell_nm: float = 0.0,
+    cross_section_cm2: float | None = None,
+    sides: int = 1,
+) -> CoverageResult:
+    """Coverage of a monolayer from its absorption spectrum (what ``qdstack coverage --spectrum`` does).
+
+    The first-peak OD and the OD at 400 nm (3.1 eV) are read from the spectrum
+    (:func:`od_ratio_from_spectrum`); their ratio turns the size-independent
+    CsPbBr3 cross section at 3.1 eV into the first-peak one (see the module
+    docstring). The result keeps the spectrum, so ``plot()`` shows where both
+    ODs were read.
+
+    Parameters
+    ----------
+    spectrum : str, Path or Spectrum
+        The layer's absorption spectrum (a file, or a :class:`~qdstack.io.Spectrum`); it must
+        reach 400 nm.
+    edge_nm, edge_err_nm, shell_nm, cross_section_cm2, sides
+        As in :func:`monolayer_coverage`.
+    od, od_err : float, optional
+        The layer's first-peak OD if measured otherwise (default: read from the spectrum).
+
+    Returns
+    -------
+    CoverageResult
+
+    Examples
+    --------
+    >>> from qdstack.analysis import coverage_from_spectrum
+    >>> r = coverage_from_spectrum(EXAMPLES / "absorption_c3dt" / "C3DT_N1.csv", 6.8,
+    ...                            edge_err_nm=0.5, shell_nm=0.5, sides=2)
+    >>> round(r.coverage_fraction, 2), round(r.od_ratio_first_peak_to_3p1eV, 3)
+    (0.97, 0.419)
+    """
+    from qdstack.io.spectrum import read_spectrum
+
+    if not hasattr(spectrum, "energy_eV"):
+        spectrum = read_spectrum(spectrum, kind="absorption")
+    od_peak, od_31, ratio, src, peak = _ods_of_spectrum(spectrum)
+    res = monolayer_coverage(
+        od_peak if od is None else od,
+        edge_nm,
+        od_err=od_err,
+        edge_err_nm=edge_err_nm,
+        shell_nm=shell_nm,
+        od_ratio=ratio,
+        cross_section_cm2=cross_section_cm2,
+        sides=sides,
+    )
+    note = f"OD ratio {ratio:.4g} (first peak {od_peak:.4g} / 400 nm {od_31:.4g}) from {src}"
+    return replace(res, od_ratio_source=note, spectrum=spectrum, peak=peak, od_3p1eV_read=od_31)
+
+
 def od_ratio_from_spectrum(path) -> tuple[float, float, float, str]:
     """OD at the first excitonic peak, OD at 3.1 eV and their ratio, from an absorption spectrum file.
 
     Returns (od_first_peak, od_3p1eV, ratio, source).
     """
+    from qdstack.io.spectrum import read_spectrum
+
+    return _ods_of_spectrum(read_spectrum(path, kind="absorption"))[:4]
+
+
+def _ods_of_spectrum(s):
     import numpy as np
 
     from qdstack.analysis.absorption import first_excitonic_peak
-    from qdstack.io.spectrum import read_spectrum
-
     from qdstack.units import HC_EV_NM
 
-    s = read_spectrum(path, kind="absorption")
     ref = HC_EV_NM / 400.0  # "3.1 eV" of Maes et al. is the 400 nm point
     if not (s.energy_eV.min() <= ref + 1e-9 and ref - 1e-9 <= s.energy_eV.max()):
         raise InputError(
@@ -316,4 +416,4 @@ def od_ratio_from_spectrum(path) -> tuple[float, float, float, str]:
     )
     if not od_31 > 0:
         raise InputError(f"the OD at 3.1 eV is {od_31:.3g}, not positive", s.source)
-    return od_peak, od_31, od_peak / od_31, str(s.source)
+    return od_peak, od_31, od_peak / od_31, str(s.source), peak

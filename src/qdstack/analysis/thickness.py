@@ -152,6 +152,11 @@ class FilmThickness(Result):
             )
         return tuple(blocks)
 
+    def _plot(self, ax):
+        from qdstack.plotting.thickness import plot_thickness
+
+        return plot_thickness(self, ax=ax)
+
 
 def _check(value, name, *, positive=False, allow_none=False):
     if value is None and allow_none:

@@ -95,7 +95,7 @@ def command(
 
     Example: qdstack coverage --spectrum monolayer.csv --edge-nm 6.8 --shell-nm 0.5
     """
-    from qdstack.analysis.coverage import monolayer_coverage, od_ratio_from_spectrum
+    from qdstack.analysis.coverage import coverage_from_spectrum, monolayer_coverage
 
     if absorption_json is not None:
         if od is not None:
@@ -105,38 +105,39 @@ def command(
         od_err = od_err or err_j
         if spectrum is None and spec is not None and od_ratio is None and od_3p1ev is None:
             spectrum = spec
-    source_note = None
-    if spectrum is not None:
-        if od_ratio is not None or od_3p1ev is not None:
-            raise OptionError("give one of --spectrum, --od-ratio, --od-3p1ev", "--spectrum")
-        od_peak, od_31, ratio, src = od_ratio_from_spectrum(spectrum)
-        od_ratio = ratio
-        if od is None:
-            od = od_peak
-        source_note = (
-            f"OD ratio {ratio:.4g} (first peak {od_peak:.4g} / 400 nm {od_31:.4g}) from {src}"
-        )
-    if od is None:
+    if spectrum is not None and (od_ratio is not None or od_3p1ev is not None):
+        raise OptionError("give one of --spectrum, --od-ratio, --od-3p1ev", "--spectrum")
+    if od is None and spectrum is None:
         raise OptionError(
             "give the monolayer's OD (--od), its spectrum (--spectrum) or an absorption "
             "results.json (--absorption-json)",
             "--od",
         )
     with captured_warnings() as warned:
-        res = monolayer_coverage(
-            od,
-            edge_nm,
-            od_err=od_err,
-            edge_err_nm=edge_err_nm,
-            shell_nm=shell_nm,
-            od_ratio=od_ratio,
-            od_3p1eV=od_3p1ev,
-            cross_section_cm2=cross_section_cm2,
-            sides=sides,
-        )
+        if spectrum is not None:
+            res = coverage_from_spectrum(
+                spectrum,
+                edge_nm,
+                od=od,
+                od_err=od_err,
+                edge_err_nm=edge_err_nm,
+                shell_nm=shell_nm,
+                cross_section_cm2=cross_section_cm2,
+                sides=sides,
+            )
+        else:
+            res = monolayer_coverage(
+                od,
+                edge_nm,
+                od_err=od_err,
+                edge_err_nm=edge_err_nm,
+                shell_nm=shell_nm,
+                od_ratio=od_ratio,
+                od_3p1eV=od_3p1ev,
+                cross_section_cm2=cross_section_cm2,
+                sides=sides,
+            )
     result = res.to_dict()
-    if source_note:
-        result["od_ratio_source"] = source_note
     result["warnings"] = sorted(set(result["warnings"]) | set(warned))
 
     emit(result, json_output=json_output, out_dir=out, summary=res.print_summary)

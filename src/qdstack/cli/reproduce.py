@@ -32,7 +32,8 @@ def command(
     scheduler: str = typer.Option(
         None,
         "--scheduler",
-        help="dask.distributed scheduler address for the analyses (default: local).",
+        help="dask.distributed scheduler address for the analyses (default: local; 'serial': "
+        "one after the other in this process, no dask).",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -111,38 +112,9 @@ def command(
             on_progress=on_progress,
         )
     claimed.finish(accumulate=True)
-    rows = run.results["comparison"]
     if json_output:
         sys.stdout.write(dumps_json(run.results) + "\n")
         return
-    from rich.table import Table
-
-    t = Table(title="Enomoto et al. 2024 vs qdstack", title_justify="left")
-    for col in ("quantity", "paper", "qdstack", "unit", "tolerance", "agrees", "kind"):
-        t.add_column(col, justify="left" if col in ("quantity", "unit", "kind") else "right")
-    for r in rows:
-        kind = r["kind"] + ("" if r.get("counted", True) else " (not counted)")
-        t.add_row(
-            r["quantity"],
-            _num(r["paper"]),
-            _num(r["qdstack"]),
-            r["unit"],
-            f"± {_num(r['tolerance'])}",
-            "yes" if r["agrees"] else "NO",
-            kind,
-        )
     from qdstack.cli._common import stdout_console
 
-    out_console = stdout_console()
-    out_console.print(t)
-    out_console.print(
-        f"{run.results['headline']}. See {out}/report.html for the discussion.", markup=False
-    )
-
-
-def _num(v):
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    run.print_summary(stdout_console())

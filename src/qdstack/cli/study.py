@@ -19,7 +19,8 @@ SCHEDULER_OPTION = typer.Option(
     None,
     "--scheduler",
     help="Address of a dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); default: a local "
-    "cluster in this process. Workers must see the study's files at the same paths.",
+    "cluster in this process; 'serial': one analysis after the other in this process, no dask. "
+    "Workers must see the study's files at the same paths.",
 )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from pathlib import Path
 
 import typer
@@ -18,7 +17,7 @@ from qdstack.cli._common import (
     progress,
     value_from_name,
 )
-from qdstack.errors import FileFormatError, OptionError, QdstackWarning
+from qdstack.errors import FileFormatError, OptionError
 
 _T_PATTERN = re.compile(r"(?<![a-z0-9.])(\d+(?:[.p]\d+)?)\s*K(?![a-z])", re.I)
 _TABLE_COLUMNS = ("temperature_K", "peak_eV", "fwhm_meV")
@@ -164,8 +163,6 @@ def command(
     if any(not (v > 0) for v in elos):
         raise OptionError("E_LO values must be positive meV", "--fix-elo")
     spectra = []
-    measurements = []
-    names = None
     with captured_warnings() as warned:
         if len(files) == 1 and _is_table(files[0]):
             if temperatures is not None:
@@ -184,8 +181,11 @@ def command(
             Ee, Ge = cols.get("peak_eV_err"), cols.get("fwhm_meV_err")
             if np.any(T <= 0):
                 raise FileFormatError("temperature_K must be positive", str(files[0]))
+            analysis = analyse_tpl(
+                T, E, G, peak_eV_err=Ee, fwhm_meV_err=Ge, fix_elo_meV=elos, fixed=fixed
+            )
         else:
-            from qdstack.analysis.pl import pl_peak
+            from qdstack.analysis.tpl.spectra import fit_tpl_spectra
             from qdstack.io.spectrum import read_spectrum
 
             T_list = parse_float_list(temperatures, "--temperatures")
@@ -206,54 +206,30 @@ def command(
                 )
             if any(not (t > 0) for t in T_list):
                 raise OptionError("temperatures must be positive kelvin", "--temperatures")
-            E, G, Ee, Ge = [], [], [], []
-            items = list(zip(files, T_list))
-            for path, t in progress(items, "measuring PL peaks") if len(items) > 4 else items:
-                spec = read_spectrum(path, kind="emission", column=column)
-                pk = pl_peak(
-                    spec.energy_eV,
-                    spec.intensity,
-                    profile=profile,
-                    emin_eV=emin,
-                    emax_eV=emax,
-                    source=str(path),
-                )
-                spectra.append(spec)
-                for msg in pk.warnings:
-                    warnings.warn(msg, QdstackWarning, stacklevel=2)
-                E.append(pk.peak_eV)
-                G.append(pk.fwhm_meV)
-                Ee.append(pk.peak_eV_err)
-                Ge.append(pk.fwhm_meV_err)
-                measurements.append({"file": str(path), "temperature_K": t, **pk.to_dict()})
-            T = np.array(T_list, dtype=float)
-            names = [str(p) for p in files]
-        analysis = analyse_tpl(
-            T,
-            E,
-            G,
-            peak_eV_err=Ee,
-            fwhm_meV_err=Ge,
-            fix_elo_meV=elos,
-            fixed=fixed,
-            files=names,
-            spectra=measurements,
-        )
+            spectra = [read_spectrum(path, kind="emission", column=column) for path in files]
+            analysis = fit_tpl_spectra(
+                spectra,
+                T_list,
+                profile=profile,
+                emin_eV=emin,
+                emax_eV=emax,
+                fix_elo_meV=elos,
+                fixed=fixed,
+                files=[str(p) for p in files],
+                progress=progress if len(files) > 4 else None,
+            )
     result = analysis.to_dict()
     result["warnings"] = list(dict.fromkeys(list(result["warnings"]) + list(warned)))
 
     def figures():
-        from qdstack.plotting.tpl import plot_linewidth, plot_peak_energy, plot_tpl_spectra
+        from qdstack.plotting.tpl import plot_linewidth, plot_peak_energy
 
         figs = {
             "tpl_peak_energy": lambda: plot_peak_energy(analysis).figure,
             "tpl_linewidth": lambda: plot_linewidth(analysis).figure,
         }
         if spectra:
-            order = np.argsort([m["temperature_K"] for m in measurements], kind="stable")
-            figs["tpl_spectra"] = lambda: (
-                plot_tpl_spectra(analysis, [spectra[i] for i in order]).figure
-            )
+            figs["tpl_spectra"] = analysis.plot_spectra
         return figs
 
     emit(

@@ -11,6 +11,7 @@ coupled_dots         3D effective-mass solver for coupled cubes (describe, then 
 exciton_stack        electron-hole pairs on a stack of dots: bright spectra of ensembles
 film_model           the multilayer film model: parameter sets, ensembles, spectra, series,
                      calibration on measured shifts
+explain              which mechanism explains measured shifts (``explain_shifts``)
 ===================  =========================================================================
 
 Examples
@@ -61,6 +62,11 @@ _NAMES = {
     "calibrate": ("film_model.calibration", "calibrate"),
     "ShiftMeasurement": ("film_model.calibration", "ShiftMeasurement"),
     "CalibrationResult": ("film_model.calibration", "CalibrationResult"),
+    # which mechanism explains measured shifts (the subpackage qdstack.physics.explain)
+    "explain_shifts": ("explain", "explain"),
+    "read_shift_table": ("explain", "read_shift_table"),
+    "make_shift_table": ("explain", "make_table"),
+    "ExplainResult": ("explain", "ExplainResult"),
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

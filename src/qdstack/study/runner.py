@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qdstack import __version__
+from qdstack._result import Result, Table
 from qdstack.errors import OptionError, QdstackError
 from qdstack.io.writers import (
     atomic_write_bytes,
@@ -41,9 +42,30 @@ __all__ = ["StudyRun", "plan_study", "run_study", "run_loaded_study", "provenanc
 CACHE_DIR = ".cache"
 
 
+class PNG(bytes):
+    """PNG bytes that Jupyter displays as an image (``_repr_png_``)."""
+
+    def _repr_png_(self) -> bytes:
+        return bytes(self)
+
+
+def _num(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
 @dataclass
-class StudyRun:
-    """Everything a study run produced (what the report is made from)."""
+class StudyRun(Result):
+    """Everything a study run produced (what the report is made from).
+
+    In Jupyter it shows as a table: the comparison with the paper for
+    ``reproduce_enomoto2024``, otherwise one row per analysis with its key numbers.
+    ``figures`` holds every figure of the report (each displays inline), ``plot(figure=...)``
+    draws one on a matplotlib Figure, ``to_dict()`` is ``results.json``.
+    """
 
     study: Study
     manifest_text: str
@@ -52,6 +74,93 @@ class StudyRun:
     results: dict
     out_dir: Path
     cached: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return self.results
+
+    @property
+    def figures(self) -> dict[str, PNG]:
+        """Every figure of the run, ``"analysis/figure" -> PNG`` (displayed inline by Jupyter)."""
+        return {f"{n}/{k}": PNG(v) for n, o in self.outputs.items() for k, v in o.figures.items()}
+
+    def summary_blocks(self):
+        r = self.results
+        if "comparison" in r:
+            ref = r.get("reference", {}).get("citation", "the reference study")
+            label = (
+                "Enomoto et al. 2024" if r.get("reference", {}).get("id") == "enomoto2024" else ref
+            )
+            rows = tuple(
+                (
+                    c["quantity"],
+                    _num(c["paper"]),
+                    _num(c["qdstack"]),
+                    c["unit"],
+                    f"± {_num(c['tolerance'])}",
+                    "yes" if c["agrees"] else "NO",
+                    c["kind"] + ("" if c.get("counted", True) else " (not counted)"),
+                )
+                for c in r["comparison"]
+            )
+            table = Table(
+                f"{label} vs qdstack",
+                ("quantity", "paper", "qdstack", "unit", "tolerance", "agrees", "kind"),
+                rows,
+                align=("l", "r", "r", "l", "r", "r", "l"),
+            )
+            return (
+                table,
+                f"{r['headline']}. See {self.out_dir}/report.html for the discussion.",
+            )
+        rows = []
+        for name, o in self.outputs.items():
+            for i, (what, value) in enumerate(o.summary):
+                rows.append((name if i == 0 else "", what, value))
+            if not o.summary:
+                rows.append((name, "", ""))
+        blocks: list = [
+            Table(
+                f"study: {r['study'].get('name', '')}",
+                ("analysis", "quantity", "value"),
+                tuple(rows),
+                align=("l", "l", "l"),
+            )
+        ]
+        blocks += [f"error: {n}: {e}" for n, e in self.errors.items()]
+        blocks.append(
+            f"{len(self.outputs)} analyses ({len(self.cached)} from cache) -> "
+            f"{self.out_dir}/results.json, {self.out_dir}/report.html"
+        )
+        return tuple(blocks)
+
+    def plot(self, ax=None, *, figure: str | None = None):
+        """One figure of the run on a matplotlib Figure (default: the first of ``figures``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        figure : str, optional
+            A key of :attr:`figures` (``"absorption_C3DT/shift_vs_layers"``).
+        """
+        import io
+
+        from matplotlib.image import imread
+
+        figs = self.figures
+        if not figs:
+            raise ValueError("this run made no figures")
+        name = figure or next(iter(figs))
+        if name not in figs:
+            raise KeyError(f"no figure {name!r}; the run has: {', '.join(figs)}")
+        img = imread(io.BytesIO(figs[name]), format="png")
+        if ax is None:
+            from qdstack.plotting._base import new_figure
+
+            h, w = img.shape[:2]
+            _, ax = new_figure(figsize=(w / 100, h / 100))
+        ax.imshow(img)
+        ax.set_axis_off()
+        return ax.figure
 
 
 def file_sha256(path: str | Path) -> str:
@@ -263,18 +372,9 @@ def run_loaded_study(
             threads_per_worker=1,
             n_tasks=len(todo),
         ) as client:
-            from dask.distributed import as_completed
 
-            futures = {}
-            for t in todo:
-                deps = {d: (outputs[d] if d in outputs else futures[d]) for d in t.depends}
-                futures[t.name] = client.submit(
-                    _execute, t, deps, key=f"qdstack-{t.name}-{keys[t.name]}", pure=False
-                )
-            by_key = {f.key: name for name, f in futures.items()}
-            for fut in as_completed(list(futures.values())):
-                name = by_key[fut.key]
-                res = fut.result()
+            def finish(name, res):
+                nonlocal done
                 if isinstance(res, dict) and "bug" in res:
                     raise RuntimeError(f"analysis {name} failed with a bug:\n{res['bug']}")
                 if isinstance(res, dict):
@@ -286,6 +386,23 @@ def run_loaded_study(
                 done += 1
                 if on_progress:
                     on_progress(done, total, name)
+
+            if client is None:  # scheduler "serial": one analysis after the other, in this process
+                for t in todo:  # planned in dependency order
+                    deps = {d: outputs.get(d) or {"error": errors[d]} for d in t.depends}
+                    finish(t.name, _execute(t, deps))
+            else:
+                from dask.distributed import as_completed
+
+                futures = {}
+                for t in todo:
+                    deps = {d: (outputs[d] if d in outputs else futures[d]) for d in t.depends}
+                    futures[t.name] = client.submit(
+                        _execute, t, deps, key=f"qdstack-{t.name}-{keys[t.name]}", pure=False
+                    )
+                by_key = {f.key: name for name, f in futures.items()}
+                for fut in as_completed(list(futures.values())):
+                    finish(by_key[fut.key], fut.result())
 
     ordered = {t.name: outputs[t.name] for t in tasks if t.name in outputs}
     results = {

@@ -42,9 +42,10 @@ nanocrystals).
 Layout
 ------
 :mod:`~qdstack.analysis.tpl.models` (eqns (2)-(3) and the Bose-Einstein occupation),
-:mod:`~qdstack.analysis.tpl.fit` (:func:`fit_energy`, :func:`fit_width`, :func:`analyse_tpl`)
-and :mod:`~qdstack.analysis.tpl.results` (:class:`EnergyFit`, :class:`WidthFit`,
-:class:`TPLAnalysis`).
+:mod:`~qdstack.analysis.tpl.fit` (:func:`fit_energy`, :func:`fit_width`, :func:`analyse_tpl`),
+:mod:`~qdstack.analysis.tpl.results` (:class:`EnergyFit`, :class:`WidthFit`,
+:class:`TPLAnalysis`) and :mod:`~qdstack.analysis.tpl.spectra` (:func:`fit_tpl_spectra`: a
+series of PL spectra, each peak measured first).
 """
 
 from qdstack.analysis.tpl.fit import analyse_tpl, fit_energy, fit_width

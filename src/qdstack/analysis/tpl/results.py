@@ -158,6 +158,16 @@ class TPLAnalysis(Result):
     files: tuple[str, ...] | None = None
     spectra: tuple[dict, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the spectra themselves, by temperature (set by :func:`~qdstack.analysis.fit_tpl_spectra`)
+    spectrum_data: tuple = field(default=(), repr=False, compare=False)
+
+    def plot_spectra(self, ax=None):
+        """The PL spectra of the series, normalised and coloured by temperature; returns the Figure."""
+        from qdstack.plotting.tpl import plot_tpl_spectra
+
+        if not self.spectrum_data:
+            raise ValueError("this analysis keeps no spectra: use fit_tpl_spectra")
+        return plot_tpl_spectra(self, self.spectrum_data, ax=ax).figure
 
     def to_dict(self) -> dict:
         out = {

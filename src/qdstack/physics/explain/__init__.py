@@ -56,7 +56,7 @@ from qdstack.physics.explain.fit import (
     fit_mechanism,
 )
 from qdstack.physics.explain.result import ExplainResult, MechanismFit, ParameterFit
-from qdstack.physics.explain.table import ShiftTable, make_table
+from qdstack.physics.explain.table import ShiftTable, make_table, read_shift_table
 
 __all__ = [
     "Conditions",
@@ -75,6 +75,7 @@ __all__ = [
     "closest_plausible",
     "fit_mechanism",
     "make_table",
+    "read_shift_table",
     "mechanism_curves",
     "separating_measurements",
     "bilayer_check",

@@ -113,10 +113,13 @@ class ExplainResult(Result):
     bilayer: dict = field(default_factory=dict)
 
     def get(self, name: str) -> MechanismFit:
+        """The fit of one mechanism or pair (``"tunnelling"``, ``"dielectric+surface"``)."""
         for m in self.mechanisms:
             if m.name == name:
                 return m
-        raise KeyError(name)
+        raise KeyError(
+            f"{name!r} was not fitted; fitted: {', '.join(m.name for m in self.mechanisms)}"
+        )
 
     def summary_blocks(self):
         order = {"explains": 0, "implausible": 1, "cannot": 2}
@@ -172,11 +175,37 @@ class ExplainResult(Result):
             lines.append(f"best: {best.name} ({best.verdict}, AIC {best.aic:.3g})")
         return (head, mech, data, *lines)
 
+    def plot(self, ax=None, *, mechanism: str | None = None, plausible: bool = True):
+        """The measured shifts with one mechanism's fitted S(N); returns the matplotlib Figure.
+
+        The figure ``qdstack explain --out`` writes for each mechanism.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Draw there instead of on a new figure.
+        mechanism : str, optional
+            A fitted mechanism or pair (default: the best one, ``best``).
+        plausible : bool
+            When the verdict rests on the unbounded refit, also draw the best fit inside
+            the plausible ranges (dashed).
+        """
+        return self._plot_mechanism(ax, mechanism or self.best, plausible).figure
+
     def _plot(self, ax):
+        return self._plot_mechanism(ax, self.best, True)
+
+    def _plot_mechanism(self, ax, name: str, plausible: bool):
         from qdstack.physics.explain.compare import mechanism_curves
         from qdstack.plotting.explain import plot_explain_mechanism
 
-        return plot_explain_mechanism(self, self.best, mechanism_curves(self, self.best), ax=ax)
+        m = self.get(name)
+        alt = None
+        if plausible and m.verdict != "explains" and m.bounded["values"] != m.unbounded["values"]:
+            alt = mechanism_curves(self, name, which="bounded")
+        return plot_explain_mechanism(
+            self, name, mechanism_curves(self, name), ax=ax, alt_curves=alt
+        )
 
     def to_dict(self) -> dict:
         best = self.get(self.best) if self.best else None
