@@ -168,3 +168,32 @@ def test_coupling_cli(run_cli, run_json, tmp_path):
     assert code == 2 and "distance_nm" in err and "bad.csv" in err
     code, _, err = run_cli("coupling", t, "--law", "wkb")
     assert code == 2 and "--law" in err
+
+
+def test_workers_give_the_same_json(run_cli):
+    # one process or two (the files read and fitted in a forked worker): the same output
+    outs = {}
+    for w in ("1", "2"):
+        code, out, err = run_cli("absorption", *EXAMPLE, "--workers", w, "--json")
+        assert code == 0, err
+        outs[w] = out
+    assert outs["2"] == outs["1"]
+    code, _, err = run_cli("absorption", *EXAMPLE, "--workers", "0")
+    assert code == 2 and "--workers" in err
+
+
+def test_workers_report_errors_as_one_process_does(run_cli, tmp_path):
+    # 8 files, the last 4 in the worker: a film without a peak (file 2) and an unreadable
+    # file (file 7): every file is read before any fit error is reported, so the read error
+    # wins, as in one process; without it, the fit error of file 2
+    files = [_write_film(tmp_path / f"f_N{i + 1}.csv", 2.47 - 0.005 * i, 0.01, i) for i in range(8)]
+    files[1].write_text("nm,a\n" + "".join(f"{500 + i},{0.001 * i}\n" for i in range(100)))
+    files[6].write_text("nm,a\n500,0.1\n501,\n502,0.3\n")
+    for w in ("1", "2"):
+        code, out, err = run_cli("absorption", *files, "--workers", w, "--json")
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith("error:") and "f_N7.csv" in err and "line 3" in err
+    _write_film(files[6], 2.44, 0.01, 6)
+    for w in ("1", "2"):
+        code, _, err = run_cli("absorption", *files, "--workers", w, "--json")
+        assert code == 2 and "f_N2.csv" in err and "no excitonic peak" in err
