@@ -388,6 +388,11 @@ def fork_map(
     # scipy for a fit: 0.6 s) are then inherited instead of repeated in every child
     results: list = [None] * len(items)
     results[0] = func(items[0])
+    import gc
+
+    # the objects that exist now are shared with the children page by page until written;
+    # the collector would write to every one of them (copying every page, in each process)
+    gc.freeze()
     try:
         for chunk in chunks[1:]:
             recv, send = ctx.Pipe(duplex=False)
@@ -421,6 +426,7 @@ def fork_map(
                 done.update(chunk)
         return results
     finally:
+        gc.unfreeze()
         for _, proc, recv in children:
             recv.close()
             if proc.is_alive():
