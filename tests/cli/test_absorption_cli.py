@@ -197,3 +197,40 @@ def test_workers_report_errors_as_one_process_does(run_cli, tmp_path):
     for w in ("1", "2"):
         code, _, err = run_cli("absorption", *files, "--workers", w, "--json")
         assert code == 2 and "f_N2.csv" in err and "no excitonic peak" in err
+
+
+def test_scipy_docstring_notes_skipped_only_in_a_fresh_process():
+    # in a fresh process: scipy imports with its docstrings unchanged (no backend table
+    # appended) and computes as before; here, scipy.stats is already imported: a no-op
+    import subprocess
+    import sys
+
+    from qdstack.cli._common import skip_scipy_docstring_notes
+
+    code = (
+        "from qdstack.cli._common import skip_scipy_docstring_notes as s; s()\n"
+        "import scipy.stats, scipy._lib._array_api as x\n"
+        "assert type(x.FunctionDoc).__name__ == 'type' and x.FunctionDoc.__name__ == '_UnchangedDoc'\n"
+        "doc = scipy.stats.ttest_ind.__doc__\n"
+        "assert doc.startswith('Calculate the T-test') and 'Array API Standard Support' not in doc\n"
+        "print(scipy.stats.ttest_ind([1.0, 2.0, 3.0, 4.0], [2.0, 3.5, 4.0, 6.0]).pvalue)\n"
+    )
+    import os
+    from pathlib import Path
+
+    import qdstack
+
+    src = str(Path(qdstack.__file__).resolve().parents[1])  # this tree's qdstack in the child
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    from scipy.stats import ttest_ind
+
+    expected = ttest_ind([1.0, 2.0, 3.0, 4.0], [2.0, 3.5, 4.0, 6.0]).pvalue
+    assert float(out.stdout) == pytest.approx(expected, rel=1e-15)
+    import scipy._lib._array_api as xa
+
+    before = xa.FunctionDoc
+    skip_scipy_docstring_notes()
+    assert xa.FunctionDoc is before  # scipy.stats is loaded in this process: left alone
