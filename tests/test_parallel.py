@@ -112,3 +112,18 @@ def test_how_many_processes():
     finally:
         release.set()
         t.join()
+
+
+@pytest.mark.parametrize("n_items", [2, 3, 7, 8, 23, 100, 401])
+@pytest.mark.parametrize("n", [2, 3, 16])
+def test_chunks_cover_the_items_in_order(n_items, n):
+    from qdstack._parallel import _chunks
+
+    if n > n_items:
+        return
+    chunks = _chunks(n_items, n)
+    assert len(chunks) == n and all(len(c) > 0 for c in chunks)
+    assert [i for c in chunks for i in c] == list(range(n_items))
+    sizes = [len(c) for c in chunks]
+    assert max(sizes[1:]) - min(sizes[1:]) <= 1  # the children share evenly
+    assert 0 <= sizes[0] - max(sizes[1:]) <= 2  # this process at most an item or two more

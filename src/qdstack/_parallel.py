@@ -295,8 +295,14 @@ def fork_workers(workers: int | None, n_items: int, min_per_process: int = 1) ->
 
 
 def _chunks(n_items: int, n: int) -> list[range]:
-    """``n`` contiguous ranges of nearly equal length covering ``range(n_items)``, in order."""
-    bounds = [round(k * n_items / n) for k in range(n + 1)]
+    """``n`` contiguous ranges covering ``range(n_items)``, in order: nearly equal, but the
+    first (this process's) one item longer when there are at least four items a process --
+    the children start an item later and pickle their results (on the absorption series
+    the parent waited ~25 ms for its child with equal halves)."""
+    extra = 1 if n_items >= 4 * n else 0
+    first = min(n_items - (n - 1), -(-(n_items - extra) // n) + extra)
+    rest = n_items - first
+    bounds = [0, first] + [first + round(k * rest / (n - 1)) for k in range(1, n)]
     return [range(bounds[k], bounds[k + 1]) for k in range(n)]
 
 

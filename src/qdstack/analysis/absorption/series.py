@@ -27,9 +27,10 @@ __all__ = [
     "first_excitonic_peaks",
 ]
 
-#: the fewest spectra worth a forked process of ``workers=None``: forking, pickling the
-#: fits back and reading them cost about 1.5 ms a spectrum against ~10 ms of work, plus
-#: ~10 ms a process (measured: docs/guide/performance.md, "Third round")
+#: the fewest spectra worth a forked process of ``workers=None``: a second process costs
+#: ~20 ms (the fork, its start) plus ~1 ms a spectrum (pickling the fit, reading it back)
+#: against ~9 ms of work a spectrum; measured on 2 cores, 1 vs 2 processes: 4 spectra 0.80x,
+#: 6 1.03x, 8 1.17x, 16 1.41x, 100 1.90x (docs/guide/performance.md, "Third round")
 MIN_SPECTRA_PER_PROCESS = 4
 
 
