@@ -123,7 +123,9 @@ def plot_excitonic_peak(peak, ax=None, title: str | None = None):
         x = np.linspace(lo, hi, 300)
         comps = peak.fit.eval_components(x=x)
         bg = np.broadcast_to(comps["bg_"], x.shape)
-        ax.plot(x, peak.fit.eval(x=x), "-", color="C3", lw=1.5, label=f"{peak.profile} + background")
+        ax.plot(
+            x, peak.fit.eval(x=x), "-", color="C3", lw=1.5, label=f"{peak.profile} + background"
+        )
         ax.plot(x, bg, "--", color="C2", lw=1.2, label="background")
     ax.plot(
         [peak.peak_eV],

@@ -181,7 +181,12 @@ def plot_angle_model(model, ax=None):
     else:
         detail = "no angle dependence"
     lines = ax.plot(
-        a[order], np.array(model.curve_shift_meV)[order], color=colour, lw=1.8, label="peak shift", **style
+        a[order],
+        np.array(model.curve_shift_meV)[order],
+        color=colour,
+        lw=1.8,
+        label="peak shift",
+        **style,
     )
     if model.angles_deg:
         lines += ax.plot(
@@ -199,7 +204,9 @@ def plot_angle_model(model, ax=None):
     width = np.array(model.curve_fwhm_meV)
     if width.size and np.any(np.isfinite(width)):
         tw = ax.twinx()
-        lines += tw.plot(a[order], width[order], color="0.4", ls="-.", lw=1.2, label="FWHM (right axis)")
+        lines += tw.plot(
+            a[order], width[order], color="0.4", ls="-.", lw=1.2, label="FWHM (right axis)"
+        )
         tw.set_ylabel("FWHM (meV)")
     ax.legend(lines, [ln.get_label() for ln in lines], fontsize=8, frameon=False, loc="center left")
     ax.set_title(

@@ -102,7 +102,14 @@ def plot_single_dot_exciton(exc, ax=None):
     names = ["band gap"]
     level = exc.band_gap_eV
     ax.hlines(level, -0.3, 0.3, color="k", lw=2)
-    ax.annotate(f"{level:.3f} eV", (0, level), textcoords="offset points", xytext=(0, -12), ha="center", fontsize=8)
+    ax.annotate(
+        f"{level:.3f} eV",
+        (0, level),
+        textcoords="offset points",
+        xytext=(0, -12),
+        ha="center",
+        fontsize=8,
+    )
     for i, (name, d_meV, col) in enumerate(steps, start=1):
         d = d_meV * 1e-3
         ax.bar(i, d, bottom=level, width=0.6, color=col, alpha=0.75)

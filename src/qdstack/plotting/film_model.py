@@ -159,7 +159,15 @@ def plot_film(film, ax=None):
     )
     if np.isfinite(film.peak_top_eV):
         yt = float(np.interp(film.peak_top_eV, e, od))
-        ax.plot([film.peak_top_eV], [yt], "|", color="k", ms=14, mew=1.5, label=f"peak top {film.peak_top_eV:.4f} eV")
+        ax.plot(
+            [film.peak_top_eV],
+            [yt],
+            "|",
+            color="k",
+            ms=14,
+            mew=1.5,
+            label=f"peak top {film.peak_top_eV:.4f} eV",
+        )
     shown = od
     em = film.emission
     if em is not None and em.pl_per_eV is not None and len(em.temperatures_K):

@@ -45,7 +45,9 @@ def plot_pl_peak(peak, ax=None, title: str | None = None):
     width_eV = peak.fwhm_meV * 1e-3
     mid = peak.peak_eV
     if e is not None:
-        left, right, _ = half_max_width(e, np.asarray(peak.spectrum) - peak.background, 0.5 * peak.height)
+        left, right, _ = half_max_width(
+            e, np.asarray(peak.spectrum) - peak.background, 0.5 * peak.height
+        )
         if np.isfinite(left) and np.isfinite(right):
             mid = 0.5 * (left + right)
             ax.plot([left, right], [half, half], "|", color="C0", ms=12, mew=1.5)

@@ -139,7 +139,9 @@ def plot_size_fit(fit, ax=None):
             f"{fit.width_err:.3f}\n(mean {fit.mean:.2f}, sd {fit.sd:.2f} nm)"
         )
     lab += f", χ²ᵣ = {fit.redchi:.2f}" + ("" if fit.converged else " (not converged)")
-    ax.plot(x, fit.counts_per_bin(x), color="C0" if fit.law == "normal" else "C3", lw=1.5, label=lab)
+    ax.plot(
+        x, fit.counts_per_bin(x), color="C0" if fit.law == "normal" else "C3", lw=1.5, label=lab
+    )
     ax.set_xlabel("size (nm)")
     ax.set_ylabel("particles per bin")
     ax.set_xlim(max(0.0, edges[0] - 0.3 * np.ptp(edges)), edges[-1] + 0.3 * np.ptp(edges))

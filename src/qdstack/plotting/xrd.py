@@ -114,7 +114,12 @@ def plot_xrd_peak(peak, ax=None, title: str | None = None):
     else:
         q = np.linspace(c - 3 * fwhm, c + 3 * fwhm, 300)
         sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
-        ax.plot(q, peak.height * np.exp(-0.5 * ((q - c) / sigma) ** 2), color="C0", label="fitted Gaussian")
+        ax.plot(
+            q,
+            peak.height * np.exp(-0.5 * ((q - c) / sigma) ** 2),
+            color="C0",
+            label="fitted Gaussian",
+        )
         ax.set_xlim(q[0], q[-1])
         unit = peak.intensity_unit + ", above background"
     ax.axvline(c, color="k", lw=0.8, ls=":")

@@ -99,9 +99,12 @@ def fit_chain(layers, peak_eV, peak_eV_err=None) -> ChainFit:
         fit=result,
         layers=tuple(float(v) for v in n),
         peak_eV=tuple(float(v) for v in y),
-        peak_eV_err=tuple(float(v) for v in np.broadcast_to(
-            np.nan if peak_eV_err is None else np.asarray(peak_eV_err, dtype=float), n.shape
-        )),
+        peak_eV_err=tuple(
+            float(v)
+            for v in np.broadcast_to(
+                np.nan if peak_eV_err is None else np.asarray(peak_eV_err, dtype=float), n.shape
+            )
+        ),
     )
 
 
