@@ -125,7 +125,7 @@ def plot_single_dot_exciton(exc, ax=None):
         level += d
         names.append(name)
     n = len(names)
-    ax.plot([n - 1.7, n - 1.3], [level, level], color="0.5", lw=0.8, ls=":")
+    ax.plot([n - 0.7, n - 0.3], [level, level], color="0.5", lw=0.8, ls=":")
     ax.hlines(exc.energy_eV, n - 0.3, n + 0.3, color="k", lw=2)
     ax.annotate(
         f"{exc.energy_eV:.4f} eV",
