@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 import qdstack
 
@@ -66,8 +65,8 @@ def test_the_scan_sees_the_package():
     assert _line_count(PACKAGE / "_result.py") > 100
 
 
-@pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_every_entry_gives_a_reason(name):
-    reason = ALLOWED[name]
-    assert name.endswith(".py") and not name.startswith(("/", "src/")), name
-    assert reason.startswith(("one algorithm", "one pipeline", "to split", "to review")), reason
+def test_every_entry_gives_a_reason():
+    """Entries (none today) name a .py path under the package and one of the accepted reasons."""
+    for name, reason in ALLOWED.items():
+        assert name.endswith(".py") and not name.startswith(("/", "src/")), name
+        assert reason.startswith(("one algorithm", "one pipeline", "to split", "to review")), reason

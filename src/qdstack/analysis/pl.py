@@ -83,6 +83,8 @@ class PLPeak(Result):
     profile : str
     fit : lmfit.model.ModelResult
     warnings : tuple of str
+    spectrum_eV, spectrum : ndarray
+        The spectrum it was measured on (ascending energy, inside ``emin``/``emax``).
     """
 
     peak_eV: float
@@ -98,6 +100,13 @@ class PLPeak(Result):
     profile: str
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
+    spectrum_eV: np.ndarray | None = field(default=None, repr=False, compare=False)
+    spectrum: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.pl import plot_pl_peak
+
+        return plot_pl_peak(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {
@@ -433,4 +442,6 @@ def pl_peak(
         profile=profile,
         fit=result,
         warnings=tuple(msgs),
+        spectrum_eV=e,
+        spectrum=y,
     )

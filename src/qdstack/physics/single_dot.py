@@ -343,7 +343,11 @@ def coulomb_correlation_meV(
 # --------------------------------------------------------------------------- the transition
 @dataclass(frozen=True)
 class SingleDotExciton(Result):
-    """The first excitonic transition of one cube and its parts."""
+    """The first excitonic transition of one cube and its parts.
+
+    ``energy_eV = band_gap_eV + (electron_meV + hole_meV - binding_meV + polarization_meV) / 1000``;
+    :meth:`plot` draws this sum as a waterfall.
+    """
 
     edge_nm: float
     material: str
@@ -362,6 +366,11 @@ class SingleDotExciton(Result):
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def _plot(self, ax):
+        from qdstack.plotting.dots import plot_single_dot_exciton
+
+        return plot_single_dot_exciton(self, ax=ax)
 
 
 def _check_options(temperature, confinement, coulomb):

@@ -12,6 +12,9 @@ __all__ = [
     "plot_shift_vs_layers",
     "plot_od_vs_layers",
     "plot_coupling",
+    "plot_excitonic_peak",
+    "plot_chain_fit",
+    "plot_linear_fit",
 ]
 
 
@@ -95,6 +98,120 @@ def plot_absorption_peak(spectrum, peak, ax=None, label: str | None = None):
     ax.set_title("First excitonic peak", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     _top_wavelength_axis(ax)
+    return ax
+
+
+def plot_excitonic_peak(peak, ax=None, title: str | None = None):
+    """The spectrum around the first excitonic peak with the fitted peak + background.
+
+    Draws the measured spectrum the result keeps (``peak.spectrum_eV``, ``spectrum_od``),
+    the lmfit model over the fit window (total, and the background alone, so the peak
+    is the area between them), the transition energy (▼, the fitted centre) and the
+    measured maximum (|, ``peak_top_eV``, where the band has one).
+
+    Parameters
+    ----------
+    peak : ExcitonicPeak
+    title : str, optional
+    """
+    ax = new_axes(ax)
+    if peak.spectrum_eV is not None:
+        ax.plot(peak.spectrum_eV, peak.spectrum_od, ".", color="0.35", ms=3, label="measured")
+    lo, hi = peak.window_eV
+    ax.axvspan(lo, hi, color="0.92", zorder=0, label="fit window")
+    if peak.fit is not None:
+        x = np.linspace(lo, hi, 300)
+        comps = peak.fit.eval_components(x=x)
+        bg = np.broadcast_to(comps["bg_"], x.shape)
+        ax.plot(
+            x, peak.fit.eval(x=x), "-", color="C3", lw=1.5, label=f"{peak.profile} + background"
+        )
+        ax.plot(x, bg, "--", color="C2", lw=1.2, label="background")
+    ax.plot(
+        [peak.peak_eV],
+        [peak.od],
+        "v",
+        color="C3",
+        ms=8,
+        mec="k",
+        mew=0.5,
+        label=f"peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV",
+    )
+    top = peak.peak_top_eV
+    if np.isfinite(top) and peak.spectrum_eV is not None:
+        y_top = float(np.interp(top, peak.spectrum_eV, peak.spectrum_od))
+        ax.plot([top], [y_top], "|", color="k", ms=14, mew=1.5, label=f"peak top {top:.4f} eV")
+    ax.set_xlabel("Photon energy (eV)")
+    ax.set_ylabel("Absorbance (OD)")
+    fwhm = f", FWHM {peak.fwhm_meV:.0f} meV" if np.isfinite(peak.fwhm_meV) else ""
+    ax.set_title(title or f"First excitonic peak{fwhm}", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    _top_wavelength_axis(ax)
+    return ax
+
+
+def plot_chain_fit(fit, ax=None):
+    """Peak energy vs N (with errors) and the chain E(N) = E1 - 2 beta cos(pi/(N+1)).
+
+    Parameters
+    ----------
+    fit : ChainFit
+        With its points (``layers``, ``peak_eV``, ``peak_eV_err``); only the curve without.
+    """
+    ax = new_axes(ax)
+    n = np.asarray(fit.layers, dtype=float)
+    if n.size:
+        err = np.asarray(fit.peak_eV_err, dtype=float)
+        ax.errorbar(
+            n,
+            fit.peak_eV,
+            yerr=np.where(np.isfinite(err), err, 0) if np.any(np.isfinite(err)) else None,
+            fmt="o",
+            color="C0",
+            capsize=3,
+            label="peak energy",
+        )
+    nn = np.linspace(1, max(float(n.max()) if n.size else 8.0, 2.0), 200)
+    ax.plot(
+        nn,
+        fit.energy_eV(nn),
+        "-",
+        color="C3",
+        label=(
+            f"E1 − 2β cos(π/(N+1)): E1 = {fit.e1_eV:.4f} ± {fit.e1_eV_err:.4f} eV, "
+            f"β = {fit.beta_meV:.1f} ± {fit.beta_meV_err:.1f} meV"
+        ),
+    )
+    ax.axhline(fit.e1_eV - 2e-3 * fit.beta_meV, color="0.6", ls=":", lw=1, label="N → ∞: E1 − 2β")
+    _integer_layer_axis(ax)
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel("First excitonic peak (eV)")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def plot_linear_fit(fit, ax=None):
+    """OD at the first peak vs N (the points ``fit.x``, ``fit.y``) with the straight line."""
+    ax = new_axes(ax)
+    n = np.asarray(fit.x, dtype=float)
+    if n.size:
+        ax.plot(n, fit.y, "o", color="C2", label="OD at first peak")
+    nn = np.linspace(0, float(n.max()) if n.size else 8.0, 50)
+    r2 = f" (r² = {fit.r2:.3f})" if np.isfinite(fit.r2) else " (two points: no r²)"
+    ax.plot(
+        nn,
+        fit.slope * nn + fit.intercept,
+        "-",
+        color="k",
+        lw=1,
+        label=f"OD = {fit.slope:.4f} N + {fit.intercept:.4f}{r2}",
+    )
+    ax.set_xlabel("Number of layers N")
+    ax.set_ylabel("Optical density (OD)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    _integer_layer_axis(ax)
+    ax.legend(fontsize=8, frameon=False)
     return ax
 
 

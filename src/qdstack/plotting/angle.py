@@ -9,7 +9,7 @@ import numpy as np
 from qdstack.plotting._base import new_axes
 from qdstack.units import HC_EV_NM
 
-__all__ = ["plot_angle_spectra", "plot_angle_shift", "plot_angle_width"]
+__all__ = ["plot_angle_spectra", "plot_angle_shift", "plot_angle_width", "plot_angle_model"]
 
 _STYLE = {
     "isotropic": dict(color="0.45", ls=":"),
@@ -158,4 +158,59 @@ def plot_angle_width(series, ax=None):
     ax.set_ylabel("FWHM (meV)")
     ax.set_title("Band width vs angle: the models change the band's shape differently", fontsize=9)
     ax.legend(fontsize=7.5, frameon=False)
+    return ax
+
+
+def plot_angle_model(model, ax=None):
+    """One fitted model: the peak shift (left axis) and FWHM (right axis) it predicts vs angle.
+
+    The curves are the model's fitted spectra measured with the same peak fit as the
+    data (``curve_*``); the markers are its predicted shifts at the measured angles.
+    The measured points belong to the series (:func:`plot_angle_shift`).
+    """
+    ax = new_axes(ax, figsize=(6.4, 4.4))
+    a = np.array(model.curve_angles_deg)
+    order = np.argsort(a)
+    style = dict(_STYLE.get(model.name, {"color": "C3", "ls": "-"}))
+    colour = style.pop("color")
+    p = model.params
+    if model.name == "anisotropic-emission":
+        detail = f"f = {p['fraction']:.2f} ± {p['fraction_err']:.2f}, Δ = {p['offset_meV']:.1f} ± {p['offset_meV_err']:.1f} meV"
+    elif model.name == "reabsorption":
+        detail = f"αd = {p['tau']:.3f} ± {p['tau_err']:.3f}"
+    else:
+        detail = "no angle dependence"
+    lines = ax.plot(
+        a[order],
+        np.array(model.curve_shift_meV)[order],
+        color=colour,
+        lw=1.8,
+        label="peak shift",
+        **style,
+    )
+    if model.angles_deg:
+        lines += ax.plot(
+            model.angles_deg,
+            model.predicted_shift_meV,
+            "o",
+            color=colour,
+            mec="k",
+            mew=0.5,
+            label="at the measured angles",
+        )
+    ax.axhline(0, color="0.85", lw=0.8)
+    ax.set_xlabel("Detection angle from the normal (°)")
+    ax.set_ylabel(f"Peak shift from {model.reference_angle_deg:g}° (meV)")
+    width = np.array(model.curve_fwhm_meV)
+    if width.size and np.any(np.isfinite(width)):
+        tw = ax.twinx()
+        lines += tw.plot(
+            a[order], width[order], color="0.4", ls="-.", lw=1.2, label="FWHM (right axis)"
+        )
+        tw.set_ylabel("FWHM (meV)")
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=8, frameon=False, loc="center left")
+    ax.set_title(
+        f"{_LABEL.get(model.name, model.name)}: {detail}\nχ²ᵣ = {model.chi2_reduced:.2f}, BIC = {model.bic:.1f}",
+        fontsize=9,
+    )
     return ax

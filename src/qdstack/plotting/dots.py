@@ -6,7 +6,12 @@ import numpy as np
 
 from qdstack.plotting._base import new_axes, new_figure
 
-__all__ = ["plot_dot_levels", "plot_dot_wavefunction", "plot_dot_wavefunctions"]
+__all__ = [
+    "plot_dot_levels",
+    "plot_dot_wavefunction",
+    "plot_dot_wavefunctions",
+    "plot_single_dot_exciton",
+]
 
 
 def plot_dot_levels(result, ax=None):
@@ -70,3 +75,76 @@ def plot_dot_wavefunctions(result, plane: str = "xz", max_states: int = 4):
     for i in range(n):
         plot_dot_wavefunction(result, i, plane, ax=axes[0, i])
     return fig
+
+
+def plot_single_dot_exciton(exc, ax=None):
+    """The first exciton of one dot as an energy budget (waterfall), in eV.
+
+    From the bulk band gap, each term of
+    ``E1 = Eg + E_e + E_h - E_b (+ E_pol)`` is a bar from the running sum (up:
+    confinement of electron and hole, the dielectric self-polarisation; down: the
+    Coulomb binding), ending at the transition energy.
+
+    Parameters
+    ----------
+    exc : SingleDotExciton
+        From :func:`qdstack.physics.single_dot.exciton`.
+    """
+    ax = new_axes(ax)
+    steps = [
+        ("electron\nconfinement", exc.electron_meV, "C3"),
+        ("hole\nconfinement", exc.hole_meV, "C1"),
+        ("Coulomb\nbinding", -exc.binding_meV, "C0"),
+    ]
+    if exc.eps_out is not None or exc.polarization_meV != 0.0:
+        eps = "" if exc.eps_out is None else f"\n(ε_out = {exc.eps_out:g})"
+        steps.append((f"dielectric\nconfinement{eps}", exc.polarization_meV, "C4"))
+    names = ["band gap"]
+    level = exc.band_gap_eV
+    ax.hlines(level, -0.3, 0.3, color="k", lw=2)
+    ax.annotate(
+        f"{level:.3f} eV",
+        (0, level),
+        textcoords="offset points",
+        xytext=(0, -12),
+        ha="center",
+        fontsize=8,
+    )
+    for i, (name, d_meV, col) in enumerate(steps, start=1):
+        d = d_meV * 1e-3
+        ax.bar(i, d, bottom=level, width=0.6, color=col, alpha=0.75)
+        ax.annotate(
+            f"{d_meV:+.1f} meV",
+            (i, level + d),
+            textcoords="offset points",
+            xytext=(0, 4 if d >= 0 else -12),
+            ha="center",
+            fontsize=8,
+        )
+        ax.plot([i - 0.7, i - 0.3], [level, level], color="0.5", lw=0.8, ls=":")
+        level += d
+        names.append(name)
+    n = len(names)
+    ax.plot([n - 0.7, n - 0.3], [level, level], color="0.5", lw=0.8, ls=":")
+    ax.hlines(exc.energy_eV, n - 0.3, n + 0.3, color="k", lw=2)
+    ax.annotate(
+        f"{exc.energy_eV:.4f} eV",
+        (n, exc.energy_eV),
+        textcoords="offset points",
+        xytext=(0, 5),
+        ha="center",
+        fontsize=8,
+    )
+    names.append("first\nexciton E1")
+    ax.set_xticks(range(n + 1), names, fontsize=8)
+    ax.set_ylabel("Energy (eV)")
+    lo = min(exc.band_gap_eV, exc.energy_eV)
+    top = max(exc.band_gap_eV + 1e-3 * (exc.electron_meV + exc.hole_meV), exc.energy_eV)
+    pad = 0.12 * (top - lo) + 1e-3
+    ax.set_ylim(lo - pad, top + pad)
+    ax.set_title(
+        f"{exc.material} ({exc.parameter_set}), edge {exc.edge_nm:g} nm: {exc.confinement} "
+        f"confinement, {exc.coulomb} Coulomb",
+        fontsize=9,
+    )
+    return ax

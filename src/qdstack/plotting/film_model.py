@@ -9,6 +9,7 @@ import numpy as np
 from qdstack.plotting._base import new_axes
 
 __all__ = [
+    "plot_film",
     "plot_model_shift_vs_layers",
     "plot_simulated_spectra",
     "plot_radiative_lifetime",
@@ -132,6 +133,79 @@ def plot_simulated_spectra(series, ax=None, normalise: bool = True):
         fontsize=9,
     )
     ax.legend(fontsize=7.5, frameon=False, ncol=2)
+    return ax
+
+
+def plot_film(film, ax=None):
+    """One simulated film: its absorbance with the first peak and, with emission, its PL.
+
+    The absorbance (display OD) is drawn with the fitted first peak (▼) and the peak
+    top (|); the PL at the measurement temperature, scaled to the absorbance's
+    maximum, with its peak (▲) and the Stokes shift.
+    """
+    ax = new_axes(ax)
+    e, od = np.asarray(film.energy_eV), np.asarray(film.absorbance)
+    ax.plot(e, od, color="C0", lw=1.4, label="absorbance")
+    yp = float(np.interp(film.peak_eV, e, od))
+    ax.plot(
+        [film.peak_eV],
+        [yp],
+        "v",
+        color="C0",
+        mec="k",
+        mew=0.5,
+        ms=8,
+        label=f"first peak {film.peak_eV:.4f} eV ± {film.peak_eV_err * 1e3:.2f} meV",
+    )
+    if np.isfinite(film.peak_top_eV):
+        yt = float(np.interp(film.peak_top_eV, e, od))
+        ax.plot(
+            [film.peak_top_eV],
+            [yt],
+            "|",
+            color="k",
+            ms=14,
+            mew=1.5,
+            label=f"peak top {film.peak_top_eV:.4f} eV",
+        )
+    shown = od
+    em = film.emission
+    if em is not None and em.pl_per_eV is not None and len(em.temperatures_K):
+        k = em.measurement_index
+        pl = np.asarray(em.pl_per_eV)[k]
+        scale = od.max() / pl.max() if pl.max() > 0 else 1.0
+        ax.plot(
+            em.energy_eV,
+            pl * scale,
+            color="C3",
+            lw=1.2,
+            ls="--",
+            label=f"PL at {em.temperatures_K[k]:g} K (scaled)",
+        )
+        if np.isfinite(em.pl_peak_eV):
+            ax.plot(
+                [em.pl_peak_eV],
+                [float(np.interp(em.pl_peak_eV, em.energy_eV, pl * scale))],
+                "^",
+                color="C3",
+                mec="k",
+                mew=0.5,
+                ms=8,
+                label=f"PL peak {em.pl_peak_eV:.4f} eV, Stokes shift {em.stokes_shift_meV:.1f} meV",
+            )
+        shown = np.maximum(od, pl * scale)
+    keep = np.nonzero(shown > 2e-3 * shown.max())[0]
+    if keep.size:
+        ax.set_xlim(e[keep[0]], e[keep[-1]])
+    ax.set_xlabel("Photon energy (eV)")
+    ax.set_ylabel("Absorbance (OD, display scale)")
+    spec = film.spec
+    ax.set_title(
+        f"{spec.linker or f'gap {spec.gap_nm:g} nm'}, N = {film.layers}, edge {spec.edge_nm:g} ± "
+        f"{spec.edge_sd_nm:g} nm ({film.parameters}): simulated band-edge band",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7.5, frameon=False)
     return ax
 
 

@@ -9,7 +9,13 @@ import numpy as np
 
 from qdstack.plotting._base import new_axes
 
-__all__ = ["plot_lattice_fft", "plot_lattice_profile", "plot_tem_histogram", "plot_tem_overlay"]
+__all__ = [
+    "plot_lattice_fft",
+    "plot_lattice_profile",
+    "plot_size_fit",
+    "plot_tem_histogram",
+    "plot_tem_overlay",
+]
 
 
 def _stretch(img):
@@ -114,6 +120,33 @@ def plot_tem_histogram(result, ax=None, title: str | None = None):
     ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     name = Path(result.source).name if result.source else "image"
     ax.set_title(title or f"{name}: {result.shape} sizes", fontsize=10)
+    return ax
+
+
+def plot_size_fit(fit, ax=None):
+    """The histogram one :class:`SizeFit` was fitted to, with its law (counts per bin)."""
+    ax = new_axes(ax, figsize=(6.4, 4.4))
+    counts, edges = np.asarray(fit.counts, float), np.asarray(fit.edges, float)
+    ax.stairs(counts, edges, fill=True, color="0.75", label=f"{int(counts.sum())} particles")
+    ax.stairs(counts, edges, color="0.3", lw=0.8)
+    x = np.linspace(edges[0] - 0.5 * np.ptp(edges), edges[-1] + 0.5 * np.ptp(edges), 400)
+    x = x[x > 0]
+    if fit.law == "normal":
+        lab = f"normal: mean {fit.centre:.2f} ± {fit.centre_err:.2f} nm, sd {fit.width:.2f} ± {fit.width_err:.2f} nm"
+    else:
+        lab = (
+            f"log-normal: median {fit.centre:.2f} ± {fit.centre_err:.2f} nm, s = {fit.width:.3f} ± "
+            f"{fit.width_err:.3f}\n(mean {fit.mean:.2f}, sd {fit.sd:.2f} nm)"
+        )
+    lab += f", χ²ᵣ = {fit.redchi:.2f}" + ("" if fit.converged else " (not converged)")
+    ax.plot(
+        x, fit.counts_per_bin(x), color="C0" if fit.law == "normal" else "C3", lw=1.5, label=lab
+    )
+    ax.set_xlabel("size (nm)")
+    ax.set_ylabel("particles per bin")
+    ax.set_xlim(max(0.0, edges[0] - 0.3 * np.ptp(edges)), edges[-1] + 0.3 * np.ptp(edges))
+    ax.set_ylim(0, 1.4 * max(counts.max(), 1))
+    ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     return ax
 
 

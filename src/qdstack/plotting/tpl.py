@@ -14,11 +14,14 @@ def _fine_T(T):
 
 
 def plot_peak_energy(analysis, ax=None):
-    """Peak energy vs temperature with the eqn (2) fit and its parameters."""
+    """Peak energy vs temperature with the eqn (2) fit and its parameters.
+
+    ``analysis``: a :class:`TPLAnalysis` or one :class:`EnergyFit` (its own points).
+    """
     ax = new_axes(ax)
-    T = analysis.temperature_K
-    E = analysis.peak_eV
-    err = analysis.peak_eV_err
+    T = np.asarray(analysis.temperature_K, dtype=float)
+    E = np.asarray(analysis.peak_eV, dtype=float)
+    err = np.asarray(analysis.peak_eV_err, dtype=float)
     yerr = np.where(np.isfinite(err), err, 0.0) * 1e3 if np.any(np.isfinite(err)) else None
     ax.errorbar(
         T,
@@ -30,7 +33,7 @@ def plot_peak_energy(analysis, ax=None):
         capsize=3,
         label="PL peak",
     )
-    f = analysis.energy_fit
+    f = getattr(analysis, "energy_fit", analysis)
     Tf = _fine_T(T)
 
     def pm(v, e, fmt):
@@ -53,11 +56,14 @@ def plot_peak_energy(analysis, ax=None):
 
 
 def plot_linewidth(analysis, ax=None):
-    """FWHM vs temperature with the free eqn (3) fit and the fixed-E_LO family (Table S1)."""
+    """FWHM vs temperature with the free eqn (3) fit and the fixed-E_LO family (Table S1).
+
+    ``analysis``: a :class:`TPLAnalysis` (all its width fits) or one :class:`WidthFit`.
+    """
     ax = new_axes(ax)
-    T = analysis.temperature_K
-    G = analysis.fwhm_meV
-    err = analysis.fwhm_meV_err
+    T = np.asarray(analysis.temperature_K, dtype=float)
+    G = np.asarray(analysis.fwhm_meV, dtype=float)
+    err = np.asarray(analysis.fwhm_meV_err, dtype=float)
     ax.errorbar(
         T,
         G,
@@ -70,7 +76,7 @@ def plot_linewidth(analysis, ax=None):
     )
     Tf = _fine_T(T)
     styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
-    for i, w in enumerate(analysis.width_fits):
+    for i, w in enumerate(getattr(analysis, "width_fits", (analysis,))):
         if w.E_LO_fixed:
             head = f"E_LO = {w.E_LO_meV:g} meV fixed"
         else:

@@ -8,7 +8,13 @@ import numpy as np
 
 from qdstack.plotting._base import new_axes, new_figure
 
-__all__ = ["plot_xrd_fit", "plot_xrd_derivatives", "plot_xrd_directions"]
+__all__ = [
+    "plot_xrd_fit",
+    "plot_xrd_derivatives",
+    "plot_xrd_directions",
+    "plot_xrd_peak",
+    "plot_periods",
+]
 
 
 def _d_axis(ax):
@@ -80,6 +86,121 @@ def plot_xrd_fit(fit, ax=None, title: str | None = None):
     ax.legend(fontsize=7.5, frameon=False, loc="best")
     ax.set_xlim(q[0], q[-1])
     _d_axis(ax)
+    return ax
+
+
+def plot_xrd_peak(peak, ax=None, title: str | None = None):
+    """One peak: the profile within three FWHM of its centre, the background + this
+    Gaussian, the total fit, and the centre with its uncertainty.
+
+    Parameters
+    ----------
+    peak : XRDPeak
+        From :func:`~qdstack.analysis.xrd.fit_xrd_peaks` (which keeps the window);
+        without the window only the Gaussian of the fitted parameters is drawn.
+    """
+    ax = new_axes(ax, figsize=(6.4, 4.4))
+    c, fwhm = peak.q_per_nm, peak.fwhm_per_nm
+    if peak.window_q is not None and len(peak.window_q):
+        q = np.asarray(peak.window_q)
+        bg = np.asarray(peak.window_background)
+        ax.plot(q, peak.window_y, ".", color="0.45", ms=4, label="data")
+        ax.plot(q, bg, "--", color="C2", lw=1.2, label="background")
+        ax.fill_between(q, bg, bg + np.asarray(peak.window_peak), color="C0", alpha=0.3, lw=0)
+        ax.plot([], [], color="C0", lw=6, alpha=0.4, label="this peak (Gaussian)")
+        ax.plot(q, peak.window_fit, "-", color="C3", lw=1.5, label="total fit")
+        ax.set_xlim(q[0], q[-1])
+        unit = peak.intensity_unit
+    else:
+        q = np.linspace(c - 3 * fwhm, c + 3 * fwhm, 300)
+        sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
+        ax.plot(
+            q,
+            peak.height * np.exp(-0.5 * ((q - c) / sigma) ** 2),
+            color="C0",
+            label="fitted Gaussian",
+        )
+        ax.set_xlim(q[0], q[-1])
+        unit = peak.intensity_unit + ", above background"
+    ax.axvline(c, color="k", lw=0.8, ls=":")
+    if np.isfinite(peak.q_per_nm_err):
+        ax.axvspan(c - peak.q_per_nm_err, c + peak.q_per_nm_err, color="k", alpha=0.12, lw=0)
+    ax.plot(
+        [],
+        [],
+        color="k",
+        lw=0.8,
+        ls=":",
+        label=(
+            f"q = {_fmt_err(c, peak.q_per_nm_err, 4)} nm⁻¹, d = {_fmt_err(peak.d_nm, peak.d_nm_err, 2)} nm\n"
+            f"FWHM {_fmt_err(fwhm, peak.fwhm_per_nm_err, 3)} nm⁻¹"
+        ),
+    )
+    ax.set_xlabel("q (nm⁻¹)")
+    ax.set_ylabel(f"Intensity ({unit})")
+    ax.set_title(title or "Scattering peak", fontsize=10)
+    ax.legend(fontsize=7.5, frameon=False, loc="best")
+    _d_axis(ax)
+    return ax
+
+
+def plot_periods(comparison, ax=None):
+    """Periods of a :class:`PeriodComparison` or :class:`DirectionComparison`, with errors.
+
+    A period comparison: the measured period beside the expected stacking period
+    edge + linker gap.  A direction comparison: the in-plane and out-of-plane periods
+    (and the expected stacking period when it was compared).  Points with standard
+    errors on a common period axis (zoomed to the values: the differences matter).
+    """
+    ax = new_axes(ax, figsize=(6.4, 3.4))
+    rows = []  # (label, value, error, colour, marker)
+    if hasattr(comparison, "in_plane_nm"):
+        c = comparison
+        rows.append(("in-plane", c.in_plane_nm, c.in_plane_nm_err, "C0", "o"))
+        rows.append(("out-of-plane", c.out_of_plane_nm, c.out_of_plane_nm_err, "C1", "o"))
+        expected = c.out_of_plane_vs_expected
+        title = (
+            f"out/in = {_fmt_err(c.ratio, c.ratio_err, 3)}, "
+            f"in − out = {_fmt_err(c.difference_nm, c.difference_nm_err, 3)} nm"
+        )
+    else:
+        c = comparison
+        rows.append((f"measured (peak {c.peak})", c.measured_nm, c.measured_nm_err, "C0", "o"))
+        expected = c
+        z = "n/a" if c.z_score is None else f"{c.z_score:+.1f}"
+        title = f"measured − expected = {c.difference_nm:+.3f} nm (z = {z})"
+    if expected is not None:
+        rows.append(
+            (
+                f"L + D = {expected.edge_nm:g} + {expected.gap_nm:.3f}\n({expected.gap_source})",
+                expected.expected_nm,
+                expected.expected_nm_err,
+                "k",
+                "s",
+            )
+        )
+    y = np.arange(len(rows))[::-1]
+    lo, hi = np.inf, -np.inf
+    for yi, (_, v, e, col, mk) in zip(y, rows):
+        e = e if np.isfinite(e) and e > 0 else 0.0
+        ax.errorbar(v, yi, xerr=e or None, fmt=mk, color=col, ms=7, capsize=5)
+        ax.annotate(
+            f"{_fmt_err(v, e or float('nan'), 3)} nm",
+            (v, yi),
+            textcoords="offset points",
+            xytext=(0, 9),
+            ha="center",
+            fontsize=8,
+        )
+        lo, hi = min(lo, v - e), max(hi, v + e)
+    pad = max(0.25 * (hi - lo), 0.02 * hi)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="x", color="0.9")
+    ax.set_xlabel("Period d (nm)")
+    ax.set_title(title, fontsize=10)
     return ax
 
 

@@ -565,6 +565,8 @@ def first_excitonic_peak(
     )
     if not result.success:
         msgs.append(f"{src}: peak fit did not converge ({result.message})")
+    half = 0.5 * (window[1] - window[0])  # the spectrum kept for the figure
+    shown = (e >= window[0] - half) & (e <= window[1] + half)
     return ExcitonicPeak(
         peak_eV=center,
         peak_eV_err=center_err,
@@ -580,4 +582,6 @@ def first_excitonic_peak(
         noise_od=sigma_noise,
         fit=result,
         warnings=tuple(msgs),
+        spectrum_eV=e[shown],
+        spectrum_od=a[shown],
     )

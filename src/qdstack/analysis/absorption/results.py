@@ -44,6 +44,9 @@ class ExcitonicPeak(Result):
     fit : lmfit.model.ModelResult
         The refinement fit (``fit.fit_report()`` for the details).
     warnings : tuple of str
+    spectrum_eV, spectrum_od : ndarray
+        The measured spectrum around the peak (the fit window widened by half its
+        width on each side), kept for :meth:`plot`.
     """
 
     peak_eV: float
@@ -60,6 +63,13 @@ class ExcitonicPeak(Result):
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
     peak_top_eV_err: float = float("nan")
+    spectrum_eV: np.ndarray | None = field(default=None, repr=False, compare=False)
+    spectrum_od: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_excitonic_peak
+
+        return plot_excitonic_peak(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {
@@ -80,7 +90,11 @@ class ExcitonicPeak(Result):
 
 @dataclass(frozen=True)
 class LinearFit(Result):
-    """y = slope * x + intercept, with standard errors and r^2."""
+    """y = slope * x + intercept, with standard errors and r^2.
+
+    ``x`` and ``y`` keep the fitted points (the layer counts and the ODs at the first
+    peak, for :func:`~qdstack.analysis.absorption.fit_od_vs_layers`).
+    """
 
     slope: float
     slope_err: float
@@ -88,6 +102,13 @@ class LinearFit(Result):
     intercept_err: float
     r2: float
     fit: object = field(repr=False, compare=False, default=None)
+    x: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    y: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_linear_fit
+
+        return plot_linear_fit(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {
@@ -101,7 +122,10 @@ class LinearFit(Result):
 
 @dataclass(frozen=True)
 class ChainFit(Result):
-    """Fit of E(N) = E1 - 2 beta cos(pi/(N+1)) to peak energies."""
+    """Fit of E(N) = E1 - 2 beta cos(pi/(N+1)) to peak energies.
+
+    ``layers``, ``peak_eV`` and ``peak_eV_err`` keep the fitted points.
+    """
 
     e1_eV: float
     e1_eV_err: float
@@ -109,6 +133,14 @@ class ChainFit(Result):
     beta_meV_err: float
     r2: float
     fit: object = field(repr=False, compare=False, default=None)
+    layers: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    peak_eV: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    peak_eV_err: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_chain_fit
+
+        return plot_chain_fit(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {
@@ -133,6 +165,12 @@ class FilmPeak(Result):
     layers: int
     peak: ExcitonicPeak
     label: str | None = None
+
+    def _plot(self, ax):
+        from qdstack.plotting.absorption import plot_excitonic_peak
+
+        name = Path(self.file).name + (f" [{self.label}]" if self.label else "")
+        return plot_excitonic_peak(self.peak, ax=ax, title=f"{name}: N = {self.layers}")
 
     def to_dict(self) -> dict:
         d = {"file": self.file, "layers": self.layers}

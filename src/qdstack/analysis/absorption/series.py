@@ -166,6 +166,14 @@ def fit_chain(layers, peak_eV, peak_eV_err=None) -> ChainFit:
         beta_meV_err=param_error(result, "beta_meV"),
         r2=r2,
         fit=result,
+        layers=tuple(float(v) for v in n),
+        peak_eV=tuple(float(v) for v in y),
+        peak_eV_err=tuple(
+            float(v)
+            for v in np.broadcast_to(
+                np.nan if peak_eV_err is None else np.asarray(peak_eV_err, dtype=float), n.shape
+            )
+        ),
     )
 
 
@@ -187,6 +195,8 @@ def fit_od_vs_layers(layers, od) -> LinearFit:
         intercept_err=param_error(result, "intercept") if n.size > 2 else float("nan"),
         r2=r_squared(y, result.best_fit) if n.size > 2 else float("nan"),
         fit=result,
+        x=tuple(float(v) for v in n),
+        y=tuple(float(v) for v in y),
     )
 
 

@@ -258,4 +258,6 @@ def _fit_model(name, ctx, n_film, urbach_meV, angles, ref_angle, curve_angles):
         curve_fwhm_meV=tuple(float(v) for v in widths),
         success=success,
         fit=fit,
+        angles_deg=tuple(float(a) for a in measured),
+        reference_angle_deg=float(ref_angle),
     ), best

@@ -34,6 +34,10 @@ class AngleModel(Result):
     curve_angles_deg, curve_shift_meV, curve_fwhm_meV : tuple of float
         The model's peak shift and FWHM on a fine angle grid (measured angles included), for figures.
     success : bool
+    angles_deg : tuple of float
+        The measured angles (where ``predicted_shift_meV`` applies).
+    reference_angle_deg : float
+        The angle shifts are measured from.
     """
 
     name: str
@@ -50,6 +54,13 @@ class AngleModel(Result):
     curve_fwhm_meV: tuple[float, ...] = field(default=(), repr=False)
     success: bool = True
     fit: object = field(repr=False, compare=False, default=None)
+    angles_deg: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    reference_angle_deg: float = field(default=0.0, repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.angle import plot_angle_model
+
+        return plot_angle_model(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {

@@ -20,7 +20,8 @@ class SizeFit(Result):
     For ``law="normal"``: ``centre`` = mean, ``width`` = sd.  For
     ``law="lognormal"``: ``centre`` = median ``exp(mu)`` and ``width`` = the
     log-sd ``s``; ``mean`` and ``sd`` are ``exp(mu + s^2/2)`` and
-    ``mean sqrt(exp(s^2) - 1)``.  Values in nm except ``s``.
+    ``mean sqrt(exp(s^2) - 1)``.  Values in nm except ``s``.  ``counts`` and
+    ``edges`` keep the fitted histogram (counts per bin, bin edges in nm).
     """
 
     law: str
@@ -38,6 +39,23 @@ class SizeFit(Result):
     aic: float
     converged: bool
     fit: object = field(default=None, repr=False, compare=False)
+    counts: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    edges: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def counts_per_bin(self, x_nm):
+        """The fitted law as counts per bin at sizes ``x_nm`` (the model the fit used)."""
+        x = np.asarray(x_nm, dtype=float)
+        w = float(self.edges[1] - self.edges[0])
+        norm = self.amplitude * w / (self.width * math.sqrt(2 * math.pi))
+        if self.law == "normal":
+            return norm * np.exp(-0.5 * ((x - self.centre) / self.width) ** 2)
+        xx = np.maximum(x, 1e-12)
+        return norm * np.exp(-0.5 * (np.log(xx / self.centre) / self.width) ** 2) / xx
+
+    def _plot(self, ax):
+        from qdstack.plotting.tem import plot_size_fit
+
+        return plot_size_fit(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {
@@ -195,6 +213,8 @@ def fit_size_histogram(sizes_nm, bins: int | None = None) -> tuple[SizeFit, ...]
                 aic=float(res.aic),
                 converged=converged,
                 fit=res,
+                counts=tuple(float(c) for c in counts),
+                edges=tuple(float(e) for e in edges),
             )
         )
     return tuple(out)

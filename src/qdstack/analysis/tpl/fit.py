@@ -73,6 +73,11 @@ def _check(T, y, err, name: str, unit: str):
     return T, y, e
 
 
+def _errs(e, n: int) -> tuple[float, ...]:
+    """The errors as a tuple (NaN for every point when none were given)."""
+    return tuple(float(v) for v in (np.full(n, np.nan) if e is None else e))
+
+
 def _fixed_dict(fixed: Mapping[str, float] | None, allowed: Sequence[str]) -> dict[str, float]:
     out = {}
     for k, v in (fixed or {}).items():
@@ -212,6 +217,9 @@ def fit_energy(
         correlations=_correlations(result),
         fit=result,
         warnings=tuple(msgs),
+        temperature_K=tuple(float(v) for v in T),
+        peak_eV=tuple(float(v) for v in y),
+        peak_eV_err=_errs(e, T.size),
     )
 
 
@@ -322,6 +330,9 @@ def fit_width(
         fixed=tuple(sorted(fx)),
         fit=result,
         warnings=tuple(msgs),
+        temperature_K=tuple(float(v) for v in T),
+        fwhm_meV=tuple(float(v) for v in y),
+        fwhm_meV_err=_errs(e, T.size),
     )
 
 

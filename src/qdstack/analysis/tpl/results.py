@@ -32,6 +32,8 @@ class EnergyFit(Result):
         ``"a/b" -> corr`` for every pair of varied parameters.
     fit : lmfit.model.ModelResult
     warnings : tuple of str
+    temperature_K, peak_eV, peak_eV_err : tuple of float
+        The fitted points (errors NaN when the fit was unweighted).
     """
 
     E0_eV: float
@@ -49,6 +51,14 @@ class EnergyFit(Result):
     correlations: dict = field(default_factory=dict)
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
+    temperature_K: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    peak_eV: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    peak_eV_err: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.tpl import plot_peak_energy
+
+        return plot_peak_energy(self, ax=ax)
 
     def energy_eV(self, T_K):
         """The fitted E(T) [eV]."""
@@ -91,6 +101,8 @@ class WidthFit(Result):
         All parameters held fixed (E_LO among them for fixed rows).
     fit : lmfit.model.ModelResult
     warnings : tuple of str
+    temperature_K, fwhm_meV, fwhm_meV_err : tuple of float
+        The fitted points (errors NaN when the fit was unweighted).
     """
 
     E_LO_meV: float
@@ -107,6 +119,14 @@ class WidthFit(Result):
     fixed: tuple[str, ...] = ()
     fit: object = field(repr=False, compare=False, default=None)
     warnings: tuple[str, ...] = ()
+    temperature_K: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    fwhm_meV: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    fwhm_meV_err: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.tpl import plot_linewidth
+
+        return plot_linewidth(self, ax=ax)
 
     def width_meV(self, T_K):
         """The fitted Gamma(T) [meV]."""

@@ -61,6 +61,11 @@ class PeriodComparison(Result):
             "z_score": self.z_score,
         }
 
+    def _plot(self, ax):
+        from qdstack.plotting.xrd import plot_periods
+
+        return plot_periods(self, ax=ax)
+
     def summary_blocks(self, prefix: str = ""):
         z = "n/a" if self.z_score is None else f"{self.z_score:+.1f}"
         expected = (
@@ -168,6 +173,11 @@ class DirectionComparison(Result):
             if self.out_of_plane_vs_expected is None
             else self.out_of_plane_vs_expected.to_dict(),
         }
+
+    def _plot(self, ax):
+        from qdstack.plotting.xrd import plot_periods
+
+        return plot_periods(self, ax=ax)
 
     def summary_blocks(self):
         blocks = [

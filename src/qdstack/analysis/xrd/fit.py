@@ -459,8 +459,9 @@ def fit_xrd_peaks(
         found.append((c, ce, s, se, a, ae, peak_curves[k - 1]))
     found.sort(key=lambda t: t[0])
     out_peaks = []
-    for k, (c, ce, s, se, a, ae, _) in enumerate(found, start=1):
+    for k, (c, ce, s, se, a, ae, comp) in enumerate(found, start=1):
         d = float(q_to_d_nm(c))
+        near = np.abs(q - c) <= 3 * _FWHM_PER_SIGMA * s  # the window kept for the peak's figure
         out_peaks.append(
             XRDPeak(
                 q_per_nm=c,
@@ -472,6 +473,11 @@ def fit_xrd_peaks(
                 area=a,
                 area_err=ae,
                 height=a / (s * _SQRT_2PI),
+                window_q=q[near],
+                window_y=y[near],
+                window_background=np.asarray(bg_curve)[near],
+                window_fit=np.asarray(best)[near],
+                window_peak=np.asarray(comp)[near],
             )
         )
         fwhm = _FWHM_PER_SIGMA * s
@@ -560,4 +566,6 @@ def fit_profile(profile, **kwargs) -> XRDFit:
     """:func:`fit_xrd_peaks` on a :class:`~qdstack.io.profile.Profile` (its errors and name)."""
     kwargs.setdefault("source", profile.source)
     fit = fit_xrd_peaks(profile.q_per_nm, profile.intensity, profile.intensity_err, **kwargs)
-    return replace(fit, intensity_unit=profile.intensity_unit)
+    unit = profile.intensity_unit
+    peaks = tuple(replace(p, intensity_unit=unit) for p in fit.peaks)
+    return replace(fit, intensity_unit=unit, peaks=peaks)

@@ -27,6 +27,10 @@ class XRDPeak(Result):
         Integrated intensity (intensity unit x nm^-1).
     height : float
         Peak value above the background.
+    window_q, window_y, window_background, window_fit, window_peak : ndarray or None
+        The profile within three FWHM of the centre: q, measured intensity, the
+        fitted background, the total fit and this peak's Gaussian (for :meth:`plot`).
+    intensity_unit : str
     """
 
     q_per_nm: float
@@ -38,6 +42,17 @@ class XRDPeak(Result):
     area: float
     area_err: float
     height: float
+    window_q: np.ndarray | None = field(default=None, repr=False, compare=False)
+    window_y: np.ndarray | None = field(default=None, repr=False, compare=False)
+    window_background: np.ndarray | None = field(default=None, repr=False, compare=False)
+    window_fit: np.ndarray | None = field(default=None, repr=False, compare=False)
+    window_peak: np.ndarray | None = field(default=None, repr=False, compare=False)
+    intensity_unit: str = field(default="arb.", repr=False, compare=False)
+
+    def _plot(self, ax):
+        from qdstack.plotting.xrd import plot_xrd_peak
+
+        return plot_xrd_peak(self, ax=ax)
 
     def to_dict(self) -> dict:
         return {

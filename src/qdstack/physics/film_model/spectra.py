@@ -111,6 +111,8 @@ class FilmEmission:
     pl_per_eV : ndarray, shape (n_T, n_E)
         PL spectra (relative photon rate per unit energy).
     n_realisations : int
+    measurement_index : int
+        Row of ``pl_per_eV`` at the measurement temperature (where ``pl_peak_eV`` was read).
     """
 
     temperatures_K: tuple[float, ...]
@@ -126,6 +128,7 @@ class FilmEmission:
     energy_eV: np.ndarray = field(repr=False)
     pl_per_eV: np.ndarray = field(repr=False)
     n_realisations: int = 0
+    measurement_index: int = field(default=-1, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -215,6 +218,11 @@ class FilmResult(Result):
     @property
     def layers(self) -> int:
         return self.spec.layers
+
+    def _plot(self, ax):
+        from qdstack.plotting.film_model import plot_film
+
+        return plot_film(self, ax=ax)
 
     def spectrum(self):
         """The simulated absorbance as a :class:`qdstack.io.spectrum.Spectrum` (what readers return)."""
@@ -524,4 +532,5 @@ def _emission(stack, params: FilmParameters, energy, temperatures_K, abs_peak_eV
         energy_eV=energy,
         pl_per_eV=th.pl_per_eV,
         n_realisations=stack.n_realisations,
+        measurement_index=k,
     ), th
