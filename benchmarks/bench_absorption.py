@@ -3,7 +3,7 @@
 Times, in the same run, in interleaved rounds (the order rotates each round), in wall and CPU
 time of this process:
 
-* ours: read 100 files and run ``analyse_absorption_series`` (second-derivative location at
+* ours: read 100 files and run ``analyse_absorption_series(workers=1)`` (second-derivative location at
   several scales with the cached Savitzky-Golay operator, a stepping-stone lmfit fit and the
   warm-started re-centred lmfit Model fit, series fits);
 * the previous path: the same two modules (``analysis/peaks.py`` and ``analysis/absorption.py``)
@@ -19,7 +19,16 @@ target: < 1.5 s wall on 2 cores); the median of ``--cli-runs`` runs of each.  It
 the ratios, the RMS error of the shifts against the known truth, and how far ours and the
 previous path are apart (in units of each peak's standard error).
 
-Run: python benchmarks/bench_absorption.py [--files 100] [--rounds 3] [--cli-runs 5] [--previous REV]
+Last, the command line before and after, interleaved (``--cli-before REV``, default ``main``:
+that revision's ``src`` from ``git archive``, run on the same files): this tree with its
+default (worker processes: ``--workers`` auto), this tree with ``--workers 1`` and the
+revision, ``--cli-runs`` fresh processes each, the order rotating; wall time, the CPU of
+the command's own process (what a quiet machine's wall time cannot go below) and of its
+process with its workers, and the load average before each round.  ``--cli-only`` runs only
+this part.
+
+Run: python benchmarks/bench_absorption.py [--files 100] [--rounds 3] [--cli-runs 5]
+     [--previous REV] [--cli-before REV] [--cli-only]
 """
 
 from __future__ import annotations
@@ -70,7 +79,13 @@ def make_series(folder: Path, n_files: int, seed: int = 0):
     return files, layers, np.array(truth)
 
 
-def ours(files, layers, analyse=analyse_absorption_series):
+def _ours_one_process(spectra, layers):
+    # one process: the in-process rounds compare CPU time of this process (the worker
+    # processes of the default are timed on the command line, below)
+    return analyse_absorption_series(spectra, layers, workers=1)
+
+
+def ours(files, layers, analyse=_ours_one_process):
     spectra = [read_spectrum(f) for f in files]
     series = analyse(spectra, layers)
     return (
@@ -161,13 +176,108 @@ def cli(args, command=None):
     return out, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+#: runs the command line in this process and prints its own CPU seconds and its children's
+#: (the forked workers, waited for) on stderr
+_CLI_WRAPPER = (
+    "import resource, sys\n"
+    "from qdstack.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    "s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "sys.stderr.write(f'\\nCPU {s.ru_utime + s.ru_stime} {c.ru_utime + c.ru_stime}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli_side(src: Path, args):
+    """(wall, own CPU, CPU with workers) of one fresh ``qdstack absorption`` from ``src``."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    t0 = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-c", _CLI_WRAPPER, "absorption", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    wall = time.perf_counter() - t0
+    own, children = map(float, run.stderr.rsplit("CPU ", 1)[1].split())
+    return run.stdout, wall, own, own + children
+
+
+def cli_before_after(files, rev: str, runs: int):
+    """The command line of this tree (auto workers, one worker) against revision ``rev``."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            archive = subprocess.run(
+                ["git", "archive", rev, "src"], cwd=root, capture_output=True, check=True
+            ).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            print(f"(revision {rev} unavailable: {exc})")
+            return
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        args = [*map(str, files), "--json"]
+        sides = {
+            "now (auto workers)": (root / "src", args),
+            "now, --workers 1": (root / "src", [*args, "--workers", "1"]),
+            f"before ({rev})": (Path(tmp) / "src", args),
+        }
+        names = list(sides)
+        got = {k: [] for k in names}
+        outs = {}
+        loads = []
+        for rnd in range(runs):
+            loads.append(os.getloadavg()[0])
+            for k in names[rnd % 3 :] + names[: rnd % 3]:
+                out, *times = cli_side(*sides[k])
+                got[k].append(times)
+                outs[k] = json.loads(out)
+    print(
+        f"\ncommand line before/after: {len(files)} files, {runs} fresh processes each, interleaved; "
+        f"load average before each round: {', '.join(f'{x:.1f}' for x in loads)}"
+    )
+    med = {}
+    for k in names:
+        w, own, total = (statistics.median(t[i] for t in got[k]) for i in range(3))
+        med[k] = (w, own, total)
+        print(
+            f"  {k:24s} wall {w:5.2f} s (fastest {min(t[0] for t in got[k]):.2f})   "
+            f"CPU own {own:5.2f} s, with workers {total:5.2f} s"
+        )
+    before = med[names[2]]
+    for k in names[:2]:
+        print(
+            f"  ratio before / {k}: {before[0] / med[k][0]:.2f}x wall, "
+            f"{before[1] / med[k][1]:.2f}x own CPU, {before[2] / med[k][2]:.2f}x CPU with workers"
+        )
+    same = all(outs[k] == outs[names[2]] for k in names[:2])
+    print(f"  outputs (--json) identical to {rev}'s: {same}")
+    w = med[names[0]][0]
+    print(
+        f"  target (issue 17): CLI < 1.5 s wall on 2 cores: {'met' if w < 1.5 else 'NOT met'} "
+        f"({w:.2f} s wall median, own CPU {med[names[0]][1]:.2f} s)"
+    )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--previous", default=PREVIOUS_REV, help="git revision of the previous path")
     ap.add_argument("--cli-runs", type=int, default=5, help="fresh CLI processes per variant")
+    ap.add_argument("--cli-before", default="main", help="git revision of the CLI before")
+    ap.add_argument("--cli-only", action="store_true", help="only the CLI before/after part")
     args = ap.parse_args()
+    if args.cli_only:
+        print(
+            f"qdstack bench_absorption: {platform.machine()}, {os.cpu_count()} CPUs visible "
+            f"({len(os.sched_getaffinity(0))} usable); python {platform.python_version()}, "
+            f"numpy {np.__version__}"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            files, _, _ = make_series(Path(tmp), args.files)
+            cli_before_after(files, args.cli_before, args.cli_runs)
+        return
     previous = load_previous(args.previous)
     print(
         f"qdstack bench_absorption: {platform.machine()}, {os.cpu_count()} CPUs visible, load average "
@@ -254,6 +364,9 @@ def main():
         f"  target (issue 17): CLI < 1.5 s wall on 2 cores: {'met' if w_j < 1.5 else 'NOT met'} "
         f"({w_j:.2f} s wall, {c_j:.2f} s CPU)"
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        files, _, _ = make_series(Path(tmp), args.files)
+        cli_before_after(files, args.cli_before, args.cli_runs)
 
 
 if __name__ == "__main__":

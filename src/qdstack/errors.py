@@ -42,6 +42,11 @@ class QdstackError(Exception):
             return f"{self.source}: {self.message}"
         return self.message
 
+    def __reduce__(self):
+        # pickled with its message and source apart (sent back from a worker process), not
+        # as the joined text, which would come back as a message without a source
+        return (type(self), (self.message, self.source), self.__dict__)
+
     def with_source(self, source: str | os.PathLike) -> "QdstackError":
         """Return a copy of this error attributed to ``source`` (keeps an existing one)."""
         if self.source:

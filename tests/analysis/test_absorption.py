@@ -8,6 +8,7 @@ Synthetic films come from :func:`qdstack.synthetic.film_absorbance`: a Gaussian 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -474,3 +475,34 @@ def test_peak_top_error_is_the_linear_least_squares_error(monkeypatch):
     grad = np.array([b / (2 * a * a), -1 / (2 * a), 0.0])
     assert p.peak_top_eV_err == pytest.approx(math.sqrt(grad @ cov @ grad), rel=1e-6)
     assert last.params["a"].value == pytest.approx(a, rel=1e-7)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes fork on Linux")
+@pytest.mark.parametrize("profile", ["gaussian", "voigt"])
+def test_series_in_two_processes_equals_one(profile):
+    # the shipped series: the peaks fitted in a forked worker and pickled back (the lmfit
+    # ModelResult with the shared Model by reference) are the one-process peaks exactly
+    import json
+    from pathlib import Path
+
+    from qdstack._parallel import fork_workers
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "absorption_c3dt"
+    spectra = [read_spectrum(f) for f in sorted(examples.glob("C3DT_N*.csv"))]
+    layers = list(range(1, 9))
+    assert fork_workers(2, len(spectra)) == 2
+    one = analyse_absorption_series(spectra, layers, profile=profile, workers=1)
+    two = analyse_absorption_series(spectra, layers, profile=profile, workers=2)
+    assert json.dumps(two.to_dict(), sort_keys=True) == json.dumps(one.to_dict(), sort_keys=True)
+    for a, b in zip(one.films, two.films):
+        assert json.dumps(b.peak.to_dict()) == json.dumps(a.peak.to_dict())  # NaN-safe, exact
+        fa, fb = a.peak.fit, b.peak.fit
+        assert fb.fit_report() == fa.fit_report()
+        assert fb.model is fa.model  # this process's shared Model took its place
+        for name, p in fa.params.items():
+            q = fb.params[name]
+            assert (q.value, q.stderr, q.expr) == (p.value, p.stderr, p.expr), name
+        np.testing.assert_array_equal(fb.covar, fa.covar)
+        np.testing.assert_array_equal(fb.best_fit, fa.best_fit)
+        x = np.array([a.peak.peak_eV])
+        assert fb.eval_uncertainty(x=x)[0] == fa.eval_uncertainty(x=x)[0]

@@ -168,3 +168,69 @@ def test_coupling_cli(run_cli, run_json, tmp_path):
     assert code == 2 and "distance_nm" in err and "bad.csv" in err
     code, _, err = run_cli("coupling", t, "--law", "wkb")
     assert code == 2 and "--law" in err
+
+
+def test_workers_give_the_same_json(run_cli):
+    # one process or two (the files read and fitted in a forked worker): the same output
+    outs = {}
+    for w in ("1", "2"):
+        code, out, err = run_cli("absorption", *EXAMPLE, "--workers", w, "--json")
+        assert code == 0, err
+        outs[w] = out
+    assert outs["2"] == outs["1"]
+    code, _, err = run_cli("absorption", *EXAMPLE, "--workers", "0")
+    assert code == 2 and "--workers" in err
+
+
+def test_workers_report_errors_as_one_process_does(run_cli, tmp_path):
+    # 8 files, the last 4 in the worker: a film without a peak (file 2) and an unreadable
+    # file (file 7): every file is read before any fit error is reported, so the read error
+    # wins, as in one process; without it, the fit error of file 2
+    files = [_write_film(tmp_path / f"f_N{i + 1}.csv", 2.47 - 0.005 * i, 0.01, i) for i in range(8)]
+    files[1].write_text("nm,a\n" + "".join(f"{500 + i},{0.001 * i}\n" for i in range(100)))
+    files[6].write_text("nm,a\n500,0.1\n501,\n502,0.3\n")
+    for w in ("1", "2"):
+        code, out, err = run_cli("absorption", *files, "--workers", w, "--json")
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith("error:") and "f_N7.csv" in err and "line 3" in err
+    _write_film(files[6], 2.44, 0.01, 6)
+    for w in ("1", "2"):
+        code, _, err = run_cli("absorption", *files, "--workers", w, "--json")
+        assert code == 2 and "f_N2.csv" in err and "no excitonic peak" in err
+
+
+def test_scipy_docstring_notes_skipped_only_in_a_fresh_process():
+    # in a fresh process: scipy imports with its docstrings unchanged (no backend table
+    # appended) and computes as before; here, scipy.stats is already imported: a no-op
+    import subprocess
+    import sys
+
+    from qdstack.cli._common import skip_scipy_docstring_notes
+
+    code = (
+        "from qdstack.cli._common import skip_scipy_docstring_notes as s; s()\n"
+        "import scipy.stats, scipy._lib._array_api as x\n"
+        "assert type(x.FunctionDoc).__name__ == 'type' and x.FunctionDoc.__name__ == '_UnchangedDoc'\n"
+        "doc = scipy.stats.ttest_ind.__doc__\n"
+        "assert doc.startswith('Calculate the T-test') and 'Array API Standard Support' not in doc\n"
+        "print(scipy.stats.ttest_ind([1.0, 2.0, 3.0, 4.0], [2.0, 3.5, 4.0, 6.0]).pvalue)\n"
+    )
+    import os
+    from pathlib import Path
+
+    import qdstack
+
+    src = str(Path(qdstack.__file__).resolve().parents[1])  # this tree's qdstack in the child
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    from scipy.stats import ttest_ind
+
+    expected = ttest_ind([1.0, 2.0, 3.0, 4.0], [2.0, 3.5, 4.0, 6.0]).pvalue
+    assert float(out.stdout) == pytest.approx(expected, rel=1e-15)
+    import scipy._lib._array_api as xa
+
+    before = xa.FunctionDoc
+    skip_scipy_docstring_notes()
+    assert xa.FunctionDoc is before  # scipy.stats is loaded in this process: left alone

@@ -37,6 +37,7 @@ _NAMES = {
     "fit_absorption_series": ("absorption", "analyse_absorption_series"),
     "analyse_absorption_series": ("absorption", "analyse_absorption_series"),
     "first_excitonic_peak": ("absorption", "first_excitonic_peak"),
+    "first_excitonic_peaks": ("absorption", "first_excitonic_peaks"),
     "fit_chain": ("absorption", "fit_chain"),
     "fit_od_vs_layers": ("absorption", "fit_od_vs_layers"),
     "saturation_layers": ("absorption", "saturation_layers"),

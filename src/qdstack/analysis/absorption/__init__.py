@@ -65,12 +65,14 @@ from qdstack.analysis.absorption.series import (
     fit_absorption_series,
     fit_chain,
     fit_od_vs_layers,
+    first_excitonic_peaks,
     saturation_layers,
 )
 
 __all__ = [
     "ExcitonicPeak",
     "first_excitonic_peak",
+    "first_excitonic_peaks",
     "chain_energy_eV",
     "ChainFit",
     "LinearFit",

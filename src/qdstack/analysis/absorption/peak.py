@@ -8,7 +8,9 @@ peak plus a local quadratic background (see :mod:`qdstack.analysis.absorption`).
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
+from copy import deepcopy
 from functools import lru_cache, partial
 from typing import Literal
 
@@ -78,7 +80,65 @@ def _peak_model_and_params(profile: Profile, quadratic: bool = True):
         background, prefix="bg_", independent_vars=["x", "e_ref"]
     )
     params = model.make_params()
+    _SHARED[id(model)] = (profile, quadratic, None)
+    for i, comp in enumerate(model.components):
+        _SHARED[id(comp)] = (profile, quadratic, i)
     return model, params, reported
+
+
+#: id of each shared Model (and component) built by _peak_model_and_params -> its key; they
+#: live as long as the process (the cache is never cleared), so the ids stay theirs
+_SHARED: dict[int, tuple] = {}
+
+
+def _shared_model(profile: Profile, quadratic: bool, component: int | None):
+    """The shared Model (or one of its components) of this process: how a pickled fit finds it."""
+    model = _peak_model_and_params(profile, quadratic)[0]
+    return model if component is None else model.components[component]
+
+
+class _FitPickler(pickle.Pickler):
+    """Pickles peak results with their lmfit ``ModelResult``.
+
+    A ``ModelResult`` holds its Model, and the composite Model of these fits cannot be
+    pickled (lmfit gives it a local function); it is sent by reference instead (profile,
+    background), and the receiving process puts its own copy of the same Model in its
+    place (:func:`_shared_model`).  Everything else of the fit -- parameters with their
+    errors and expressions, covariance, data, the solver's messages -- travels as it is,
+    so ``fit_report()``, ``eval`` and ``eval_uncertainty`` give the same output.
+    """
+
+    def __init__(self, *args, **kwargs):
+        from lmfit import Parameters
+
+        super().__init__(*args, **kwargs)
+        self._parameters = Parameters
+
+    def reducer_override(self, obj):
+        key = _SHARED.get(id(obj))
+        if key is not None:
+            return (_shared_model, key)
+        if type(obj) is self._parameters:
+            # lmfit's own reduction, less the functions every new Parameters already has in
+            # its expression interpreter (numpy/scipy ufuncs, which pickle looks up by
+            # scanning every loaded module: 4 ms a fit); its __setstate__ skips those anyway
+            symtable = obj._asteval.symtable
+            fresh = _fresh_symbols()
+            unique = {
+                name: deepcopy(symtable[name])
+                for name in obj._asteval.user_defined_symbols()
+                if name not in fresh
+            }
+            return (type(obj), (), {"unique_symbols": unique, "params": list(obj.values())})
+        return NotImplemented
+
+
+@lru_cache(maxsize=1)
+def _fresh_symbols() -> frozenset:
+    """Names in the expression interpreter of a new lmfit ``Parameters``."""
+    from lmfit import Parameters
+
+    return frozenset(Parameters()._asteval.symtable)
 
 
 def _peak_model(profile: Profile, quadratic: bool = True):

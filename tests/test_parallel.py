@@ -1,0 +1,129 @@
+"""``qdstack._parallel.fork_map``: the loop's results, order, errors and warnings, on forked workers."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+import warnings
+
+import pytest
+
+from qdstack._parallel import fork_map, fork_workers, usable_cpus
+from qdstack.errors import FitError, OptionError, QdstackWarning
+
+linux = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="fork_map forks on Linux only"
+)
+PARENT = os.getpid()
+
+
+def _square_and_pid(x):
+    return x * x, os.getpid()
+
+
+@linux
+@pytest.mark.parametrize("workers", [2, 3])
+def test_results_in_order_from_several_processes(workers):
+    out = fork_map(_square_and_pid, range(23), workers=workers)
+    assert [v for v, _ in out] == [x * x for x in range(23)]
+    pids = [p for _, p in out]
+    assert pids[0] == PARENT  # the first chunk is done here
+    assert len(set(pids)) == workers  # contiguous chunks, one per process
+    assert pids == sorted(pids, key=pids.index)  # each process's items are contiguous
+
+
+def test_one_worker_is_the_loop():
+    out = fork_map(_square_and_pid, range(5), workers=1)
+    assert out == [(x * x, PARENT) for x in range(5)]
+    assert fork_map(_square_and_pid, [], workers=2) == []
+
+
+def _fail_at(bad):
+    def func(x):
+        if x in bad:
+            raise FitError(f"item {x} failed", f"file{x}.csv")
+        return x
+
+    return func
+
+
+@linux
+def test_first_error_in_item_order_is_raised_with_its_source():
+    # 0..9 in the parent, 10..19 in the child: the child's error comes back intact
+    with pytest.raises(FitError) as err:
+        fork_map(_fail_at({13, 17}), range(20), workers=2)
+    assert err.value.message == "item 13 failed" and err.value.source == "file13.csv"
+    # an error in the parent's chunk comes first, as in the loop
+    with pytest.raises(FitError, match="item 4 failed"):
+        fork_map(_fail_at({4, 13}), range(20), workers=2)
+
+
+def test_qdstack_error_pickles_with_its_source():
+    e = pickle.loads(pickle.dumps(FitError("no peak", "a.csv")))
+    assert type(e) is FitError and e.message == "no peak" and e.source == "a.csv"
+    assert str(e) == "a.csv: no peak"
+
+
+def _warn_odd(x):
+    if x % 2:
+        warnings.warn(f"odd item {x}", QdstackWarning, stacklevel=1)
+    return x
+
+
+@linux
+def test_warnings_of_the_children_are_issued_here():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert fork_map(_warn_odd, range(8), workers=2) == list(range(8))
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [f"odd item {x}" for x in (1, 3, 5, 7)]
+    assert all(w.category is QdstackWarning for w in caught)
+
+
+def _die_in_child(x):
+    if os.getpid() != PARENT:
+        os._exit(3)
+    return x + 1
+
+
+@linux
+def test_a_dead_child_has_its_chunk_done_here():
+    assert fork_map(_die_in_child, range(10), workers=2) == list(range(1, 11))
+
+
+def test_how_many_processes():
+    with pytest.raises(OptionError):
+        fork_workers(0, 10)
+    assert fork_workers(1, 100) == 1
+    assert fork_workers(None, 3, min_per_process=4) == 1  # too few items for a second process
+    assert fork_workers(None, 400, min_per_process=4) == (
+        min(usable_cpus(), 100) if sys.platform.startswith("linux") else 1
+    )
+    if sys.platform.startswith("linux"):
+        assert fork_workers(5, 3) == 3  # at most one per item
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:  # another thread: forking would copy it in an undefined state
+        assert fork_workers(2, 100) == 1
+        assert fork_map(_square_and_pid, range(6), workers=2) == [(x * x, PARENT) for x in range(6)]
+    finally:
+        release.set()
+        t.join()
+
+
+@pytest.mark.parametrize("n_items", [2, 3, 7, 8, 23, 100, 401])
+@pytest.mark.parametrize("n", [2, 3, 16])
+def test_chunks_cover_the_items_in_order(n_items, n):
+    from qdstack._parallel import _chunks
+
+    if n > n_items:
+        return
+    chunks = _chunks(n_items, n)
+    assert len(chunks) == n and all(len(c) > 0 for c in chunks)
+    assert [i for c in chunks for i in c] == list(range(n_items))
+    sizes = [len(c) for c in chunks]
+    assert max(sizes[1:]) - min(sizes[1:]) <= 1  # the children share evenly
+    assert 0 <= sizes[0] - max(sizes[1:]) <= 2  # this process at most an item or two more
