@@ -53,43 +53,6 @@ OUT_OPTION = typer.Option(
 )
 
 
-class _UnchangedDoc:
-    """Stands in for scipy's ``FunctionDoc`` in :func:`skip_scipy_docstring_notes`: the
-    docstring comes back as it was (the note appended to its "Notes" is dropped)."""
-
-    def __init__(self, func):
-        self._doc = getattr(func, "__doc__", None) or ""
-
-    def __getitem__(self, section):
-        return []
-
-    def __str__(self) -> str:
-        return "\n" + self._doc  # scipy drops the first line (the signature)
-
-
-def skip_scipy_docstring_notes() -> None:
-    """In this command-line process, let scipy skip rewriting its docstrings at import time.
-
-    SciPy (1.15+) decorates every array-API-aware function with ``xp_capabilities``, which
-    parses the function's docstring (numpydoc) and appends a table of supported backends,
-    at import: on this machine 0.15 s of the 0.6 s that ``import lmfit`` costs (it imports
-    scipy.stats and scipy.optimize).  A command line never shows those docstrings, so the
-    parser is replaced by one that returns them unchanged.  Nothing computed changes.  A
-    no-op where scipy is already imported beyond its base, or where its private module
-    differs from the one this was written for (the import then costs what it did).
-    """
-    if "scipy.stats" in sys.modules or "scipy.optimize" in sys.modules:
-        return
-    try:
-        from scipy._lib import _array_api
-    except ImportError:  # pragma: no cover - another scipy layout
-        return
-    if getattr(_array_api, "FunctionDoc", None) is not None and hasattr(
-        _array_api, "xp_capabilities"
-    ):
-        _array_api.FunctionDoc = _UnchangedDoc
-
-
 def stdout_console() -> Console:
     """Console for results; 120 columns when stdout is not a terminal (pipes, files, tests)."""
     width = None if sys.stdout.isatty() else 120

@@ -14,7 +14,6 @@ from qdstack.cli._common import (
     emit,
     parse_int_list,
     progress,
-    skip_scipy_docstring_notes,
     value_from_name,
 )
 from qdstack.errors import OptionError, QdstackError
@@ -118,7 +117,6 @@ def command(
 
     Example: qdstack absorption N1.csv N2.csv N3.csv N4.csv --out results/
     """
-    skip_scipy_docstring_notes()  # before lmfit imports scipy.stats: 0.15 s less
     from qdstack.analysis.absorption import analyse_absorption_series
     from qdstack.analysis.absorption.series import _checked_layers
     from qdstack.io.spectrum import read_spectra, read_spectrum
