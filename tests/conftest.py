@@ -108,3 +108,33 @@ def run_json(run_cli):
         return json.loads(out)
 
     return run
+
+
+@pytest.fixture
+def forkable(request) -> bool:
+    """Make a test of the forked worker path run where ``fork_map`` can fork.
+
+    ``fork_map`` stays in one process when this process runs other Python threads (earlier
+    tests leave dask's threads behind), so in the full suite a test of the worker path would
+    quietly test the loop.  If this process runs other threads, the test is run again in a
+    fresh ``pytest`` process (asserting it passes there) and the fixture returns True: the
+    body here then returns at once.  Otherwise it returns False and the body runs here.
+    """
+    import subprocess
+    import sys
+    import threading
+
+    if threading.active_count() == 1 or os.environ.get("QDSTACK_FRESH_TEST"):
+        return False
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
+        cwd=request.config.rootpath,
+        env={**os.environ, "QDSTACK_FRESH_TEST": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (
+        f"{request.node.nodeid} in a fresh process:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+    )
+    return True

@@ -25,7 +25,9 @@ def _square_and_pid(x):
 
 @linux
 @pytest.mark.parametrize("workers", [2, 3])
-def test_results_in_order_from_several_processes(workers):
+def test_results_in_order_from_several_processes(workers, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
     out = fork_map(_square_and_pid, range(23), workers=workers)
     assert [v for v, _ in out] == [x * x for x in range(23)]
     pids = [p for _, p in out]
@@ -50,7 +52,9 @@ def _fail_at(bad):
 
 
 @linux
-def test_first_error_in_item_order_is_raised_with_its_source():
+def test_first_error_in_item_order_is_raised_with_its_source(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
     # 0..9 in the parent, 10..19 in the child: the child's error comes back intact
     with pytest.raises(FitError) as err:
         fork_map(_fail_at({13, 17}), range(20), workers=2)
@@ -73,7 +77,9 @@ def _warn_odd(x):
 
 
 @linux
-def test_warnings_of_the_children_are_issued_here():
+def test_warnings_of_the_children_are_issued_here(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert fork_map(_warn_odd, range(8), workers=2) == list(range(8))
@@ -89,11 +95,15 @@ def _die_in_child(x):
 
 
 @linux
-def test_a_dead_child_has_its_chunk_done_here():
+def test_a_dead_child_has_its_chunk_done_here(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
     assert fork_map(_die_in_child, range(10), workers=2) == list(range(1, 11))
 
 
-def test_how_many_processes():
+def test_how_many_processes(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
     with pytest.raises(OptionError):
         fork_workers(0, 10)
     assert fork_workers(1, 100) == 1

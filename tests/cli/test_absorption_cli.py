@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -170,7 +171,13 @@ def test_coupling_cli(run_cli, run_json, tmp_path):
     assert code == 2 and "--law" in err
 
 
-def test_workers_give_the_same_json(run_cli):
+def test_workers_give_the_same_json(run_cli, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    from qdstack._parallel import fork_workers
+
+    # the worker path is what this test checks (one process off Linux)
+    assert fork_workers(2, 8) == (2 if sys.platform.startswith("linux") else 1)
     # one process or two (the files read and fitted in a forked worker): the same output
     outs = {}
     for w in ("1", "2"):
@@ -182,7 +189,13 @@ def test_workers_give_the_same_json(run_cli):
     assert code == 2 and "--workers" in err
 
 
-def test_workers_report_errors_as_one_process_does(run_cli, tmp_path):
+def test_workers_report_errors_as_one_process_does(run_cli, tmp_path, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    from qdstack._parallel import fork_workers
+
+    # the worker path is what this test checks (one process off Linux)
+    assert fork_workers(2, 8) == (2 if sys.platform.startswith("linux") else 1)
     # 8 files, the last 4 in the worker: a film without a peak (file 2) and an unreadable
     # file (file 7): every file is read before any fit error is reported, so the read error
     # wins, as in one process; without it, the fit error of file 2
