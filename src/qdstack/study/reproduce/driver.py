@@ -164,7 +164,7 @@ def reproduce_enomoto2024(
         + f") was set on {s['calibration_inputs']} numbers of the paper (the two N = 8 shifts and the solution "
         "spectra) and its in-plane gap on the paper's in-plane period; its films were turned into simulated "
         "instrument files (with noise) and analysed by the same commands a user runs on real files. "
-        f"{run.results['headline']}. Each row's role follows from the numbers it is computed from; each physical "
+        "Each row's role follows from the numbers it is computed from; each physical "
         "quantity counts once."
     )
     sections = [builder(comp, sim) for _, builder in REPORT_SECTIONS]
