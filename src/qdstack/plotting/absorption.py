@@ -192,20 +192,25 @@ def plot_chain_fit(fit, ax=None):
 
 def plot_linear_fit(fit, ax=None):
     """OD at the first peak vs N (the points ``fit.x``, ``fit.y``) with the straight line."""
-    ax = new_axes(ax)
-    n = np.asarray(fit.x, dtype=float)
+    return _plot_od(new_axes(ax), fit.x, fit.y, fit)
+
+
+def _plot_od(ax, n, od, fit):
+    """Points (n, od) and, with a fit, its line from N = 0; the axes of the OD figures."""
+    n = np.asarray(n, dtype=float)
     if n.size:
-        ax.plot(n, fit.y, "o", color="C2", label="OD at first peak")
-    nn = np.linspace(0, float(n.max()) if n.size else 8.0, 50)
-    r2 = f" (r² = {fit.r2:.3f})" if np.isfinite(fit.r2) else " (two points: no r²)"
-    ax.plot(
-        nn,
-        fit.slope * nn + fit.intercept,
-        "-",
-        color="k",
-        lw=1,
-        label=f"OD = {fit.slope:.4f} N + {fit.intercept:.4f}{r2}",
-    )
+        ax.plot(n, od, "o", color="C2", label="OD at first peak")
+    if fit is not None:
+        nn = np.linspace(0, float(n.max()) if n.size else 8.0, 50)
+        r2 = f" (r² = {fit.r2:.3f})" if np.isfinite(fit.r2) else " (two points: no r²)"
+        ax.plot(
+            nn,
+            fit.slope * nn + fit.intercept,
+            "-",
+            color="k",
+            lw=1,
+            label=f"OD = {fit.slope:.4f} N + {fit.intercept:.4f}{r2}",
+        )
     ax.set_xlabel("Number of layers N")
     ax.set_ylabel("Optical density (OD)")
     ax.set_xlim(left=0)
@@ -268,29 +273,7 @@ def plot_shift_vs_layers(series, ax=None):
 
 def plot_od_vs_layers(series, ax=None):
     """OD at the first excitonic peak vs number of layers, with the straight line."""
-    ax = new_axes(ax)
-    n = series.layers
-    od = series.od
-    ax.plot(n, od, "o", color="C2", label="OD at first peak")
-    if series.od_vs_layers is not None:
-        f = series.od_vs_layers
-        nn = np.linspace(0, n.max(), 50)
-        r2 = f" (r² = {f.r2:.3f})" if np.isfinite(f.r2) else " (two points: no r²)"
-        ax.plot(
-            nn,
-            f.slope * nn + f.intercept,
-            "-",
-            color="k",
-            lw=1,
-            label=f"OD = {f.slope:.4f} N + {f.intercept:.4f}{r2}",
-        )
-    ax.set_xlabel("Number of layers N")
-    ax.set_ylabel("Optical density")
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-    _integer_layer_axis(ax)
-    ax.legend(fontsize=8, frameon=False)
-    return ax
+    return _plot_od(new_axes(ax), series.layers, series.od, series.od_vs_layers)
 
 
 def plot_coupling(fit, ax=None):
