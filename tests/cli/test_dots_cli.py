@@ -119,39 +119,13 @@ def test_help_teaches(run_cli):
 
 
 def test_disordered_column_reports_the_drawn_edges(run_json):
-    d = run_json(
-        "dots",
-        "--count",
-        2,
-        "--edge-sd-nm",
-        0.4,
-        "--seed",
-        5,
-        "--barrier-eV",
-        1,
-        "--mass",
-        0.15,
-        "--grid-nm",
-        0.6,
-    )
+    args = ("dots", "--count", 2, "--edge-sd-nm", 0.4, "--seed", 5)
+    args += ("--barrier-eV", 1, "--mass", 0.15, "--grid-nm", 0.6)
+    d = run_json(*args)
     assert d["shape"] == [1, 1, 2] and len(d["edges_nm"]) == 2
     assert d["edges_nm"][0] != d["edges_nm"][1]
     assert len(d["energies_meV"]) == 2 and d["energies_meV"][0] < d["energies_meV"][1]
-    again = run_json(
-        "dots",
-        "--count",
-        2,
-        "--edge-sd-nm",
-        0.4,
-        "--seed",
-        5,
-        "--barrier-eV",
-        1,
-        "--mass",
-        0.15,
-        "--grid-nm",
-        0.6,
-    )
+    again = run_json(*args)  # the same seed draws the same edges
     assert again["energies_meV"] == d["energies_meV"]
 
 
