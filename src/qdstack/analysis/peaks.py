@@ -25,6 +25,7 @@ __all__ = [
     "PeakCandidate",
     "second_derivative_minima",
     "lowest_persistent_minimum",
+    "sorted_in_range",
 ]
 
 
@@ -355,3 +356,25 @@ def lowest_persistent_minimum(
     ]
     best = max(group, key=lambda c: c.significance)
     return best, sigma
+
+
+def sorted_in_range(energy_eV, values, emin_eV, emax_eV, what: str, source: str):
+    """Energy-sorted 1-D arrays of a spectrum, kept inside [emin_eV, emax_eV] (None: open).
+
+    Raises :class:`~qdstack.errors.InputError` naming ``source`` when the two arrays are not
+    1-D and of equal length (``what`` names the second one in the message).
+    """
+    from qdstack.errors import InputError
+
+    e = np.asarray(energy_eV, dtype=float)
+    y = np.asarray(values, dtype=float)
+    if e.ndim != 1 or e.shape != y.shape:
+        raise InputError(f"energy and {what} must be 1-D arrays of equal length", source)
+    order = np.argsort(e)
+    e, y = e[order], y[order]
+    keep = np.ones(e.size, dtype=bool)
+    if emin_eV is not None:
+        keep &= e >= emin_eV
+    if emax_eV is not None:
+        keep &= e <= emax_eV
+    return e[keep], y[keep]

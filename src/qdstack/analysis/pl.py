@@ -52,7 +52,7 @@ from qdstack.analysis._fitting import (
     param_value,
     peak_model,
 )
-from qdstack.analysis.peaks import noise_sigma
+from qdstack.analysis.peaks import noise_sigma, sorted_in_range
 from qdstack.errors import FitError, InputError
 
 __all__ = ["PLPeak", "pl_peak", "half_max_width", "direct_fwhm"]
@@ -309,18 +309,7 @@ def pl_peak(
         Too few points, no peak above the noise, or no sane fit.
     """
     src = source or "<spectrum>"
-    e = np.asarray(energy_eV, dtype=float)
-    y = np.asarray(intensity, dtype=float)
-    if e.ndim != 1 or e.shape != y.shape:
-        raise InputError("energy and intensity must be 1-D arrays of equal length", src)
-    order = np.argsort(e)
-    e, y = e[order], y[order]
-    keep = np.ones(e.size, dtype=bool)
-    if emin_eV is not None:
-        keep &= e >= emin_eV
-    if emax_eV is not None:
-        keep &= e <= emax_eV
-    e, y = e[keep], y[keep]
+    e, y = sorted_in_range(energy_eV, intensity, emin_eV, emax_eV, "intensity", src)
     if e.size < 10:
         raise FitError(f"only {e.size} points; a PL peak needs at least 10", src)
     if not (0.0 < fit_fraction < 0.9):

@@ -19,7 +19,7 @@ import numpy as np
 from qdstack.analysis._fitting import param_error, param_value, peak_model
 from qdstack.analysis.absorption.results import ExcitonicPeak
 from qdstack.analysis.absorption.top import _data_top
-from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma
+from qdstack.analysis.peaks import lowest_persistent_minimum, noise_sigma, sorted_in_range
 from qdstack.errors import FitError, InputError
 from qdstack.units import HC_EV_NM
 
@@ -487,18 +487,7 @@ def first_excitonic_peak(
     with the window re-centred on the first fit.
     """
     src = source or "<spectrum>"
-    e = np.asarray(energy_eV, dtype=float)
-    a = np.asarray(absorbance, dtype=float)
-    if e.shape != a.shape or e.ndim != 1:
-        raise InputError("energy and absorbance must be 1-D arrays of equal length", src)
-    order = np.argsort(e)
-    e, a = e[order], a[order]
-    keep = np.ones(e.size, dtype=bool)
-    if emin_eV is not None:
-        keep &= e >= emin_eV
-    if emax_eV is not None:
-        keep &= e <= emax_eV
-    e, a = e[keep], a[keep]
+    e, a = sorted_in_range(energy_eV, absorbance, emin_eV, emax_eV, "absorbance", src)
     if e.size < 15:
         raise FitError(
             f"only {e.size} points in the search range; at least 15 are needed to find a peak", src
