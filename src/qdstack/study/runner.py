@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qdstack import __version__
-from qdstack._result import Result, Table
+from qdstack._result import Result, Table, fmt
 from qdstack.errors import OptionError, QdstackError
 from qdstack.io.writers import (
     atomic_write_bytes,
@@ -47,14 +47,6 @@ class PNG(bytes):
 
     def _repr_png_(self) -> bytes:
         return bytes(self)
-
-
-def _num(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 @dataclass
@@ -93,10 +85,10 @@ class StudyRun(Result):
             rows = tuple(
                 (
                     c["quantity"],
-                    _num(c["paper"]),
-                    _num(c["qdstack"]),
+                    fmt(c["paper"], missing="—"),
+                    fmt(c["qdstack"], missing="—"),
                     c["unit"],
-                    f"± {_num(c['tolerance'])}",
+                    f"± {fmt(c['tolerance'], missing='—')}",
                     "yes" if c["agrees"] else "NO",
                     c["kind"] + ("" if c.get("counted", True) else " (not counted)"),
                 )
