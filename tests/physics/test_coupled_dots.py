@@ -503,3 +503,60 @@ def test_coarser_barrier_cells_agree_within_the_error_estimates():
     assert (
         abs(a.coupling_meV - b.coupling_meV) <= a.coupling_converged_meV + b.coupling_converged_meV
     )
+
+
+def test_threads_give_the_same_numbers():
+    """threads=2 (H @ X split by rows, the V-cycle by columns, two BLAS threads) against one
+    thread: each piece against the plain product, and the levels of a disordered 2 x 1 x 2
+    block (the same arithmetic, so equal to 1e-9 meV)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    A = sp.random(500, 500, density=0.02, random_state=4, format="csr")
+    H = (A + A.T + 20 * sp.identity(500)).tocsr()
+    X = rng.standard_normal((500, 5))
+    np.testing.assert_array_equal(_eigen.RowSplit(H, 3)(X), H @ X)
+    np.testing.assert_array_equal(_eigen.RowSplit(H, 2)(X[:, 0]), H @ X[:, 0])
+    ml = _eigen.amg_hierarchy(H)
+    one = _eigen.GpuAMG(ml, xp=np, xsp=sp)(X)
+    np.testing.assert_allclose(_eigen.GpuAMG(ml, xp=np, xsp=sp, threads=2)(X), one, rtol=1e-12)
+    system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
+    r1 = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+    r2 = solve_dots(system, 4, SolverSettings(grid_nm=0.9, threads=2))
+    np.testing.assert_allclose(r2.energies_meV, r1.energies_meV, rtol=0, atol=1e-9)
+    with pytest.raises(OptionError):
+        SolverSettings(threads=0)
+
+
+def test_four_grid_richardson():
+    """Four grids (multipliers 1, 2, 3, 4: the scan grid joins the family) eliminate h^6 too.
+
+    On e(h) = 100 + 3 h^2 - 2 h^4 + 0.5 h^6 the four-grid value is exact and the estimate is
+    2 |R4 - R3| with R3 the quadratic in h^2 through the three finest points (np.polyfit).
+    On the separable double well (exact transfer-matrix reference) the four-grid level is
+    within its estimate of the exact one, and closer than the three-grid level of the
+    same family.
+    """
+    from qdstack.physics.coupled_dots.solver import _richardson
+
+    h = np.array([1.2, 0.6, 0.4, 0.3])
+    e = 100 + 3 * h**2 - 2 * h**4 + 0.5 * h**6
+    val, err, nxt, _ = _richardson(h, e)
+    r3 = np.polyval(np.polyfit(h[1:] ** 2, e[1:], 2), 0.0)
+    assert val == pytest.approx(100.0, abs=1e-9)
+    assert nxt == pytest.approx(r3, abs=1e-9) and err == pytest.approx(2 * abs(100 - r3))
+
+    q2 = 2 * (math.pi / L) ** 2
+    mb = 0.4
+    u_dot, u_bar = C * q2 / M, V + C * q2 / mb
+    ref = Heterostructure1D((L, GAP, L), (u_dot, u_bar, u_dot), (M, mb, M), u_bar, mb, u_bar, mb)
+    exact = bound_states_eV(ref, 2) * 1e3
+    system = DotSystem.column(2, L, GAP, V, M, mb)
+    kw = dict(padding_nm=(0.0, 0.0, 4.0), grid_nm=0.3)
+    three = solve_dots(system, 2, SolverSettings(**kw))
+    four = solve_dots(system, 2, SolverSettings(multipliers=(1, 2, 3, 4), **kw))
+    assert [lv.multiplier for lv in four.levels] == [1, 2, 3, 4]
+    assert [lv.grid_nm for lv in four.levels[1:]] == [lv.grid_nm for lv in three.levels]
+    err4 = np.abs(np.array(four.energies_meV) - exact)
+    assert np.all(err4 <= np.array(four.energies_converged_meV))
+    assert np.all(err4 < np.abs(np.array(three.energies_meV) - exact))

@@ -33,6 +33,7 @@ __all__ = [
     "lowest_lobpcg_cupy",
     "prolongate",
     "blas_single_thread",
+    "blas_threads",
     "cupy_available",
 ]
 
@@ -81,19 +82,26 @@ def blas_single_thread():
     installed, else OpenBLAS's own ``*_set_num_threads`` through ctypes; does
     nothing when neither is available.
     """
+    with blas_threads(1):
+        yield
+
+
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """Limit BLAS to ``n`` threads while inside (see :func:`blas_single_thread`)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
     if threadpool_limits is not None:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=n, user_api="blas"):
             yield
         return
     try:
         pairs = _openblas_handles()
         saved = [(get(), set_) for get, set_ in pairs]
         for _, set_ in saved:
-            set_(1)
+            set_(n)
     except Exception:  # a foreign BLAS build: leave it alone
         saved = []
     try:
@@ -145,6 +153,7 @@ def lowest_lobpcg(
     maxiter: int = 400,
     preconditioner: str = "block",
     chunk: int | None = 8,
+    threads: int = 1,
 ):
     """Lowest eigenpairs by AMG-preconditioned LOBPCG from the start block ``X0``.
 
@@ -173,6 +182,10 @@ def lowest_lobpcg(
         restarted from its current block (the search directions are lost at each
         restart, which costs a few iterations).  ``None``: one run until the whole
         block converges (the plain path, for comparison).
+    threads : int
+        Python threads for the sparse work: ``H @ X`` split by rows, the block V-cycle
+        by columns (SciPy's sparse kernels and NumPy's element-wise loops release the
+        GIL).  The same arithmetic as one thread, row by row and column by column.
 
     Returns
     -------
@@ -181,8 +194,9 @@ def lowest_lobpcg(
     """
     H = sp.csr_matrix(H)
     ml = amg_hierarchy(H)
+    A = H if threads <= 1 else RowSplit(H, threads).operator()
     if preconditioner == "block":
-        cycle = GpuAMG(ml, xp=np, xsp=sp)
+        cycle = GpuAMG(ml, xp=np, xsp=sp, threads=threads)
         M = sla.LinearOperator(H.shape, matvec=cycle, matmat=cycle, dtype=np.float64)
     elif preconditioner == "pyamg":
         M = ml.aspreconditioner(cycle="V")
@@ -198,7 +212,7 @@ def lowest_lobpcg(
             # scipy warns when it stops at maxiter; we check the residuals ourselves below
             warnings.simplefilter("ignore")
             vals, vecs, hist = sla.lobpcg(
-                H,
+                A,
                 X,
                 M=M,
                 tol=tol_eV,
@@ -240,13 +254,15 @@ class GpuAMG:
     symmetric positive definite, as LOBPCG needs.
     """
 
-    def __init__(self, ml, nu: int = 2, *, xp=None, xsp=None):
+    def __init__(self, ml, nu: int = 2, *, xp=None, xsp=None, threads: int = 1):
         if xp is None:  # the GPU; ``xp=numpy, xsp=scipy.sparse`` runs the same cycle on the CPU
             import cupy as xp
             import cupyx.scipy.sparse as xsp
         cp, csp = xp, xsp
         self.cp = cp
         self.nu = nu
+        # on the CPU, ``threads`` > 1 runs the cycle on column slices of the block in threads
+        self.threads = threads if xp is np else 1
         self.levels = []
         for lv in ml.levels[:-1]:
             A = sp.csr_matrix(lv.A)
@@ -278,8 +294,58 @@ class GpuAMG:
 
     def __call__(self, B):
         B2 = B if B.ndim == 2 else B[:, None]
-        out = self._cycle(self.cp.ascontiguousarray(B2), 0)
+        m = B2.shape[1]
+        if self.threads > 1 and m > 1:
+            cuts = np.linspace(0, m, min(self.threads, m) + 1).round().astype(int)
+            parts = [np.ascontiguousarray(B2[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+            out = np.hstack(list(_pool(self.threads).map(lambda P: self._cycle(P, 0), parts)))
+        else:
+            out = self._cycle(self.cp.ascontiguousarray(B2), 0)
         return out if B.ndim == 2 else out[:, 0]
+
+
+_POOLS: dict = {}
+
+
+def _pool(n: int):
+    """A process-wide pool of ``n`` worker threads (created on first use)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="qdstack-eigen")
+    return _POOLS[n]
+
+
+class RowSplit:
+    """``H @ X`` for a CSR matrix, its rows split into ``threads`` blocks computed in threads.
+
+    SciPy's CSR kernels release the GIL, so the blocks run in parallel; each output row
+    is the same sum, in the same order, as in ``H @ X``.
+    """
+
+    def __init__(self, H, threads: int):
+        H = sp.csr_matrix(H)
+        self.shape = H.shape
+        # equal shares of the non-zeros (the work), cut at row boundaries
+        cuts = np.searchsorted(H.indptr, np.linspace(0, H.nnz, threads + 1)).clip(0, H.shape[0])
+        cuts[0], cuts[-1] = 0, H.shape[0]
+        self.rows = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+        self.blocks = [H[a:b] for a, b in self.rows]
+        self.threads = threads
+
+    def __call__(self, X):
+        X = np.asarray(X)
+        out = np.empty((self.shape[0],) + X.shape[1:], dtype=np.result_type(X, np.float64))
+
+        def one(i):
+            a, b = self.rows[i]
+            out[a:b] = self.blocks[i] @ X
+
+        list(_pool(self.threads).map(one, range(len(self.blocks))))
+        return out
+
+    def operator(self):
+        return sla.LinearOperator(self.shape, matvec=self, matmat=self, dtype=np.float64)
 
 
 def _rho_jacobi(A, dinv, iters: int = 20) -> float:

@@ -208,19 +208,28 @@ def _dot_grid_nm(system: DotSystem, faces) -> float:
     return worst
 
 
+def _extrapolate(h: np.ndarray, e: np.ndarray) -> float:
+    """Value at h = 0 of the polynomial in h^2 through all the points (h_i, e_i)."""
+    A = np.vander(np.asarray(h, dtype=float) ** 2, len(h), increasing=True)
+    return float(np.linalg.solve(A, e)[0])
+
+
 def _richardson(h: np.ndarray, e: np.ndarray):
-    """Extrapolations from the finest grids: (value, error estimate, R2, observed order)."""
+    """Extrapolations from the finest grids: (value, error estimate, next, observed order).
+
+    With n >= 3 grids the value is R_m, the polynomial in h^2 of degree m - 1 through the
+    m = min(n, 4) finest grids (m = 3: h^2 and h^4 eliminated; m = 4: h^6 as well), "next"
+    is R_{m-1} from the m - 1 finest, and the estimate is SAFETY_FACTOR * |R_m - R_{m-1}|.
+    """
     if len(h) == 1:
         return float(e[0]), float("nan"), float(e[0]), None
-    h1, h2 = h[-2], h[-1]
-    r2 = e[-1] + (e[-1] - e[-2]) * h2**2 / (h1**2 - h2**2)
+    r2 = _extrapolate(h[-2:], e[-2:])
     if len(h) == 2:
         return float(r2), float(abs(r2 - e[-1])), float(r2), None
-    hh = h[-3:]
-    A = np.vstack([np.ones(3), hh**2, hh**4]).T
-    r3 = float(np.linalg.solve(A, e[-3:])[0])
-    order = _observed_order(hh, e[-3:])
-    return r3, SAFETY_FACTOR * abs(r3 - r2), float(r2), order
+    order = _observed_order(h[-3:], e[-3:])
+    m = min(len(h), 4)
+    best, nxt = _extrapolate(h[-m:], e[-m:]), _extrapolate(h[-m + 1 :], e[-m + 1 :])
+    return best, SAFETY_FACTOR * abs(best - nxt), nxt, order
 
 
 def _observed_order(h: np.ndarray, e: np.ndarray) -> float | None:
@@ -287,7 +296,7 @@ def solve_dots(
     OptionError
         More states requested than are bound below the barrier; grids too large.
     """
-    with _eigen.blas_single_thread():
+    with _eigen.blas_threads((settings or SolverSettings()).threads):
         return _solve_dots(system, states, settings, progress)
 
 
@@ -412,7 +421,10 @@ def _solve_dots(
         level_vals: dict[tuple, np.ndarray] = {}
         for sec, n_keep in tracked.items():
             H, vol = material.hamiltonian(faces, sec)
-            if k == 1:
+            if k == 1 and len(found[sec][0]) >= n_keep:
+                # the scan grid itself (same faces, same matrix): its states are already known
+                vals, vecs = found[sec][0][:n_keep], found[sec][1][:, :n_keep]
+            elif k == 1:
                 vals, vecs = _eigen.lowest_shift_invert(H, n_keep)
             else:
                 c_old, psi_old = prev[sec]
@@ -428,7 +440,7 @@ def _solve_dots(
                 else:
                     used.add("cpu")
                     vals, vecs, res, it = _eigen.lowest_lobpcg(
-                        H, X, n_wanted=n_keep, tol_eV=settings.tol_eV
+                        H, X, n_wanted=n_keep, tol_eV=settings.tol_eV, threads=settings.threads
                     )
                 iters += it
                 if np.any(res > 10 * settings.tol_eV):
