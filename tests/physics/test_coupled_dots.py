@@ -505,27 +505,42 @@ def test_coarser_barrier_cells_agree_within_the_error_estimates():
     )
 
 
-def test_threads_give_the_same_numbers():
-    """threads=2 (H @ X split by rows, the V-cycle by columns, two BLAS threads) against one
-    thread: each piece against the plain product, and the levels of a disordered 2 x 1 x 2
-    block (the same arithmetic, so equal to 1e-9 meV)."""
+def test_own_lobpcg_agrees_with_scipys_and_arpack():
+    """The default LOBPCG engine (:func:`_eigen._lobpcg_wanted`) against SciPy's lobpcg (the
+    previous engine) and shift-invert ARPACK on the same matrix, from a random start: the
+    same lowest 6 eigenvalues to 1e-9 eV, residuals <= the tolerance; and the extrapolated
+    levels of a disordered 2 x 1 x 2 block with either engine agree to 1e-6 meV."""
+    import functools
+
     import scipy.sparse as sp
 
-    rng = np.random.default_rng(3)
-    A = sp.random(500, 500, density=0.02, random_state=4, format="csr")
-    H = (A + A.T + 20 * sp.identity(500)).tocsr()
-    X = rng.standard_normal((500, 5))
-    np.testing.assert_array_equal(_eigen.RowSplit(H, 3)(X), H @ X)
-    np.testing.assert_array_equal(_eigen.RowSplit(H, 2)(X[:, 0]), H @ X[:, 0])
-    ml = _eigen.amg_hierarchy(H)
-    one = _eigen.GpuAMG(ml, xp=np, xsp=sp)(X)
-    np.testing.assert_allclose(_eigen.GpuAMG(ml, xp=np, xsp=sp, threads=2)(X), one, rtol=1e-12)
+    from qdstack.physics._fv import AxisSpec, axis_faces, build_hamiltonian, cell_material
+
+    spec = AxisSpec((0.0, 3.4, 7.0), (False, True), False, True)
+    faces = [axis_faces(spec, 0.8, 2, 0.5)] * 3
+    centres = [0.5 * (f[1:] + f[:-1]) for f in faces]
+    box = [(np.full(3, -3.4), np.full(3, 3.4), M, 0.0)]
+    mass, pot = cell_material(centres, box, M, M, V)
+    H, _ = build_hamiltonian(faces, mass, pot, ["wall"] * 3)
+    H = sp.csr_matrix(H)
+    ref = _eigen.lowest_shift_invert(H, 6)[0]
+    X = np.random.default_rng(5).standard_normal((H.shape[0], 8))
+    for engine in ("own", "scipy"):
+        vals, vecs, res, it = _eigen.lowest_lobpcg(H, X, n_wanted=6, tol_eV=1e-7, engine=engine)
+        np.testing.assert_allclose(vals, ref, rtol=0, atol=1e-9)
+        assert np.all(res <= 1e-7) and it > 0
+        np.testing.assert_allclose(vecs.T @ vecs, np.eye(6), atol=1e-10)
+    with pytest.raises(ValueError):
+        _eigen.lowest_lobpcg(H, X, n_wanted=6, engine="nope")
     system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    r1 = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
-    r2 = solve_dots(system, 4, SolverSettings(grid_nm=0.9, threads=2))
-    np.testing.assert_allclose(r2.energies_meV, r1.energies_meV, rtol=0, atol=1e-9)
-    with pytest.raises(OptionError):
-        SolverSettings(threads=0)
+    own = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+    real = _eigen.lowest_lobpcg
+    try:
+        _eigen.lowest_lobpcg = functools.partial(real, engine="scipy")
+        old = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+    finally:
+        _eigen.lowest_lobpcg = real
+    np.testing.assert_allclose(own.energies_meV, old.energies_meV, rtol=0, atol=1e-6)
 
 
 def test_four_grid_richardson():

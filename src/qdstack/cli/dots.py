@@ -71,19 +71,6 @@ def command(
         "2 x 2 x 4 block at --grid-nm 0.6 in 53 s of CPU instead of 75 s, beta within "
         "0.005 meV (docs/guide/dots.md).",
     ),
-    grids: int = typer.Option(
-        3,
-        "--grids",
-        help="Grids of the Richardson family: 3 (multipliers 2, 3, 4 of --grid-nm * 4, "
-        "h^2 and h^4 eliminated) or 4 (the coarsest, the scan grid that is solved anyway, "
-        "joins as multiplier 1: h^6 eliminated too, error estimate 2 |R4 - R3|).",
-    ),
-    threads: int = typer.Option(
-        1,
-        "--threads",
-        help="Threads for the fine-grid eigen-solves (sparse products, AMG cycle, BLAS); "
-        "2 uses both cores of a 2-core machine. Same results.",
-    ),
     edge_sd_nm: float = typer.Option(
         0.0,
         "--edge-sd-nm",
@@ -160,10 +147,6 @@ def command(
     _positive(barrier_resolution, "--barrier-resolution")
     if padding_nm is not None:
         _positive(padding_nm, "--padding-nm", allow_zero=True)
-    if grids not in (3, 4):
-        raise OptionError(f"must be 3 or 4, got {grids}", "--grids")
-    if threads is None or threads < 1:
-        raise OptionError(f"must be a whole number >= 1, got {threads}", "--threads")
     if grid_nm > edge_nm / 2:
         raise OptionError(
             f"{grid_nm} nm is too coarse for {edge_nm} nm cubes (use <= L/2)", "--grid-nm"
@@ -201,8 +184,6 @@ def command(
         padding_nm=padding_nm,
         backend=backend,
         barrier_resolution=barrier_resolution,
-        multipliers=(2, 3, 4) if grids == 3 else (1, 2, 3, 4),
-        threads=threads,
     )
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -5,8 +5,8 @@ Private helpers of :mod:`qdstack.physics.coupled_dots`.
 * :func:`lowest_shift_invert` -- ARPACK ``eigsh`` in shift-invert mode around 0
   (H is positive definite, so the eigenvalues nearest 0 are the lowest ones);
   exact and robust on the small coarsest grid, where the sparse LU is cheap.
-* :func:`lowest_lobpcg` -- LOBPCG (Knyazev, SIAM J. Sci. Comput. 23, 517 (2001))
-  preconditioned by one V-cycle of smoothed-aggregation algebraic multigrid
+* :func:`lowest_lobpcg` -- LOBPCG (Knyazev, SIAM J. Sci. Comput. 23, 517 (2001);
+  :func:`_lobpcg_wanted`, or SciPy's ``lobpcg``) preconditioned by one V-cycle of smoothed-aggregation algebraic multigrid
   (pyamg; Vanek, Mandel & Brezina, Computing 56, 179 (1996)); the iteration
   count is then nearly independent of the grid size, and a good start (the
   previous level's eigenvectors interpolated onto the finer grid) leaves only a
@@ -33,7 +33,6 @@ __all__ = [
     "lowest_lobpcg_cupy",
     "prolongate",
     "blas_single_thread",
-    "blas_threads",
     "cupy_available",
 ]
 
@@ -82,26 +81,19 @@ def blas_single_thread():
     installed, else OpenBLAS's own ``*_set_num_threads`` through ctypes; does
     nothing when neither is available.
     """
-    with blas_threads(1):
-        yield
-
-
-@contextlib.contextmanager
-def blas_threads(n: int):
-    """Limit BLAS to ``n`` threads while inside (see :func:`blas_single_thread`)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
     if threadpool_limits is not None:
-        with threadpool_limits(limits=n, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield
         return
     try:
         pairs = _openblas_handles()
         saved = [(get(), set_) for get, set_ in pairs]
         for _, set_ in saved:
-            set_(n)
+            set_(1)
     except Exception:  # a foreign BLAS build: leave it alone
         saved = []
     try:
@@ -153,7 +145,7 @@ def lowest_lobpcg(
     maxiter: int = 400,
     preconditioner: str = "block",
     chunk: int | None = 8,
-    threads: int = 1,
+    engine: str = "own",
 ):
     """Lowest eigenpairs by AMG-preconditioned LOBPCG from the start block ``X0``.
 
@@ -173,19 +165,21 @@ def lowest_lobpcg(
         ``"pyamg"``: pyamg's own V-cycle (symmetric Gauss-Seidel), one vector at a
         time.  Same hierarchy; the block cycle needs a few more iterations but each
         costs less (one pass over each matrix for all vectors).
+    engine : {"own", "scipy"}
+        ``"own"`` (default): :func:`_lobpcg_wanted`, an LOBPCG iteration that stops as
+        soon as the ``n_wanted`` lowest pairs meet ``tol_eV`` and keeps its search
+        directions to the end; ``"scipy"``: SciPy's ``lobpcg`` run ``chunk`` iterations
+        at a time (below).
     chunk : int or None
-        Stop as soon as the ``n_wanted`` lowest pairs meet ``tol_eV``: SciPy's LOBPCG
-        only stops when *every* column of the block has converged, guard vectors
+        (``engine="scipy"``.) Stop as soon as the ``n_wanted`` lowest pairs meet
+        ``tol_eV``: SciPy's LOBPCG only stops when *every* column of the block has converged, guard vectors
         included, and the highest guards converge slowly (a disordered 2 x 2 x 4
         block: the 16 wanted states converged in 15 iterations, the 34-column block
         in 171).  LOBPCG is therefore run ``chunk`` iterations at a time and
         restarted from its current block (the search directions are lost at each
-        restart, which costs a few iterations).  ``None``: one run until the whole
-        block converges (the plain path, for comparison).
-    threads : int
-        Python threads for the sparse work: ``H @ X`` split by rows, the block V-cycle
-        by columns (SciPy's sparse kernels and NumPy's element-wise loops release the
-        GIL).  The same arithmetic as one thread, row by row and column by column.
+        restart, which costs a few iterations, and each run repeats SciPy's set-up and
+        final Rayleigh-Ritz step).  ``None``: SciPy's ``lobpcg`` in one run until the
+        whole block converges (the plain path, for comparison), whatever ``engine``.
 
     Returns
     -------
@@ -194,9 +188,8 @@ def lowest_lobpcg(
     """
     H = sp.csr_matrix(H)
     ml = amg_hierarchy(H)
-    A = H if threads <= 1 else RowSplit(H, threads).operator()
     if preconditioner == "block":
-        cycle = GpuAMG(ml, xp=np, xsp=sp, threads=threads)
+        cycle = GpuAMG(ml, xp=np, xsp=sp)
         M = sla.LinearOperator(H.shape, matvec=cycle, matmat=cycle, dtype=np.float64)
     elif preconditioner == "pyamg":
         M = ml.aspreconditioner(cycle="V")
@@ -206,13 +199,26 @@ def lowest_lobpcg(
     total = 0
     vals = vecs = None
     budget = 3 * maxiter
+    if chunk is not None and engine == "own":
+        while total < budget:
+            vals, vecs, it = _lobpcg_wanted(
+                H.__matmul__, M.__matmul__, X, n_wanted, tol_eV, min(maxiter, budget - total)
+            )
+            total += max(1, it)
+            res = residual_norms(H, vals[:n_wanted], vecs[:, :n_wanted])
+            if np.all(res <= tol_eV):
+                break
+            X = vecs  # the recurrences drifted: restart from the current block
+        return vals[:n_wanted], vecs[:, :n_wanted], res, total
+    if engine not in ("own", "scipy"):
+        raise ValueError(f"unknown engine {engine!r}")
     while total < budget:
         step = budget - total if chunk is None else min(chunk, budget - total)
         with warnings.catch_warnings():
             # scipy warns when it stops at maxiter; we check the residuals ourselves below
             warnings.simplefilter("ignore")
             vals, vecs, hist = sla.lobpcg(
-                A,
+                H,
                 X,
                 M=M,
                 tol=tol_eV,
@@ -229,6 +235,116 @@ def lowest_lobpcg(
             break
         X = vecs  # restart from the current block
     return vals[:n_wanted], vecs[:, :n_wanted], res, total
+
+
+def _sym(G):
+    return 0.5 * (G + G.T)
+
+
+def _cholesky_qr(V):
+    """Orthonormal columns spanning V by Cholesky QR: ``(Q, T)`` with ``Q = V @ T``.
+
+    ``None`` when the Gram matrix is numerically singular (the caller drops the block).
+    """
+    import scipy.linalg as sl
+
+    try:
+        L = np.linalg.cholesky(_sym(V.T @ V))
+    except np.linalg.LinAlgError:
+        return None
+    T = sl.solve_triangular(L, np.eye(L.shape[0]), lower=True).T
+    return V @ T, T
+
+
+def _lobpcg_wanted(A, M, X, n_wanted: int, tol: float, maxiter: int):
+    """LOBPCG (Knyazev 2001) for the lowest ``m = X.shape[1]`` pairs of A, preconditioner M.
+
+    The textbook iteration with soft locking: each step Rayleigh-Ritz on
+    ``[X, W, P]`` (W = M R of the unconverged columns, orthogonalised against X;
+    P the previous step's search directions of those columns), both Gram matrices
+    formed block by block (no concatenated copies), the generalised dense
+    eigenproblem ``G_A c = lambda G_B c`` solved for the lowest m.  It stops as soon as
+    the ``n_wanted`` lowest residuals ``||A x - lambda x||`` are below ``tol``; guard
+    columns (beyond n_wanted) only widen the subspace.  When G_B is too ill-conditioned
+    for its Cholesky factor P is dropped for that step (as SciPy's restart does).  The
+    result is finished by an explicit Rayleigh-Ritz step with a freshly computed ``A X``.
+
+    Returns ``(vals, vecs, iterations)``, all m columns, ascending.
+    """
+    import scipy.linalg as sl
+
+    Q = _cholesky_qr(X)
+    X = Q[0] if Q is not None else np.linalg.qr(X)[0]
+    AX = A(X)
+    lam, C = sl.eigh(_sym(X.T @ AX))
+    X, AX = X @ C, AX @ C
+    m = X.shape[1]
+    P = AP = None
+    it = 0
+    while it < maxiter:
+        R = AX - X * lam
+        res = np.sqrt(np.einsum("ij,ij->j", R, R))
+        if np.all(res[:n_wanted] <= tol):
+            break
+        act = res > tol
+        W = np.ascontiguousarray(M(np.ascontiguousarray(R[:, act])))
+        if W.ndim == 1:
+            W = W[:, None]
+        del R
+        W -= X @ (X.T @ W)
+        Q = _cholesky_qr(W)
+        if Q is None:
+            Q = (np.linalg.qr(W)[0], None)
+        W = Q[0]
+        AW = A(W)
+        blocks, ablocks = [X, W], [AX, AW]
+        if P is not None:
+            Pa, APa = P[:, act], AP[:, act]
+            Q = _cholesky_qr(Pa)
+            if Q is not None:
+                blocks.append(Q[0])
+                ablocks.append(APa @ Q[1])
+        # Gram matrices: the upper blocks only; W and P have orthonormal columns
+        nb = len(blocks)
+        GA = [[None] * nb for _ in range(nb)]
+        GB = [[None] * nb for _ in range(nb)]
+        for i in range(nb):
+            for j in range(i, nb):
+                GA[i][j] = blocks[i].T @ ablocks[j]
+                GB[i][j] = blocks[i].T @ blocks[j] if i == 0 or i != j else None
+                if i != j:
+                    GA[j][i], GB[j][i] = GA[i][j].T, GB[i][j].T
+            if i > 0:
+                GB[i][i] = np.eye(blocks[i].shape[1])
+        vals = C = None
+        while vals is None:
+            try:
+                vals, C = sl.eigh(
+                    _sym(np.block([row[:nb] for row in GA[:nb]])),
+                    _sym(np.block([row[:nb] for row in GB[:nb]])),
+                    subset_by_index=[0, m - 1],
+                )
+            except (np.linalg.LinAlgError, ValueError):
+                if nb == 2:
+                    raise
+                nb = 2  # drop P for this step
+                blocks, ablocks = blocks[:2], ablocks[:2]
+        sizes = np.cumsum([0] + [b.shape[1] for b in blocks])
+        Cs = [C[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
+        P = blocks[1] @ Cs[1]
+        AP = ablocks[1] @ Cs[1]
+        if nb == 3:
+            P += blocks[2] @ Cs[2]
+            AP += ablocks[2] @ Cs[2]
+        X = X @ Cs[0]
+        X += P
+        AX = AX @ Cs[0]
+        AX += AP
+        lam = vals
+        it += 1
+    AX = A(X)
+    lam, C = sl.eigh(_sym(X.T @ AX), _sym(X.T @ X))
+    return lam, X @ C, it
 
 
 def cupy_available() -> bool:
@@ -254,15 +370,13 @@ class GpuAMG:
     symmetric positive definite, as LOBPCG needs.
     """
 
-    def __init__(self, ml, nu: int = 2, *, xp=None, xsp=None, threads: int = 1):
+    def __init__(self, ml, nu: int = 2, *, xp=None, xsp=None):
         if xp is None:  # the GPU; ``xp=numpy, xsp=scipy.sparse`` runs the same cycle on the CPU
             import cupy as xp
             import cupyx.scipy.sparse as xsp
         cp, csp = xp, xsp
         self.cp = cp
         self.nu = nu
-        # on the CPU, ``threads`` > 1 runs the cycle on column slices of the block in threads
-        self.threads = threads if xp is np else 1
         self.levels = []
         for lv in ml.levels[:-1]:
             A = sp.csr_matrix(lv.A)
@@ -294,58 +408,8 @@ class GpuAMG:
 
     def __call__(self, B):
         B2 = B if B.ndim == 2 else B[:, None]
-        m = B2.shape[1]
-        if self.threads > 1 and m > 1:
-            cuts = np.linspace(0, m, min(self.threads, m) + 1).round().astype(int)
-            parts = [np.ascontiguousarray(B2[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
-            out = np.hstack(list(_pool(self.threads).map(lambda P: self._cycle(P, 0), parts)))
-        else:
-            out = self._cycle(self.cp.ascontiguousarray(B2), 0)
+        out = self._cycle(self.cp.ascontiguousarray(B2), 0)
         return out if B.ndim == 2 else out[:, 0]
-
-
-_POOLS: dict = {}
-
-
-def _pool(n: int):
-    """A process-wide pool of ``n`` worker threads (created on first use)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if n not in _POOLS:
-        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="qdstack-eigen")
-    return _POOLS[n]
-
-
-class RowSplit:
-    """``H @ X`` for a CSR matrix, its rows split into ``threads`` blocks computed in threads.
-
-    SciPy's CSR kernels release the GIL, so the blocks run in parallel; each output row
-    is the same sum, in the same order, as in ``H @ X``.
-    """
-
-    def __init__(self, H, threads: int):
-        H = sp.csr_matrix(H)
-        self.shape = H.shape
-        # equal shares of the non-zeros (the work), cut at row boundaries
-        cuts = np.searchsorted(H.indptr, np.linspace(0, H.nnz, threads + 1)).clip(0, H.shape[0])
-        cuts[0], cuts[-1] = 0, H.shape[0]
-        self.rows = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-        self.blocks = [H[a:b] for a, b in self.rows]
-        self.threads = threads
-
-    def __call__(self, X):
-        X = np.asarray(X)
-        out = np.empty((self.shape[0],) + X.shape[1:], dtype=np.result_type(X, np.float64))
-
-        def one(i):
-            a, b = self.rows[i]
-            out[a:b] = self.blocks[i] @ X
-
-        list(_pool(self.threads).map(one, range(len(self.blocks))))
-        return out
-
-    def operator(self):
-        return sla.LinearOperator(self.shape, matvec=self, matmat=self, dtype=np.float64)
 
 
 def _rho_jacobi(A, dinv, iters: int = 20) -> float:

@@ -296,7 +296,7 @@ def solve_dots(
     OptionError
         More states requested than are bound below the barrier; grids too large.
     """
-    with _eigen.blas_threads((settings or SolverSettings()).threads):
+    with _eigen.blas_single_thread():
         return _solve_dots(system, states, settings, progress)
 
 
@@ -440,7 +440,7 @@ def _solve_dots(
                 else:
                     used.add("cpu")
                     vals, vecs, res, it = _eigen.lowest_lobpcg(
-                        H, X, n_wanted=n_keep, tol_eV=settings.tol_eV, threads=settings.threads
+                        H, X, n_wanted=n_keep, tol_eV=settings.tol_eV
                     )
                 iters += it
                 if np.any(res > 10 * settings.tol_eV):

@@ -310,11 +310,6 @@ class SolverSettings:
         (the plain reference path: on a disordered array each near-coincident pair
         of faces then makes a sliver of cells thinner than the cells by orders of
         magnitude, which multiplies the unknowns and the LOBPCG iterations).
-    threads : int
-        Threads for the LOBPCG work on the finer grids (default 1): sparse products
-        split by rows, the AMG cycle by columns, and as many BLAS threads for the
-        dense block operations.  The same arithmetic in every case; 2 uses both cores
-        of a 2-core machine.
     """
 
     grid_nm: float = 0.3
@@ -326,7 +321,6 @@ class SolverSettings:
     backend: str = "cpu"
     max_unknowns: int = 4_000_000
     merge_faces_nm: float | None = None
-    threads: int = 1
 
     def __post_init__(self):
         if not (self.grid_nm > 0 and math.isfinite(self.grid_nm)):
@@ -343,9 +337,6 @@ class SolverSettings:
             )
         if not self.barrier_resolution > 0:
             raise OptionError("barrier_resolution must be positive", "barrier_resolution")
-        if not isinstance(self.threads, (int, np.integer)) or self.threads < 1:
-            raise OptionError(f"must be a whole number >= 1, got {self.threads}", "--threads")
-        object.__setattr__(self, "threads", int(self.threads))
         if self.merge_faces_nm is not None and not (
             self.merge_faces_nm >= 0 and math.isfinite(self.merge_faces_nm)
         ):
