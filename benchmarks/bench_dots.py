@@ -50,7 +50,9 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def work_ours(kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0) -> dict:
+def work_ours(
+    kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0, merge_nm: float = -1.0
+) -> dict:
     from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
 
     if kind == "ours":
@@ -74,7 +76,11 @@ def work_ours(kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0) 
         # _eigen._lobpcg_wanted
         system = DotSystem.disordered((2, 2, 4), L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
         states = 16
-        settings = SolverSettings(grid_nm=grid_nm, barrier_resolution=barrier_resolution)
+        settings = SolverSettings(
+            grid_nm=grid_nm,
+            barrier_resolution=barrier_resolution,
+            merge_faces_nm=None if merge_nm < 0 else merge_nm,
+        )
         if kind != "block":
             import functools
 
@@ -204,6 +210,13 @@ def main() -> None:
         help="also run the block with SciPy's lobpcg until the whole block converges",
     )
     ap.add_argument(
+        "--block-merge-nm",
+        type=float,
+        default=None,
+        help="merge the block's faces within this distance on every grid [nm] "
+        "(default: a third of each run's grid)",
+    )
+    ap.add_argument(
         "--block-reference-grid-nm",
         type=float,
         default=None,
@@ -300,8 +313,11 @@ def block(args) -> None:
         "stopped on the 16 wanted pairs) vs ours (_eigen._lobpcg_wanted):"
     )
     lim = args.disorder_limit_s
-    before = run_worker("block-scipy", g, timeout=lim)
-    ours = run_worker("block", g, timeout=lim)
+    mg = -1.0 if args.block_merge_nm is None else args.block_merge_nm
+    if mg >= 0:
+        print(f"  (faces merged within {mg:g} nm on every grid, --block-merge-nm)")
+    before = run_worker("block-scipy", g, 2.0, mg, timeout=lim)
+    ours = run_worker("block", g, 2.0, mg, timeout=lim)
     for label, r in (("before", before), ("ours  ", ours)):
         print(f"    {label}: " + (f"> {lim:.0f} s" if r is None else _block_line(r)))
     if ours and before:
@@ -311,22 +327,22 @@ def block(args) -> None:
             f"{before['time_s'] / ours['time_s']:.2f}x wall; max |E_ours - E_before| = {de:.2g} meV"
         )
     if args.block_plain:
-        plain = run_worker("block-plain", g, timeout=lim)
+        plain = run_worker("block-plain", g, 2.0, mg, timeout=lim)
         print("    plain : " + (f"> {lim:.0f} s" if plain is None else _block_line(plain)))
     for g2 in (float(v) for v in args.block_grid_nm.split(",") if v.strip()):
-        r = run_worker("block", g2, timeout=lim)
+        r = run_worker("block", g2, 2.0, mg, timeout=lim)
         print(f"  ours at {g2} nm: " + (f"> {lim:.0f} s" if r is None else _block_line(r)))
         br = args.block_barrier_resolution
         if br is None:
             continue
-        rb = run_worker("block", g2, br, timeout=lim)
+        rb = run_worker("block", g2, br, mg, timeout=lim)
         print(
             f"  ours at {g2} nm, barrier resolution {br:g}: "
             + (f"> {lim:.0f} s" if rb is None else _block_line(rb))
         )
     gr = args.block_reference_grid_nm
     if gr is not None and ours:
-        ref = run_worker("block", gr, timeout=max(lim, 900.0))
+        ref = run_worker("block", gr, 2.0, mg, timeout=max(lim, 900.0))
         if ref is None:
             print(f"  reference at {gr} nm: did not finish")
             return
