@@ -285,9 +285,9 @@ class SolverSettings:
         estimate is ``SAFETY_FACTOR * |R4 - R3|``.  (1, 2, 3, 4) adds the scan grid,
         which is solved anyway, at no cost: on an aligned grid (identical cubes) its
         estimate is ~40x tighter and still honest (the separable pair: error 1e-5
-        meV, estimate 3e-4 meV), but on a disordered block (merged faces) neither the
-        three- nor the four-grid estimate covers the spread between grid families
-        (``docs/guide/dots.md``).
+        meV, estimate 3e-4 meV); on a disordered block it is honest only with a fixed
+        ``merge_faces_nm`` (the default threshold follows ``grid_nm``, so families
+        differ by which faces merge; ``docs/guide/performance.md``).
     padding_nm : float or (float, float, float), optional
         Barrier thickness between the outermost dot faces and the hard-wall box
         [nm]; default ``9 / kappa`` of the highest wanted state (>= 1 nm).  0 puts the
