@@ -190,7 +190,15 @@ def _no_args_help(exc, *, bare: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0, 1 or 2)."""
+    """Run the command line; returns the exit status (0, 1 or 2).
+
+    Without ``argv`` (the ``qdstack`` script, ``python -m qdstack``) this is the process's own
+    command line, which exits next: the objects that exist then are frozen out of the cyclic
+    garbage collector (:func:`gc.freeze`), so that the interpreter's shutdown does not scan
+    them all (after an lmfit analysis, 0.13-0.15 s of CPU, a tenth of the command).  Their
+    memory goes back to the system with the process; the ``atexit`` handlers still run, and
+    every file qdstack writes is closed before this returns.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or os.environ.get("QDSTACK_TRACEBACK", "") not in (
         "",
@@ -251,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = old_show
+        if argv is None:  # the process's own command line: it exits next
+            import gc
+
+            gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover
