@@ -137,3 +137,67 @@ def test_chunks_cover_the_items_in_order(n_items, n):
     sizes = [len(c) for c in chunks]
     assert max(sizes[1:]) - min(sizes[1:]) <= 1  # the children share evenly
     assert 0 <= sizes[0] - max(sizes[1:]) <= 2  # this process at most an item or two more
+
+
+# ------------------------------------------------------------------ fork_call
+
+
+def _pid_and_sum(*values):
+    warnings.warn(f"summed {len(values)} values", QdstackWarning, stacklevel=1)
+    return os.getpid(), sum(values)
+
+
+@linux
+def test_fork_call_runs_in_a_child_while_this_process_goes_on(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pending = fork_call(_pid_and_sum, 1, 2, 3)
+        here = sum(x * x for x in range(1000))  # this process is free meanwhile
+        pid, total = pending.result()
+    assert pid != PARENT and total == 6 and here == 332833500
+    assert pending.result() == (pid, 6)  # read once, kept
+    # the child's warning is issued here, once
+    assert [str(w.message) for w in caught] == ["summed 3 values"]
+    assert caught[0].category is QdstackWarning
+
+
+def test_fork_call_without_a_fork_runs_here(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert fork_call(_pid_and_sum, 4, 5, workers=1).result() == (PARENT, 9)
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:  # another thread: no fork
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            assert fork_call(_pid_and_sum, 7).result() == (PARENT, 7)
+    finally:
+        release.set()
+        t.join()
+
+
+def _fail(source):
+    raise FitError("cannot fit", source)
+
+
+@linux
+def test_fork_call_reraises_the_error_and_survives_a_dead_child(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    pending = fork_call(_fail, "film.csv")
+    with pytest.raises(FitError) as err:
+        pending.result()
+    assert err.value.message == "cannot fit" and err.value.source == "film.csv"
+    # a child that dies without answering: the call is made here instead
+    assert fork_call(_die_in_child, 41).result() == 42

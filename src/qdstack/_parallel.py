@@ -46,6 +46,8 @@ __all__ = [
     "usable_cpus",
     "fork_workers",
     "fork_map",
+    "fork_call",
+    "Deferred",
 ]
 
 #: Seconds to wait for a remote scheduler before giving up with an OptionError.
@@ -438,3 +440,100 @@ def fork_map(
             if proc.is_alive():
                 proc.terminate()
             proc.join()
+
+
+def _apply(call):
+    func, args = call
+    return func(*args)
+
+
+class Deferred:
+    """The pending result of :func:`fork_call`: :meth:`result` waits for it."""
+
+    def __init__(self, func: Callable, args: tuple, child=None):
+        self._call = (func, args)
+        self._child = child  # (process, connection) of the forked child, or None
+        self._done = False
+        self._value = None
+
+    def result(self):
+        """``func(*args)``: the child's (its warnings issued here), else computed here now.
+
+        Raises
+        ------
+        Exception
+            The call's error, re-raised here as it was raised there.
+        """
+        if self._done:
+            return self._value
+        import pickle
+        import warnings
+
+        status, payload, caught = "ok", None, []
+        if self._child is not None:
+            proc, recv = self._child
+            try:
+                status, payload, caught = pickle.loads(recv.recv_bytes())
+                payload = payload[0] if status == "ok" else payload
+            except EOFError:  # the child died without answering: do it here
+                self._child = None
+            finally:
+                recv.close()
+                proc.join()
+        if self._child is None:
+            payload = _apply(self._call)
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+        self._child = None
+        if status == "error":
+            raise payload
+        self._done, self._value = True, payload
+        return payload
+
+
+def fork_call(
+    func: Callable, *args, workers: int | None = None, pickler: type | None = None
+) -> Deferred:
+    """``func(*args)`` in a forked child while this process goes on with other work.
+
+    A pipeline stage: the command line reads and locates the peaks of its files in a child
+    (numpy only) while this process imports lmfit and SciPy (``qdstack absorption``); the
+    two use both CPUs and nothing is imported twice.  The child inherits this process
+    (nothing is pickled on the way in) and sends the result back pickled (by ``pickler``,
+    as in :func:`fork_map`), with its warnings and its error, which
+    :meth:`Deferred.result` re-issues and re-raises here.  Where :func:`fork_map` would
+    not fork (``workers=1``, one usable CPU, no safe ``fork``: :func:`fork_workers`), or
+    when the child dies, the call runs here, in :meth:`Deferred.result`: the same result.
+
+    Parameters
+    ----------
+    func : callable
+        A function whose result (or error) pickles.
+    *args
+        Its arguments.
+    workers : int, optional
+        As for :func:`fork_map` (1: no child).
+    pickler : pickle.Pickler subclass, optional
+        Pickles the child's result.
+
+    Returns
+    -------
+    Deferred
+    """
+    if fork_workers(workers, 2) == 1:
+        return Deferred(func, args)
+    import gc
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    gc.freeze()  # shared pages stay shared: the child's collector does not write to them
+    try:
+        proc = ctx.Process(
+            target=_run_chunk, args=(_apply, [(func, args)], send, pickler), daemon=True
+        )
+        proc.start()
+    finally:
+        gc.unfreeze()
+    send.close()
+    return Deferred(func, args, (proc, recv))

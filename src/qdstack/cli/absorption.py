@@ -38,17 +38,39 @@ def layers_from_name(path: str) -> int | None:
     return value_from_name(path, _LAYER_PATTERNS, "layer counts", "--layers", convert=int)
 
 
-def _read_and_fit(item):
-    """Read one file and find its peak (one job of a forked worker: :func:`command`)."""
-    from qdstack.analysis.absorption import first_excitonic_peak
+def _read_and_locate(paths, column, emin_eV, emax_eV):
+    """Read every file and locate its first peak (numpy only): the first stage of :func:`command`.
+
+    Returns ``[(spectrum, located peak or its QdstackError)]``; a read error is raised (the
+    first in file order), a location error is kept for after the layer counts are checked.
+    """
+    from qdstack.analysis.absorption.locate import _locate_peak
     from qdstack.io.spectrum import read_spectrum
 
-    path, column, kws = item
-    spec = read_spectrum(path, kind="absorption", column=column)
+    out = []
+    for path in paths:
+        spec = read_spectrum(path, kind="absorption", column=column)
+        try:
+            found = _locate_peak(
+                spec.energy_eV, spec.intensity, emin_eV=emin_eV, emax_eV=emax_eV, source=str(path)
+            )
+        except QdstackError as exc:  # raised after every file is read and the layers are checked
+            found = exc
+        out.append((spec, found))
+    return out
+
+
+def _fit_located(item):
+    """The fits of one located peak, or its error (one job of a forked worker: :func:`command`)."""
+    from qdstack.analysis.absorption.peak import _refine_peak
+
+    found, profile = item
+    if isinstance(found, QdstackError):
+        return found
     try:
-        return spec, first_excitonic_peak(spec.energy_eV, spec.intensity, source=str(path), **kws)
-    except QdstackError as exc:  # raised after every file is read and the layers are checked
-        return spec, exc
+        return _refine_peak(found, profile)
+    except QdstackError as exc:
+        return exc
 
 
 def command(
@@ -154,15 +176,20 @@ def command(
                     spectra.append(spec)
                     names.append(str(path))
                     labels.append(spec.label if column is not None else None)
-        else:  # one spectrum per file: each worker reads its files and fits them
-            from qdstack._parallel import fork_map
-            from qdstack.analysis.absorption.peak import _FitPickler
+        else:  # one spectrum per file: read and located in one process, fitted in several
+            from qdstack._parallel import fork_call, fork_map, fork_workers
+            from qdstack.analysis.absorption.peak import _FitPickler, _peak_model
             from qdstack.analysis.absorption.series import MIN_SPECTRA_PER_PROCESS
 
-            kws = {"profile": profile, "emin_eV": emin, "emax_eV": emax}
+            # a forked child reads the files and locates the peaks (numpy) while this process
+            # imports lmfit and SciPy (0.6 s) and builds the fit model; then both fit
+            n = fork_workers(workers, len(files), MIN_SPECTRA_PER_PROCESS)
+            stage = fork_call(_read_and_locate, files, column, emin, emax, workers=min(n, 2))
+            _peak_model(profile)  # imports lmfit
+            located = stage.result()
             done = fork_map(
-                _read_and_fit,
-                [(path, column, kws) for path in files],
+                _fit_located,
+                [(found, profile) for _, found in located],
                 workers=workers,
                 min_per_process=MIN_SPECTRA_PER_PROCESS,
                 progress=(lambda items: progress(items, "fitting peaks"))
@@ -170,8 +197,8 @@ def command(
                 else None,
                 pickler=_FitPickler,
             )
-            spectra = [spec for spec, _ in done]
-            peaks = [peak for _, peak in done]
+            spectra = [spec for spec, _ in located]
+            peaks = done
             names = [str(path) for path in files]
             labels = [spec.label if column is not None else None for spec in spectra]
         if layer_error is not None:
