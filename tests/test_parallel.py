@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import warnings
 
 import pytest
@@ -23,17 +24,21 @@ def _square_and_pid(x):
     return x * x, os.getpid()
 
 
+def _slow_square_and_pid(x):
+    time.sleep(0.02 if os.getpid() == PARENT else 0.002)  # the children get their share
+    return x * x, os.getpid()
+
+
 @linux
 @pytest.mark.parametrize("workers", [2, 3])
 def test_results_in_order_from_several_processes(workers, forkable):
     if forkable:  # run in a fresh process: this one runs other threads
         return
-    out = fork_map(_square_and_pid, range(23), workers=workers)
+    out = fork_map(_slow_square_and_pid, range(23), workers=workers)
     assert [v for v, _ in out] == [x * x for x in range(23)]
     pids = [p for _, p in out]
-    assert pids[0] == PARENT  # the first chunk is done here
-    assert len(set(pids)) == workers  # contiguous chunks, one per process
-    assert pids == sorted(pids, key=pids.index)  # each process's items are contiguous
+    assert pids[0] == PARENT  # the first item is done here, before the fork
+    assert len(set(pids)) == workers  # every process took items (one at a time, in order)
 
 
 def test_one_worker_is_the_loop():
@@ -124,19 +129,26 @@ def test_how_many_processes(forkable):
         t.join()
 
 
-@pytest.mark.parametrize("n_items", [2, 3, 7, 8, 23, 100, 401])
-@pytest.mark.parametrize("n", [2, 3, 16])
-def test_chunks_cover_the_items_in_order(n_items, n):
-    from qdstack._parallel import _chunks
+def _unpicklable_in_a_child(x):
+    time.sleep(0.02 if os.getpid() == PARENT else 0.002)
+    return x if os.getpid() == PARENT else (lambda: x)
 
-    if n > n_items:
+
+@linux
+def test_progress_follows_the_items_and_a_result_that_cannot_come_back_is_an_error(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
         return
-    chunks = _chunks(n_items, n)
-    assert len(chunks) == n and all(len(c) > 0 for c in chunks)
-    assert [i for c in chunks for i in c] == list(range(n_items))
-    sizes = [len(c) for c in chunks]
-    assert max(sizes[1:]) - min(sizes[1:]) <= 1  # the children share evenly
-    assert 0 <= sizes[0] - max(sizes[1:]) <= 2  # this process at most an item or two more
+    shown = []
+
+    def bar(seq):  # a progress bar: yields the items back, advanced as they are done
+        for x in seq:
+            yield x
+            shown.append(x)
+
+    out = fork_map(_slow_square_and_pid, range(12), workers=2, progress=bar)
+    assert [v for v, _ in out] == [x * x for x in range(12)] and shown == list(range(12))
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        fork_map(_unpicklable_in_a_child, range(20), workers=2)
 
 
 # ------------------------------------------------------------------ fork_call

@@ -133,6 +133,8 @@ def _click_exception_classes():
     """
     modules = []
     for name in ("typer._click.exceptions", "click.exceptions"):
+        if modules and name == "click.exceptions" and name not in sys.modules:
+            continue  # typer has its own copy and click is not loaded: none of its errors can come
         try:
             modules.append(__import__(name, fromlist=["UsageError"]))
         except ImportError:
