@@ -61,16 +61,23 @@ def _read_and_locate(paths, column, emin_eV, emax_eV):
 
 
 def _fit_located(item):
-    """The fits of one located peak, or its error (one job of a forked worker: :func:`command`)."""
+    """The fits of one located peak, or its error (one job of a forked worker: :func:`command`).
+
+    Without ``keep_fit`` the peak comes back without its lmfit ``ModelResult``: only the
+    figures (``--out``) draw it, and a forked worker's fit costs ~1 ms to pickle and read back.
+    """
+    from dataclasses import replace
+
     from qdstack.analysis.absorption.peak import _refine_peak
 
-    found, profile = item
+    found, profile, keep_fit = item
     if isinstance(found, QdstackError):
         return found
     try:
-        return _refine_peak(found, profile)
+        peak = _refine_peak(found, profile)
     except QdstackError as exc:
         return exc
+    return peak if keep_fit else replace(peak, fit=None)
 
 
 def command(
@@ -189,7 +196,7 @@ def command(
             located = stage.result()
             done = fork_map(
                 _fit_located,
-                [(found, profile) for _, found in located],
+                [(found, profile, out is not None) for _, found in located],
                 workers=workers,
                 min_per_process=MIN_SPECTRA_PER_PROCESS,
                 progress=(lambda items: progress(items, "fitting peaks"))
