@@ -218,7 +218,8 @@ def fork_map(
     errors: dict[int, BaseException] = {}
     caught: list = []
     claims = _Claims(ctx, 1, len(items))
-    children: dict = {}  # receiving end of each child's pipe -> its process
+    children: dict = {}  # receiving end of each child's pipe -> its process, until it is done
+    procs = []
     ticks = None
     # the objects that exist now are shared with the children page by page until written;
     # the collector would write to every one of them (copying every page, in each process)
@@ -232,6 +233,7 @@ def fork_map(
             proc.start()
             send.close()
             children[recv] = proc
+            procs.append(proc)
         if progress is not None:
             ticks = iter(wrap(items))
             next(ticks, None)  # the bar at 0 ...
@@ -287,11 +289,11 @@ def fork_map(
         gc.unfreeze()
         if ticks is not None:
             ticks.close()
-        for recv, proc in children.items():
+        for recv, proc in children.items():  # still running: an error here stops them
             recv.close()
             if proc.is_alive():
                 proc.terminate()
-        for proc in children.values():
+        for proc in procs:
             proc.join()
 
 

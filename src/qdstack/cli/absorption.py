@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import typer
@@ -146,6 +148,11 @@ def command(
 
     Example: qdstack absorption N1.csv N2.csv N3.csv N4.csv --out results/
     """
+    if "numpy" not in sys.modules:
+        # the linear algebra here is on 6 x 6 matrices: one BLAS thread.  OpenBLAS's own
+        # worker thread would spin on the CPU the forked workers need (~0.1 s of CPU); a
+        # user's OPENBLAS_NUM_THREADS is kept
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from qdstack.analysis.absorption import analyse_absorption_series
     from qdstack.analysis.absorption.series import _checked_layers
     from qdstack.io.spectrum import read_spectra, read_spectrum
