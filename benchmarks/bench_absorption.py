@@ -176,12 +176,13 @@ def cli(args, command=None):
     return out, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-#: runs the command line in this process and prints its own CPU seconds and its children's
-#: (the forked workers, waited for) on stderr
+#: runs the command line in this process as the ``qdstack`` script does (``main()`` reads
+#: ``sys.argv``) and prints its own CPU seconds and its children's (the forked workers,
+#: waited for) on stderr
 _CLI_WRAPPER = (
     "import resource, sys\n"
     "from qdstack.cli.main import main\n"
-    "code = main(sys.argv[1:])\n"
+    "code = main()\n"
     "s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "sys.stderr.write(f'\\nCPU {s.ru_utime + s.ru_stime} {c.ru_utime + c.ru_stime}\\n')\n"
     "sys.exit(code)\n"
@@ -193,7 +194,7 @@ def cli_side(src: Path, args):
     env = dict(os.environ, PYTHONPATH=str(src))
     t0 = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-c", _CLI_WRAPPER, "absorption", *args],
+        [sys.executable, "-c", _CLI_WRAPPER, "absorption", *args],  # sys.argv[1:] = absorption ...
         capture_output=True,
         text=True,
         env=env,

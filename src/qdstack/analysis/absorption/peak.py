@@ -121,7 +121,12 @@ class _FitPickler(pickle.Pickler):
         if type(obj) is self._parameters:
             # lmfit's own reduction, less the functions every new Parameters already has in
             # its expression interpreter (numpy/scipy ufuncs, which pickle looks up by
-            # scanning every loaded module: 4 ms a fit); its __setstate__ skips those anyway
+            # scanning every loaded module: 4 ms a fit); its __setstate__ skips those anyway.
+            # This reads lmfit's private ``_asteval``: no public route gives the same state.
+            # ``Parameters`` exposes no accessor for the interpreter's symbols; its public
+            # serialisation ``dumps()``/``loads()`` carries them (and the parameters) through
+            # JSON at 12.7 ms + 0.45 ms a fit, against 0.05 + 0.57 ms here; and its
+            # ``__reduce__`` is the 2.4 ms path this replaces (measured on the 100-film series)
             symtable = obj._asteval.symtable
             fresh = _fresh_symbols()
             unique = {
