@@ -41,7 +41,7 @@ def layers_from_name(path: str) -> int | None:
 
 
 def _read_and_locate(paths, column, emin_eV, emax_eV):
-    """Read every file and locate its first peak (numpy only): the first stage of :func:`command`.
+    """Read every file and locate its first peak (no lmfit): the first stage of :func:`command`.
 
     Returns ``[(spectrum, located peak or its QdstackError)]``; a read error is raised (the
     first in file order), a location error is kept for after the layer counts are checked.
