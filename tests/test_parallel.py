@@ -151,6 +151,18 @@ def test_progress_follows_the_items_and_a_result_that_cannot_come_back_is_an_err
         fork_map(_unpicklable_in_a_child, range(20), workers=2)
 
 
+def test_no_working_semaphores_is_the_loop(monkeypatch, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    import qdstack._parallel.fork as fork
+
+    def no_sem_open(*args):
+        raise OSError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(fork, "_Claims", no_sem_open)
+    assert fork_map(_square_and_pid, range(9), workers=2) == [(x * x, PARENT) for x in range(9)]
+
+
 # ------------------------------------------------------------------ fork_call
 
 

@@ -201,15 +201,22 @@ def fork_map(
     items = list(items)
     n = fork_workers(workers, len(items), min_per_process)
     wrap = progress or (lambda seq: seq)
-    if n == 1:
+    claims = None
+    if n > 1:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        try:
+            claims = _Claims(ctx, 1, len(items))
+        except (OSError, ImportError):  # no working semaphores (sem_open) here: no fork
+            claims = None
+    if claims is None:
         return [func(item) for item in wrap(items)]
     import gc
-    import multiprocessing
     import pickle
     import warnings
     from multiprocessing.connection import wait
 
-    ctx = multiprocessing.get_context("fork")
     # the first item here, before the fork: the lazy imports and caches it fills (lmfit and
     # scipy for a fit: 0.6 s) are then inherited instead of repeated in every child
     results: list = [None] * len(items)
@@ -217,7 +224,6 @@ def fork_map(
     done = [True] + [False] * (len(items) - 1)
     errors: dict[int, BaseException] = {}
     caught: list = []
-    claims = _Claims(ctx, 1, len(items))
     children: dict = {}  # receiving end of each child's pipe -> its process, until it is done
     procs = []
     ticks = None
