@@ -281,6 +281,24 @@ def test_cupy_backend_refused_cleanly_without_gpu():
     assert r.backend == "cpu"
 
 
+def test_auto_backend_stays_on_the_cpu_until_a_gpu_crossover_is_measured(monkeypatch):
+    # Issue 17: "auto" must not choose the GPU below the size where it wins; no such size
+    # has been measured, so even with a GPU present "auto" must not touch it.
+    from qdstack.physics.coupled_dots import solver
+
+    assert solver.GPU_MIN_UNKNOWNS is None
+
+    def no_gpu(*args, **kwargs):
+        raise AssertionError("auto used the GPU path")
+
+    monkeypatch.setattr(_eigen, "cupy_available", lambda: True)
+    monkeypatch.setattr(_eigen, "lowest_lobpcg_cupy", no_gpu)
+    r = solve_dots(
+        DotSystem.column(2, L, GAP, V, M), 2, SolverSettings(grid_nm=0.6, backend="auto")
+    )
+    assert r.backend == "cpu"
+
+
 # ----------------------------------------------------------------------------- disorder
 def _stack(edges, gap=GAP):
     """Cubes of the given edges stacked along z, centred on the z axis (independent of the solver)."""

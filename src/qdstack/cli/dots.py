@@ -92,7 +92,8 @@ def command(
         "cpu",
         "--backend",
         help="Where the fine-grid eigen-solves run: cpu, cupy (GPU; needs the [gpu] "
-        "extra) or auto.",
+        "extra) or auto (the GPU only above a measured crossover size; none is known "
+        "yet, so auto runs on the CPU).",
     ),
     json_output: bool = JSON_OPTION,
     out: Path = OUT_OPTION,

@@ -36,12 +36,14 @@ _C = HBAR2_OVER_2ME_EV_NM2
 #: Safety factor on the Richardson error estimate |E(3 grids) - E(2 grids)|.
 SAFETY_FACTOR = 2.0
 #: ``backend="auto"`` picks the GPU only for grids at least this large (unknowns per
-#: sector).  Measured on an H200 machine (issue 17), the old Jacobi-preconditioned GPU
-#: path lost to the 16-core CPU path at 72k-109k unknowns (0.5-0.36x); the AMG-
-#: preconditioned GPU path has not been timed on a GPU yet (benchmarks/bench_dots_gpu.py
-#: is ready for that), so "auto" keeps the CPU an order of magnitude past every size
-#: where the GPU was seen to lose.  See docs/guide/dots.md.
-GPU_MIN_UNKNOWNS = 1_000_000
+#: sector); ``None``: never.  Issue 17 asks that "auto" never choose the GPU below the
+#: size where it wins.  The only GPU measurements (an H200 machine against its own 16
+#: CPU cores) show it losing: the Jacobi-preconditioned path at 72k-109k unknowns
+#: (0.5-0.36x).  The AMG-preconditioned GPU path has not been timed on a GPU
+#: (benchmarks/bench_dots_gpu.py is ready for that), so no size is known where it wins
+#: and "auto" stays on the CPU; ``backend="cupy"`` forces the GPU.  Set this from a
+#: measured crossover.  See docs/guide/dots.md.
+GPU_MIN_UNKNOWNS: int | None = None
 
 
 # --------------------------------------------------------------------------- the solver
@@ -304,6 +306,8 @@ def _solve_dots(
     states = int(states)
     warn: list[str] = []
     backend = settings.backend
+    if backend == "auto" and GPU_MIN_UNKNOWNS is None:
+        backend = "cpu"
     if backend in ("cupy", "auto"):
         have = _eigen.cupy_available()
         if backend == "cupy" and not have:

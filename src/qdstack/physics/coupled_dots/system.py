@@ -296,8 +296,9 @@ class SolverSettings:
     backend : {"cpu", "cupy", "auto"}
         Where LOBPCG runs on the finer grids; "cupy" needs CuPy and a GPU, "auto"
         uses it when present and the grid has at least :data:`GPU_MIN_UNKNOWNS`
-        unknowns per sector (the GPU lost at every smaller size measured, see
-        ``docs/guide/dots.md``).  The coarsest grid is always solved
+        unknowns per sector.  That threshold is ``None`` (never) until a GPU
+        measurement finds a size where the GPU wins: it lost at every size measured
+        so far (see ``docs/guide/dots.md``).  The coarsest grid is always solved
         on the CPU.
     max_unknowns : int
         Refuse problems whose finest sector grid would exceed this (memory guard).
