@@ -27,8 +27,12 @@ the command's own process (what a quiet machine's wall time cannot go below) and
 process with its workers, and the load average before each round.  ``--cli-only`` runs only
 this part.
 
+Then the CPU seconds of each stage of this tree's command line (``--stages`` runs only
+that part): on a shared machine wall time is noisy, CPU time is not, and on an idle
+machine the wall time is about the stages' serial path (see :func:`cli_stages`).
+
 Run: python benchmarks/bench_absorption.py [--files 100] [--rounds 3] [--cli-runs 5]
-     [--previous REV] [--cli-before REV] [--cli-only]
+     [--previous REV] [--cli-before REV] [--cli-only] [--stages]
 """
 
 from __future__ import annotations
@@ -176,16 +180,85 @@ def cli(args, command=None):
     return out, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-#: runs the command line in this process and prints its own CPU seconds and its children's
-#: (the forked workers, waited for) on stderr
+#: runs the command line in this process as the ``qdstack`` script does (``main()`` reads
+#: ``sys.argv``) and prints its own CPU seconds and its children's (the forked workers,
+#: waited for) on stderr
 _CLI_WRAPPER = (
     "import resource, sys\n"
     "from qdstack.cli.main import main\n"
-    "code = main(sys.argv[1:])\n"
+    "code = main()\n"
     "s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "sys.stderr.write(f'\\nCPU {s.ru_utime + s.ru_stime} {c.ru_utime + c.ru_stime}\\n')\n"
     "sys.exit(code)\n"
 )
+
+
+#: runs the command line like _CLI_WRAPPER and prints the CPU seconds of its stages on
+#: stderr: this process until the first fork, this process and the forked reader while
+#: it imports lmfit, this process and the forked fitter during the fits, and the rest
+_STAGES_WRAPPER = (
+    "import resource, sys, time\n"
+    "def own():\n"
+    "    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime\n"
+    "def kids():\n"
+    "    r = resource.getrusage(resource.RUSAGE_CHILDREN); return r.ru_utime + r.ru_stime\n"
+    "t0 = time.perf_counter()\n"
+    "import qdstack._parallel as P\n"
+    "marks = []\n"
+    "def mark():\n"
+    "    marks.append((own(), kids(), time.perf_counter() - t0))\n"
+    "call, fmap = P.fork_call, P.fork_map\n"
+    "def fork_call(*a, **k):\n"
+    "    mark(); return call(*a, **k)\n"
+    "def fork_map(*a, **k):\n"
+    "    mark(); out = fmap(*a, **k); mark(); return out\n"
+    "P.fork_call, P.fork_map = fork_call, fork_map\n"
+    "from qdstack.cli.main import main\n"
+    "code = main()\n"
+    "mark()\n"
+    "sys.stderr.write('\\nSTAGES ' + repr(marks) + '\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli_stages(files, runs: int):
+    """CPU seconds of each stage of ``qdstack absorption`` (this tree), median of ``runs``.
+
+    Four stages: S, this process alone until it forks the reader; A, this process importing
+    lmfit and SciPy while the forked child reads and locates every peak; B, the fits, in this
+    process and a forked child (items handed out one at a time); T, the series fits and the
+    output.  On an otherwise idle machine the wall time is about S + max(A) + max(B) + T (plus
+    Python's start, ~0.02 s); CPU time does not depend on what else runs on the machine.
+    """
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    rows = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-c", _STAGES_WRAPPER, "absorption", *map(str, files), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        wall = time.perf_counter() - t0
+        (o1, k1, _), (o2, k2, _), (o3, k3, _), (o4, _, _) = eval(  # noqa: S307 (our own repr)
+            run.stderr.rsplit("STAGES ", 1)[1]
+        )
+        # reader: the children's CPU once the reader is joined (before the fits' fork)
+        rows.append((o1, o2 - o1, k2 - k1, o3 - o2, k3 - k2, o4 - o3, wall))
+    med = [statistics.median(r[i] for r in rows) for i in range(7)]
+    s, a_own, a_child, b_own, b_child, t, wall = med
+    expected = s + max(a_own, a_child) + max(b_own, b_child) + t
+    print(
+        f"\nstages of qdstack absorption (this tree, {len(files)} files, CPU seconds, median of {runs}):\n"
+        f"  S  start-up, CLI, typer, numpy (one process)          {s:5.2f} s\n"
+        f"  A  import lmfit/SciPy  |  forked reader: read+locate  {a_own:5.2f} s  |  {a_child:5.2f} s\n"
+        f"  B  fits here           |  forked fitter               {b_own:5.2f} s  |  {b_child:5.2f} s\n"
+        f"  T  series fits, output                                {t:5.2f} s\n"
+        f"  expected wall on an idle machine S + max(A) + max(B) + T = {expected:.2f} s "
+        f"(+ Python start); measured wall, median {wall:.2f} s"
+    )
 
 
 def cli_side(src: Path, args):
@@ -193,7 +266,7 @@ def cli_side(src: Path, args):
     env = dict(os.environ, PYTHONPATH=str(src))
     t0 = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-c", _CLI_WRAPPER, "absorption", *args],
+        [sys.executable, "-c", _CLI_WRAPPER, "absorption", *args],  # sys.argv[1:] = absorption ...
         capture_output=True,
         text=True,
         env=env,
@@ -267,7 +340,13 @@ def main():
     ap.add_argument("--cli-runs", type=int, default=5, help="fresh CLI processes per variant")
     ap.add_argument("--cli-before", default="main", help="git revision of the CLI before")
     ap.add_argument("--cli-only", action="store_true", help="only the CLI before/after part")
+    ap.add_argument("--stages", action="store_true", help="only the CPU of the CLI's stages")
     args = ap.parse_args()
+    if args.stages:
+        with tempfile.TemporaryDirectory() as tmp:
+            files, _, _ = make_series(Path(tmp), args.files)
+            cli_stages(files, args.cli_runs)
+        return
     if args.cli_only:
         print(
             f"qdstack bench_absorption: {platform.machine()}, {os.cpu_count()} CPUs visible "
@@ -277,6 +356,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             files, _, _ = make_series(Path(tmp), args.files)
             cli_before_after(files, args.cli_before, args.cli_runs)
+            cli_stages(files, args.cli_runs)
         return
     previous = load_previous(args.previous)
     print(
@@ -367,6 +447,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         files, _, _ = make_series(Path(tmp), args.files)
         cli_before_after(files, args.cli_before, args.cli_runs)
+        cli_stages(files, args.cli_runs)
 
 
 if __name__ == "__main__":

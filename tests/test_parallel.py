@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import warnings
 
 import pytest
@@ -23,17 +24,21 @@ def _square_and_pid(x):
     return x * x, os.getpid()
 
 
+def _slow_square_and_pid(x):
+    time.sleep(0.02 if os.getpid() == PARENT else 0.002)  # the children get their share
+    return x * x, os.getpid()
+
+
 @linux
 @pytest.mark.parametrize("workers", [2, 3])
 def test_results_in_order_from_several_processes(workers, forkable):
     if forkable:  # run in a fresh process: this one runs other threads
         return
-    out = fork_map(_square_and_pid, range(23), workers=workers)
+    out = fork_map(_slow_square_and_pid, range(23), workers=workers)
     assert [v for v, _ in out] == [x * x for x in range(23)]
     pids = [p for _, p in out]
-    assert pids[0] == PARENT  # the first chunk is done here
-    assert len(set(pids)) == workers  # contiguous chunks, one per process
-    assert pids == sorted(pids, key=pids.index)  # each process's items are contiguous
+    assert pids[0] == PARENT  # the first item is done here, before the fork
+    assert len(set(pids)) == workers  # every process took items (one at a time, in order)
 
 
 def test_one_worker_is_the_loop():
@@ -124,16 +129,99 @@ def test_how_many_processes(forkable):
         t.join()
 
 
-@pytest.mark.parametrize("n_items", [2, 3, 7, 8, 23, 100, 401])
-@pytest.mark.parametrize("n", [2, 3, 16])
-def test_chunks_cover_the_items_in_order(n_items, n):
-    from qdstack._parallel import _chunks
+def _unpicklable_in_a_child(x):
+    time.sleep(0.02 if os.getpid() == PARENT else 0.002)
+    return x if os.getpid() == PARENT else (lambda: x)
 
-    if n > n_items:
+
+@linux
+def test_progress_follows_the_items_and_a_result_that_cannot_come_back_is_an_error(forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
         return
-    chunks = _chunks(n_items, n)
-    assert len(chunks) == n and all(len(c) > 0 for c in chunks)
-    assert [i for c in chunks for i in c] == list(range(n_items))
-    sizes = [len(c) for c in chunks]
-    assert max(sizes[1:]) - min(sizes[1:]) <= 1  # the children share evenly
-    assert 0 <= sizes[0] - max(sizes[1:]) <= 2  # this process at most an item or two more
+    shown = []
+
+    def bar(seq):  # a progress bar: yields the items back, advanced as they are done
+        for x in seq:
+            yield x
+            shown.append(x)
+
+    out = fork_map(_slow_square_and_pid, range(12), workers=2, progress=bar)
+    assert [v for v, _ in out] == [x * x for x in range(12)] and shown == list(range(12))
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        fork_map(_unpicklable_in_a_child, range(20), workers=2)
+
+
+def test_no_working_semaphores_is_the_loop(monkeypatch, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    import qdstack._parallel.fork as fork
+
+    def no_sem_open(*args):
+        raise OSError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(fork, "_Claims", no_sem_open)
+    assert fork_map(_square_and_pid, range(9), workers=2) == [(x * x, PARENT) for x in range(9)]
+
+
+# ------------------------------------------------------------------ fork_call
+
+
+def _pid_and_sum(*values):
+    warnings.warn(f"summed {len(values)} values", QdstackWarning, stacklevel=1)
+    return os.getpid(), sum(values)
+
+
+@linux
+def test_fork_call_runs_in_a_child_while_this_process_goes_on(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pending = fork_call(_pid_and_sum, 1, 2, 3)
+        here = sum(x * x for x in range(1000))  # this process is free meanwhile
+        pid, total = pending.result()
+    assert pid != PARENT and total == 6 and here == 332833500
+    assert pending.result() == (pid, 6)  # read once, kept
+    # the child's warning is issued here, once
+    assert [str(w.message) for w in caught] == ["summed 3 values"]
+    assert caught[0].category is QdstackWarning
+
+
+def test_fork_call_without_a_fork_runs_here(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert fork_call(_pid_and_sum, 4, 5, workers=1).result() == (PARENT, 9)
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:  # another thread: no fork
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            assert fork_call(_pid_and_sum, 7).result() == (PARENT, 7)
+    finally:
+        release.set()
+        t.join()
+
+
+def _fail(source):
+    raise FitError("cannot fit", source)
+
+
+@linux
+def test_fork_call_reraises_the_error_and_survives_a_dead_child(forkable):
+    from qdstack._parallel import fork_call
+
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    pending = fork_call(_fail, "film.csv")
+    with pytest.raises(FitError) as err:
+        pending.result()
+    assert err.value.message == "cannot fit" and err.value.source == "film.csv"
+    # a child that dies without answering: the call is made here instead
+    assert fork_call(_die_in_child, 41).result() == 42

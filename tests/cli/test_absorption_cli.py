@@ -210,3 +210,37 @@ def test_workers_report_errors_as_one_process_does(run_cli, tmp_path, forkable):
     for w in ("1", "2"):
         code, _, err = run_cli("absorption", *files, "--workers", w, "--json")
         assert code == 2 and "f_N2.csv" in err and "no excitonic peak" in err
+
+
+def test_reading_and_locating_import_no_lmfit(tmp_path):
+    # the command reads the files and locates the peaks in a forked child while its own
+    # process imports lmfit (qdstack._parallel.fork_call): that stage must not import it
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from qdstack.cli.absorption import _read_and_locate\n"
+        f"out = _read_and_locate({[str(p) for p in EXAMPLE]!r}, None, None, None)\n"
+        "assert len(out) == 8 and all(hasattr(found, 'cand') for _, found in out), out\n"
+        "heavy = [m for m in ('lmfit', 'scipy.optimize', 'scipy.stats', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_command_line_equals_the_library(run_json, forkable):
+    if forkable:  # run in a fresh process: this one runs other threads
+        return
+    # the command reads and locates in one process and fits in two; the library does
+    # first_excitonic_peak in one: the same numbers, to the last digit
+    from qdstack.analysis.absorption import analyse_absorption_series
+    from qdstack.io.spectrum import read_spectrum
+
+    d = run_json("absorption", *EXAMPLE, "--workers", "2")
+    spectra = [read_spectrum(p, kind="absorption") for p in EXAMPLE]
+    lib = analyse_absorption_series(
+        spectra, list(range(1, 9)), files=[str(p) for p in EXAMPLE], workers=1
+    ).to_dict()
+    d.pop("warnings"), lib.pop("warnings")
+    assert json.dumps(d, sort_keys=True) == json.dumps(lib, sort_keys=True)

@@ -77,3 +77,18 @@ def test_overview_lists_every_command_without_cutting_a_sentence(run_cli):
     assert code == 0
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("reproduce"))
     assert "2024" in line and "(Enomoto et al.\n" not in out
+
+
+def test_heap_frozen_only_for_the_process_own_command_line():
+    """main() without argv (the script, python -m qdstack) freezes the heap before the
+    process exits, so the interpreter's shutdown does not scan it; main(args) leaves it."""
+    code = (
+        "import gc, sys\n"
+        "from qdstack.cli.main import main\n"
+        "assert main(['--version']) == 0 and gc.get_freeze_count() == 0\n"
+        "sys.argv = ['qdstack', '--version']\n"
+        "assert main() == 0 and gc.get_freeze_count() > 0\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"qdstack {__version__}\n" * 2

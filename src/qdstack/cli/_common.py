@@ -214,6 +214,10 @@ def progress(
     total: int | None = None,
 ) -> Iterable[T]:
     """Iterate with a rich progress bar on stderr (nothing is drawn when stderr is not a terminal)."""
+    console = stderr_console()
+    if not console.is_terminal:  # the bar would be disabled: spare the import of rich.progress
+        yield from items
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -225,7 +229,6 @@ def progress(
 
     if total is None and isinstance(items, Sequence):
         total = len(items)
-    console = stderr_console()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

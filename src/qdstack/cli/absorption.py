@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import typer
@@ -38,17 +40,46 @@ def layers_from_name(path: str) -> int | None:
     return value_from_name(path, _LAYER_PATTERNS, "layer counts", "--layers", convert=int)
 
 
-def _read_and_fit(item):
-    """Read one file and find its peak (one job of a forked worker: :func:`command`)."""
-    from qdstack.analysis.absorption import first_excitonic_peak
+def _read_and_locate(paths, column, emin_eV, emax_eV):
+    """Read every file and locate its first peak (no lmfit): the first stage of :func:`command`.
+
+    Returns ``[(spectrum, located peak or its QdstackError)]``; a read error is raised (the
+    first in file order), a location error is kept for after the layer counts are checked.
+    """
+    from qdstack.analysis.absorption.locate import _locate_peak
     from qdstack.io.spectrum import read_spectrum
 
-    path, column, kws = item
-    spec = read_spectrum(path, kind="absorption", column=column)
+    out = []
+    for path in paths:
+        spec = read_spectrum(path, kind="absorption", column=column)
+        try:
+            found = _locate_peak(
+                spec.energy_eV, spec.intensity, emin_eV=emin_eV, emax_eV=emax_eV, source=str(path)
+            )
+        except QdstackError as exc:  # raised after every file is read and the layers are checked
+            found = exc
+        out.append((spec, found))
+    return out
+
+
+def _fit_located(item):
+    """The fits of one located peak, or its error (one job of a forked worker: :func:`command`).
+
+    Without ``keep_fit`` the peak comes back without its lmfit ``ModelResult``: only the
+    figures (``--out``) draw it, and a forked worker's fit costs ~1 ms to pickle and read back.
+    """
+    from dataclasses import replace
+
+    from qdstack.analysis.absorption.peak import _refine_peak
+
+    found, profile, keep_fit = item
+    if isinstance(found, QdstackError):
+        return found
     try:
-        return spec, first_excitonic_peak(spec.energy_eV, spec.intensity, source=str(path), **kws)
-    except QdstackError as exc:  # raised after every file is read and the layers are checked
-        return spec, exc
+        peak = _refine_peak(found, profile)
+    except QdstackError as exc:
+        return exc
+    return peak if keep_fit else replace(peak, fit=None)
 
 
 def command(
@@ -117,6 +148,11 @@ def command(
 
     Example: qdstack absorption N1.csv N2.csv N3.csv N4.csv --out results/
     """
+    if "numpy" not in sys.modules:
+        # the linear algebra here is on 6 x 6 matrices: one BLAS thread.  OpenBLAS's own
+        # worker thread would spin on the CPU the forked workers need (~0.1 s of CPU); a
+        # user's OPENBLAS_NUM_THREADS is kept
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from qdstack.analysis.absorption import analyse_absorption_series
     from qdstack.analysis.absorption.series import _checked_layers
     from qdstack.io.spectrum import read_spectra, read_spectrum
@@ -154,15 +190,20 @@ def command(
                     spectra.append(spec)
                     names.append(str(path))
                     labels.append(spec.label if column is not None else None)
-        else:  # one spectrum per file: each worker reads its files and fits them
-            from qdstack._parallel import fork_map
-            from qdstack.analysis.absorption.peak import _FitPickler
+        else:  # one spectrum per file: read and located in one process, fitted in several
+            from qdstack._parallel import fork_call, fork_map, fork_workers
+            from qdstack.analysis.absorption.peak import _FitPickler, _peak_model
             from qdstack.analysis.absorption.series import MIN_SPECTRA_PER_PROCESS
 
-            kws = {"profile": profile, "emin_eV": emin, "emax_eV": emax}
+            # a forked child reads the files and locates the peaks (numpy) while this process
+            # imports lmfit and SciPy (0.6 s) and builds the fit model; then both fit
+            n = fork_workers(workers, len(files), MIN_SPECTRA_PER_PROCESS)
+            stage = fork_call(_read_and_locate, files, column, emin, emax, workers=min(n, 2))
+            _peak_model(profile)  # imports lmfit
+            located = stage.result()
             done = fork_map(
-                _read_and_fit,
-                [(path, column, kws) for path in files],
+                _fit_located,
+                [(found, profile, out is not None) for _, found in located],
                 workers=workers,
                 min_per_process=MIN_SPECTRA_PER_PROCESS,
                 progress=(lambda items: progress(items, "fitting peaks"))
@@ -170,8 +211,8 @@ def command(
                 else None,
                 pickler=_FitPickler,
             )
-            spectra = [spec for spec, _ in done]
-            peaks = [peak for _, peak in done]
+            spectra = [spec for spec, _ in located]
+            peaks = done
             names = [str(path) for path in files]
             labels = [spec.label if column is not None else None for spec in spectra]
         if layer_error is not None:

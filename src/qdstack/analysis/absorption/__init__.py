@@ -25,7 +25,8 @@ alike), so shifts computed either way agree to a few tenths of a meV (tested).
 
 Layout
 ------
-:mod:`~qdstack.analysis.absorption.peak` finds and fits the peak of one spectrum,
+:mod:`~qdstack.analysis.absorption.locate` locates the peak of one spectrum (numpy only),
+:mod:`~qdstack.analysis.absorption.peak` fits it,
 :mod:`~qdstack.analysis.absorption.top` the measured top of the band (a parabola),
 :mod:`~qdstack.analysis.absorption.series` the layer series and its fits,
 :mod:`~qdstack.analysis.absorption.results` holds the result objects; every name is
