@@ -550,6 +550,11 @@ def test_own_lobpcg_agrees_with_scipys_and_arpack():
         np.testing.assert_allclose(vecs.T @ vecs, np.eye(6), atol=1e-10)
     with pytest.raises(ValueError):
         _eigen.lowest_lobpcg(H, X, n_wanted=6, engine="nope")
+    # Cholesky QR: orthonormal columns of the same span, None for a rank-deficient block
+    Q, T = _eigen._cholesky_qr(X[:, :3])
+    np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(Q, X[:, :3] @ T, rtol=0, atol=1e-12)
+    assert _eigen._cholesky_qr(np.ones((50, 2))) is None
     system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
     own = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
     real = _eigen.lowest_lobpcg
