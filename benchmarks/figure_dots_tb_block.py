@@ -22,7 +22,9 @@ ap = argparse.ArgumentParser(
 ap.add_argument("--grid-nm", type=float, default=0.6)
 args = ap.parse_args()
 system = DotSystem.disordered((2, 2, 4), 6.8, 0.5, (1.0, 1.0, 0.55), 1.0, 0.15, seed=1)
-st = SolverSettings(grid_nm=args.grid_nm)
+# faces merged within a third of the grid, as when the numbers on the dots page were made
+# (the default threshold is now capped at 0.1 nm)
+st = SolverSettings(grid_nm=args.grid_nm, merge_faces_nm=args.grid_nm / 3)
 z_bonds, xy_bonds = block_bonds(2, 4, periodic=False)
 bonds = np.concatenate([z_bonds, xy_bonds])
 gaps = np.concatenate([np.full(len(z_bonds), 0.55), np.full(len(xy_bonds), 1.0)])

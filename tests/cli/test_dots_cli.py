@@ -151,12 +151,12 @@ def test_disordered_text_summary(run_cli):
 
 
 def test_merge_faces_option_reaches_the_solver(run_json):
-    """--merge-faces-nm 0 (grid aligned with every face) vs the default (a third of the grid)
-    on a disordered pair at 0.6 nm: the same levels within the two error estimates, and the
-    aligned grid has more unknowns (the two edges, 6.48 and 6.27 nm, put faces 0.1 nm apart)."""
+    """--merge-faces-nm 0 (grid aligned with every face) vs 0.2 on a disordered pair at
+    0.6 nm: the same levels within the two error estimates, and the aligned grid has more
+    unknowns (the two edges, 6.48 and 6.27 nm, put faces 0.1 nm apart)."""
     args = ("dots", "--count", 2, "--edge-sd-nm", 0.4, "--seed", 5)
     args += ("--barrier-eV", 1, "--mass", 0.15, "--grid-nm", 0.6)
-    merged = run_json(*args)
+    merged = run_json(*args, "--merge-faces-nm", 0.2)
     aligned = run_json(*args, "--merge-faces-nm", 0)
     n = [max(lv["unknowns"] for lv in d["levels"]) for d in (merged, aligned)]
     assert n[1] > n[0]

@@ -313,18 +313,31 @@ def test_merged_faces_agree_with_the_grid_aligned_with_every_face():
     """Faces 0.125 nm apart share a grid plane (sub-cell averages) vs the plain aligned grid.
 
     The plain path aligns the grid with both lateral faces (a 0.125 nm sliver of cells);
-    the default merges them.  Both are extrapolated to the continuum: they must agree
-    within the sum of their own error estimates (measured: 0.019 and 0.011 meV apart,
-    estimates 0.065 and 0.10 meV).
+    a threshold of a third of the grid (0.133 nm) merges them.  Both are extrapolated to
+    the continuum: they must agree within the sum of their own error estimates (measured:
+    0.019 and 0.011 meV apart, estimates 0.065 and 0.10 meV).  (The default threshold is
+    capped at 0.1 nm and would not merge them: see the next test.)
     """
     system = _stack([6.8, 7.05])
     plain = solve_dots(system, 2, SolverSettings(grid_nm=0.4, merge_faces_nm=0.0))
-    fast = solve_dots(system, 2, SolverSettings(grid_nm=0.4))
+    fast = solve_dots(system, 2, SolverSettings(grid_nm=0.4, merge_faces_nm=0.4 / 3))
     assert max(lv.unknowns for lv in fast.levels) < max(lv.unknowns for lv in plain.levels)
     tol = np.add(plain.energies_converged_meV, fast.energies_converged_meV)
     assert np.all(np.abs(np.subtract(fast.energies_meV, plain.energies_meV)) <= tol)
     assert abs(fast.coupling_meV - plain.coupling_meV) <= 0.05
     assert fast.observed_order is not None and 1.5 <= fast.observed_order <= 2.6
+
+
+def test_default_merge_threshold_is_a_third_of_the_grid_at_most_0p1_nm():
+    assert SolverSettings(grid_nm=0.15).merge_threshold_nm == pytest.approx(0.05)
+    assert SolverSettings(grid_nm=0.3).merge_threshold_nm == pytest.approx(0.1)
+    assert SolverSettings(grid_nm=0.6).merge_threshold_nm == pytest.approx(0.1)
+    assert SolverSettings(grid_nm=0.6, merge_faces_nm=0.2).merge_threshold_nm == 0.2
+    # faces 0.125 nm apart: merged at 0.4 nm only when asked for
+    system = _stack([6.8, 7.05])
+    aligned = solve_dots(system, 2, SolverSettings(grid_nm=0.4, merge_faces_nm=0.0))
+    default = solve_dots(system, 2, SolverSettings(grid_nm=0.4))
+    assert default.energies_meV == aligned.energies_meV
 
 
 def test_merging_changes_nothing_for_identical_cubes():
@@ -430,6 +443,13 @@ def test_film_tight_binding_reduction_against_the_full_3d_column():
     assert np.max(np.abs(diff)) < 0.6 * np.max(np.abs(no_coupling))
 
 
+# The solver tests below run on coarse grids (0.9-1.2 nm) to stay fast; they merge faces
+# within a third of the grid, as the default did before it was capped at 0.1 nm (the cap
+# would add slabs of cells between near-coincident faces: several times the run time).
+# What they test (the LOBPCG stop, the engines, the tight-binding reduction, barrier cells)
+# compares runs with the same threshold; the merge itself is tested above.
+
+
 def test_lobpcg_stopping_on_the_wanted_pairs_finds_the_exact_lowest_levels(monkeypatch):
     """Every LOBPCG solve of a disordered 2 x 2 x 2 block (no mirror plane, one sector) vs
     shift-invert ARPACK on the same matrix, and vs LOBPCG from a random start block.
@@ -453,7 +473,7 @@ def test_lobpcg_stopping_on_the_wanted_pairs_finds_the_exact_lowest_levels(monke
 
     monkeypatch.setattr(_eigen, "lowest_lobpcg", checked)
     system = DotSystem.disordered((2, 2, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    r = solve_dots(system, 8, SolverSettings(grid_nm=1.2))
+    r = solve_dots(system, 8, SolverSettings(grid_nm=1.2, merge_faces_nm=1.2 / 3))
     assert r.sectors_solved == ("...",) and len(seen) == 1
     for vals, ref, rnd, res in seen:
         assert len(vals) == 8 and np.all(res <= 1e-6)
@@ -468,7 +488,7 @@ def test_wanted_only_stopping_agrees_with_the_plain_lobpcg_path(monkeypatch):
     import functools
 
     system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    settings = SolverSettings(grid_nm=0.9)
+    settings = SolverSettings(grid_nm=0.9, merge_faces_nm=0.9 / 3)
     fast = solve_dots(system, 4, settings)
     monkeypatch.setattr(
         _eigen, "lowest_lobpcg", functools.partial(_eigen.lowest_lobpcg, chunk=None)
@@ -493,7 +513,7 @@ def test_film_tight_binding_reduction_against_the_full_3d_block():
     from qdstack.physics.exciton_stack import block_bonds
 
     system = DotSystem.disordered((2, 2, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    settings = SolverSettings(grid_nm=1.2)
+    settings = SolverSettings(grid_nm=1.2, merge_faces_nm=1.2 / 3)
     z_bonds, xy_bonds = block_bonds(2, 2, periodic=False)
     bonds = np.concatenate([z_bonds, xy_bonds])
     gaps = np.r_[np.full(len(z_bonds), GAP), np.full(len(xy_bonds), 1.0)]
@@ -513,8 +533,12 @@ def test_coarser_barrier_cells_agree_within_the_error_estimates():
     28,160 vs 49,920 unknowns; levels 0.008-0.089 meV apart, estimates 0.09-0.68 meV; beta
     0.013 meV apart)."""
     system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    a = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
-    b = solve_dots(system, 4, SolverSettings(grid_nm=0.9, barrier_resolution=4.0))
+    a = solve_dots(system, 4, SolverSettings(grid_nm=0.9, merge_faces_nm=0.9 / 3))
+    b = solve_dots(
+        system,
+        4,
+        SolverSettings(grid_nm=0.9, barrier_resolution=4.0, merge_faces_nm=0.9 / 3),
+    )
     assert max(lv.unknowns for lv in b.levels) < 0.7 * max(lv.unknowns for lv in a.levels)
     tol = np.add(a.energies_converged_meV, b.energies_converged_meV)
     assert np.all(np.abs(np.subtract(a.energies_meV, b.energies_meV)) <= tol)
@@ -556,11 +580,11 @@ def test_own_lobpcg_agrees_with_scipys_and_arpack():
     np.testing.assert_allclose(Q, X[:, :3] @ T, rtol=0, atol=1e-12)
     assert _eigen._cholesky_qr(np.ones((50, 2))) is None
     system = DotSystem.disordered((2, 1, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    own = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+    own = solve_dots(system, 4, SolverSettings(grid_nm=0.9, merge_faces_nm=0.9 / 3))
     real = _eigen.lowest_lobpcg
     try:
         _eigen.lowest_lobpcg = functools.partial(real, engine="scipy")
-        old = solve_dots(system, 4, SolverSettings(grid_nm=0.9))
+        old = solve_dots(system, 4, SolverSettings(grid_nm=0.9, merge_faces_nm=0.9 / 3))
     finally:
         _eigen.lowest_lobpcg = real
     np.testing.assert_allclose(own.energies_meV, old.energies_meV, rtol=0, atol=1e-6)

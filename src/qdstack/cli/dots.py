@@ -67,18 +67,18 @@ def command(
         2.0,
         "--barrier-resolution",
         help="kappa * h of the coarsest barrier cells (barrier cells 1/kappa * this / k "
-        "on the grid of multiplier k). Larger gives fewer cells: 4 solves a disordered "
-        "2 x 2 x 4 block at --grid-nm 0.6 in 53 s of CPU instead of 75 s, beta within "
-        "0.005 meV (docs/guide/dots.md).",
+        "on the grid of multiplier k). Larger gives fewer cells: 4 took a disordered "
+        "2 x 2 x 4 block at --grid-nm 0.6 --merge-faces-nm 0.2 from 75 to 53 s of CPU, "
+        "beta within 0.005 meV (docs/guide/dots.md).",
     ),
     merge_faces_nm: float = typer.Option(
         None,
         "--merge-faces-nm",
         help="Dot faces closer than this share one grid plane (sub-cell material averages) "
-        "[nm]; default a third of --grid-nm, 0 aligns the grid with every face. Which faces "
-        "merge changes the answer by up to ~0.03 meV on a disordered block (merging at "
-        "0.15 vs 0.1 nm), more than the error estimate shows: give a fixed value (0.1) to "
-        "compare grids (docs/guide/dots.md).",
+        "[nm]; default a third of --grid-nm, at most 0.1; 0 aligns the grid with every "
+        "face. The error estimate does not cover the merge: merging within 0.15 nm moved a "
+        "disordered block's levels by up to 0.03 meV, within 0.1 nm by < 0.004 meV "
+        "(docs/guide/dots.md).",
         show_default=False,
     ),
     edge_sd_nm: float = typer.Option(

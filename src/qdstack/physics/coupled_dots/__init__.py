@@ -71,6 +71,7 @@ from qdstack.physics.coupled_dots.separable import (
 from qdstack.physics.coupled_dots.solver import GPU_MIN_UNKNOWNS as GPU_MIN_UNKNOWNS
 from qdstack.physics.coupled_dots.solver import SAFETY_FACTOR as SAFETY_FACTOR
 from qdstack.physics.coupled_dots.solver import solve_dots
+from qdstack.physics.coupled_dots.system import MERGE_FACES_MAX_NM as MERGE_FACES_MAX_NM
 from qdstack.physics.coupled_dots.system import Cuboid, DotSystem, SolverSettings
 
 __all__ = [

@@ -351,7 +351,7 @@ def _solve_dots(
     planes = system.mirror_planes_nm() if settings.use_symmetry else (None, None, None)
     ks = settings.multipliers
     h_base = settings.grid_nm * ks[-1]
-    merge_nm = settings.grid_nm / 3 if settings.merge_faces_nm is None else settings.merge_faces_nm
+    merge_nm = settings.merge_threshold_nm
     specs, subcell = _axis_specs(system, planes, padding, merge_nm)
     h_bar = min(h_base, settings.barrier_resolution / kappa)
     boxes = _boxes(system)

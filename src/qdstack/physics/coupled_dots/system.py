@@ -268,6 +268,10 @@ class DotSystem:
         )
 
 
+#: Largest default merge threshold of :class:`SolverSettings` [nm] (see ``merge_faces_nm``).
+MERGE_FACES_MAX_NM = 0.1
+
+
 @dataclass(frozen=True)
 class SolverSettings:
     """How :func:`solve_dots` discretises and solves.
@@ -286,8 +290,8 @@ class SolverSettings:
         which is solved anyway, at no cost: on an aligned grid (identical cubes) its
         estimate is ~40x tighter and still honest (the separable pair: error 1e-5
         meV, estimate 3e-4 meV); on a disordered block it is honest only with a fixed
-        ``merge_faces_nm`` (the default threshold follows ``grid_nm``, so families
-        differ by which faces merge; ``docs/guide/performance.md``).
+        ``merge_faces_nm`` (the default threshold is at most 0.1 nm, so families at
+        0.3 nm and coarser merge the same faces; ``docs/guide/performance.md``).
     padding_nm : float or (float, float, float), optional
         Barrier thickness between the outermost dot faces and the hard-wall box
         [nm]; default ``9 / kappa`` of the highest wanted state (>= 1 nm).  0 puts the
@@ -313,8 +317,13 @@ class SolverSettings:
         Dot faces (along one axis) closer together than this share one grid plane
         and the cells they cut get exact sub-cell material averages
         (:func:`qdstack.physics._fv.subcell_material`); the two faces of a
-        tunnelling gap are never merged.  Default: half the coarsest dot cell
-        (``grid_nm * max(multipliers) / 2``).  0 aligns the grid with every face
+        tunnelling gap are never merged.  Default (:attr:`merge_threshold_nm`): a third
+        of ``grid_nm``, at most :data:`MERGE_FACES_MAX_NM` = 0.1 nm.  The Richardson
+        error estimate covers the discretisation of the merged problem, not the merge
+        itself: on a disordered 2 x 2 x 4 block, merging within 0.15 nm (a third of
+        0.45 nm) moved levels by up to 0.03 meV where the estimate said 0.003 meV,
+        while merging within 0.1 nm is within 0.0034 meV of merging within 0.05 nm
+        (issue 17, ``docs/guide/performance.md``); hence the cap.  0 aligns the grid with every face
         (the plain reference path: on a disordered array each near-coincident pair
         of faces then makes a sliver of cells thinner than the cells by orders of
         magnitude, which multiplies the unknowns and the LOBPCG iterations).
@@ -349,3 +358,11 @@ class SolverSettings:
             self.merge_faces_nm >= 0 and math.isfinite(self.merge_faces_nm)
         ):
             raise OptionError(f"must be a length >= 0, got {self.merge_faces_nm}", "merge_faces_nm")
+
+    @property
+    def merge_threshold_nm(self) -> float:
+        """Faces closer than this share a grid plane [nm]: ``merge_faces_nm``, or by
+        default ``min(grid_nm / 3, MERGE_FACES_MAX_NM)``."""
+        if self.merge_faces_nm is not None:
+            return float(self.merge_faces_nm)
+        return min(self.grid_nm / 3, MERGE_FACES_MAX_NM)
