@@ -368,11 +368,9 @@ def test_disordered_block_layout():
         DotSystem.disordered((3, 1, 1), 6.8, 2.0, (0.05, 1.0, 1.0), V, M, seed=0)
 
 
-def test_block_vcycle_preconditioner_is_symmetric_and_converges():
-    """The GPU V-cycle, run here with NumPy/SciPy: SPD, and LOBPCG with it finds the exact pairs."""
-    import scipy.sparse as sp
-    import scipy.sparse.linalg as sla
-
+def _one_cube_hamiltonian(boundary: str):
+    """The finite-volume H of one 6.8 nm cube in its barrier (an octant, 0.8 nm cells), with
+    the same ``boundary`` ("even", "odd" or "wall") on the three mirror planes."""
     from qdstack.physics._fv import AxisSpec, axis_faces, build_hamiltonian, cell_material
 
     spec = AxisSpec((0.0, 3.4, 7.0), (False, True), False, True)
@@ -380,7 +378,15 @@ def test_block_vcycle_preconditioner_is_symmetric_and_converges():
     centres = [0.5 * (f[1:] + f[:-1]) for f in faces]
     box = [(np.full(3, -3.4), np.full(3, 3.4), M, 0.0)]
     mass, pot = cell_material(centres, box, M, M, V)
-    H, _ = build_hamiltonian(faces, mass, pot, ["even"] * 3)
+    return build_hamiltonian(faces, mass, pot, [boundary] * 3)[0]
+
+
+def test_block_vcycle_preconditioner_is_symmetric_and_converges():
+    """The GPU V-cycle, run here with NumPy/SciPy: SPD, and LOBPCG with it finds the exact pairs."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as sla
+
+    H = _one_cube_hamiltonian("even")
     cycle = _eigen.GpuAMG(_eigen.amg_hierarchy(H), xp=np, xsp=sp)
     rng = np.random.default_rng(0)
     B = rng.standard_normal((H.shape[0], 2))
@@ -556,14 +562,7 @@ def test_own_lobpcg_agrees_with_scipys_and_arpack():
 
     import scipy.sparse as sp
 
-    from qdstack.physics._fv import AxisSpec, axis_faces, build_hamiltonian, cell_material
-
-    spec = AxisSpec((0.0, 3.4, 7.0), (False, True), False, True)
-    faces = [axis_faces(spec, 0.8, 2, 0.5)] * 3
-    centres = [0.5 * (f[1:] + f[:-1]) for f in faces]
-    box = [(np.full(3, -3.4), np.full(3, 3.4), M, 0.0)]
-    mass, pot = cell_material(centres, box, M, M, V)
-    H, _ = build_hamiltonian(faces, mass, pot, ["wall"] * 3)
+    H = _one_cube_hamiltonian("wall")
     H = sp.csr_matrix(H)
     ref = _eigen.lowest_shift_invert(H, 6)[0]
     X = np.random.default_rng(5).standard_normal((H.shape[0], 8))

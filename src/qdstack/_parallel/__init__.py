@@ -1,4 +1,4 @@
-"""The one place where qdstack sets up parallel execution (dask).
+"""The one place where qdstack sets up parallel execution (dask, forked workers).
 
 Every batch of independent work -- a sweep of films, a series of decay fits, the
 analyses of a study -- runs through this module, so that there is one choice of
@@ -7,19 +7,9 @@ cluster.  The computation layers (:mod:`qdstack.physics`, :mod:`qdstack.analysis
 hand top-level functions and their arguments here and never import
 ``distributed`` themselves.
 
-Schedulers (the ``scheduler`` argument, the CLI's ``--scheduler``):
-
-``None`` / ``"local"``
-    work on this machine: threads (numpy releases the GIL) or, with
-    ``processes=True``, a local cluster of single-threaded worker processes
-    (pure-Python work such as lmfit bookkeeping holds the GIL);
-``"threads"``
-    dask's threaded scheduler in this process;
-``"serial"`` / ``"sync"``
-    one call after the other in this process (debugging, tiny batches);
-anything else
-    the address of a running ``dask.distributed`` scheduler
-    (``"tcp://host:8786"``): the work goes to its workers.
+The schedulers (the ``scheduler`` argument, the CLI's ``--scheduler``: local threads or
+processes, ``"threads"``, ``"serial"``, or a ``dask.distributed`` address) are described in
+:mod:`~qdstack._parallel.cluster`.
 
 Short batches that a command line waits for (the fits of an absorption series: about a
 second of work) cannot pay for dask's start-up (seconds); :func:`fork_map` splits them
@@ -29,23 +19,19 @@ imports, and falls back to a plain loop where forking is unavailable or unsafe;
 
 Layout: :mod:`~qdstack._parallel.cluster` holds the dask set-up (:func:`dask_client`,
 :func:`run_tasks`), :mod:`~qdstack._parallel.fork` the forked workers (:func:`fork_map`,
-:func:`fork_call`); every name is re-exported here.
+:func:`fork_call`); every public name is re-exported here.
 """
 
 from qdstack._parallel.cluster import (
     CONNECT_TIMEOUT_S,
     LOCAL,
     SERIAL,
-    _run_threaded as _run_threaded,
     dask_client,
     is_address,
     run_tasks,
 )
 from qdstack._parallel.fork import (
     Deferred,
-    _Claims as _Claims,
-    _run_chunk as _run_chunk,
-    _run_claims as _run_claims,
     fork_call,
     fork_map,
     fork_workers,

@@ -132,16 +132,16 @@ def _run_claims(func, items, claims: _Claims, conn, pickler=None) -> None:
     conn.close()
 
 
-def _run_chunk(func, items, conn, pickler=None) -> None:
-    """Body of a forked worker: ``func`` over its items, the results (or the first error) and
-    the warnings sent back through ``conn`` (pickled by ``pickler``, default :mod:`pickle`'s)."""
+def _run_call(func, args, conn, pickler=None) -> None:
+    """Body of the forked child of :func:`fork_call`: ``func(*args)`` (or its error) and the
+    warnings sent back through ``conn`` (pickled by ``pickler``, default :mod:`pickle`'s)."""
     import pickle
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:  # the inherited filters still apply
         try:
-            out = ("ok", [func(item) for item in items])
-        except BaseException as exc:  # re-raised in the parent, in order
+            out = ("ok", func(*args))
+        except BaseException as exc:  # re-raised in the parent
             out = ("error", exc)
     out += ([(str(w.message), w.category, w.filename, w.lineno) for w in caught],)
     try:
@@ -303,11 +303,6 @@ def fork_map(
             proc.join()
 
 
-def _apply(call):
-    func, args = call
-    return func(*args)
-
-
 class Deferred:
     """The pending result of :func:`fork_call`: :meth:`result` waits for it."""
 
@@ -335,14 +330,14 @@ class Deferred:
             proc, recv = self._child
             try:
                 status, payload, caught = pickle.loads(recv.recv_bytes())
-                payload = payload[0] if status == "ok" else payload
             except EOFError:  # the child died without answering: do it here
                 self._child = None
             finally:
                 recv.close()
                 proc.join()
         if self._child is None:
-            payload = _apply(self._call)
+            func, args = self._call
+            payload = func(*args)
         for message, category, filename, lineno in caught:
             warnings.warn_explicit(message, category, filename, lineno)
         self._child = None
@@ -390,9 +385,7 @@ def fork_call(
     recv, send = ctx.Pipe(duplex=False)
     gc.freeze()  # shared pages stay shared: the child's collector does not write to them
     try:
-        proc = ctx.Process(
-            target=_run_chunk, args=(_apply, [(func, args)], send, pickler), daemon=True
-        )
+        proc = ctx.Process(target=_run_call, args=(func, args, send, pickler), daemon=True)
         proc.start()
     finally:
         gc.unfreeze()

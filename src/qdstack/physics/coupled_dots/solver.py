@@ -33,7 +33,7 @@ from qdstack.physics.transfer_matrix import bound_states_eV, finite_well
 from qdstack.units import HBAR2_OVER_2ME_EV_NM2
 
 _C = HBAR2_OVER_2ME_EV_NM2
-#: Safety factor on the Richardson error estimate |E(3 grids) - E(2 grids)|.
+#: Safety factor on the Richardson error estimate |R_m - R_{m-1}| (m = 3 or 4 grids, see _richardson).
 SAFETY_FACTOR = 2.0
 #: ``backend="auto"`` picks the GPU only for grids at least this large (unknowns per
 #: sector); ``None``: never.  Issue 17 asks that "auto" never choose the GPU below the
