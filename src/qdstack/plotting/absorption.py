@@ -70,6 +70,20 @@ def plot_absorption_spectra(series, spectra, ax=None, normalise: bool = False, l
     return ax
 
 
+def _mark_peak(ax, peak, name: str) -> None:
+    """The fitted transition energy of ``peak`` as a ▼ at its OD, labelled with its error."""
+    ax.plot(
+        [peak.peak_eV],
+        [peak.od],
+        "v",
+        color="C3",
+        ms=8,
+        mec="k",
+        mew=0.5,
+        label=f"{name} {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV",
+    )
+
+
 def plot_absorption_peak(spectrum, peak, ax=None, label: str | None = None):
     """One spectrum (e.g. dots in solution) with its first excitonic peak marked and labelled.
 
@@ -83,16 +97,7 @@ def plot_absorption_peak(spectrum, peak, ax=None, label: str | None = None):
     lo, hi = peak.window_eV[0] - 0.15, peak.window_eV[1] + 0.35
     keep = (spectrum.energy_eV >= lo) & (spectrum.energy_eV <= hi)
     ax.plot(spectrum.energy_eV[keep], spectrum.intensity[keep], color="C0", lw=1.2, label=label)
-    ax.plot(
-        [peak.peak_eV],
-        [peak.od],
-        "v",
-        color="C3",
-        ms=8,
-        mec="k",
-        mew=0.5,
-        label=f"first excitonic peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV",
-    )
+    _mark_peak(ax, peak, "first excitonic peak")
     ax.set_xlabel("Photon energy (eV)")
     ax.set_ylabel("Absorbance (OD)")
     ax.set_title("First excitonic peak", fontsize=10)
@@ -127,16 +132,7 @@ def plot_excitonic_peak(peak, ax=None, title: str | None = None):
             x, peak.fit.eval(x=x), "-", color="C3", lw=1.5, label=f"{peak.profile} + background"
         )
         ax.plot(x, bg, "--", color="C2", lw=1.2, label="background")
-    ax.plot(
-        [peak.peak_eV],
-        [peak.od],
-        "v",
-        color="C3",
-        ms=8,
-        mec="k",
-        mew=0.5,
-        label=f"peak {peak.peak_eV:.4f} eV ± {peak.peak_eV_err * 1e3:.2f} meV",
-    )
+    _mark_peak(ax, peak, "peak")
     top = peak.peak_top_eV
     if np.isfinite(top) and peak.spectrum_eV is not None:
         y_top = float(np.interp(top, peak.spectrum_eV, peak.spectrum_od))
