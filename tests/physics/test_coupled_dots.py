@@ -462,8 +462,9 @@ def test_lobpcg_stopping_on_the_wanted_pairs_finds_the_exact_lowest_levels(monke
 
     The solver stops LOBPCG once the wanted pairs converge (guards unconverged) and,
     with a single sector, tracks exactly the wanted number of states.  Both shortcuts
-    must give the lowest eigenvalues of each grid's matrix: residuals <= 1e-6 eV bound
-    the eigenvalue error by ~residual^2 / gap (< 1e-7 meV here); 1e-6 meV is asserted.
+    must give the lowest eigenvalues of each grid's matrix: residuals <= 1e-6 eV (the
+    tolerance asked for here, tighter than the default) bound the eigenvalue error by
+    ~residual^2 / gap (< 1e-7 meV here); 1e-6 meV is asserted.
     """
     real = _eigen.lowest_lobpcg
     seen = []
@@ -479,7 +480,7 @@ def test_lobpcg_stopping_on_the_wanted_pairs_finds_the_exact_lowest_levels(monke
 
     monkeypatch.setattr(_eigen, "lowest_lobpcg", checked)
     system = DotSystem.disordered((2, 2, 2), 6.8, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
-    r = solve_dots(system, 8, SolverSettings(grid_nm=1.2, merge_faces_nm=1.2 / 3))
+    r = solve_dots(system, 8, SolverSettings(grid_nm=1.2, merge_faces_nm=1.2 / 3, tol_eV=1e-6))
     assert r.sectors_solved == ("...",) and len(seen) == 1
     for vals, ref, rnd, res in seen:
         assert len(vals) == 8 and np.all(res <= 1e-6)
@@ -587,6 +588,43 @@ def test_own_lobpcg_agrees_with_scipys_and_arpack():
     finally:
         _eigen.lowest_lobpcg = real
     np.testing.assert_allclose(own.energies_meV, old.energies_meV, rtol=0, atol=1e-6)
+
+
+def test_own_lobpcg_row_passes_do_not_depend_on_threads_or_chunks():
+    """The block passes of :func:`_eigen._lobpcg_wanted` run over row chunks on threads:
+    the rows are always split into the same parts, so one thread and four give the same
+    bits; a different chunk size only reorders sums (the wanted levels to 1e-12 eV), and every variant finds
+    the lowest levels of the dense matrix (a degenerate pair among them).  The generic ``A`` (SciPy's product) and the compiled one
+    agree too."""
+    import scipy.sparse as sp
+
+    H = sp.csr_matrix(_one_cube_hamiltonian("wall"))
+    ref = np.linalg.eigvalsh(H.toarray())[:5]
+    X = np.random.default_rng(7).standard_normal((H.shape[0], 7))
+    M = _eigen.GpuAMG(_eigen.amg_hierarchy(H), xp=np, xsp=sp)
+
+    def apply_h(V, out):
+        out[...] = H @ V
+
+    runs = {
+        (threads, chunk): _eigen._lobpcg_wanted(
+            apply_h, M, X, 5, 1e-8, 200, threads=threads, chunk_rows=chunk
+        )
+        for threads in (1, 4)
+        for chunk in (97, 8192)
+    }
+    for chunk in (97, 8192):
+        a, b = runs[(1, chunk)], runs[(4, chunk)]
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+        assert a[2] == b[2]
+    for vals, vecs, it in runs.values():
+        np.testing.assert_allclose(vals[:5], ref, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(vecs.T @ vecs, np.eye(7), atol=1e-10)
+        assert it > 0
+    np.testing.assert_allclose(runs[(1, 97)][0][:5], runs[(1, 8192)][0][:5], rtol=0, atol=1e-12)
+    compiled = _eigen.lowest_lobpcg(H, X, n_wanted=5, tol_eV=1e-8)[0]
+    np.testing.assert_allclose(compiled, runs[(1, 8192)][0][:5], rtol=0, atol=1e-12)
 
 
 def test_four_grid_richardson():

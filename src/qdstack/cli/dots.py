@@ -11,6 +11,19 @@ from qdstack.cli._common import JSON_OPTION, OUT_OPTION, captured_warnings, emit
 from qdstack.errors import InputError, OptionError
 
 
+def _multipliers(text: str) -> tuple[int, ...]:
+    """``"2,3,4"`` -> (2, 3, 4): distinct whole numbers >= 1, or an OptionError."""
+    try:
+        ks = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        raise OptionError(
+            f"need whole numbers separated by commas, e.g. 2,3,4; got {text!r}", "--multipliers"
+        ) from None
+    if not ks or min(ks) < 1 or len(set(ks)) != len(ks):
+        raise OptionError(f"need distinct whole numbers >= 1, got {text!r}", "--multipliers")
+    return ks
+
+
 def _positive(value: float, option: str, allow_zero: bool = False) -> float:
     if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise OptionError(f"must be a positive number, got {value}", option)
@@ -53,8 +66,18 @@ def command(
     grid_nm: float = typer.Option(
         0.3,
         "--grid-nm",
-        help="Finest cell size inside the dots [nm]; the two coarser grids of the "
-        "Richardson family are 1.33x and 2x larger. Smaller is slower and more accurate.",
+        help="Finest cell size inside the dots [nm]; the coarser grids of the Richardson "
+        "family are 1.33x and 2x larger (--multipliers 2,3,4). Smaller is slower and more "
+        "accurate.",
+    ),
+    multipliers: str = typer.Option(
+        "2,3,4",
+        "--multipliers",
+        help="Refinement multipliers k of the Richardson grid family, comma-separated: "
+        "the grid of multiplier k has cells --grid-nm * k_max / k. Three values eliminate "
+        "h^2 and h^4; 1,2,3 puts the coarsest grid (solved anyway) into the family and "
+        "leaves every thin slab between near-coincident faces of a disordered array one "
+        "cell fewer on the finest grid (docs/guide/dots.md).",
     ),
     padding_nm: float = typer.Option(
         None,
@@ -194,6 +217,7 @@ def command(
         )
     settings = SolverSettings(
         grid_nm=grid_nm,
+        multipliers=_multipliers(multipliers),
         padding_nm=padding_nm,
         backend=backend,
         barrier_resolution=barrier_resolution,
