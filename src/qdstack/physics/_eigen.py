@@ -468,8 +468,16 @@ def _lobpcg_wanted(
             PB = flat[o : o + m * w2].reshape(m, w2)[cols]
             o += m * w2
             WA = flat[o:].reshape(na, na)
-            GA[iX, iX], GA[iX, iP], GA[iX, iW] = XA[:, :m], XA[:, m : 2 * m][:, cols], XA[:, 2 * m :]
-            GB[iX, iX], GB[iX, iP], GB[iX, iW] = XB[:, :m], XB[:, m : 2 * m][:, cols], XB[:, 2 * m :]
+            GA[iX, iX], GA[iX, iP], GA[iX, iW] = (
+                XA[:, :m],
+                XA[:, m : 2 * m][:, cols],
+                XA[:, 2 * m :],
+            )
+            GB[iX, iX], GB[iX, iP], GB[iX, iW] = (
+                XB[:, :m],
+                XB[:, m : 2 * m][:, cols],
+                XB[:, 2 * m :],
+            )
             GA[iP, iP], GA[iW, iP] = PA[:, :m][:, cols], PA[:, m:].T
             GB[iP, iP], GB[iW, iP] = PB[:, :m][:, cols], PB[:, m:].T
             GA[iW, iW] = WA
