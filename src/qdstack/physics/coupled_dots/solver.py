@@ -1,5 +1,5 @@
 """The 3D finite-volume solver: grids aligned with (or merging) the dot faces, parity
-sectors, shift-invert ARPACK on the coarsest grid, AMG-preconditioned LOBPCG on the
+sectors, shift-invert ARPACK (or LOBPCG from a random start) on the coarsest grid, AMG-preconditioned LOBPCG on the
 finer ones, Richardson extrapolation.  The method is described in
 :mod:`qdstack.physics.coupled_dots`.
 """
@@ -386,7 +386,7 @@ def _solve_dots(
     found = {}
     for sec in sectors:
         H, vol = material.hamiltonian(faces, sec)
-        vals, vecs = _eigen.lowest_shift_invert(H, min(n_req, H.shape[0] - 2))
+        vals, vecs = _eigen.lowest_pairs(H, min(n_req, H.shape[0] - 2))
         found[sec] = (vals, vecs, vol, H)
         done += 1
         if progress:
@@ -406,7 +406,7 @@ def _solve_dots(
         n_keep = int(np.sum(vals <= thr + margin))
         # a sector whose every computed state is kept may hold more below the threshold
         while n_keep == len(vals) and n_keep < n_req + 4 and len(vals) + 2 < H.shape[0] - 2:
-            vals, vecs = _eigen.lowest_shift_invert(H, len(vals) + 2)
+            vals, vecs = _eigen.lowest_pairs(H, len(vals) + 2)
             n_keep = int(np.sum(vals <= thr + margin))
         if n_keep:
             tracked[sec] = n_keep
@@ -429,7 +429,7 @@ def _solve_dots(
                 # the scan grid itself (same faces, same matrix): its states are already known
                 vals, vecs = found[sec][0][:n_keep], found[sec][1][:, :n_keep]
             elif k == 1:
-                vals, vecs = _eigen.lowest_shift_invert(H, n_keep)
+                vals, vecs = _eigen.lowest_pairs(H, n_keep)
             else:
                 c_old, psi_old = prev[sec]
                 X = _eigen.prolongate(psi_old, c_old, centres) * np.sqrt(vol)[:, None]
