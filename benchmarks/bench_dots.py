@@ -18,13 +18,16 @@ Case (the contract's): two 6.8 nm cubes, gap 0.55 nm, barrier 1 eV, mass 0.15 (i
   share a grid plane, sub-cell averages) vs the plain path of the same solver
   (``merge_faces_nm=0``: the grid aligned with every face) under a time limit; and the
   2 x 2 x 4 disordered block with 1 nm in-plane gaps (16 states): unknowns of both face
-  treatments at 0.3 nm, then ours (:func:`_eigen._lobpcg_wanted`) against the previous
-  engine (SciPy's lobpcg run 8 iterations at a time, stopped on the 16 wanted pairs) side by
-  side at ``--block-compare-grid-nm`` (default 0.45 nm), optionally the plain stop
-  (``--block-plain``: SciPy's lobpcg until the whole block converges), ours at more
-  ``--block-grid-nm`` grids, and ``--block-reference-grid-nm``: each level against a finer
-  solve, next to the error estimates.  CPU and wall time, peak RSS, the error estimates of
-  the 16 levels and of the chain beta.
+  treatments at 0.3 nm; then side by side at ``--block-compare-grid-nm`` (default 0.45 nm,
+  multipliers 2, 3, 4, faces merged within 0.1 nm) the solver as it was before this round
+  of issue 17 (SciPy's lobpcg in 8-iteration chunks stopped on the 16 wanted pairs, the
+  V-cycle and H @ X with NumPy/SciPy, ARPACK on the coarsest grid, tolerance 1e-6 eV)
+  against ours; then ours with the fast family for disordered blocks (``FAST_BLOCK``:
+  multipliers 1, 2, 3, finest cell 0.533 nm, barrier cells 1/kappa), each of its levels
+  against the 0.45 nm solve next to both error estimates.  Optionally the plain stop
+  (``--block-plain``), more ``--block-grid-nm`` grids, and ``--block-reference-grid-nm``:
+  the 0.45 nm solve against a finer one.  CPU and wall time, peak RSS, the error
+  estimates of the 16 levels and of the chain beta.
 
 Every solve runs in its own subprocess, so its wall time and peak resident memory
 (``ru_maxrss``) are its own.  Run:  python benchmarks/bench_dots.py [--budget-s 900]
@@ -51,7 +54,11 @@ def _rss_mb() -> float:
 
 
 def work_ours(
-    kind: str, grid_nm: float = 0.3, barrier_resolution: float = 2.0, merge_nm: float = -1.0
+    kind: str,
+    grid_nm: float = 0.3,
+    barrier_resolution: float = 2.0,
+    merge_nm: float = -1.0,
+    multipliers: str = "2,3,4",
 ) -> dict:
     from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
 
@@ -69,25 +76,30 @@ def work_ours(
         system = DotSystem.disordered((1, 1, 8), L, 0.5, GAP, V, M, seed=1)
         states = 8
         settings = SolverSettings(merge_faces_nm=0.0 if kind.endswith("plain") else None)
-    elif kind in ("block", "block-scipy", "block-plain"):
-        # block-scipy: the previous engine, SciPy's lobpcg run 8 iterations at a time and
-        # stopped when the 16 wanted pairs converge; block-plain: SciPy's lobpcg until its
-        # whole block (guards included) converges, as before issue 17's first fix; ours:
-        # _eigen._lobpcg_wanted
+    elif kind in ("block", "block-before", "block-plain"):
+        # block: ours.  block-before: the solver as it was before this round of issue 17
+        # (SciPy's lobpcg run 8 iterations at a time and stopped on the wanted pairs, the
+        # V-cycle and H @ X with NumPy/SciPy, shift-invert ARPACK on the coarsest grid,
+        # eigenvector tolerance 1e-6 eV); block-plain: as block-before, but SciPy's lobpcg
+        # until its whole block (guards included) converges, as before issue 17's first fix
         system = DotSystem.disordered((2, 2, 4), L, 0.5, (1.0, 1.0, GAP), V, M, seed=1)
         states = 16
         settings = SolverSettings(
             grid_nm=grid_nm,
             barrier_resolution=barrier_resolution,
             merge_faces_nm=None if merge_nm < 0 else merge_nm,
+            multipliers=tuple(int(k) for k in multipliers.split(",")),
+            tol_eV=1e-6 if kind != "block" else SolverSettings().tol_eV,
         )
         if kind != "block":
             import functools
 
-            from qdstack.physics import _eigen
+            from qdstack.physics import _eigen, _sparse_kernels
 
             kw = {"chunk": None} if kind == "block-plain" else {"engine": "scipy"}
             _eigen.lowest_lobpcg = functools.partial(_eigen.lowest_lobpcg, **kw)
+            _eigen.SHIFT_INVERT_MAX_UNKNOWNS = 10**12
+            _sparse_kernels.available = lambda: False
     else:
         raise SystemExit(f"unknown worker {kind}")
     t = time.perf_counter()
@@ -213,8 +225,13 @@ def main() -> None:
         "--block-merge-nm",
         type=float,
         default=None,
-        help="merge the block's faces within this distance on every grid [nm] "
-        "(default: a third of each run's grid)",
+        help="merge the block's faces within this distance in the side-by-side runs [nm] "
+        "(default 0.1)",
+    )
+    ap.add_argument(
+        "--block-skip-before",
+        action="store_true",
+        help="skip the block's run with the solver as it was before (~5 min)",
     )
     ap.add_argument(
         "--block-reference-grid-nm",
@@ -246,7 +263,8 @@ def main() -> None:
         if kind == "baseline":
             out = work_baseline(float(args.worker[1]))
         else:
-            out = work_ours(kind, *map(float, args.worker[1:]))
+            nums = [float(v) for v in args.worker[1:4]]
+            out = work_ours(kind, *nums, *args.worker[4:5])
         print(json.dumps(out))
         return
 
@@ -301,6 +319,28 @@ def _block_line(r: dict) -> str:
     )
 
 
+def _level_table(r: dict, ref: dict) -> None:
+    print("    level  E(ref)     |E - E(ref)|  estimate  ref estimate  covered")
+    for i, (e, er, e0, er0) in enumerate(
+        zip(
+            r["energies_meV"],
+            r["energies_converged_meV"],
+            ref["energies_meV"],
+            ref["energies_converged_meV"],
+        )
+    ):
+        d = abs(e - e0)
+        print(
+            f"    {i + 1:5d}  {e0:9.4f}  {d:12.4f}  {er:8.4f}  {er0:12.4f}  "
+            f"{'yes' if d <= er + er0 else 'NO'}"
+        )
+
+
+#: The fast family for the disordered block: finest cell 0.533 nm, multipliers 1, 2, 3
+#: (base cell 1.6 nm), barrier cells 1/kappa, faces merged within 0.1 nm.
+FAST_BLOCK = (1.6 / 3, 1.0, 0.1, "1,2,3")
+
+
 def block(args) -> None:
     print(
         "\ndisordered 2 x 2 x 4 block, edges N(6.8, 0.5) nm (seed 1), 1 nm in-plane gaps, 16 states:"
@@ -308,17 +348,20 @@ def block(args) -> None:
     n_plain, n_ours = finest_unknowns("block-plain"), finest_unknowns("block")
     print(f"  unknowns on the finest grid at 0.3 nm: faces aligned {n_plain:,}, merged {n_ours:,}")
     g = args.block_compare_grid_nm
-    print(
-        f"  side by side at {g} nm: the previous engine (SciPy's lobpcg, 8-iteration chunks, "
-        "stopped on the 16 wanted pairs) vs ours (_eigen._lobpcg_wanted):"
-    )
     lim = args.disorder_limit_s
-    mg = -1.0 if args.block_merge_nm is None else args.block_merge_nm
-    if mg >= 0:
-        print(f"  (faces merged within {mg:g} nm on every grid, --block-merge-nm)")
-    before = run_worker("block-scipy", g, 2.0, mg, timeout=lim)
-    ours = run_worker("block", g, 2.0, mg, timeout=lim)
+    mg = 0.1 if args.block_merge_nm is None else args.block_merge_nm
+    print(
+        f"  side by side at {g} nm (multipliers 2,3,4, barrier resolution 2, faces merged "
+        f"within {mg:g} nm): the solver before this round (SciPy's lobpcg in 8-iteration "
+        "chunks, NumPy V-cycle, ARPACK on the coarsest grid, tolerance 1e-6 eV) vs ours:"
+    )
+    before = None
+    if not args.block_skip_before:
+        before = run_worker("block-before", g, 2.0, mg, "2,3,4", timeout=max(lim, 900.0))
+    ours = run_worker("block", g, 2.0, mg, "2,3,4", timeout=max(lim, 900.0))
     for label, r in (("before", before), ("ours  ", ours)):
+        if label == "before" and args.block_skip_before:
+            continue
         print(f"    {label}: " + (f"> {lim:.0f} s" if r is None else _block_line(r)))
     if ours and before:
         de = max(abs(a - b) for a, b in zip(ours["energies_meV"], before["energies_meV"]))
@@ -326,42 +369,43 @@ def block(args) -> None:
             f"    ratio before/ours {before['cpu_s'] / ours['cpu_s']:.2f}x CPU, "
             f"{before['time_s'] / ours['time_s']:.2f}x wall; max |E_ours - E_before| = {de:.2g} meV"
         )
+    fg, fbr, fmg, fks = FAST_BLOCK
+    fast = run_worker("block", fg, fbr, fmg, fks, timeout=lim)
+    print(
+        f"  the fast family (--grid-nm {fg:.4g} --multipliers {fks} --barrier-resolution {fbr:g} "
+        f"--merge-faces-nm {fmg:g}): " + (f"> {lim:.0f} s" if fast is None else _block_line(fast))
+    )
+    if fast and ours:
+        print(f"  the fast family against ours at {g} nm, level by level [meV]:")
+        _level_table(fast, ours)
+        if before:
+            print(
+                f"  ratio before ({g} nm) / fast family: {before['time_s'] / fast['time_s']:.1f}x "
+                "wall"
+            )
     if args.block_plain:
-        plain = run_worker("block-plain", g, 2.0, mg, timeout=lim)
+        plain = run_worker("block-plain", g, 2.0, mg, "2,3,4", timeout=lim)
         print("    plain : " + (f"> {lim:.0f} s" if plain is None else _block_line(plain)))
     for g2 in (float(v) for v in args.block_grid_nm.split(",") if v.strip()):
-        r = run_worker("block", g2, 2.0, mg, timeout=lim)
+        r = run_worker("block", g2, 2.0, mg, "2,3,4", timeout=lim)
         print(f"  ours at {g2} nm: " + (f"> {lim:.0f} s" if r is None else _block_line(r)))
         br = args.block_barrier_resolution
         if br is None:
             continue
-        rb = run_worker("block", g2, br, mg, timeout=lim)
+        rb = run_worker("block", g2, br, mg, "2,3,4", timeout=lim)
         print(
             f"  ours at {g2} nm, barrier resolution {br:g}: "
             + (f"> {lim:.0f} s" if rb is None else _block_line(rb))
         )
     gr = args.block_reference_grid_nm
     if gr is not None and ours:
-        ref = run_worker("block", gr, 2.0, mg, timeout=max(lim, 900.0))
+        ref = run_worker("block", gr, 2.0, mg, "2,3,4", timeout=max(lim, 900.0))
         if ref is None:
             print(f"  reference at {gr} nm: did not finish")
             return
         print(f"  reference (ours at {gr} nm): " + _block_line(ref))
         print(f"  {g} nm against it, level by level [meV]:")
-        print("    level  E(ref)     |E - E(ref)|  estimate  ref estimate  covered")
-        for i, (e, er, e0, er0) in enumerate(
-            zip(
-                ours["energies_meV"],
-                ours["energies_converged_meV"],
-                ref["energies_meV"],
-                ref["energies_converged_meV"],
-            )
-        ):
-            d = abs(e - e0)
-            print(
-                f"    {i + 1:5d}  {e0:9.4f}  {d:12.4f}  {er:8.4f}  {er0:12.4f}  "
-                f"{'yes' if d <= er + er0 else 'NO'}"
-            )
+        _level_table(ours, ref)
 
 
 def pair_and_column(args) -> None:

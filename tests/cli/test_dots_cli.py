@@ -93,6 +93,9 @@ def test_out_writes_results_and_figures(run_cli, tmp_path):
         (("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 0), "--in-plane"),
         (("--barrier-eV", 1, "--mass", 0.15, "--barrier-resolution", 0), "--barrier-resolution"),
         (("--barrier-eV", 1, "--mass", 0.15, "--merge-faces-nm", -0.1), "--merge-faces-nm"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--multipliers", "2,x"), "--multipliers"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--multipliers", "3,3"), "--multipliers"),
+        (("--barrier-eV", 1, "--mass", 0.15, "--multipliers", "0,1"), "--multipliers"),
         (
             ("--barrier-eV", 1, "--mass", 0.15, "--in-plane", 2, "--in-plane-gap-nm", 0),
             "--in-plane-gap-nm",
@@ -165,5 +168,24 @@ def test_merge_faces_option_reaches_the_solver(run_json):
         aligned["energies_meV"],
         merged["energies_converged_meV"],
         aligned["energies_converged_meV"],
+    ):
+        assert abs(a - b) <= ea + eb
+
+
+def test_multipliers_option_reaches_the_solver(run_json):
+    """--multipliers 1,2,3 on a disordered pair: three grids with those multipliers (the
+    coarsest cell three times --grid-nm), and the levels within the error estimates of the
+    default family's."""
+    args = ("dots", "--count", 2, "--edge-sd-nm", 0.4, "--seed", 5)
+    args += ("--barrier-eV", 1, "--mass", 0.15, "--grid-nm", 0.6)
+    fast = run_json(*args, "--multipliers", "1,2,3")
+    default = run_json(*args)
+    assert [lv["multiplier"] for lv in fast["levels"]] == [1, 2, 3]
+    assert [lv["multiplier"] for lv in default["levels"]] == [2, 3, 4]
+    for a, b, ea, eb in zip(
+        fast["energies_meV"],
+        default["energies_meV"],
+        fast["energies_converged_meV"],
+        default["energies_converged_meV"],
     ):
         assert abs(a - b) <= ea + eb

@@ -668,13 +668,13 @@ class CompiledAMG(GpuAMG):
         if lvl == len(self.levels):
             return self.coarse @ B
         A, P, R, wd = self.levels[lvl]
-        X = wd[:, None] * B
+        X = K.scale_rows(wd, B)
         Y = np.empty_like(X)
         for _ in range(self.nu - 1):
             K.jacobi_sweep(A, X, B, wd, out=Y)
             X, Y = Y, X
         r = K.residual(A, X, B, out=Y)
-        X += K.spmm(P, self._cycle(K.spmm(R, r), lvl + 1))
+        K.spmm_add(P, self._cycle(K.spmm(R, r), lvl + 1), X)
         for _ in range(self.nu):
             K.jacobi_sweep(A, X, B, wd, out=Y)
             X, Y = Y, X

@@ -16,7 +16,7 @@ import numpy as np
 
 from qdstack.physics._stack_kernels import _nb
 
-__all__ = ["available", "spmm", "jacobi_sweep", "residual"]
+__all__ = ["available", "spmm", "spmm_add", "scale_rows", "jacobi_sweep", "residual"]
 
 
 def available() -> bool:
@@ -34,6 +34,24 @@ def _spmm(ptr, idx, data, X, out):
             a = data[jj]
             for c in range(m):
                 out[i, c] += a * X[j, c]
+
+
+def _spmm_add(ptr, idx, data, X, out):
+    n, m = out.shape
+    for i in _prange(n):
+        for jj in range(ptr[i], ptr[i + 1]):
+            j = idx[jj]
+            a = data[jj]
+            for c in range(m):
+                out[i, c] += a * X[j, c]
+
+
+def _scale_rows(wd, B, out):
+    n, m = out.shape
+    for i in _prange(n):
+        w = wd[i]
+        for c in range(m):
+            out[i, c] = w * B[i, c]
 
 
 def _jacobi(ptr, idx, data, X, B, wd, out):
@@ -71,6 +89,8 @@ if _nb is not None:
             return _nb.njit(cache=False, nogil=True, parallel=True, boundscheck=False)(func)
 
     _spmm = _compile(_spmm)
+    _spmm_add = _compile(_spmm_add)
+    _scale_rows = _compile(_scale_rows)
     _jacobi = _compile(_jacobi)
     _residual = _compile(_residual)
 else:  # pragma: no cover - numba missing
@@ -86,6 +106,20 @@ def spmm(A, X, out=None):
     if out is None:
         out = np.empty((A.shape[0], X.shape[1]))
     _spmm(*_csr_parts(A), X, out)
+    return out
+
+
+def spmm_add(A, X, out):
+    """``out += A @ X`` in place."""
+    _spmm_add(*_csr_parts(A), X, out)
+    return out
+
+
+def scale_rows(wd, B, out=None):
+    """``wd[:, None] * B`` (``wd`` 1-D)."""
+    if out is None:
+        out = np.empty_like(B)
+    _scale_rows(wd, B, out)
     return out
 
 
