@@ -12,7 +12,10 @@ Private helpers of :mod:`qdstack.physics.coupled_dots`.
   (pyamg; Vanek, Mandel & Brezina, Computing 56, 179 (1996)); the iteration
   count is then nearly independent of the grid size, and a good start (the
   previous level's eigenvectors interpolated onto the finer grid) leaves only a
-  few iterations.  The residuals are checked here, not trusted.
+  few iterations.  The residuals are checked here, not trusted.  On the CPU the
+  V-cycle and H X are compiled kernels (:class:`CompiledAMG`,
+  :mod:`qdstack.physics._sparse_kernels`) and the dense block work runs over row
+  chunks on all cores (:class:`_RowPasses`).
 * :func:`lowest_lobpcg_cupy` -- the same iteration on a GPU through CuPy,
   preconditioned by the same AMG hierarchy run as a block V-cycle on the GPU
   (:class:`GpuAMG`); optional.
@@ -195,8 +198,10 @@ def lowest_lobpcg(
     tol_eV : float
         Residual-norm tolerance [eV]; the eigenvalue error is about residual^2 / gap.
     preconditioner : {"block", "pyamg"}
-        ``"block"`` (default): the V-cycle of :class:`GpuAMG` run with NumPy/SciPy on
-        the whole block at once (damped Jacobi, sparse-times-block products);
+        ``"block"`` (default): the V-cycle of :class:`GpuAMG` on the CPU for the whole
+        block at once (damped Jacobi, sparse-times-block products), with the compiled
+        one-pass kernels of :class:`CompiledAMG` when numba is importable, else with
+        NumPy/SciPy;
         ``"pyamg"``: pyamg's own V-cycle (symmetric Gauss-Seidel), one vector at a
         time.  Same hierarchy; the block cycle needs a few more iterations but each
         costs less (one pass over each matrix for all vectors).
