@@ -153,6 +153,13 @@ def test_disordered_text_summary(run_cli):
     assert "2 cube(s) of " in out and "chain formula" in out
 
 
+def _agree_within_estimates(a: dict, b: dict) -> None:
+    """Every level of two runs' JSON within the sum of their error estimates."""
+    ea, eb = a["energies_converged_meV"], b["energies_converged_meV"]
+    for x, y, dx, dy in zip(a["energies_meV"], b["energies_meV"], ea, eb):
+        assert abs(x - y) <= dx + dy
+
+
 def test_merge_faces_option_reaches_the_solver(run_json):
     """--merge-faces-nm 0 (grid aligned with every face) vs 0.2 on a disordered pair at
     0.6 nm: the same levels within the two error estimates, and the aligned grid has more
@@ -163,13 +170,7 @@ def test_merge_faces_option_reaches_the_solver(run_json):
     aligned = run_json(*args, "--merge-faces-nm", 0)
     n = [max(lv["unknowns"] for lv in d["levels"]) for d in (merged, aligned)]
     assert n[1] > n[0]
-    for a, b, ea, eb in zip(
-        merged["energies_meV"],
-        aligned["energies_meV"],
-        merged["energies_converged_meV"],
-        aligned["energies_converged_meV"],
-    ):
-        assert abs(a - b) <= ea + eb
+    _agree_within_estimates(merged, aligned)
 
 
 def test_multipliers_option_reaches_the_solver(run_json):
@@ -182,10 +183,4 @@ def test_multipliers_option_reaches_the_solver(run_json):
     default = run_json(*args)
     assert [lv["multiplier"] for lv in fast["levels"]] == [1, 2, 3]
     assert [lv["multiplier"] for lv in default["levels"]] == [2, 3, 4]
-    for a, b, ea, eb in zip(
-        fast["energies_meV"],
-        default["energies_meV"],
-        fast["energies_converged_meV"],
-        default["energies_converged_meV"],
-    ):
-        assert abs(a - b) <= ea + eb
+    _agree_within_estimates(fast, default)

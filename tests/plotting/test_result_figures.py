@@ -369,3 +369,24 @@ def test_single_dot_exciton_figure_adds_up_to_the_transition():
         assert bars[-1].get_y() + bars[-1].get_height() == pytest.approx(exc.energy_eV, abs=1e-12)
         assert "eV" in ax.get_ylabel()
     _draws_on_given_axes(exc)
+
+
+def test_dot_level_diagram_has_the_separable_column_only_where_there_is_one():
+    """The level diagram of `qdstack dots`: identical cubes get the dashed 1D separable
+    levels beside the 3D ones; cubes of different sizes (no separable estimate) get one
+    column, not an empty second one."""
+    from qdstack.physics.coupled_dots import DotSystem, SolverSettings, solve_dots
+    from qdstack.plotting.dots import plot_dot_levels
+
+    settings = SolverSettings(grid_nm=1.0, multipliers=(1, 2))
+    for system, columns in (
+        (DotSystem.column(2, 6.8, 0.55, 1.0, 0.15), 2),
+        (DotSystem.disordered((1, 1, 2), 6.8, 0.5, 0.55, 1.0, 0.15, seed=1), 1),
+    ):
+        r = solve_dots(system, 2, settings)
+        assert (r.separable_meV is not None) == (columns == 2)
+        ax = plot_dot_levels(r)
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels[0] == "3D (extrapolated)" and len(labels) == columns
+        dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
+        assert len(dashed) == (2 if columns == 2 else 0)

@@ -18,7 +18,8 @@ def plot_dot_levels(result, ax=None):
     """Energy levels of a :class:`~qdstack.physics.coupled_dots.DotsResult` (3D and 1D separable).
 
     Each 3D level is a solid line labelled with its mirror parity (x, y, z) and
-    error estimate; the 1D separable estimate of the same states is dashed.
+    error estimate; the 1D separable estimate of the same states, where there is one
+    (a column of identical cubes), is dashed beside them.
     """
     ax = new_axes(ax)
     for i, (e, err, par) in enumerate(
@@ -26,11 +27,16 @@ def plot_dot_levels(result, ax=None):
     ):
         ax.hlines(e, 0.05, 0.45, color="C0", lw=2)
         ax.annotate(f"{par}  {e:.3f} ± {err:.1g}", (0.47, e), va="center", fontsize=8)
-    for e in result.separable_meV or ():
-        ax.hlines(e, 0.55 + 0.3, 0.95 + 0.3, color="C1", lw=1.5, ls="--")
-    ax.set_xlim(0, 1.35)
-    ax.set_xticks([0.25, 1.05])
-    ax.set_xticklabels(["3D (extrapolated)", "1D separable"])
+    if result.separable_meV is not None:
+        for e in result.separable_meV:
+            ax.hlines(e, 0.55 + 0.3, 0.95 + 0.3, color="C1", lw=1.5, ls="--")
+        ax.set_xlim(0, 1.35)
+        ax.set_xticks([0.25, 1.05])
+        ax.set_xticklabels(["3D (extrapolated)", "1D separable"])
+    else:  # no separable estimate (cubes of different sizes, in-plane blocks): one column
+        ax.set_xlim(0, 0.9)
+        ax.set_xticks([0.25])
+        ax.set_xticklabels(["3D (extrapolated)"])
     ax.set_ylabel("energy above the dot band edge (meV)")
     title = f"{result.system.count} dot(s)"
     if result.coupling_meV is not None:
