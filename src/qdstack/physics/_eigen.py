@@ -390,11 +390,6 @@ class CompiledAMG(GpuAMG):
             X, Y = Y, X
         return X
 
-    def __call__(self, B):
-        B2 = B if B.ndim == 2 else B[:, None]
-        out = self._cycle(np.ascontiguousarray(B2, dtype=float), 0)
-        return out if B.ndim == 2 else out[:, 0]
-
 
 def _sorted_csr(M):
     M = sp.csr_matrix(M)

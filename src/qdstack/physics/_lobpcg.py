@@ -20,14 +20,8 @@ def _cholesky_qr(V):
 
     ``None`` when the Gram matrix is numerically singular (the caller drops the block).
     """
-    import scipy.linalg as sl
-
-    try:
-        L = np.linalg.cholesky(_sym(V.T @ V))
-    except np.linalg.LinAlgError:
-        return None
-    T = sl.solve_triangular(L, np.eye(L.shape[0]), lower=True).T
-    return V @ T, T
+    T = _inv_chol(V.T @ V)
+    return None if T is None else (V @ T, T)
 
 
 #: Rows per chunk of the block passes in :func:`_lobpcg_wanted`: a chunk of the six
@@ -51,13 +45,9 @@ def _inv_chol(G):
 
 
 def _n_threads() -> int:
-    import os
+    from qdstack._parallel import usable_cpus
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(_ROW_PARTS, cores))
+    return max(1, min(_ROW_PARTS, usable_cpus()))
 
 
 class _RowPasses:

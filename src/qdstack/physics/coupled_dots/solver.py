@@ -1,6 +1,6 @@
 """The 3D finite-volume solver: grids aligned with (or merging) the dot faces, parity
-sectors, shift-invert ARPACK (or LOBPCG from a random start) on the coarsest grid, AMG-preconditioned LOBPCG on the
-finer ones, Richardson extrapolation.  The method is described in
+sectors, shift-invert ARPACK (or LOBPCG from a random start) on the coarsest grid,
+AMG-preconditioned LOBPCG on the finer ones, Richardson extrapolation.  The method is described in
 :mod:`qdstack.physics.coupled_dots`.
 """
 
